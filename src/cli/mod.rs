@@ -1,0 +1,29 @@
+//! Command-line interface: one module per verb. `main.rs` only parses and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod crd;
+
+/// schemagate — reviewed, approved, exactly-once database schema changes for Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "schemagate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CustomResourceDefinitions of all four kinds as multi-document YAML.
+    Crd(crd::CrdArgs),
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Crd(args) => crd::run(&args),
+    }
+}

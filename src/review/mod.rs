@@ -1,0 +1,1 @@
+//! SQL review: statement splitting, parsing, rules, policy and findings. Pure: no kube, no sqlx.

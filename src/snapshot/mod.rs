@@ -1,0 +1,1 @@
+//! The schema model: introspection results → canonical DDL, digest and diff. Pure: no sqlx, no kube.

@@ -1,0 +1,1 @@
+//! Kubernetes API emulator (test and playground infrastructure, not product).
