@@ -1,0 +1,58 @@
+{{/* Full name of the release's objects. */}}
+{{- define "schemagate.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Common labels. */}}
+{{- define "schemagate.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* Selector labels. */}}
+{{- define "schemagate.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{/* ServiceAccount name. */}}
+{{- define "schemagate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "schemagate.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The operator's permissions (kept equal to config/rbac/cluster_role.yaml by a test). */}}
+{{- define "schemagate.operatorRules" -}}
+- apiGroups: ["schemagate.io"]
+  resources: ["databaseinstances", "projects", "schemachanges", "approvals"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["schemagate.io"]
+  resources: ["schemachanges"]
+  verbs: ["patch"]
+- apiGroups: ["schemagate.io"]
+  resources: ["databaseinstances/status", "projects/status", "schemachanges/status", "approvals/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["schemagate.io"]
+  resources: ["schemachanges/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "update", "patch"]
+- apiGroups: ["", "events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}

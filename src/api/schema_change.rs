@@ -1,0 +1,407 @@
+//! `SchemaChange`: one versioned change to one database, and everything recorded about it.
+//!
+//! CRD types only: no client calls.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+/// Largest inline `spec.sql` in bytes; larger scripts go through `sqlFrom`.
+pub const MAX_INLINE_SQL_BYTES: usize = 256 * 1024;
+
+/// Specification of a SchemaChange. The SQL-bearing fields are immutable: to change the SQL,
+/// create a new SchemaChange.
+#[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "schemagate.io",
+    version = "v1alpha1",
+    kind = "SchemaChange",
+    plural = "schemachanges",
+    singular = "schemachange",
+    shortname = "sgc",
+    category = "schemagate",
+    namespaced,
+    status = "SchemaChangeStatus",
+    derive = "PartialEq",
+    doc = "A versioned SQL change to one database: reviewed automatically, held until approved, \
+           executed exactly once and recorded with schema snapshots before and after.",
+    printcolumn(name = "Project", type_ = "string", json_path = ".spec.projectRef"),
+    printcolumn(name = "Instance", type_ = "string", json_path = ".spec.instanceRef"),
+    printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Risk", type_ = "string", json_path = ".status.review.risk"),
+    printcolumn(
+        name = "Digest",
+        type_ = "string",
+        json_path = ".status.sqlDigest",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = kube::core::Rule::new("has(self.sql) != has(self.sqlFrom)").message("exactly one of sql and sqlFrom must be set"))]
+#[x_kube(validation = kube::core::Rule::new("has(self.sql) == has(oldSelf.sql) && has(self.sqlFrom) == has(oldSelf.sqlFrom)").message("sql and sqlFrom are immutable: create a new SchemaChange"))]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaChangeSpec {
+    /// Name of the Project (same namespace) this change belongs to. Immutable.
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("projectRef is immutable"))]
+    pub project_ref: String,
+    /// Name of the DatabaseInstance (same namespace) to change. Immutable.
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("instanceRef is immutable"))]
+    pub instance_ref: String,
+    /// Version that orders changes per database, Flyway-style: dot- or underscore-separated
+    /// numbers compared numerically (`1.10` comes after `1.9`). A change waits while an earlier
+    /// version for the same database is not applied. Immutable.
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[0-9]+([._][0-9]+)*$"))]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("version is immutable"))]
+    pub version: String,
+    /// The SQL script, at most 256 KiB. Exactly one of `sql` and `sqlFrom` is set. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 262_144))]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("sql is immutable: create a new SchemaChange"))]
+    pub sql: Option<String>,
+    /// Where to read the SQL script from, for scripts larger than 256 KiB. Immutable; the
+    /// operator also pins the digest of what it reviewed, so editing the ConfigMap later fails
+    /// the change instead of running unreviewed SQL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("sqlFrom is immutable: create a new SchemaChange"))]
+    pub sql_from: Option<SqlSource>,
+    /// What the change does, for reviewers and notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub description: Option<String>,
+    /// How statements are grouped into transactions. Defaults to `auto`.
+    #[serde(default)]
+    pub transaction_mode: TransactionMode,
+}
+
+/// Where the SQL comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SqlSource {
+    /// A key of a ConfigMap in the same namespace.
+    pub config_map_key_ref: ConfigMapKeyRef,
+}
+
+/// A key in a ConfigMap of the same namespace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigMapKeyRef {
+    /// Name of the ConfigMap.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key inside the ConfigMap.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// Transaction grouping of a change's statements.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionMode {
+    /// One transaction with the history row where the engine allows it (PostgreSQL, SQLite,
+    /// unless a statement such as `CREATE INDEX CONCURRENTLY` cannot run in one); otherwise
+    /// statement by statement with an intent record for each.
+    #[default]
+    Auto,
+    /// Statement by statement with an intent record for each, also on PostgreSQL and SQLite.
+    None,
+}
+
+/// Lifecycle phase of a SchemaChange (for print columns; conditions are the API).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+pub enum Phase {
+    /// Created, not yet looked at.
+    #[default]
+    Pending,
+    /// The SQL is being reviewed.
+    Reviewing,
+    /// The review found errors. Create a new SchemaChange with fixed SQL.
+    ReviewFailed,
+    /// Reviewed; waiting for Approvals.
+    AwaitingApproval,
+    /// Approved; about to run.
+    Approved,
+    /// Waiting for an earlier version for the same database to be applied.
+    Blocked,
+    /// Running in the database.
+    Applying,
+    /// Executed and recorded in the history table.
+    Applied,
+    /// The database returned an error, or the change needs a human (see conditions).
+    Failed,
+    /// An Approval rejected the change.
+    Rejected,
+}
+
+impl Phase {
+    /// The phase name as shown in `status.phase`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Reviewing => "Reviewing",
+            Self::ReviewFailed => "ReviewFailed",
+            Self::AwaitingApproval => "AwaitingApproval",
+            Self::Approved => "Approved",
+            Self::Blocked => "Blocked",
+            Self::Applying => "Applying",
+            Self::Applied => "Applied",
+            Self::Failed => "Failed",
+            Self::Rejected => "Rejected",
+        }
+    }
+
+    /// Whether nothing more will happen to a change in this phase.
+    #[must_use]
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Applied | Self::Failed | Self::Rejected | Self::ReviewFailed
+        )
+    }
+}
+
+/// Risk level of a statement or a script.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RiskLevel {
+    /// Creates objects or reads data.
+    #[default]
+    Low,
+    /// Changes data or existing objects (UPDATE, DELETE, ALTER TABLE, DROP INDEX).
+    Moderate,
+    /// Destroys data (DROP DATABASE/SCHEMA/TABLE, TRUNCATE).
+    High,
+}
+
+/// Level of a review finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingLevel {
+    /// Blocks the change.
+    Error,
+    /// Reported only.
+    Warning,
+}
+
+/// Observed state of a SchemaChange.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaChangeStatus {
+    /// Where the change is in its lifecycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// `Reviewed`, `Approved`, `Applied` and the summary `Ready`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = kube::core::cel::ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<Condition>,
+    /// sha256 (hex) of the exact SQL that was reviewed. Approvals must quote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_digest: Option<String>,
+    /// Result of the SQL review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewRecord>,
+    /// Who approved the change, and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalRecord>,
+    /// What happened in the database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionRecord>,
+    /// Schema snapshots before and after the change, and their diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<SnapshotsRecord>,
+    /// The generation this status was computed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// Result of the SQL review.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewRecord {
+    /// Highest risk of any statement.
+    pub risk: RiskLevel,
+    /// Number of statements in the script.
+    pub statements: u32,
+    /// Number of error findings.
+    pub errors: u32,
+    /// Number of warning findings.
+    pub warnings: u32,
+    /// The findings (at most 100; `truncated` says how many more there were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// Findings left out of `findings` to keep the status small.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated: u32,
+    /// When the review ran (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_at: Option<String>,
+}
+
+// serde's skip_serializing_if hands a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+/// One review finding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// Rule id, such as `table.require-pk` or `statement.syntax`.
+    pub rule: String,
+    /// `error` or `warning`.
+    pub level: FindingLevel,
+    /// 0-based index of the statement in the script.
+    pub statement: u32,
+    /// 1-based line where the statement starts.
+    pub line: u32,
+    /// 0-based column where the statement starts.
+    pub column: u32,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Who approved the change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRecord {
+    /// True when the project's auto-approval policy approved the change.
+    #[serde(default)]
+    pub auto: bool,
+    /// The Approvals that counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApproverRecord>,
+    /// When the change became approved (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+}
+
+/// One Approval that counted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApproverRecord {
+    /// Name of the Approval object.
+    pub approval: String,
+    /// Identity of the approver as recorded on the Approval's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// When the Approval was created (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// What happened in the database.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRecord {
+    /// When execution started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When execution finished (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Number of statements in the script.
+    pub statements_total: u32,
+    /// Number of statements that ran to completion (and, in a transaction, committed).
+    pub statements_applied: u32,
+    /// Total rows affected.
+    #[serde(default)]
+    pub rows_affected: u64,
+    /// How many attempts were made (lock timeouts are retried).
+    #[serde(default)]
+    pub attempts: u32,
+    /// The database's error, with the statement's line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Per-statement results (at most 200).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<StatementResult>,
+}
+
+/// Result of one statement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatementResult {
+    /// 0-based statement index.
+    pub index: u32,
+    /// 1-based line where the statement starts.
+    pub line: u32,
+    /// Duration in milliseconds.
+    pub duration_ms: u64,
+    /// Rows affected.
+    #[serde(default)]
+    pub rows_affected: u64,
+    /// The database's error message, if the statement failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Snapshots before and after, and their diff.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotsRecord {
+    /// The schema before the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<SnapshotRef>,
+    /// The schema after the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<SnapshotRef>,
+    /// Short human lines describing what changed (at most 200).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<String>,
+    /// Diff lines left out of `diff`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub diff_truncated: u32,
+}
+
+/// One schema snapshot: inline canonical DDL when it fits in 32 KiB, otherwise ConfigMaps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotRef {
+    /// sha256 (hex) of the canonical DDL.
+    pub digest: String,
+    /// Size of the canonical DDL in bytes.
+    pub size: u64,
+    /// The canonical DDL, when it is at most 32 KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddl: Option<String>,
+    /// ConfigMaps owned by the SchemaChange holding the gzip-compressed DDL in order (key
+    /// `ddl.gz`), when it is larger than 32 KiB.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_maps: Vec<String>,
+}

@@ -1,0 +1,442 @@
+//! Generated and hand-written manifests: CRD drift, `kubectl explain` quality, kustomize, Helm.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use schemagate::api;
+use schemagate::cli::crd::{CRD_DIRS, REGENERATE, file_name};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Parses multi-document YAML into JSON values, skipping empty documents.
+fn yaml_docs(text: &str) -> Vec<Value> {
+    serde_yaml_ng::Deserializer::from_str(text)
+        .map(|doc| Value::deserialize(doc).expect("valid YAML"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn kubectl_kustomize(dir: &str) -> Vec<Value> {
+    let out = Command::new("kubectl")
+        .args(["kustomize", dir])
+        .current_dir(repo())
+        .output()
+        .expect("kubectl is installed (the test command installs it when missing)");
+    assert!(
+        out.status.success(),
+        "kubectl kustomize {dir} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    yaml_docs(&String::from_utf8(out.stdout).unwrap())
+}
+
+fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+#[test]
+fn crd_copies_match_the_code() {
+    let generated: Vec<(String, String)> = api::crds()
+        .iter()
+        .map(|crd| (file_name(crd), api::crd_yaml(crd).unwrap()))
+        .collect();
+    let mut stale = Vec::new();
+    for dir in CRD_DIRS {
+        let dir_path = repo().join(dir);
+        for (name, yaml) in &generated {
+            let on_disk = std::fs::read_to_string(dir_path.join(name)).unwrap_or_default();
+            if &on_disk != yaml {
+                stale.push(format!("{dir}/{name}"));
+            }
+        }
+        let expected: BTreeSet<&str> = generated.iter().map(|(n, _)| n.as_str()).collect();
+        for entry in std::fs::read_dir(&dir_path).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if !expected.contains(name.as_str()) {
+                stale.push(format!("{dir}/{name} (not generated any more)"));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "CRDs differ from src/api: {stale:?}\nRegenerate them with:\n  {REGENERATE}"
+    );
+}
+
+/// Every property of spec and status carries a description, so `kubectl explain` is useful.
+#[test]
+fn every_crd_field_is_documented() {
+    fn walk(path: &str, schema: &Value, missing: &mut Vec<String>) {
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, sub) in props {
+                let sub_path = format!("{path}.{name}");
+                if sub
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    missing.push(sub_path.clone());
+                }
+                walk(&sub_path, sub, missing);
+            }
+        }
+        if let Some(items) = schema.get("items") {
+            walk(&format!("{path}[]"), items, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    for crd in api::crds() {
+        let json = serde_json::to_value(&crd).unwrap();
+        let kind = json["spec"]["names"]["kind"].as_str().unwrap().to_owned();
+        let schema = &json["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        assert!(
+            schema["description"].as_str().is_some_and(|d| d.len() > 20),
+            "{kind} has no description"
+        );
+        for part in ["spec", "status"] {
+            walk(
+                &format!("{kind}.{part}"),
+                &schema["properties"][part],
+                &mut missing,
+            );
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "fields without a description: {missing:#?}"
+    );
+}
+
+#[test]
+fn crds_have_print_columns_short_names_and_category() {
+    // Short names used by built-in kinds and common add-ons; ours must not clash.
+    let taken = [
+        "sc", "cm", "ns", "po", "svc", "deploy", "ds", "sts", "rs", "rc", "pv", "pvc", "ep", "ev",
+        "ing", "netpol", "pdb", "psp", "sa", "hpa", "cj", "crd", "crds", "csr", "limits", "quota",
+        "no", "cs", "pc", "ingclass", "sgs",
+    ];
+    let mut seen = BTreeSet::new();
+    let expected_columns = [
+        (
+            "SchemaChange",
+            vec!["Project", "Instance", "Version", "Phase", "Risk", "Age"],
+        ),
+        (
+            "DatabaseInstance",
+            vec!["Engine", "Environment", "Ready", "Age"],
+        ),
+        ("Project", vec!["Ready", "Age"]),
+        ("Approval", vec!["Change", "Decision", "Approver", "Age"]),
+    ];
+    for crd in api::crds() {
+        let names = &crd.spec.names;
+        assert_eq!(crd.spec.group, "schemagate.io");
+        assert_eq!(crd.spec.scope, "Namespaced");
+        assert_eq!(
+            names.categories.as_deref(),
+            Some(&["schemagate".to_owned()][..])
+        );
+        for short in names.short_names.as_deref().unwrap_or_default() {
+            assert!(
+                !taken.contains(&short.as_str()),
+                "{short} clashes with a built-in short name"
+            );
+            assert!(seen.insert(short.clone()), "{short} used twice");
+        }
+        let version = &crd.spec.versions[0];
+        assert_eq!(version.name, "v1alpha1");
+        assert!(
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some()
+        );
+        let shown: Vec<&str> = version
+            .additional_printer_columns
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| c.priority.unwrap_or(0) == 0)
+            .map(|c| c.name.as_str())
+            .collect();
+        let (_, want) = expected_columns
+            .iter()
+            .find(|(k, _)| *k == names.kind)
+            .unwrap();
+        assert_eq!(&shown, want, "print columns of {}", names.kind);
+    }
+}
+
+#[test]
+fn crds_carry_the_immutability_and_size_rules() {
+    let yaml = api::crds_yaml().unwrap();
+    for rule in [
+        "has(self.sql) != has(self.sqlFrom)",
+        "sql is immutable",
+        "sqlFrom is immutable",
+        "instanceRef is immutable",
+        "projectRef is immutable",
+        "version is immutable",
+        "an Approval is immutable",
+        "maxLength: 262144",
+        "x-kubernetes-list-type: map",
+    ] {
+        assert!(yaml.contains(rule), "CRDs lack {rule:?}");
+    }
+}
+
+#[test]
+fn kustomize_default_installs_every_kind_securely() {
+    let docs = kubectl_kustomize("config/default");
+    let kinds: BTreeSet<&str> = of_kind(&docs, "CustomResourceDefinition")
+        .iter()
+        .map(|d| d["spec"]["names"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["Approval", "DatabaseInstance", "Project", "SchemaChange"])
+    );
+    for kind in [
+        "Namespace",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "Deployment",
+        "Service",
+    ] {
+        assert!(
+            !of_kind(&docs, kind).is_empty(),
+            "config/default lacks a {kind}"
+        );
+    }
+    let deployment = of_kind(&docs, "Deployment")[0];
+    assert_restricted_pod(&deployment["spec"]["template"]["spec"]);
+    assert_least_privilege(&of_kind(&docs, "ClusterRole")[0]["rules"]);
+}
+
+fn assert_restricted_pod(pod: &Value) {
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let container = &pod["containers"][0];
+    let sc = &container["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+}
+
+fn assert_least_privilege(rules: &Value) {
+    for rule in rules.as_array().unwrap() {
+        let all = |field: &str| {
+            rule[field]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            !all("verbs").contains(&"*".to_owned()) && !all("resources").contains(&"*".to_owned()),
+            "wildcard in {rule}"
+        );
+        if all("resources").contains(&"secrets".to_owned()) {
+            assert_eq!(
+                all("verbs"),
+                ["get"],
+                "Secrets must be readable by name only"
+            );
+        }
+        if all("apiGroups").contains(&"schemagate.io".to_owned()) {
+            for verb in ["create", "delete", "deletecollection"] {
+                assert!(
+                    !all("verbs").contains(&verb.to_owned()),
+                    "operator must not {verb} its own kinds: {rule}"
+                );
+            }
+        }
+    }
+}
+
+/// Normalised rules: sorted (apiGroups, resources, verbs) triples.
+fn rule_set(rules: &Value) -> BTreeSet<(String, String, String)> {
+    let mut set = BTreeSet::new();
+    for rule in rules.as_array().unwrap() {
+        for g in rule["apiGroups"].as_array().unwrap() {
+            for r in rule["resources"].as_array().unwrap() {
+                for v in rule["verbs"].as_array().unwrap() {
+                    set.insert((
+                        g.as_str().unwrap().into(),
+                        r.as_str().unwrap().into(),
+                        v.as_str().unwrap().into(),
+                    ));
+                }
+            }
+        }
+    }
+    set
+}
+
+#[test]
+fn samples_are_valid_objects_of_each_kind() {
+    let docs = kubectl_kustomize("config/samples");
+    for doc in &docs {
+        assert_eq!(
+            doc["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("team-payments"),
+            "team-payments"
+        );
+    }
+    let one = |kind: &str| -> Value {
+        let found = of_kind(&docs, kind);
+        assert_eq!(found.len(), 1, "samples should hold one {kind}");
+        found[0].clone()
+    };
+    assert!(one("Secret")["stringData"]["password"].is_string());
+    let instance: api::DatabaseInstance = serde_json::from_value(one("DatabaseInstance")).unwrap();
+    let project: api::Project = serde_json::from_value(one("Project")).unwrap();
+    let change: api::SchemaChange = serde_json::from_value(one("SchemaChange")).unwrap();
+    let approval: api::Approval = serde_json::from_value(one("Approval")).unwrap();
+    assert_eq!(
+        instance.spec.credentials_secret_ref.unwrap().name,
+        one("Secret")["metadata"]["name"]
+    );
+    assert!(project.spec.instances.contains(&change.spec.instance_ref));
+    assert_eq!(change.spec.project_ref, project.metadata.name.unwrap());
+    assert_eq!(
+        approval.spec.schema_change_ref,
+        change.metadata.name.unwrap()
+    );
+    let digest = format!("{:x}", Sha256::digest(change.spec.sql.unwrap().as_bytes()));
+    assert_eq!(
+        approval.spec.sql_digest, digest,
+        "the sample Approval must quote the sample change's digest"
+    );
+}
+
+fn helm_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("SCHEMAGATE_HELM_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let default = Path::new("/var/tmp/schemagate-venv/bin/python");
+    assert!(
+        default.exists(),
+        "no Python with helm-python-sdk: run the README test command `tests/run` (it installs one), \
+         or set SCHEMAGATE_HELM_PYTHON"
+    );
+    default.to_path_buf()
+}
+
+struct Rendered {
+    docs: Vec<Value>,
+    crds: Vec<Value>,
+    lint: Value,
+}
+
+fn helm_render(values: Option<Value>) -> Rendered {
+    let mut cmd = Command::new(helm_python());
+    cmd.arg(repo().join("tests/helm_render.py"))
+        .arg(repo().join("helm/schemagate"));
+    if let Some(v) = values {
+        cmd.arg(v.to_string());
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "helm render failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    Rendered {
+        docs: yaml_docs(v["manifests"].as_str().unwrap()),
+        crds: yaml_docs(v["crds"].as_str().unwrap()),
+        lint: v["lint"].clone(),
+    }
+}
+
+#[test]
+fn helm_chart_renders_lints_and_agrees_with_kustomize() {
+    let rendered = helm_render(None);
+    assert_eq!(
+        rendered.lint["errors"],
+        serde_json::json!([]),
+        "helm lint errors"
+    );
+    for m in rendered.lint["messages"].as_array().unwrap() {
+        assert!(
+            m["severity"].as_i64().unwrap() < 2,
+            "helm lint warning or error: {m}"
+        );
+    }
+    for kind in [
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "Deployment",
+        "Service",
+    ] {
+        assert!(
+            !of_kind(&rendered.docs, kind).is_empty(),
+            "chart lacks a {kind}"
+        );
+    }
+    assert_restricted_pod(&of_kind(&rendered.docs, "Deployment")[0]["spec"]["template"]["spec"]);
+
+    // The chart's CRDs are exactly the generated ones.
+    let generated: Vec<Value> = api::crds()
+        .iter()
+        .map(|c| serde_json::to_value(c).unwrap())
+        .collect();
+    let mut chart_crds = rendered.crds.clone();
+    chart_crds.sort_by_key(|c| c["metadata"]["name"].as_str().unwrap().to_owned());
+    let mut want = generated;
+    want.sort_by_key(|c| c["metadata"]["name"].as_str().unwrap().to_owned());
+    assert_eq!(chart_crds, want);
+
+    // RBAC agrees with config/rbac.
+    let kustomize = kubectl_kustomize("config/default");
+    let cluster_rules = |docs: &[Value]| rule_set(&of_kind(docs, "ClusterRole")[0]["rules"]);
+    assert_eq!(cluster_rules(&rendered.docs), cluster_rules(&kustomize));
+    let role_rules = |docs: &[Value]| rule_set(&of_kind(docs, "Role")[0]["rules"]);
+    assert_eq!(role_rules(&rendered.docs), role_rules(&kustomize));
+}
+
+#[test]
+fn helm_watch_namespaces_get_roles_instead_of_a_cluster_role() {
+    let rendered = helm_render(Some(
+        serde_json::json!({"watchNamespaces": ["team-a", "team-b"]}),
+    ));
+    assert!(of_kind(&rendered.docs, "ClusterRole").is_empty());
+    let namespaces: BTreeSet<&str> = of_kind(&rendered.docs, "RoleBinding")
+        .iter()
+        .map(|r| r["metadata"]["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        namespaces,
+        BTreeSet::from(["schemagate-system", "team-a", "team-b"])
+    );
+    let deployment = of_kind(&rendered.docs, "Deployment")[0];
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap();
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "SCHEMAGATE_WATCH_NAMESPACES" && e["value"] == "team-a,team-b")
+    );
+}
