@@ -22,20 +22,11 @@ use serde::{Deserialize, Serialize};
     derive = "PartialEq",
     doc = "A decision (approve or reject) on one SchemaChange, valid only for the SQL digest it \
            quotes. The approver's identity is recorded by schemagate, never taken from the spec.",
-    printcolumn(name = "Change", type_ = "string", json_path = ".spec.schemaChangeRef"),
-    printcolumn(name = "Decision", type_ = "string", json_path = ".spec.decision"),
-    printcolumn(name = "Approver", type_ = "string", json_path = ".status.approver"),
-    printcolumn(
-        name = "Accepted",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Accepted\")].status",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name":"Change","type":"string","jsonPath":".spec.schemaChangeRef"}"#,
+    printcolumn = r#"{"name":"Decision","type":"string","jsonPath":".spec.decision"}"#,
+    printcolumn = r#"{"name":"Approver","type":"string","jsonPath":".status.approver"}"#,
+    printcolumn = r#"{"name":"Accepted","type":"string","jsonPath":".status.conditions[?(@.type==\"Accepted\")].status","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("an Approval is immutable: delete it and create another"))]
 #[serde(rename_all = "camelCase")]

@@ -55,28 +55,11 @@ impl Engine {
     derive = "PartialEq",
     doc = "A database server and database that schemagate reviews changes for, executes them on, \
            snapshots and watches for drift.",
-    printcolumn(name = "Engine", type_ = "string", json_path = ".spec.engine"),
-    printcolumn(
-        name = "Environment",
-        type_ = "string",
-        json_path = ".spec.environment"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(
-        name = "Version",
-        type_ = "string",
-        json_path = ".status.serverVersion",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name":"Engine","type":"string","jsonPath":".spec.engine"}"#,
+    printcolumn = r#"{"name":"Environment","type":"string","jsonPath":".spec.environment"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".status.serverVersion","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = kube::core::Rule::new("self.engine == 'sqlite' || has(self.host)").message("host is required for postgres and mysql"))]
 #[x_kube(validation = kube::core::Rule::new("self.engine == 'sqlite' || has(self.credentialsSecretRef)").message("credentialsSecretRef is required for postgres and mysql"))]

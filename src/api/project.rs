@@ -25,22 +25,9 @@ use super::schema_change::RiskLevel;
     derive = "PartialEq",
     doc = "A team's project: which database instances its changes may target, how their SQL is \
            reviewed, who approves them and who is told.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(
-        name = "Preset",
-        type_ = "string",
-        json_path = ".spec.review.preset",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Preset","type":"string","jsonPath":".spec.review.preset","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSpec {

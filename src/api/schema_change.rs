@@ -25,22 +25,13 @@ pub const MAX_INLINE_SQL_BYTES: usize = 256 * 1024;
     derive = "PartialEq",
     doc = "A versioned SQL change to one database: reviewed automatically, held until approved, \
            executed exactly once and recorded with schema snapshots before and after.",
-    printcolumn(name = "Project", type_ = "string", json_path = ".spec.projectRef"),
-    printcolumn(name = "Instance", type_ = "string", json_path = ".spec.instanceRef"),
-    printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
-    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Risk", type_ = "string", json_path = ".status.review.risk"),
-    printcolumn(
-        name = "Digest",
-        type_ = "string",
-        json_path = ".status.sqlDigest",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name":"Project","type":"string","jsonPath":".spec.projectRef"}"#,
+    printcolumn = r#"{"name":"Instance","type":"string","jsonPath":".spec.instanceRef"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.version"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Risk","type":"string","jsonPath":".status.review.risk"}"#,
+    printcolumn = r#"{"name":"Digest","type":"string","jsonPath":".status.sqlDigest","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = kube::core::Rule::new("has(self.sql) != has(self.sqlFrom)").message("exactly one of sql and sqlFrom must be set"))]
 #[x_kube(validation = kube::core::Rule::new("has(self.sql) == has(oldSelf.sql) && has(self.sqlFrom) == has(oldSelf.sqlFrom)").message("sql and sqlFrom are immutable: create a new SchemaChange"))]
