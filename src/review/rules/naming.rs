@@ -1,0 +1,3 @@
+//! naming rules (stub).
+use super::{Ctx, Emitter};
+pub(super) fn check(_ctx: &Ctx<'_>, _em: &mut Emitter<'_>) {}
