@@ -267,6 +267,15 @@ impl Policy {
     /// # Errors
     /// Invalid YAML, unknown rule ids (all of them named in one error), bad levels or payloads.
     pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_yaml_with_preset(text, "default")
+    }
+
+    /// Like [`Policy::from_yaml`], but a schemagate-shaped file without `preset:` starts from
+    /// `preset` (as the CLI's `--preset` does).
+    ///
+    /// # Errors
+    /// As [`Policy::from_yaml`], plus an unknown `preset`.
+    pub fn from_yaml_with_preset(text: &str, preset: &str) -> Result<Policy, PolicyError> {
         let value: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(text).map_err(PolicyError::Yaml)?;
         let is_bytebase = value
@@ -297,7 +306,7 @@ impl Policy {
             Ok(policy)
         } else {
             let file: OwnFile = serde_yaml_ng::from_value(value).map_err(PolicyError::Yaml)?;
-            let mut policy = Policy::preset(file.preset.as_deref().unwrap_or("default"))?;
+            let mut policy = Policy::preset(file.preset.as_deref().unwrap_or(preset))?;
             check_known(file.rules.keys().map(String::as_str))?;
             for (id, rule) in file.rules {
                 let (level, payload) = match rule {
