@@ -523,7 +523,12 @@ fn constraint_spec<'a>(
             i.name.as_ref(),
             cols(&i.columns),
             IndexKind::Plain,
-            i.index_type.as_ref().map(ToString::to_string),
+            i.index_type.as_ref().map(ToString::to_string).or_else(|| {
+                i.index_options.iter().find_map(|o| match o {
+                    sqlparser::ast::IndexOption::Using(t) => Some(t.to_string()),
+                    sqlparser::ast::IndexOption::Comment(_) => None,
+                })
+            }),
         ),
         TableConstraint::FulltextOrSpatial(f) => spec(
             f.opt_index_name.as_ref(),
@@ -622,7 +627,12 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
             } else {
                 IndexKind::Plain
             },
-            using: ci.using.as_ref().map(ToString::to_string),
+            using: ci.using.as_ref().map(ToString::to_string).or_else(|| {
+                ci.index_options.iter().find_map(|o| match o {
+                    sqlparser::ast::IndexOption::Using(t) => Some(t.to_string()),
+                    sqlparser::ast::IndexOption::Comment(_) => None,
+                })
+            }),
             fk: None,
             on_existing: true,
             not_valid: false,
