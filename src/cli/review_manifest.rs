@@ -214,20 +214,19 @@ pub fn changes(docs: &[Document]) -> Result<Vec<ChangeInput>, ManifestError> {
         let instance_ref = get(&doc.value, &["spec", "instanceRef"])
             .and_then(|v| v.as_str().or_else(|| get_str(v, &["name"])));
         let mut engine = None;
-        if let Some(instance) = instance_ref {
-            if let Some(inst) = docs.iter().find(|d| {
+        if let Some(instance) = instance_ref
+            && let Some(inst) = docs.iter().find(|d| {
                 kind_is(d, "DatabaseInstance", true)
                     && get_str(&d.value, &["metadata", "name"]) == Some(instance)
                     && same_namespace(d, doc)
-            }) {
-                if let Some(e) = get_str(&inst.value, &["spec", "engine"]) {
-                    engine = Some(e.parse().map_err(|source| ManifestError::Engine {
-                        path: inst.path.clone(),
-                        name: instance.to_owned(),
-                        source,
-                    })?);
-                }
-            }
+            })
+            && let Some(e) = get_str(&inst.value, &["spec", "engine"])
+        {
+            engine = Some(e.parse().map_err(|source| ManifestError::Engine {
+                path: inst.path.clone(),
+                name: instance.to_owned(),
+                source,
+            })?);
         }
         let (line_offset, column_offset) = pos.unwrap_or((0, 0));
         out.push(ChangeInput {

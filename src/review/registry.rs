@@ -181,7 +181,7 @@ impl RuleId {
             .or_else(|| {
                 RULES
                     .iter()
-                    .find(|r| r.name == id || r.aliases.iter().any(|a| *a == id))
+                    .find(|r| r.name == id || r.aliases.contains(&id))
             })
             .map(|r| r.id)
     }

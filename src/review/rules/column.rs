@@ -45,16 +45,16 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         if let Some(rule) = em.on(RuleId::ColumnAutoIncrementInitialValue) {
             let want = rule.number().unwrap_or(1);
             let opts = super::table::table_options(ct);
-            if let Some((_, v)) = opts.iter().find(|(k, _)| k == "AUTO_INCREMENT") {
-                if v.parse::<i64>().ok() != Some(want) {
-                    em.emit(
-                        RuleId::ColumnAutoIncrementInitialValue,
-                        format!(
-                            "Table \"{}\": AUTO_INCREMENT starts at {v}, expected {want}",
-                            show(&ct.name)
-                        ),
-                    );
-                }
+            if let Some((_, v)) = opts.iter().find(|(k, _)| k == "AUTO_INCREMENT")
+                && v.parse::<i64>().ok() != Some(want)
+            {
+                em.emit(
+                    RuleId::ColumnAutoIncrementInitialValue,
+                    format!(
+                        "Table \"{}\": AUTO_INCREMENT starts at {v}, expected {want}",
+                        show(&ct.name)
+                    ),
+                );
             }
         }
         if em.on(RuleId::ColumnCurrentTimeCountLimit).is_some() {
@@ -136,12 +136,12 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
             format!("Column \"{col}\" needs a DEFAULT"),
         );
     }
-    if ctx.mysql() {
-        if let Some(rule) = em.on(RuleId::ColumnComment) {
-            super::table::comment_check(rule, &col, c.comment(), |m| {
-                em.emit(RuleId::ColumnComment, m)
-            });
-        }
+    if ctx.mysql()
+        && let Some(rule) = em.on(RuleId::ColumnComment)
+    {
+        super::table::comment_check(rule, &col, c.comment(), |m| {
+            em.emit(RuleId::ColumnComment, m)
+        });
     }
     if let Some(rule) = em.on(RuleId::ColumnTypeDisallowList) {
         let full = c.data_type.to_string();
@@ -210,35 +210,34 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
         && em.on(RuleId::ColumnDefaultDisallowVolatile).is_some()
     {
         for o in &c.options {
-            if let ColumnOption::Default(e) = o {
-                if let Some(f) = volatile_call(e) {
-                    em.emit(
-                        RuleId::ColumnDefaultDisallowVolatile,
-                        format!(
-                            "Column \"{col}\" defaults to volatile {f}(), which rewrites the table"
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    if matches!(c.source, ColumnSource::Change | ColumnSource::Modify) {
-        if let Some(old) = ctx.state.catalog.table(c.table).and_then(|t| {
-            // CHANGE renames: look up the old name.
-            old_name(ctx.stmt, &c.name.value)
-                .and_then(|n| t.column(&n))
-                .cloned()
-        }) {
-            if !same_type(&old.data_type, &c.data_type.to_string()) {
+            if let ColumnOption::Default(e) = o
+                && let Some(f) = volatile_call(e)
+            {
                 em.emit(
-                    RuleId::ColumnDisallowChangeType,
+                    RuleId::ColumnDefaultDisallowVolatile,
                     format!(
-                        "Changing the type of \"{col}\" from {} to {} is not allowed",
-                        old.data_type, c.data_type
+                        "Column \"{col}\" defaults to volatile {f}(), which rewrites the table"
                     ),
                 );
             }
         }
+    }
+    if matches!(c.source, ColumnSource::Change | ColumnSource::Modify)
+        && let Some(old) = ctx.state.catalog.table(c.table).and_then(|t| {
+            // CHANGE renames: look up the old name.
+            old_name(ctx.stmt, &c.name.value)
+                .and_then(|n| t.column(&n))
+                .cloned()
+        })
+        && !same_type(&old.data_type, &c.data_type.to_string())
+    {
+        em.emit(
+            RuleId::ColumnDisallowChangeType,
+            format!(
+                "Changing the type of \"{col}\" from {} to {} is not allowed",
+                old.data_type, c.data_type
+            ),
+        );
     }
 }
 
@@ -370,16 +369,18 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
             }
             AlterTableOperation::DropColumn { column_names, .. } => {
                 for c in column_names {
-                    if let Some(t) = existing {
-                        if t.indexes
+                    if let Some(t) = existing
+                        && t.indexes
                             .iter()
                             .any(|i| i.columns.iter().any(|x| x.eq_ignore_ascii_case(&c.value)))
-                        {
-                            em.emit(
-                                RuleId::ColumnDisallowDropInIndex,
-                                format!("Column \"{table}.{}\" is part of an index and cannot be dropped", c.value),
-                            );
-                        }
+                    {
+                        em.emit(
+                            RuleId::ColumnDisallowDropInIndex,
+                            format!(
+                                "Column \"{table}.{}\" is part of an index and cannot be dropped",
+                                c.value
+                            ),
+                        );
                     }
                     if em
                         .on(RuleId::ColumnRequired)
@@ -397,19 +398,17 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
             }
             AlterTableOperation::RenameColumn {
                 old_column_name, ..
-            } => {
-                if em
-                    .on(RuleId::ColumnRequired)
-                    .is_some_and(|r| r.in_list(&old_column_name.value))
-                {
-                    em.emit(
-                        RuleId::ColumnRequired,
-                        format!(
-                            "Column \"{table}.{}\" is required and cannot be renamed",
-                            old_column_name.value
-                        ),
-                    );
-                }
+            } if em
+                .on(RuleId::ColumnRequired)
+                .is_some_and(|r| r.in_list(&old_column_name.value)) =>
+            {
+                em.emit(
+                    RuleId::ColumnRequired,
+                    format!(
+                        "Column \"{table}.{}\" is required and cannot be renamed",
+                        old_column_name.value
+                    ),
+                );
             }
             _ => {}
         }

@@ -55,50 +55,49 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                         format!("Primary key column \"{c}\" must be INT or BIGINT, not {ty}"),
                     );
                 }
-                if let Some(rule) = em.on(RuleId::IndexPrimaryKeyTypeAllowlist) {
-                    if !rule
+                if let Some(rule) = em.on(RuleId::IndexPrimaryKeyTypeAllowlist)
+                    && !rule
                         .list()
                         .iter()
                         .any(|a| canonical_type(&a.to_ascii_uppercase()) == base)
-                    {
-                        em.emit(
-                            RuleId::IndexPrimaryKeyTypeAllowlist,
-                            format!(
-                                "Primary key column \"{c}\" has type {ty}, not one of {}",
-                                rule.list().join(", ")
-                            ),
-                        );
-                    }
+                {
+                    em.emit(
+                        RuleId::IndexPrimaryKeyTypeAllowlist,
+                        format!(
+                            "Primary key column \"{c}\" has type {ty}, not one of {}",
+                            rule.list().join(", ")
+                        ),
+                    );
                 }
             }
         }
         if em.on(RuleId::IndexTypeNoBlob).is_some() {
             for c in &s.columns {
-                if let Some(ty) = column_type(ctx, s.table, c) {
-                    if is_blob_or_text(&type_info_str(&ty).base) {
-                        em.emit(
-                            RuleId::IndexTypeNoBlob,
-                            format!("Index {label} is on {ty} column \"{c}\""),
-                        );
-                    }
+                if let Some(ty) = column_type(ctx, s.table, c)
+                    && is_blob_or_text(&type_info_str(&ty).base)
+                {
+                    em.emit(
+                        RuleId::IndexTypeNoBlob,
+                        format!("Index {label} is on {ty} column \"{c}\""),
+                    );
                 }
             }
         }
-        if let Some(rule) = em.on(RuleId::IndexTypeAllowList) {
-            if let Some(using) = &s.using {
-                let using = using
-                    .trim_start_matches("USING ")
-                    .trim()
-                    .to_ascii_uppercase();
-                if !rule.in_list(&using) {
-                    em.emit(
-                        RuleId::IndexTypeAllowList,
-                        format!(
-                            "Index {label} uses type {using}, not one of {}",
-                            rule.list().join(", ")
-                        ),
-                    );
-                }
+        if let Some(rule) = em.on(RuleId::IndexTypeAllowList)
+            && let Some(using) = &s.using
+        {
+            let using = using
+                .trim_start_matches("USING ")
+                .trim()
+                .to_ascii_uppercase();
+            if !rule.in_list(&using) {
+                em.emit(
+                    RuleId::IndexTypeAllowList,
+                    format!(
+                        "Index {label} uses type {using}, not one of {}",
+                        rule.list().join(", ")
+                    ),
+                );
             }
         }
     }
@@ -142,17 +141,18 @@ pub(super) fn after_apply(state: &mut ScriptState, stmt: &Statement, em: &mut Em
         Statement::AlterTable(at) => Some(&at.name),
         _ => None,
     };
-    if let Some(t) = table.and_then(|n| state.catalog.table(n)) {
-        if limit > 0 && t.indexes.len() > limit {
-            em.emit(
-                RuleId::IndexTotalNumberLimit,
-                format!(
-                    "Table \"{}\" has {} indexes, more than {limit}",
-                    t.name,
-                    t.indexes.len()
-                ),
-            );
-        }
+    if let Some(t) = table.and_then(|n| state.catalog.table(n))
+        && limit > 0
+        && t.indexes.len() > limit
+    {
+        em.emit(
+            RuleId::IndexTotalNumberLimit,
+            format!(
+                "Table \"{}\" has {} indexes, more than {limit}",
+                t.name,
+                t.indexes.len()
+            ),
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! Review rules, one file per rule family, plus the per-script state they share. Rules only read
 //! the statement and the catalog state before it; the walk-through here updates the catalog.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, DataType, ForeignKeyConstraint, Ident,
@@ -685,9 +685,4 @@ pub(crate) fn ddl_tables(stmt: &Statement) -> Vec<&ObjectName> {
         Statement::Truncate(t) => t.table_names.iter().map(|t| &t.name).collect(),
         _ => Vec::new(),
     }
-}
-
-/// `HashSet` of lowercase strings.
-pub(crate) fn lower_set(items: &[String]) -> HashSet<String> {
-    items.iter().map(|s| s.to_lowercase()).collect()
 }

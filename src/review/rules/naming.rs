@@ -13,31 +13,31 @@ use crate::review::policy::Active;
 use crate::review::registry::RuleId;
 
 fn check_name(rule: &Active, name: &str, vars: &[(&str, &str)]) -> Option<String> {
-    if let Some(f) = &rule.format {
-        if !f.matches(name, vars) {
-            let hint = f
-                .expected(vars)
-                .map(|e| format!(" (expected \"{e}\")"))
-                .unwrap_or_default();
-            return Some(format!(
-                "\"{name}\" does not match \"{}\"{hint}",
-                f.template()
-            ));
-        }
+    if let Some(f) = &rule.format
+        && !f.matches(name, vars)
+    {
+        let hint = f
+            .expected(vars)
+            .map(|e| format!(" (expected \"{e}\")"))
+            .unwrap_or_default();
+        return Some(format!(
+            "\"{name}\" does not match \"{}\"{hint}",
+            f.template()
+        ));
     }
-    if let Some(max) = rule.max_length() {
-        if name.chars().count() > max {
-            return Some(format!("\"{name}\" is longer than {max} characters"));
-        }
+    if let Some(max) = rule.max_length()
+        && name.chars().count() > max
+    {
+        return Some(format!("\"{name}\" is longer than {max} characters"));
     }
     None
 }
 
 fn named(em: &mut Emitter<'_>, rule: RuleId, what: &str, name: &str, vars: &[(&str, &str)]) {
-    if let Some(active) = em.on(rule) {
-        if let Some(problem) = check_name(active, name, vars) {
-            em.emit(rule, format!("{what} name {problem}"));
-        }
+    if let Some(active) = em.on(rule)
+        && let Some(problem) = check_name(active, name, vars)
+    {
+        em.emit(rule, format!("{what} name {problem}"));
     }
 }
 
@@ -271,10 +271,11 @@ fn fully_qualified(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         ctes: &ctes,
     };
     let _ = ctx.stmt.visit(&mut r);
-    if let Statement::CreateIndex(ci) = ctx.stmt {
-        if ci.table_name.0.len() < 2 && !r.unqualified.contains(&show(&ci.table_name)) {
-            r.unqualified.push(show(&ci.table_name));
-        }
+    if let Statement::CreateIndex(ci) = ctx.stmt
+        && ci.table_name.0.len() < 2
+        && !r.unqualified.contains(&show(&ci.table_name))
+    {
+        r.unqualified.push(show(&ci.table_name));
     }
     for name in r.unqualified {
         em.emit(

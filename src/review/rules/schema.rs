@@ -14,14 +14,14 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         names,
         ..
     } = ctx.stmt
+        && ctx.state.has_schema
+        && ctx.state.catalog.table_count() > 0
     {
-        if ctx.state.has_schema && ctx.state.catalog.table_count() > 0 {
-            for n in names {
-                em.emit(
-                    RuleId::DatabaseDropEmptyDatabase,
-                    format!("Database \"{}\" is not empty", show(n)),
-                );
-            }
+        for n in names {
+            em.emit(
+                RuleId::DatabaseDropEmptyDatabase,
+                format!("Database \"{}\" is not empty", show(n)),
+            );
         }
     }
     if em.on(RULE).is_none() {

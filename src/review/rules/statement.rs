@@ -67,12 +67,11 @@ impl Visitor for Scan {
                 ..
             }
             | Expr::ILike { pattern, .. } => {
-                if let Expr::Value(v) = pattern.as_ref() {
-                    if let Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) = &v.value {
-                        if s.starts_with('%') {
-                            self.leading_wildcard.push(s.clone());
-                        }
-                    }
+                if let Expr::Value(v) = pattern.as_ref()
+                    && let Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) = &v.value
+                    && s.starts_with('%')
+                {
+                    self.leading_wildcard.push(s.clone());
                 }
             }
             Expr::BinaryOp { left, op, right } => {
@@ -280,15 +279,15 @@ fn insert(i: &sqlparser::ast::Insert, em: &mut Emitter<'_>) {
             "INSERT must list its columns".to_owned(),
         );
     }
-    if let Some(rule) = em.on(RuleId::StatementInsertRowLimit) {
-        if let Some(SetExpr::Values(v)) = i.source.as_ref().map(|q| q.body.as_ref()) {
-            let limit = usize::try_from(rule.number().unwrap_or(1000)).unwrap_or(0);
-            if limit > 0 && v.rows.len() > limit {
-                em.emit(
-                    RuleId::StatementInsertRowLimit,
-                    format!("INSERT adds {} rows, more than {limit}", v.rows.len()),
-                );
-            }
+    if let Some(rule) = em.on(RuleId::StatementInsertRowLimit)
+        && let Some(SetExpr::Values(v)) = i.source.as_ref().map(|q| q.body.as_ref())
+    {
+        let limit = usize::try_from(rule.number().unwrap_or(1000)).unwrap_or(0);
+        if limit > 0 && v.rows.len() > limit {
+            em.emit(
+                RuleId::StatementInsertRowLimit,
+                format!("INSERT adds {} rows, more than {limit}", v.rows.len()),
+            );
         }
     }
 }
@@ -300,17 +299,19 @@ fn alter_table(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitter<
     let mut lock = false;
     for op in &at.operations {
         match op {
-            AlterTableOperation::AddColumn { column_def, .. } => {
+            AlterTableOperation::AddColumn { column_def, .. }
                 if column_def
                     .options
                     .iter()
-                    .any(|o| matches!(o.option, ColumnOption::Default(_)))
-                {
-                    em.emit(
-                        RuleId::StatementDisallowAddColumnWithDefault,
-                        format!("Adding column \"{}\" with a DEFAULT to \"{table}\" may rewrite the table", column_def.name.value),
-                    );
-                }
+                    .any(|o| matches!(o.option, ColumnOption::Default(_))) =>
+            {
+                em.emit(
+                    RuleId::StatementDisallowAddColumnWithDefault,
+                    format!(
+                        "Adding column \"{}\" with a DEFAULT to \"{table}\" may rewrite the table",
+                        column_def.name.value
+                    ),
+                );
             }
             AlterTableOperation::AddConstraint {
                 constraint: TableConstraint::Check(_),

@@ -168,15 +168,15 @@ fn dml_tables(stmt: &Statement) -> Vec<String> {
 fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
     let opts = table_options(ct);
     let name = show(&ct.name);
-    if ctx.mysql() && em.on(RuleId::EngineMysqlUseInnodb).is_some() {
-        if let Some(engine) = option(&opts, "ENGINE") {
-            if !engine.eq_ignore_ascii_case("innodb") {
-                em.emit(
-                    RuleId::EngineMysqlUseInnodb,
-                    format!("\"{name}\" uses engine {engine}; InnoDB is required"),
-                );
-            }
-        }
+    if ctx.mysql()
+        && em.on(RuleId::EngineMysqlUseInnodb).is_some()
+        && let Some(engine) = option(&opts, "ENGINE")
+        && !engine.eq_ignore_ascii_case("innodb")
+    {
+        em.emit(
+            RuleId::EngineMysqlUseInnodb,
+            format!("\"{name}\" uses engine {engine}; InnoDB is required"),
+        );
     }
     if em.on(RuleId::TableRequirePk).is_some()
         && ct.query.is_none()
@@ -190,15 +190,15 @@ fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
             format!("Table \"{name}\" requires PRIMARY KEY"),
         );
     }
-    if ctx.mysql() {
-        if let Some(rule) = em.on(RuleId::TableComment) {
-            let comment = option(&opts, "COMMENT")
-                .map(str::to_owned)
-                .or_else(|| ct.comment.as_ref().map(ToString::to_string));
-            comment_check(rule, &name, comment.as_deref(), |m| {
-                em.emit(RuleId::TableComment, m)
-            });
-        }
+    if ctx.mysql()
+        && let Some(rule) = em.on(RuleId::TableComment)
+    {
+        let comment = option(&opts, "COMMENT")
+            .map(str::to_owned)
+            .or_else(|| ct.comment.as_ref().map(ToString::to_string));
+        comment_check(rule, &name, comment.as_deref(), |m| {
+            em.emit(RuleId::TableComment, m)
+        });
     }
     if (ct.partition_by.is_some() || ct.partition_of.is_some())
         && em.on(RuleId::TableDisallowPartition).is_some()
@@ -267,12 +267,12 @@ pub(super) fn comment_check(
             emit(format!("\"{what}\" requires a comment"))
         }
         Some(c) => {
-            if let Some(max) = rule.max_length() {
-                if c.chars().count() > max {
-                    emit(format!(
-                        "The comment of \"{what}\" must be at most {max} characters"
-                    ));
-                }
+            if let Some(max) = rule.max_length()
+                && c.chars().count() > max
+            {
+                emit(format!(
+                    "The comment of \"{what}\" must be at most {max} characters"
+                ));
             }
         }
         None => {}
