@@ -194,6 +194,14 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
     let mut state = rules::ScriptState::new(engine, schema);
     let mut findings = Vec::new();
     let mut statement_risks = Vec::new();
+    if let Some(limit) = resolved
+        .get(RuleId::BuiltinStatementMaximumSqlSize)
+        .and_then(|r| r.number())
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| sql.len() > *n)
+    {
+        return oversized(sql, engine, &resolved, limit);
+    }
     for raw in split::split(sql, engine) {
         let mut em = rules::Emitter::new(&resolved, &mut findings, &raw);
         let risk = match parse::parse(engine, raw.text) {
@@ -217,6 +225,32 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         statement_risks.push(risk);
     }
     rules::finish(&mut state, &resolved, &mut findings);
+    Report {
+        engine,
+        statements: statement_risks.len(),
+        risk: statement_risks.iter().copied().max().unwrap_or(Risk::Low),
+        statement_risks,
+        findings,
+    }
+}
+
+/// `builtin.statement.maximum-sql-size`: a script too large for parser-based review still gets
+/// statement counts and keyword-based risks, plus one finding saying the rules were skipped.
+fn oversized(sql: &str, engine: Engine, resolved: &policy::Resolved, limit: usize) -> Report {
+    let statement_risks: Vec<Risk> = split::split(sql, engine)
+        .map(|s| text_risk(s.text))
+        .collect();
+    let mut findings = Vec::new();
+    if let Some(first) = split::split(sql, engine).next() {
+        let mut em = rules::Emitter::new(resolved, &mut findings, &first);
+        em.emit(
+            RuleId::BuiltinStatementMaximumSqlSize,
+            format!(
+                "The script is {} bytes, more than {limit}; rules were not evaluated",
+                sql.len()
+            ),
+        );
+    }
     Report {
         engine,
         statements: statement_risks.len(),
@@ -347,6 +381,30 @@ mod tests {
             None,
         );
         assert_eq!(r.findings[0].rule, "statement.syntax");
+    }
+
+    #[test]
+    fn oversized_scripts_skip_rules_but_keep_risk() {
+        let mut policy = Policy::preset("default").unwrap();
+        policy
+            .set_rule(
+                "builtin.statement.maximum-sql-size",
+                Some(RuleLevel::Warning),
+                Some(serde_json::json!({"number": 10})),
+            )
+            .unwrap();
+        let r = review(
+            "CREATE TABLE t (a int); DROP TABLE t;",
+            Engine::Mysql,
+            &policy,
+            None,
+        );
+        assert_eq!(r.statements, 2);
+        assert_eq!(r.risk, Risk::High);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].rule, "builtin.statement.maximum-sql-size");
+        let r = review("SELECT 1", Engine::Mysql, &policy, None);
+        assert!(r.findings.is_empty());
     }
 
     #[test]

@@ -217,6 +217,98 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     if em.on(RuleId::StatementNonTransactional).is_some() {
         non_transactional(ctx.engine, ctx.text, em);
     }
+    if em
+        .on(RuleId::StatementWhereDisallowFunctionsAndCalculations)
+        .is_some()
+    {
+        where_functions(ctx, em);
+    }
+}
+
+/// Columns that lead an index in any table the statement reads or writes (from the catalog).
+fn indexed_columns(ctx: &Ctx<'_>) -> Vec<String> {
+    let mut cols = Vec::new();
+    let _ = sqlparser::ast::visit_relations(ctx.stmt, |r| {
+        if let Some(t) = ctx.state.catalog.table(r) {
+            for i in &t.indexes {
+                if let Some(c) = i.columns.first() {
+                    cols.push(c.to_lowercase());
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    cols
+}
+
+fn names_indexed(e: &Expr, indexed: &[String]) -> bool {
+    let mut hit = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        let name = match x {
+            Expr::Identifier(i) => Some(&i.value),
+            Expr::CompoundIdentifier(parts) => parts.last().map(|i| &i.value),
+            _ => None,
+        };
+        if name.is_some_and(|n| indexed.contains(&n.to_lowercase())) {
+            hit = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    hit
+}
+
+/// Functions or arithmetic applied to indexed columns in WHERE clauses defeat the index.
+fn where_functions(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
+    let indexed = indexed_columns(ctx);
+    if indexed.is_empty() {
+        return;
+    }
+    let mut wheres: Vec<Expr> = Vec::new();
+    match ctx.stmt {
+        Statement::Update(u) => wheres.extend(u.selection.clone()),
+        Statement::Delete(d) => wheres.extend(d.selection.clone()),
+        _ => {}
+    }
+    struct Selections<'w>(&'w mut Vec<Expr>);
+    impl Visitor for Selections<'_> {
+        type Break = ();
+        fn pre_visit_select(&mut self, s: &sqlparser::ast::Select) -> ControlFlow<()> {
+            self.0.extend(s.selection.clone());
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = ctx.stmt.visit(&mut Selections(&mut wheres));
+    let mut found = false;
+    for w in &wheres {
+        let _ = sqlparser::ast::visit_expressions(w, |x| {
+            let bad = match x {
+                Expr::Function(_) => names_indexed(x, &indexed),
+                Expr::BinaryOp { left, op, right } => {
+                    matches!(
+                        op,
+                        BinaryOperator::Plus
+                            | BinaryOperator::Minus
+                            | BinaryOperator::Multiply
+                            | BinaryOperator::Divide
+                            | BinaryOperator::Modulo
+                    ) && (names_indexed(left, &indexed) || names_indexed(right, &indexed))
+                }
+                _ => false,
+            };
+            if bad {
+                found = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+    }
+    if found {
+        em.emit(
+            RuleId::StatementWhereDisallowFunctionsAndCalculations,
+            "WHERE applies a function or calculation to an indexed column, so the index cannot be used".to_owned(),
+        );
+    }
 }
 
 fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
@@ -463,549 +555,5 @@ pub(super) fn finish(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use crate::review::rules::testing::*;
-
-    #[test]
-    fn select_rules() {
-        for e in [PG, MY] {
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.select.no-select-all",
-                    "SELECT * FROM t WHERE a = 1"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.select.no-select-all",
-                    "SELECT t.* FROM t WHERE a = 1"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.select.no-select-all",
-                    "SELECT a FROM t WHERE a = 1"
-                ),
-                0
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.select.no-select-all",
-                    "INSERT INTO u (a) SELECT * FROM t WHERE a = 1"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(e, "statement.where.require-select", "SELECT a FROM t"),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.where.require.select",
-                    "SELECT a FROM t WHERE a = 1"
-                ),
-                0
-            );
-            assert_eq!(hits(e, "statement.where.require-select", "SELECT 1"), 0);
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.where.no-leading-wildcard-like",
-                    "SELECT a FROM t WHERE a LIKE '%x'"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.where.no-leading-wildcard-like",
-                    "SELECT a FROM t WHERE a LIKE 'x%'"
-                ),
-                0
-            );
-        }
-    }
-
-    #[test]
-    fn update_delete_rules() {
-        for e in [PG, MY, SL] {
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.where.require-update-delete",
-                    "UPDATE t SET a = 1"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(e, "statement.where.require-update-delete", "DELETE FROM t"),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.where.require.update-delete",
-                    "DELETE FROM t WHERE id = 1"
-                ),
-                0
-            );
-        }
-        assert_eq!(
-            hits(
-                MY,
-                "statement.disallow-limit",
-                "DELETE FROM t WHERE a = 1 LIMIT 10"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.disallow-limit",
-                "UPDATE t SET a = 1 WHERE a = 2 LIMIT 10"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(MY, "statement.disallow-limit", "DELETE FROM t WHERE a = 1"),
-            0
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.disallow-order-by",
-                "DELETE FROM t WHERE a = 1 ORDER BY id LIMIT 1"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.disallow-order-by",
-                "DELETE FROM t WHERE a = 1"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.where-no-equal-null",
-                "SELECT a FROM t WHERE a = NULL"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.where.no-equal-null",
-                "SELECT a FROM t WHERE a IS NULL"
-            ),
-            0
-        );
-    }
-
-    #[test]
-    fn logical_operator_count() {
-        let r = "statement.where-maximum-logical-operator-count";
-        assert_eq!(
-            hits(
-                MY,
-                r,
-                "SELECT a FROM t WHERE a IN (1,2,3,4,5,6,7,8,9,10,11)"
-            ),
-            1
-        );
-        assert_eq!(hits(MY, r, "SELECT a FROM t WHERE a IN (1,2,3)"), 0);
-        assert_eq!(
-            hits_with(
-                MY,
-                r,
-                r#"{"number":2}"#,
-                "SELECT a FROM t WHERE a IN (1,2,3)"
-            ),
-            1
-        );
-        assert_eq!(
-            hits_with(
-                MY,
-                r,
-                r#"{"number":2}"#,
-                "DELETE FROM t WHERE a = 1 OR a = 2 OR a = 3"
-            ),
-            1
-        );
-        assert_eq!(
-            hits_with(
-                MY,
-                r,
-                r#"{"number":3}"#,
-                "DELETE FROM t WHERE a = 1 OR a = 2 OR a = 3"
-            ),
-            0
-        );
-    }
-
-    #[test]
-    fn truncate_commit_cascade() {
-        for e in [PG, MY] {
-            assert_eq!(
-                hits(e, "statement.disallow-truncate", "TRUNCATE TABLE t"),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.disallow-truncate",
-                    "DELETE FROM t WHERE a = 1"
-                ),
-                0
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.disallow-commit",
-                    "BEGIN; UPDATE t SET a = 1 WHERE b = 2; COMMIT"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.disallow-commit",
-                    "UPDATE t SET a = 1 WHERE b = 2"
-                ),
-                0
-            );
-        }
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-rm-tbl-cascade",
-                "DROP TABLE t CASCADE"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-rm-tbl-cascade",
-                "TRUNCATE t CASCADE"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(PG, "statement.disallow-rm-tbl-cascade", "DROP TABLE t"),
-            0
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.disallow-rm-tbl-cascade",
-                "DROP TABLE t CASCADE"
-            ),
-            0
-        );
-        let fk = "CREATE TABLE t (id int PRIMARY KEY, u int REFERENCES u(id) ON DELETE CASCADE)";
-        assert_eq!(hits(PG, "statement.disallow-on-del-cascade", fk), 1);
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-on-del-cascade",
-                "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES u(id) ON DELETE CASCADE"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-on-del-cascade",
-                "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES u(id) ON DELETE RESTRICT"
-            ),
-            0
-        );
-    }
-
-    #[test]
-    fn insert_rules() {
-        for e in [PG, MY] {
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.insert.must-specify-column",
-                    "INSERT INTO t VALUES (1)"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.insert.must-specify-column",
-                    "INSERT INTO t (a) VALUES (1)"
-                ),
-                0
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.insert.disallow-order-by-rand",
-                    "INSERT INTO t (a) SELECT a FROM u WHERE a > 1 ORDER BY RAND()"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.insert.disallow-order-by-rand",
-                    "INSERT INTO t (a) SELECT a FROM u WHERE a > 1 ORDER BY a"
-                ),
-                0
-            );
-            assert_eq!(
-                hits_with(
-                    e,
-                    "statement.insert.row-limit",
-                    r#"{"number":2}"#,
-                    "INSERT INTO t (a) VALUES (1), (2), (3)"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    "statement.insert.row-limit",
-                    "INSERT INTO t (a) VALUES (1), (2), (3)"
-                ),
-                0
-            );
-        }
-    }
-
-    #[test]
-    fn postgres_online_ddl() {
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-add-column-with-default",
-                "ALTER TABLE t ADD COLUMN c int DEFAULT 0"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-add-column-with-default",
-                "ALTER TABLE t ADD COLUMN c int"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.disallow-add-column-with-default",
-                "ALTER TABLE t ADD COLUMN c int DEFAULT 0"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.add-check-not-valid",
-                "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.add-check-not-valid",
-                "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.add-check-not-valid",
-                "CREATE TABLE t (id int PRIMARY KEY, a int); ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)"
-            ),
-            0,
-            "a table created by the script holds no rows"
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.add-foreign-key-not-valid",
-                "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES u(id)"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.add-foreign-key-not-valid",
-                "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES u(id) NOT VALID"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-add-not-null",
-                "ALTER TABLE t ALTER COLUMN a SET NOT NULL"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.disallow-add-not-null",
-                "ALTER TABLE t ALTER COLUMN a DROP NOT NULL"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.create-specify-schema",
-                "CREATE TABLE t (a int)"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.create-specify-schema",
-                "CREATE TABLE public.t (a int)"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.non-transactional",
-                "CREATE INDEX CONCURRENTLY i ON t (a)"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(PG, "statement.non-transactional", "CREATE INDEX i ON t (a)"),
-            0
-        );
-        assert_eq!(hits(PG, "statement.non-transactional", "VACUUM t"), 1);
-    }
-
-    #[test]
-    fn set_role_transactions_and_execution_time() {
-        assert_eq!(
-            hits(
-                PG,
-                "statement.check-set-role-variable",
-                "CREATE TABLE t (a int); SELECT 1"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                PG,
-                "statement.check-set-role-variable",
-                "SET ROLE owner; CREATE TABLE t (a int)"
-            ),
-            0
-        );
-        let r = "statement.maximum-statements-in-transaction";
-        let txn = "BEGIN; INSERT INTO t (a) VALUES (1); INSERT INTO t (a) VALUES (2); INSERT INTO t (a) VALUES (3); COMMIT;";
-        assert_eq!(hits_with(MY, r, r#"{"number":2}"#, txn), 1);
-        assert_eq!(hits_with(MY, r, r#"{"number":3}"#, txn), 0);
-        assert_eq!(
-            hits(
-                MY,
-                "statement.max-execution-time",
-                "SELECT a FROM t WHERE a = 1"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.max-execution-time",
-                "SET SESSION max_execution_time = 3000; SELECT a FROM t WHERE a = 1"
-            ),
-            0
-        );
-    }
-
-    #[test]
-    fn mysql_alter_options() {
-        assert_eq!(
-            hits(
-                MY,
-                "statement.require-algorithm-option",
-                "ALTER TABLE t ADD COLUMN c int"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.require-algorithm-option",
-                "ALTER TABLE t ADD COLUMN c int, ALGORITHM=INPLACE"
-            ),
-            0
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.require-lock-option",
-                "ALTER TABLE t ADD COLUMN c int"
-            ),
-            1
-        );
-        assert_eq!(
-            hits(
-                MY,
-                "statement.require-lock-option",
-                "ALTER TABLE t ADD COLUMN c int, LOCK=NONE"
-            ),
-            0
-        );
-    }
-
-    #[test]
-    fn merge_alter_table() {
-        for e in [PG, MY] {
-            let r = "statement.merge-alter-table";
-            assert_eq!(
-                hits(
-                    e,
-                    r,
-                    "ALTER TABLE t ADD COLUMN a int; ALTER TABLE t ADD COLUMN b int; ALTER TABLE t ADD COLUMN c int"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    r,
-                    "CREATE TABLE t (id int); ALTER TABLE t ADD COLUMN b int"
-                ),
-                1
-            );
-            assert_eq!(
-                hits(
-                    e,
-                    r,
-                    "ALTER TABLE t ADD COLUMN a int; ALTER TABLE u ADD COLUMN b int"
-                ),
-                0
-            );
-        }
-    }
-}
+#[path = "tests/statement.rs"]
+mod tests;
