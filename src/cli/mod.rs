@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod crd;
+pub mod review;
+pub mod review_manifest;
+pub mod review_output;
 
 /// schemagate — reviewed, approved, exactly-once database schema changes for Kubernetes.
 #[derive(Debug, Parser)]
@@ -19,11 +22,14 @@ pub struct Cli {
 pub enum Command {
     /// Print the CustomResourceDefinitions of all four kinds as multi-document YAML.
     Crd(crd::CrdArgs),
+    /// Review SQL files or SchemaChange manifests against the SQL review policy (for CI).
+    Review(review::ReviewArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
+        Command::Review(args) => review::run(&args),
     }
 }

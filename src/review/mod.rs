@@ -1,1 +1,417 @@
 //! SQL review: statement splitting, parsing, rules, policy and findings. Pure: no kube, no sqlx.
+//!
+//! Entry point: [`review`] takes a script, an [`Engine`], a [`Policy`] and optionally the target
+//! database's current schema as a [`Catalog`], and returns a [`Report`]. Statements are split,
+//! parsed and checked one at a time, so memory stays proportional to the largest statement (plus
+//! the catalog and the findings), never to the whole script's syntax trees.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlparser::ast::{ObjectType, Statement};
+
+pub mod catalog;
+mod parse;
+pub mod policy;
+pub mod registry;
+mod rules;
+pub mod split;
+
+pub use catalog::{Catalog, CatalogError};
+pub use policy::{Payload, Policy, PolicyError, RuleLevel};
+pub use registry::{RULES, RuleId, RuleInfo};
+
+/// The SQL dialect family of a database. MariaDB uses `Mysql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Engine {
+    /// The lowercase name (`postgres`, `mysql`, `sqlite`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An engine name that is not postgres, mysql (mariadb) or sqlite.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown engine {0:?} (expected postgres, mysql or sqlite)")]
+pub struct UnknownEngine(pub String);
+
+impl FromStr for Engine {
+    type Err = UnknownEngine;
+    fn from_str(s: &str) -> Result<Self, UnknownEngine> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Ok(Engine::Postgres),
+            "mysql" | "mariadb" => Ok(Engine::Mysql),
+            "sqlite" | "sqlite3" => Ok(Engine::Sqlite),
+            _ => Err(UnknownEngine(s.to_owned())),
+        }
+    }
+}
+
+/// The level of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Should be fixed, does not block at `--fail-on error`.
+    Warning,
+    /// Blocks the change.
+    Error,
+}
+
+impl Level {
+    /// `error` or `warning`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        }
+    }
+}
+
+/// Risk of a statement or a script, for approval policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Risk {
+    /// Anything not listed below.
+    Low,
+    /// UPDATE, DELETE, ALTER TABLE, DROP INDEX.
+    Moderate,
+    /// DROP DATABASE / SCHEMA / TABLE, TRUNCATE.
+    High,
+}
+
+impl Risk {
+    /// `LOW`, `MODERATE` or `HIGH`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "LOW",
+            Risk::Moderate => "MODERATE",
+            Risk::High => "HIGH",
+        }
+    }
+}
+
+/// One rule violation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Canonical dotted rule id, e.g. `table.require-pk` (or `statement.syntax`).
+    pub rule: String,
+    /// Level from the policy.
+    pub level: Level,
+    /// 0-based index of the statement in the script.
+    pub statement: usize,
+    /// 1-based line where the statement starts.
+    pub line: usize,
+    /// 0-based column (in characters) where the statement starts.
+    pub column: usize,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// The result of reviewing one script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Engine the script was reviewed for.
+    pub engine: Engine,
+    /// Number of statements found by the splitter.
+    pub statements: usize,
+    /// Overall risk: the highest statement risk (LOW for an empty script).
+    pub risk: Risk,
+    /// Risk of each statement, by index.
+    pub statement_risks: Vec<Risk>,
+    /// Findings in statement order.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Number of error findings.
+    #[must_use]
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .count()
+    }
+
+    /// Number of warning findings.
+    #[must_use]
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Warning)
+            .count()
+    }
+
+    /// Whether any finding is at or above `level`.
+    #[must_use]
+    pub fn fails_at(&self, level: Level) -> bool {
+        self.findings.iter().any(|f| f.level >= level)
+    }
+}
+
+/// sha256 of the exact SQL bytes, as lowercase hex (the digest an `Approval` must name).
+#[must_use]
+pub fn sql_digest(sql: &str) -> String {
+    let digest = Sha256::digest(sql.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        use fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Reviews `sql` for `engine` under `policy`. `schema` is the target database's current schema;
+/// without it, rules that need existing objects only see what the script itself creates and
+/// references to unknown objects are not reported.
+#[must_use]
+pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalog>) -> Report {
+    let resolved = policy.resolve(engine);
+    let mut state = rules::ScriptState::new(engine, schema);
+    let mut findings = Vec::new();
+    let mut statement_risks = Vec::new();
+    if let Some(limit) = resolved
+        .get(RuleId::BuiltinStatementMaximumSqlSize)
+        .and_then(|r| r.number())
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| sql.len() > *n)
+    {
+        return oversized(sql, engine, &resolved, limit);
+    }
+    for raw in split::split(sql, engine) {
+        let mut em = rules::Emitter::new(&resolved, &mut findings, &raw);
+        let risk = match parse::parse(engine, raw.text) {
+            Ok(statements) => {
+                let mut risk = Risk::Low;
+                for stmt in &statements {
+                    risk = risk.max(statement_risk(stmt));
+                    rules::check_statement(&mut state, stmt, raw.text, &mut em);
+                }
+                risk
+            }
+            Err(err) => {
+                em.emit(
+                    RuleId::StatementSyntax,
+                    parse::describe_error(&err, raw.line, raw.column),
+                );
+                rules::check_unparsed(&mut state, raw.text, &mut em);
+                text_risk(raw.text)
+            }
+        };
+        statement_risks.push(risk);
+    }
+    rules::finish(&mut state, &resolved, &mut findings);
+    Report {
+        engine,
+        statements: statement_risks.len(),
+        risk: statement_risks.iter().copied().max().unwrap_or(Risk::Low),
+        statement_risks,
+        findings,
+    }
+}
+
+/// `builtin.statement.maximum-sql-size`: a script too large for parser-based review still gets
+/// statement counts and keyword-based risks, plus one finding saying the rules were skipped.
+fn oversized(sql: &str, engine: Engine, resolved: &policy::Resolved, limit: usize) -> Report {
+    let statement_risks: Vec<Risk> = split::split(sql, engine)
+        .map(|s| text_risk(s.text))
+        .collect();
+    let mut findings = Vec::new();
+    if let Some(first) = split::split(sql, engine).next() {
+        let mut em = rules::Emitter::new(resolved, &mut findings, &first);
+        em.emit(
+            RuleId::BuiltinStatementMaximumSqlSize,
+            format!(
+                "The script is {} bytes, more than {limit}; rules were not evaluated",
+                sql.len()
+            ),
+        );
+    }
+    Report {
+        engine,
+        statements: statement_risks.len(),
+        risk: statement_risks.iter().copied().max().unwrap_or(Risk::Low),
+        statement_risks,
+        findings,
+    }
+}
+
+/// Risk of a parsed statement.
+#[must_use]
+pub fn statement_risk(stmt: &Statement) -> Risk {
+    match stmt {
+        Statement::Drop { object_type, .. } => match object_type {
+            ObjectType::Table | ObjectType::Schema | ObjectType::Database => Risk::High,
+            ObjectType::Index => Risk::Moderate,
+            _ => Risk::Low,
+        },
+        Statement::Truncate(_) => Risk::High,
+        Statement::Update(_) | Statement::Delete(_) | Statement::AlterTable(_) => Risk::Moderate,
+        Statement::Query(q) => match q.body.as_ref() {
+            sqlparser::ast::SetExpr::Update(_) | sqlparser::ast::SetExpr::Delete(_) => {
+                Risk::Moderate
+            }
+            _ => Risk::Low,
+        },
+        _ => Risk::Low,
+    }
+}
+
+/// Risk of a statement the parser could not read, judged from its leading keywords.
+fn text_risk(text: &str) -> Risk {
+    let mut words = text
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    let first = words.next().unwrap_or_default();
+    let mut second = words.next().unwrap_or_default();
+    if second == "TEMPORARY" {
+        second = words.next().unwrap_or_default();
+    }
+    match (first.as_str(), second.as_str()) {
+        ("DROP", "DATABASE" | "SCHEMA" | "TABLE") | ("TRUNCATE", _) => Risk::High,
+        ("UPDATE" | "DELETE", _) | ("ALTER", "TABLE") | ("DROP", "INDEX") => Risk::Moderate,
+        _ => Risk::Low,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn default() -> Policy {
+        Policy::preset("default").unwrap()
+    }
+
+    #[test]
+    fn engine_parses_and_serialises_lowercase() {
+        assert_eq!("MariaDB".parse::<Engine>().unwrap(), Engine::Mysql);
+        assert_eq!(
+            serde_json::to_string(&Engine::Postgres).unwrap(),
+            "\"postgres\""
+        );
+        assert!("oracle".parse::<Engine>().is_err());
+    }
+
+    #[test]
+    fn risk_levels() {
+        let r = review(
+            "SELECT 1; UPDATE t SET a = 1 WHERE id = 1; DROP TABLE x_del",
+            Engine::Postgres,
+            &default(),
+            None,
+        );
+        assert_eq!(
+            r.statement_risks,
+            vec![Risk::Low, Risk::Moderate, Risk::High]
+        );
+        assert_eq!(r.risk, Risk::High);
+        let r = review(
+            "DROP INDEX i; ALTER TABLE t ADD COLUMN c int",
+            Engine::Postgres,
+            &default(),
+            None,
+        );
+        assert_eq!(r.risk, Risk::Moderate);
+        let r = review("TRUNCATE t", Engine::Mysql, &default(), None);
+        assert_eq!(r.risk, Risk::High);
+        assert_eq!(review("", Engine::Mysql, &default(), None).risk, Risk::Low);
+        assert_eq!(
+            text_risk("drop  table if exists x cascade garbage("),
+            Risk::High
+        );
+    }
+
+    #[test]
+    fn unparsable_statements_are_syntax_findings() {
+        let sql = "SELECT 1;\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 2;";
+        let r = review(sql, Engine::Postgres, &default(), None);
+        assert_eq!(r.statements, 3);
+        let syntax: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.rule == "statement.syntax")
+            .collect();
+        assert_eq!(syntax.len(), 1);
+        assert_eq!(
+            (syntax[0].statement, syntax[0].line, syntax[0].level),
+            (1, 2, Level::Warning)
+        );
+        let strict = review(
+            sql,
+            Engine::Postgres,
+            &Policy::preset("strict").unwrap(),
+            None,
+        );
+        assert!(
+            strict
+                .findings
+                .iter()
+                .any(|f| f.rule == "statement.syntax" && f.level == Level::Error)
+        );
+        let r = review(
+            "CREATE FULLTEXT INDEX ft ON t (body);",
+            Engine::Mysql,
+            &default(),
+            None,
+        );
+        assert_eq!(r.findings[0].rule, "statement.syntax");
+    }
+
+    #[test]
+    fn oversized_scripts_skip_rules_but_keep_risk() {
+        let mut policy = Policy::preset("default").unwrap();
+        policy
+            .set_rule(
+                "builtin.statement.maximum-sql-size",
+                Some(RuleLevel::Warning),
+                Some(serde_json::json!({"number": 10})),
+            )
+            .unwrap();
+        let r = review(
+            "CREATE TABLE t (a int); DROP TABLE t;",
+            Engine::Mysql,
+            &policy,
+            None,
+        );
+        assert_eq!(r.statements, 2);
+        assert_eq!(r.risk, Risk::High);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].rule, "builtin.statement.maximum-sql-size");
+        let r = review("SELECT 1", Engine::Mysql, &policy, None);
+        assert!(r.findings.is_empty());
+    }
+
+    #[test]
+    fn digest_is_sha256_hex() {
+        assert_eq!(
+            sql_digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

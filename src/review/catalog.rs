@@ -1,0 +1,759 @@
+//! In-memory catalog of tables, columns, indexes and keys, built from schema DDL and updated by
+//! walking a script's statements through it. Pure: it must not apply review rules or levels.
+
+use std::collections::HashMap;
+
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, CommentObject, Expr, Ident,
+    IndexColumn, ObjectName, ObjectType, Statement, TableConstraint,
+};
+
+use super::{Engine, parse, split};
+
+/// A schema DDL statement the catalog needs but cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("schema statement {index} (line {line}) cannot be parsed: {message}")]
+pub struct CatalogError {
+    /// 0-based statement index in the schema text.
+    pub index: usize,
+    /// 1-based line of the statement.
+    pub line: usize,
+    /// The parser's message.
+    pub message: String,
+    /// The parser error.
+    #[source]
+    pub source: sqlparser::parser::ParserError,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Name as written (case kept).
+    pub name: String,
+    /// Data type as sqlparser prints it, e.g. `VARCHAR(20)`.
+    pub data_type: String,
+    /// Declared NOT NULL (or part of the primary key).
+    pub not_null: bool,
+    /// Has a DEFAULT (or is auto-increment / identity / serial).
+    pub has_default: bool,
+    /// Column comment.
+    pub comment: Option<String>,
+}
+
+/// An index, unique key or primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// Index name (empty when unnamed).
+    pub name: String,
+    /// Column names (expressions as printed).
+    pub columns: Vec<String>,
+    /// Unique index or constraint.
+    pub unique: bool,
+    /// The primary key.
+    pub primary: bool,
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Table {
+    /// Name as written, without schema.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<Column>,
+    /// Indexes, including the primary key and unique constraints.
+    pub indexes: Vec<Index>,
+    /// Table comment.
+    pub comment: Option<String>,
+    /// Estimated row count, when known from a live snapshot.
+    pub rows: Option<u64>,
+}
+
+impl Table {
+    /// The column named `name` (case-insensitive).
+    #[must_use]
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+        self.columns
+            .iter_mut()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The primary key, if any.
+    #[must_use]
+    pub fn primary_key(&self) -> Option<&Index> {
+        self.indexes.iter().find(|i| i.primary)
+    }
+}
+
+/// Something a walk-through finds wrong with a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalkIssue {
+    /// CREATE of a table, column or index that already exists.
+    Duplicate(String),
+    /// Reference to a table, column or index that does not exist.
+    Unknown(String),
+}
+
+/// The schema of one database.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    engine: Engine,
+    tables: HashMap<String, Table>,
+    schemas: Vec<String>,
+    skipped: usize,
+}
+
+/// Normalises one identifier the way the engine compares it.
+pub(crate) fn ident_key(engine: Engine, ident: &Ident) -> String {
+    if engine == Engine::Postgres && ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+/// The unqualified object name (last part).
+pub(crate) fn last_name(name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.clone())
+        .unwrap_or_default()
+}
+
+/// The name a column or expression of an index is known by.
+pub(crate) fn index_column_name(col: &IndexColumn) -> String {
+    match &col.column.expr {
+        Expr::Identifier(i) => i.value.clone(),
+        Expr::CompoundIdentifier(parts) => {
+            parts.last().map(|i| i.value.clone()).unwrap_or_default()
+        }
+        other => other.to_string(),
+    }
+}
+
+impl Catalog {
+    /// An empty catalog.
+    #[must_use]
+    pub fn new(engine: Engine) -> Catalog {
+        Catalog {
+            engine,
+            tables: HashMap::new(),
+            schemas: Vec::new(),
+            skipped: 0,
+        }
+    }
+
+    /// Builds a catalog from schema DDL (e.g. `pg_dump --schema-only`, `mysqldump --no-data`, or
+    /// schemagate's canonical snapshot DDL). Statements that do not describe tables or indexes
+    /// and cannot be parsed (functions in foreign languages, `DO` blocks, …) are skipped and
+    /// counted in [`Catalog::skipped`].
+    ///
+    /// # Errors
+    /// A `CREATE TABLE`, `ALTER TABLE` or `CREATE [UNIQUE] INDEX` statement that cannot be parsed.
+    pub fn from_ddl(engine: Engine, ddl: &str) -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog::new(engine);
+        for raw in split::split(ddl, engine) {
+            match parse::parse(engine, raw.text) {
+                Ok(stmts) => {
+                    for s in &stmts {
+                        catalog.apply(s);
+                    }
+                }
+                Err(source) if describes_tables(raw.text) => {
+                    return Err(CatalogError {
+                        index: raw.index,
+                        line: raw.line,
+                        message: source.to_string(),
+                        source,
+                    });
+                }
+                Err(_) => catalog.skipped += 1,
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The engine this catalog is for.
+    #[must_use]
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Number of schema statements skipped by [`Catalog::from_ddl`].
+    #[must_use]
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// Number of tables.
+    #[must_use]
+    pub fn table_count(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Adds or replaces a table (for callers that build the catalog from a live snapshot).
+    pub fn insert_table(&mut self, schema: Option<&str>, table: Table) {
+        let key = match schema {
+            Some(s) if !self.is_default_schema(s) => format!("{}.{}", s, table.name),
+            _ => table.name.clone(),
+        };
+        let key = if self.engine == Engine::Postgres {
+            key
+        } else {
+            key.to_lowercase()
+        };
+        self.tables.insert(key, table);
+    }
+
+    fn is_default_schema(&self, schema: &str) -> bool {
+        self.engine != Engine::Postgres || schema == "public"
+    }
+
+    /// The catalog key of a table name: PostgreSQL keeps non-`public` schemas, MySQL and SQLite
+    /// compare the bare, lowercased table name.
+    pub(crate) fn key(&self, name: &ObjectName) -> String {
+        let parts: Vec<&Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+        let Some(table) = parts.last() else {
+            return String::new();
+        };
+        let table = ident_key(self.engine, table);
+        if self.engine == Engine::Postgres && parts.len() >= 2 {
+            let schema = ident_key(self.engine, parts[parts.len() - 2]);
+            if schema != "public" {
+                return format!("{schema}.{table}");
+            }
+        }
+        table
+    }
+
+    /// The table called `name`, if it exists.
+    #[must_use]
+    pub fn table(&self, name: &ObjectName) -> Option<&Table> {
+        self.tables.get(&self.key(name))
+    }
+
+    pub(crate) fn table_by_key(&self, key: &str) -> Option<&Table> {
+        self.tables.get(key)
+    }
+
+    fn table_mut(&mut self, name: &ObjectName) -> Option<&mut Table> {
+        let key = self.key(name);
+        self.tables.get_mut(&key)
+    }
+
+    /// The table that owns the index called `index` (schema-wide index names, as in PostgreSQL).
+    #[must_use]
+    pub fn table_of_index(&self, index: &str) -> Option<&Table> {
+        self.tables
+            .values()
+            .find(|t| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(index)))
+    }
+
+    /// Applies one statement to the catalog and reports what the statement got wrong about it.
+    pub fn apply(&mut self, stmt: &Statement) -> Vec<WalkIssue> {
+        let mut issues = Vec::new();
+        match stmt {
+            Statement::CreateTable(ct) => {
+                let key = self.key(&ct.name);
+                if self.tables.contains_key(&key) {
+                    if !ct.if_not_exists && !ct.or_replace {
+                        issues.push(WalkIssue::Duplicate(format!(
+                            "table {} already exists",
+                            last_name(&ct.name)
+                        )));
+                    }
+                    if !ct.or_replace {
+                        return issues;
+                    }
+                }
+                let mut table = Table {
+                    name: last_name(&ct.name),
+                    comment: ct.comment.as_ref().map(ToString::to_string),
+                    ..Table::default()
+                };
+                if let Some(like) = &ct.like {
+                    let source = match like {
+                        sqlparser::ast::CreateTableLikeKind::Parenthesized(l)
+                        | sqlparser::ast::CreateTableLikeKind::Plain(l) => &l.name,
+                    };
+                    if let Some(src) = self.table(source) {
+                        table.columns.clone_from(&src.columns);
+                        table.indexes.clone_from(&src.indexes);
+                    }
+                }
+                for col in &ct.columns {
+                    add_column(&mut table, col);
+                }
+                for c in &ct.constraints {
+                    add_constraint(&mut table, c);
+                }
+                if let sqlparser::ast::CreateTableOptions::Plain(opts) = &ct.table_options {
+                    for o in opts {
+                        if let sqlparser::ast::SqlOption::Comment(c) = o {
+                            table.comment = Some(c.to_string());
+                        }
+                    }
+                }
+                self.tables.insert(key, table);
+            }
+            Statement::AlterTable(at) => {
+                let Some(table) = self.table_mut(&at.name) else {
+                    if !at.if_exists {
+                        issues.push(WalkIssue::Unknown(format!(
+                            "table {} does not exist",
+                            last_name(&at.name)
+                        )));
+                    }
+                    return issues;
+                };
+                let mut rename = None;
+                for op in &at.operations {
+                    alter(table, op, &mut issues, &mut rename);
+                }
+                if let Some(new_name) = rename {
+                    let old = self.key(&at.name);
+                    if let Some(mut t) = self.tables.remove(&old) {
+                        t.name = last_name(&new_name);
+                        let key = self.key(&new_name);
+                        self.tables.insert(key, t);
+                    }
+                }
+            }
+            Statement::CreateIndex(ci) => {
+                let name = ci.name.as_ref().map(last_name).unwrap_or_default();
+                let exists = !name.is_empty()
+                    && match self.engine {
+                        Engine::Postgres | Engine::Sqlite => self.table_of_index(&name).is_some(),
+                        Engine::Mysql => self.table(&ci.table_name).is_some_and(|t| {
+                            t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(&name))
+                        }),
+                    };
+                if exists {
+                    if !ci.if_not_exists {
+                        issues.push(WalkIssue::Duplicate(format!("index {name} already exists")));
+                    }
+                    return issues;
+                }
+                let Some(table) = self.table_mut(&ci.table_name) else {
+                    issues.push(WalkIssue::Unknown(format!(
+                        "table {} does not exist",
+                        last_name(&ci.table_name)
+                    )));
+                    return issues;
+                };
+                table.indexes.push(Index {
+                    name,
+                    columns: ci.columns.iter().map(index_column_name).collect(),
+                    unique: ci.unique,
+                    primary: false,
+                });
+            }
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                table,
+                ..
+            } => match object_type {
+                ObjectType::Table => {
+                    for n in names {
+                        let key = self.key(n);
+                        if self.tables.remove(&key).is_none() && !*if_exists {
+                            issues.push(WalkIssue::Unknown(format!(
+                                "table {} does not exist",
+                                last_name(n)
+                            )));
+                        }
+                    }
+                }
+                ObjectType::Index => {
+                    for n in names {
+                        let idx = last_name(n);
+                        let owner = match table {
+                            Some(t) => self.table_mut(t),
+                            None => self.tables.values_mut().find(|t| {
+                                t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(&idx))
+                            }),
+                        };
+                        let removed = owner.is_some_and(|t| {
+                            let before = t.indexes.len();
+                            t.indexes.retain(|i| !i.name.eq_ignore_ascii_case(&idx));
+                            before != t.indexes.len()
+                        });
+                        if !removed && !*if_exists {
+                            issues.push(WalkIssue::Unknown(format!("index {idx} does not exist")));
+                        }
+                    }
+                }
+                ObjectType::Schema | ObjectType::Database if self.engine == Engine::Postgres => {
+                    for n in names {
+                        let prefix =
+                            format!("{}.", ident_key(self.engine, &Ident::new(last_name(n))));
+                        self.tables.retain(|k, _| !k.starts_with(&prefix));
+                    }
+                }
+                _ => {}
+            },
+            Statement::Comment {
+                object_type,
+                object_name,
+                comment,
+                ..
+            } => self.comment(*object_type, object_name, comment.as_deref(), &mut issues),
+            Statement::CreateSchema { schema_name, .. } => {
+                self.schemas.push(schema_name.to_string());
+            }
+            _ => {}
+        }
+        issues
+    }
+
+    fn comment(
+        &mut self,
+        kind: CommentObject,
+        name: &ObjectName,
+        text: Option<&str>,
+        issues: &mut Vec<WalkIssue>,
+    ) {
+        match kind {
+            CommentObject::Table => match self.table_mut(name) {
+                Some(t) => t.comment = text.map(str::to_owned),
+                None => issues.push(WalkIssue::Unknown(format!(
+                    "table {} does not exist",
+                    last_name(name)
+                ))),
+            },
+            CommentObject::Column => {
+                let mut parts = name.0.clone();
+                let column = parts
+                    .pop()
+                    .and_then(|p| p.as_ident().map(|i| i.value.clone()));
+                let table_name = ObjectName(parts);
+                let Some(column) = column else { return };
+                match self.table_mut(&table_name) {
+                    Some(t) => match t.column_mut(&column) {
+                        Some(c) => c.comment = text.map(str::to_owned),
+                        None => issues.push(WalkIssue::Unknown(format!(
+                            "column {}.{column} does not exist",
+                            t.name
+                        ))),
+                    },
+                    None => issues.push(WalkIssue::Unknown(format!(
+                        "table {} does not exist",
+                        last_name(&table_name)
+                    ))),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether an unparseable schema statement would have changed tables or indexes.
+fn describes_tables(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(3)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let w = |i: usize| words.get(i).map_or("", String::as_str);
+    matches!(
+        (w(0), w(1), w(2)),
+        ("CREATE", "TABLE" | "INDEX", _) | ("CREATE", "UNIQUE", "INDEX") | ("ALTER", "TABLE", _)
+    )
+}
+
+/// Whether a column option makes the column auto-increment / identity.
+pub(crate) fn is_auto_increment(opt: &ColumnOption) -> bool {
+    match opt {
+        ColumnOption::DialectSpecific(tokens) => tokens.iter().any(|t| {
+            let s = t.to_string().to_ascii_uppercase();
+            s == "AUTO_INCREMENT" || s == "AUTOINCREMENT"
+        }),
+        ColumnOption::Identity(_) => true,
+        ColumnOption::Generated { generated_as, .. } => {
+            !matches!(generated_as, sqlparser::ast::GeneratedAs::ExpStored)
+        }
+        _ => false,
+    }
+}
+
+fn column_from_def(def: &ColumnDef) -> Column {
+    let data_type = def.data_type.to_string();
+    let serial = data_type.to_ascii_uppercase().contains("SERIAL");
+    let mut col = Column {
+        name: def.name.value.clone(),
+        data_type,
+        not_null: serial,
+        has_default: serial,
+        comment: None,
+    };
+    for o in &def.options {
+        match &o.option {
+            ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => col.not_null = true,
+            ColumnOption::Default(_) => col.has_default = true,
+            ColumnOption::Comment(c) => col.comment = Some(c.clone()),
+            other if is_auto_increment(other) => col.has_default = true,
+            _ => {}
+        }
+    }
+    col
+}
+
+fn add_column(table: &mut Table, def: &ColumnDef) {
+    table.columns.push(column_from_def(def));
+    for o in &def.options {
+        match &o.option {
+            ColumnOption::PrimaryKey(pk) => table.indexes.push(Index {
+                name: pk
+                    .name
+                    .as_ref()
+                    .or(o.name.as_ref())
+                    .map(|n| n.value.clone())
+                    .unwrap_or_default(),
+                columns: vec![def.name.value.clone()],
+                unique: true,
+                primary: true,
+            }),
+            ColumnOption::Unique(u) => table.indexes.push(Index {
+                name: u
+                    .name
+                    .as_ref()
+                    .or(o.name.as_ref())
+                    .map(|n| n.value.clone())
+                    .unwrap_or_default(),
+                columns: vec![def.name.value.clone()],
+                unique: true,
+                primary: false,
+            }),
+            _ => {}
+        }
+    }
+}
+
+fn add_constraint(table: &mut Table, c: &TableConstraint) {
+    let (name, columns, unique, primary) = match c {
+        TableConstraint::PrimaryKey(pk) => (
+            pk.name.as_ref().or(pk.index_name.as_ref()),
+            &pk.columns,
+            true,
+            true,
+        ),
+        TableConstraint::Unique(u) => (
+            u.name.as_ref().or(u.index_name.as_ref()),
+            &u.columns,
+            true,
+            false,
+        ),
+        TableConstraint::Index(i) => (i.name.as_ref(), &i.columns, false, false),
+        TableConstraint::FulltextOrSpatial(f) => {
+            (f.opt_index_name.as_ref(), &f.columns, false, false)
+        }
+        _ => return,
+    };
+    let columns: Vec<String> = columns.iter().map(index_column_name).collect();
+    if primary {
+        for name in &columns {
+            if let Some(col) = table.column_mut(name) {
+                col.not_null = true;
+            }
+        }
+    }
+    table.indexes.push(Index {
+        name: name.map(|n| n.value.clone()).unwrap_or_default(),
+        columns,
+        unique,
+        primary,
+    });
+}
+
+fn alter(
+    table: &mut Table,
+    op: &AlterTableOperation,
+    issues: &mut Vec<WalkIssue>,
+    rename: &mut Option<ObjectName>,
+) {
+    let unknown_col =
+        |t: &Table, c: &str| WalkIssue::Unknown(format!("column {}.{c} does not exist", t.name));
+    match op {
+        AlterTableOperation::AddColumn {
+            if_not_exists,
+            column_def,
+            ..
+        } => {
+            if table.column(&column_def.name.value).is_some() {
+                if !if_not_exists {
+                    issues.push(WalkIssue::Duplicate(format!(
+                        "column {}.{} already exists",
+                        table.name, column_def.name.value
+                    )));
+                }
+            } else {
+                add_column(table, column_def);
+            }
+        }
+        AlterTableOperation::DropColumn {
+            column_names,
+            if_exists,
+            ..
+        } => {
+            for c in column_names {
+                if table.column(&c.value).is_none() {
+                    if !if_exists {
+                        issues.push(unknown_col(table, &c.value));
+                    }
+                    continue;
+                }
+                table
+                    .columns
+                    .retain(|x| !x.name.eq_ignore_ascii_case(&c.value));
+                for idx in &mut table.indexes {
+                    idx.columns.retain(|x| !x.eq_ignore_ascii_case(&c.value));
+                }
+                table.indexes.retain(|i| !i.columns.is_empty());
+            }
+        }
+        AlterTableOperation::AddConstraint { constraint, .. } => add_constraint(table, constraint),
+        AlterTableOperation::DropConstraint {
+            name, if_exists, ..
+        } => {
+            let before = table.indexes.len();
+            table
+                .indexes
+                .retain(|i| !i.name.eq_ignore_ascii_case(&name.value));
+            // PostgreSQL names an unnamed primary key `<table>_pkey`.
+            let pkey = format!("{}_pkey", table.name);
+            if name.value.eq_ignore_ascii_case(&pkey) {
+                table.indexes.retain(|i| !i.primary);
+            }
+            let _ = (before, if_exists);
+        }
+        AlterTableOperation::DropPrimaryKey { .. } => table.indexes.retain(|i| !i.primary),
+        AlterTableOperation::DropIndex { name } => {
+            let before = table.indexes.len();
+            table
+                .indexes
+                .retain(|i| !i.name.eq_ignore_ascii_case(&name.value));
+            if before == table.indexes.len() {
+                issues.push(WalkIssue::Unknown(format!(
+                    "index {} does not exist",
+                    name.value
+                )));
+            }
+        }
+        AlterTableOperation::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => rename_column(
+            table,
+            &old_column_name.value,
+            &new_column_name.value,
+            issues,
+        ),
+        AlterTableOperation::RenameTable { table_name } => {
+            let (sqlparser::ast::RenameTableNameKind::As(n)
+            | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+            *rename = Some(n.clone());
+        }
+        AlterTableOperation::ChangeColumn {
+            old_name,
+            new_name,
+            data_type,
+            options,
+            ..
+        } => {
+            if table.column(&old_name.value).is_none() {
+                issues.push(unknown_col(table, &old_name.value));
+                return;
+            }
+            rename_column(table, &old_name.value, &new_name.value, issues);
+            replace_column(table, new_name, data_type, options);
+        }
+        AlterTableOperation::ModifyColumn {
+            col_name,
+            data_type,
+            options,
+            ..
+        } => {
+            if table.column(&col_name.value).is_none() {
+                issues.push(unknown_col(table, &col_name.value));
+                return;
+            }
+            replace_column(table, col_name, data_type, options);
+        }
+        AlterTableOperation::AlterColumn { column_name, op } => {
+            let Some(col) = table.column_mut(&column_name.value) else {
+                issues.push(unknown_col(table, &column_name.value));
+                return;
+            };
+            match op {
+                AlterColumnOperation::SetNotNull => col.not_null = true,
+                AlterColumnOperation::DropNotNull => col.not_null = false,
+                AlterColumnOperation::SetDefault { .. } => col.has_default = true,
+                AlterColumnOperation::DropDefault => col.has_default = false,
+                AlterColumnOperation::SetDataType { data_type, .. } => {
+                    col.data_type = data_type.to_string();
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+fn rename_column(table: &mut Table, old: &str, new: &str, issues: &mut Vec<WalkIssue>) {
+    let Some(col) = table.column_mut(old) else {
+        issues.push(WalkIssue::Unknown(format!(
+            "column {}.{old} does not exist",
+            table.name
+        )));
+        return;
+    };
+    col.name = new.to_owned();
+    for idx in &mut table.indexes {
+        for c in &mut idx.columns {
+            if c.eq_ignore_ascii_case(old) {
+                *c = new.to_owned();
+            }
+        }
+    }
+}
+
+fn replace_column(
+    table: &mut Table,
+    name: &Ident,
+    data_type: &sqlparser::ast::DataType,
+    options: &[ColumnOption],
+) {
+    let def = ColumnDef {
+        name: name.clone(),
+        data_type: data_type.clone(),
+        options: options
+            .iter()
+            .map(|o| sqlparser::ast::ColumnOptionDef {
+                name: None,
+                option: o.clone(),
+            })
+            .collect(),
+    };
+    let in_pk = table.primary_key().is_some_and(|pk| {
+        pk.columns
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&name.value))
+    });
+    if let Some(col) = table.column_mut(&name.value) {
+        let mut new = column_from_def(&def);
+        new.not_null |= in_pk;
+        *col = new;
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/catalog.rs"]
+mod tests;

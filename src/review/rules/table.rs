@@ -1,0 +1,425 @@
+//! Table rules: `table.*` and `engine.mysql.use-innodb`. Reads the statement and the catalog
+//! state before it; must not change the catalog.
+
+use sqlparser::ast::{
+    AlterTableOperation, CreateTable, CreateTableOptions, ObjectType, SqlOption, Statement,
+};
+
+use super::{
+    Ctx, Emitter, IndexKind, Position, column_specs, ddl_tables, index_specs, leading_words, show,
+    type_info,
+};
+use crate::review::catalog::Table;
+use crate::review::policy::Resolved;
+use crate::review::registry::RuleId;
+use crate::review::{Engine, Finding};
+
+/// `KEY = value` table options of a CREATE TABLE, keys upper-cased without `DEFAULT `.
+pub(crate) fn table_options(ct: &CreateTable) -> Vec<(String, String)> {
+    let opts = match &ct.table_options {
+        CreateTableOptions::Plain(o)
+        | CreateTableOptions::With(o)
+        | CreateTableOptions::Options(o) => o,
+        _ => return Vec::new(),
+    };
+    opts.iter()
+        .filter_map(|o| match o {
+            SqlOption::KeyValue { key, value } => Some((key.to_string(), value.to_string())),
+            SqlOption::NamedParenthesizedList(l) => Some((
+                l.key.value.clone(),
+                l.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+            )),
+            SqlOption::Comment(c) => Some(("COMMENT".to_owned(), c.to_string())),
+            _ => None,
+        })
+        .map(|(k, v)| {
+            let k = k.to_ascii_uppercase();
+            let k = k.strip_prefix("DEFAULT ").unwrap_or(&k).to_owned();
+            let k = if k == "CHARACTER SET" {
+                "CHARSET".to_owned()
+            } else {
+                k
+            };
+            (
+                k,
+                v.trim_matches(|c| c == '\'' || c == '"' || c == '`')
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn option<'a>(opts: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    opts.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
+    match ctx.stmt {
+        Statement::CreateTable(ct) => create_table(ctx, ct, em),
+        Statement::AlterTable(at) => {
+            if em.on(RuleId::TableRequirePk).is_some() {
+                require_pk_after_alter(ctx, at, em);
+            }
+            if em.on(RuleId::TableDisallowPartition).is_some()
+                && at.operations.iter().any(|op| {
+                    matches!(
+                        op,
+                        AlterTableOperation::AttachPartition { .. }
+                            | AlterTableOperation::AttachPartitionOf { .. }
+                            | AlterTableOperation::AddPartitions { .. }
+                    )
+                })
+            {
+                em.emit(
+                    RuleId::TableDisallowPartition,
+                    format!(
+                        "Table partition is forbidden, but \"{}\" creates a partition",
+                        show(&at.name)
+                    ),
+                );
+            }
+        }
+        Statement::Drop {
+            object_type: ObjectType::Table,
+            names,
+            ..
+        } => {
+            if let Some(rule) = em.on(RuleId::TableDropNamingConvention) {
+                for n in names {
+                    let name = show(n);
+                    if !rule.format.as_ref().is_some_and(|f| f.matches(&name, &[])) {
+                        let fmt = rule.format.as_ref().map_or("", |f| f.template());
+                        em.emit(
+                            RuleId::TableDropNamingConvention,
+                            format!("\"{name}\" must match the format \"{fmt}\" before it is dropped (rename it first)"),
+                        );
+                    }
+                }
+            }
+        }
+        Statement::CreateTrigger(_) => em.emit(
+            RuleId::TableDisallowTrigger,
+            "Creating triggers is not allowed".to_owned(),
+        ),
+        _ => {}
+    }
+    if let Some(rule) = em.on(RuleId::TableNoForeignKey) {
+        let _ = rule;
+        for spec in index_specs(ctx.stmt)
+            .iter()
+            .filter(|s| s.kind == IndexKind::Foreign)
+        {
+            em.emit(
+                RuleId::TableNoForeignKey,
+                format!(
+                    "Foreign key is not allowed on table \"{}\"",
+                    show(spec.table)
+                ),
+            );
+        }
+    }
+    if let Some(rule) = em.on(RuleId::TableDisallowDdl) {
+        for t in ddl_tables(ctx.stmt) {
+            if rule.in_list(&show(t)) {
+                em.emit(
+                    RuleId::TableDisallowDdl,
+                    format!("DDL is not allowed on table \"{}\"", show(t)),
+                );
+            }
+        }
+    }
+    if let Some(rule) = em.on(RuleId::TableDisallowDml) {
+        for t in dml_tables(ctx.stmt) {
+            if rule.in_list(&t) {
+                em.emit(
+                    RuleId::TableDisallowDml,
+                    format!("DML is not allowed on table \"{t}\""),
+                );
+            }
+        }
+    }
+    if em.on(RuleId::TableNoDuplicateIndex).is_some() {
+        redundant_index(ctx, em);
+    }
+    table_size(ctx, em);
+}
+
+/// `table.limit-size` and `advice.online-migration`: need row counts from a live snapshot.
+fn table_size(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
+    let limit = em.on(RuleId::TableLimitSize).and_then(|r| r.number());
+    let online = em
+        .on(RuleId::AdviceOnlineMigration)
+        .and_then(|r| r.number());
+    if limit.is_none() && online.is_none() {
+        return;
+    }
+    for t in ddl_tables(ctx.stmt) {
+        let Some(rows) = ctx.state.catalog.table(t).and_then(|t| t.rows) else {
+            continue;
+        };
+        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+        if limit.is_some_and(|n| rows > n) {
+            em.emit(
+                RuleId::TableLimitSize,
+                format!(
+                    "Table \"{}\" has about {rows} rows; DDL on it is not allowed",
+                    show(t)
+                ),
+            );
+        }
+        if matches!(ctx.stmt, Statement::AlterTable(_)) && online.is_some_and(|n| rows > n) {
+            em.emit(
+                RuleId::AdviceOnlineMigration,
+                format!(
+                    "Table \"{}\" has about {rows} rows; use an online migration tool (gh-ost)",
+                    show(t)
+                ),
+            );
+        }
+    }
+}
+
+fn dml_tables(stmt: &Statement) -> Vec<String> {
+    use sqlparser::ast::{FromTable, TableFactor, TableObject};
+    let from_factor = |f: &TableFactor| match f {
+        TableFactor::Table { name, .. } => Some(show(name)),
+        _ => None,
+    };
+    match stmt {
+        Statement::Insert(i) => match &i.table {
+            TableObject::TableName(n) => vec![show(n)],
+            _ => Vec::new(),
+        },
+        Statement::Update(u) => from_factor(&u.table.relation).into_iter().collect(),
+        Statement::Delete(d) => {
+            let mut v: Vec<String> = d.tables.iter().map(show).collect();
+            let (FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f)) = &d.from;
+            v.extend(f.iter().filter_map(|t| from_factor(&t.relation)));
+            v
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
+    let opts = table_options(ct);
+    let name = show(&ct.name);
+    if ctx.mysql()
+        && em.on(RuleId::EngineMysqlUseInnodb).is_some()
+        && let Some(engine) = option(&opts, "ENGINE")
+        && !engine.eq_ignore_ascii_case("innodb")
+    {
+        em.emit(
+            RuleId::EngineMysqlUseInnodb,
+            format!("\"{name}\" uses engine {engine}; InnoDB is required"),
+        );
+    }
+    if em.on(RuleId::TableRequirePk).is_some()
+        && ct.query.is_none()
+        && ct.like.is_none()
+        && !index_specs(ctx.stmt)
+            .iter()
+            .any(|s| s.kind == IndexKind::Primary)
+    {
+        em.emit(
+            RuleId::TableRequirePk,
+            format!("Table \"{name}\" requires PRIMARY KEY"),
+        );
+    }
+    if ctx.mysql()
+        && let Some(rule) = em.on(RuleId::TableComment)
+    {
+        let comment = option(&opts, "COMMENT")
+            .map(str::to_owned)
+            .or_else(|| ct.comment.as_ref().map(ToString::to_string));
+        comment_check(rule, &name, comment.as_deref(), |m| {
+            em.emit(RuleId::TableComment, m)
+        });
+    }
+    if (ct.partition_by.is_some() || ct.partition_of.is_some())
+        && em.on(RuleId::TableDisallowPartition).is_some()
+    {
+        em.emit(
+            RuleId::TableDisallowPartition,
+            format!("Table partition is forbidden, but \"{name}\" is partitioned"),
+        );
+    }
+    if let Some(rule) = em.on(RuleId::TableTextFieldsTotalLength) {
+        let total: u64 = column_specs(ctx.stmt)
+            .iter()
+            .map(|c| text_length(&type_info(c.data_type)))
+            .fold(0u64, u64::saturating_add);
+        let limit = u64::try_from(rule.number().unwrap_or(1000)).unwrap_or(0);
+        if total > limit {
+            em.emit(
+                RuleId::TableTextFieldsTotalLength,
+                format!(
+                    "Table \"{name}\": total length of text columns is {total}, more than {limit}"
+                ),
+            );
+        }
+    }
+    if option(&opts, "CHARSET").is_some() {
+        em.emit(
+            RuleId::TableDisallowSetCharset,
+            format!("Setting a charset on table \"{name}\" is not allowed"),
+        );
+    } else {
+        em.emit(
+            RuleId::TableRequireCharset,
+            format!("Table \"{name}\" must state a charset"),
+        );
+    }
+    if option(&opts, "COLLATE").is_none() {
+        em.emit(
+            RuleId::TableRequireCollation,
+            format!("Table \"{name}\" must state a collation"),
+        );
+    }
+}
+
+/// Declared length of a text column (MySQL semantics for TEXT types).
+fn text_length(t: &super::TypeInfo) -> u64 {
+    match t.base.as_str() {
+        "CHAR" | "VARCHAR" | "CHARACTER" | "CHARACTER VARYING" | "NCHAR" | "NVARCHAR"
+        | "BINARY" | "VARBINARY" => t.args.first().copied().unwrap_or(1),
+        "TINYTEXT" | "TINYBLOB" => 255,
+        "TEXT" | "BLOB" => 65_535,
+        "MEDIUMTEXT" | "MEDIUMBLOB" => 16_777_215,
+        "LONGTEXT" | "LONGBLOB" => 4_294_967_295,
+        _ => 0,
+    }
+}
+
+/// The shared comment rule: `required` and `maxLength`.
+pub(super) fn comment_check(
+    rule: &crate::review::policy::Active,
+    what: &str,
+    comment: Option<&str>,
+    mut emit: impl FnMut(String),
+) {
+    match comment {
+        None | Some("") if rule.payload.required.unwrap_or(false) => {
+            emit(format!("\"{what}\" requires a comment"))
+        }
+        Some(c) => {
+            if let Some(max) = rule.max_length()
+                && c.chars().count() > max
+            {
+                emit(format!(
+                    "The comment of \"{what}\" must be at most {max} characters"
+                ));
+            }
+        }
+        None => {}
+    }
+}
+
+/// PostgreSQL: table comments come from `COMMENT ON TABLE`, checked at the end of the script.
+pub(super) fn finish_comment(
+    table: &Table,
+    rules: &Resolved,
+    out: &mut Vec<Finding>,
+    pos: Position,
+) {
+    if let Some(rule) = rules.get(RuleId::TableComment) {
+        comment_check(rule, &table.name, table.comment.as_deref(), |m| {
+            super::emit_at(rules, out, pos, RuleId::TableComment, m);
+        });
+    }
+}
+
+fn require_pk_after_alter(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitter<'_>) {
+    let existing = ctx.state.catalog.table(&at.name);
+    let pk = existing.and_then(Table::primary_key);
+    let adds_pk = at.operations.iter().any(|op| {
+        matches!(
+            op,
+            AlterTableOperation::AddConstraint {
+                constraint: sqlparser::ast::TableConstraint::PrimaryKey(_),
+                ..
+            }
+        )
+    });
+    let pkey_name = format!("{}_pkey", show(&at.name));
+    let drops_pk = at.operations.iter().any(|op| match op {
+        AlterTableOperation::DropPrimaryKey { .. } => true,
+        AlterTableOperation::DropConstraint { name, .. } => pk.is_some_and(|pk| {
+            pk.name.eq_ignore_ascii_case(&name.value) || name.value.eq_ignore_ascii_case(&pkey_name)
+        }),
+        AlterTableOperation::DropColumn { column_names, .. } => pk.is_some_and(|pk| {
+            column_names
+                .iter()
+                .any(|c| pk.columns.iter().any(|p| p.eq_ignore_ascii_case(&c.value)))
+        }),
+        _ => false,
+    });
+    if drops_pk && !adds_pk {
+        em.emit(
+            RuleId::TableRequirePk,
+            format!("Table \"{}\" requires PRIMARY KEY", show(&at.name)),
+        );
+    }
+}
+
+fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
+    let specs = index_specs(ctx.stmt);
+    let specs: Vec<_> = specs
+        .iter()
+        .filter(|s| s.kind != IndexKind::Foreign)
+        .collect();
+    for (i, s) in specs.iter().enumerate() {
+        let lower: Vec<String> = s.columns.iter().map(|c| c.to_lowercase()).collect();
+        let same = |cols: &[String]| {
+            cols.len() == lower.len()
+                && cols
+                    .iter()
+                    .zip(&lower)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b))
+        };
+        let dup_in_stmt = specs[..i]
+            .iter()
+            .any(|o| o.table == s.table && same(&o.columns));
+        let dup_in_catalog = s.on_existing
+            && ctx
+                .state
+                .catalog
+                .table(s.table)
+                .is_some_and(|t| t.indexes.iter().any(|x| same(&x.columns)));
+        if dup_in_stmt || dup_in_catalog {
+            em.emit(
+                RuleId::TableNoDuplicateIndex,
+                format!(
+                    "Table \"{}\" already has an index on ({})",
+                    show(s.table),
+                    s.columns.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// Checks on statements the parser cannot read (MySQL partitions, triggers).
+pub(super) fn check_text(engine: Engine, text: &str, em: &mut Emitter<'_>) {
+    let words = leading_words(text, 6);
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    if w.first() == Some(&"CREATE")
+        && w.contains(&"TABLE")
+        && text.to_ascii_uppercase().contains("PARTITION BY")
+    {
+        em.emit(
+            RuleId::TableDisallowPartition,
+            "Table partition is forbidden".to_owned(),
+        );
+    }
+    if engine == Engine::Mysql && w.first() == Some(&"CREATE") && w.contains(&"TRIGGER") {
+        em.emit(
+            RuleId::TableDisallowTrigger,
+            "Creating triggers is not allowed".to_owned(),
+        );
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/table.rs"]
+mod tests;
