@@ -16,7 +16,12 @@ fn lit(s: &str) -> String {
 }
 
 fn obj(kind: ObjectKind, name: &str, definition: String) -> Object {
-    Object { kind, schema: String::new(), name: name.to_owned(), definition }
+    Object {
+        kind,
+        schema: String::new(),
+        name: name.to_owned(),
+        definition,
+    }
 }
 
 fn is_ours(name: &str) -> bool {
@@ -35,7 +40,9 @@ fn charset_of(collation: &str) -> &str {
 /// Reads the schema of the connected database.
 pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Error> {
     let mut s = Schema::new(Dialect::Mysql);
-    let db: String = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&mut *c).await?;
+    let db: String = sqlx::query_scalar("SELECT DATABASE()")
+        .fetch_one(&mut *c)
+        .await?;
 
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut table_collation: HashMap<String, String> = HashMap::new();
@@ -55,7 +62,10 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             opts.push(format!("ENGINE={e}"));
         }
         if let Some(coll) = &collation {
-            opts.push(format!("DEFAULT CHARSET={} COLLATE={coll}", charset_of(coll)));
+            opts.push(format!(
+                "DEFAULT CHARSET={} COLLATE={coll}",
+                charset_of(coll)
+            ));
             table_collation.insert(name.clone(), coll.clone());
         }
         by_name.insert(name.clone(), s.tables.len());
@@ -91,7 +101,9 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
     .fetch_all(&mut *c)
     .await?;
     for (table, name, ty, nullable, default, extra, gen_expr, collation, comment) in rows {
-        let Some(&ti) = by_name.get(&table) else { continue };
+        let Some(&ti) = by_name.get(&table) else {
+            continue;
+        };
         let extra_l = extra.to_ascii_lowercase();
         let generated = if extra_l.contains("generated") && !extra_l.contains("default_generated") {
             let kind = if extra_l.contains("stored") || extra_l.contains("persistent") {
@@ -112,7 +124,9 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             data_type: ty,
             nullable: nullable == "YES",
             default: if generated.is_some() { None } else { default },
-            identity: extra_l.contains("auto_increment").then(|| "AUTO_INCREMENT".to_owned()),
+            identity: extra_l
+                .contains("auto_increment")
+                .then(|| "AUTO_INCREMENT".to_owned()),
             generated,
             collation,
             extra: on_update,
@@ -120,7 +134,16 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         });
     }
 
-    type IdxRow = (String, String, i64, String, Option<i64>, String, String, Option<String>);
+    type IdxRow = (
+        String,
+        String,
+        i64,
+        String,
+        Option<i64>,
+        String,
+        String,
+        Option<String>,
+    );
     let rows: Vec<IdxRow> = sqlx::query_as(
         "SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE AS SIGNED), COLUMN_NAME, \
            CAST(SUB_PART AS SIGNED), INDEX_TYPE, INDEX_COMMENT, COLLATION \
@@ -145,9 +168,15 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         }
     }
     for ((table, index), (non_unique, ty, comment, cols)) in indexes {
-        let Some(&ti) = by_name.get(&table) else { continue };
+        let Some(&ti) = by_name.get(&table) else {
+            continue;
+        };
         let cols = cols.join(",");
-        let comment = if comment.is_empty() { String::new() } else { format!(" COMMENT {}", lit(&comment)) };
+        let comment = if comment.is_empty() {
+            String::new()
+        } else {
+            format!(" COMMENT {}", lit(&comment))
+        };
         if index == "PRIMARY" {
             s.tables[ti].constraints.push(TableItem {
                 name: index,
@@ -168,7 +197,16 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         });
     }
 
-    type FkRow = (String, String, String, String, String, String, String, String);
+    type FkRow = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
     let rows: Vec<FkRow> = sqlx::query_as(
         "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
            k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
@@ -180,21 +218,31 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
     )
     .fetch_all(&mut *c)
     .await?;
-    let mut fks: Vec<((String, String), (String, String, Vec<String>, Vec<String>, String, String))> =
-        Vec::new();
+    let mut fks: Vec<(
+        (String, String),
+        (String, String, Vec<String>, Vec<String>, String, String),
+    )> = Vec::new();
     for (table, name, col, rschema, rtable, rcol, upd, del) in rows {
         match fks.last_mut() {
             Some((k, v)) if k.0 == table && k.1 == name => {
                 v.2.push(q(&col));
                 v.3.push(q(&rcol));
             }
-            _ => fks.push(((table, name), (rschema, rtable, vec![q(&col)], vec![q(&rcol)], upd, del))),
+            _ => fks.push((
+                (table, name),
+                (rschema, rtable, vec![q(&col)], vec![q(&rcol)], upd, del),
+            )),
         }
     }
     for ((table, name), (rschema, rtable, cols, rcols, upd, del)) in fks {
-        let Some(&ti) = by_name.get(&table) else { continue };
-        let target =
-            if rschema == db { q(&rtable) } else { format!("{}.{}", q(&rschema), q(&rtable)) };
+        let Some(&ti) = by_name.get(&table) else {
+            continue;
+        };
+        let target = if rschema == db {
+            q(&rtable)
+        } else {
+            format!("{}.{}", q(&rschema), q(&rtable))
+        };
         s.tables[ti].foreign_keys.push(TableItem {
             name,
             definition: format!(
@@ -212,8 +260,13 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
     .fetch_all(&mut *c)
     .await?;
     for (table, name, clause) in rows {
-        let Some(&ti) = by_name.get(&table) else { continue };
-        s.tables[ti].constraints.push(TableItem { name, definition: format!("CHECK ({clause})") });
+        let Some(&ti) = by_name.get(&table) else {
+            continue;
+        };
+        s.tables[ti].constraints.push(TableItem {
+            name,
+            definition: format!("CHECK ({clause})"),
+        });
     }
 
     let rows: Vec<(String, String, String)> = sqlx::query_as(
@@ -249,7 +302,16 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             .or_default()
             .push(format!("{mode}{} {ty}", q(&pname.unwrap_or_default())));
     }
-    type RoutineRow = (String, String, Option<String>, String, String, String, String, String);
+    type RoutineRow = (
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
     let rows: Vec<RoutineRow> = sqlx::query_as(
         "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, IS_DETERMINISTIC, \
            SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_COMMENT \
@@ -258,7 +320,10 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
     .fetch_all(&mut *c)
     .await?;
     for (name, rtype, returns, body, det, access, security, comment) in rows {
-        let params = param_map.remove(&(name.clone(), rtype.clone())).unwrap_or_default().join(", ");
+        let params = param_map
+            .remove(&(name.clone(), rtype.clone()))
+            .unwrap_or_default()
+            .join(", ");
         let mut d = format!("CREATE {rtype} {}({params})", q(&name));
         if rtype == "FUNCTION" {
             d.push_str(&format!(" RETURNS {}", returns.unwrap_or_default()));
@@ -277,7 +342,11 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         }
         d.push('\n');
         d.push_str(&unqualify(&body, &db));
-        let kind = if rtype == "FUNCTION" { ObjectKind::Function } else { ObjectKind::Procedure };
+        let kind = if rtype == "FUNCTION" {
+            ObjectKind::Function
+        } else {
+            ObjectKind::Procedure
+        };
         s.objects.push(obj(kind, &name, d));
     }
 
@@ -296,10 +365,21 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             q(&table),
             unqualify(&body, &db)
         );
-        s.objects.push(obj(ObjectKind::Trigger, &format!("{table}.{name}"), d));
+        s.objects
+            .push(obj(ObjectKind::Trigger, &format!("{table}.{name}"), d));
     }
 
-    type EventRow = (String, String, String, Option<String>, Option<String>, Option<String>, String, String, String);
+    type EventRow = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+    );
     let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT EVENT_NAME, EVENT_DEFINITION, EVENT_TYPE, CAST(EXECUTE_AT AS CHAR), \
            CAST(INTERVAL_VALUE AS CHAR), INTERVAL_FIELD, ON_COMPLETION, STATUS, EVENT_COMMENT \
@@ -311,9 +391,17 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         let schedule = if etype == "ONE TIME" {
             format!("AT {}", lit(&at.unwrap_or_default()))
         } else {
-            format!("EVERY {} {}", every.unwrap_or_default(), field.unwrap_or_default())
+            format!(
+                "EVERY {} {}",
+                every.unwrap_or_default(),
+                field.unwrap_or_default()
+            )
         };
-        let status = if status == "ENABLED" { "ENABLE" } else { "DISABLE" };
+        let status = if status == "ENABLED" {
+            "ENABLE"
+        } else {
+            "DISABLE"
+        };
         let mut d = format!(
             "CREATE EVENT {} ON SCHEDULE {schedule} ON COMPLETION {completion} {status}",
             q(&name)

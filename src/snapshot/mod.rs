@@ -8,6 +8,7 @@ pub use diff::{Diff, ObjectChange, PartChange, diff};
 pub use model::{Column, Dialect, Object, ObjectKind, Schema, Table, TableItem};
 pub use render::{
     RenderedObject, ident as quote_ident, literal as quote_literal, parse_canonical_ddl,
+    render as render_objects,
 };
 
 /// Errors of the snapshot module.
