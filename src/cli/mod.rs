@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod crd;
+pub mod diff;
+pub mod exec_change;
+pub mod snapshot;
 
 /// schemagate — reviewed, approved, exactly-once database schema changes for Kubernetes.
 #[derive(Debug, Parser)]
@@ -19,11 +22,21 @@ pub struct Cli {
 pub enum Command {
     /// Print the CustomResourceDefinitions of all four kinds as multi-document YAML.
     Crd(crd::CrdArgs),
+    /// Print a database's canonical schema (DDL or JSON).
+    Snapshot(snapshot::SnapshotArgs),
+    /// Compare two schema snapshots (files or database URLs); exit 1 when they differ.
+    Diff(diff::DiffArgs),
+    /// Run one change through the executor (fault tests, debugging).
+    #[command(name = "__exec-change", hide = true)]
+    ExecChange(exec_change::ExecChangeArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
+        Command::Diff(args) => diff::run(&args),
+        Command::ExecChange(args) => exec_change::run(&args),
     }
 }

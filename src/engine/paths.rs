@@ -106,6 +106,13 @@ fn from_existing(rec: &HistoryRecord, total: usize) -> Option<ExecutionReport> {
         ChangeStatus::Failed if rec.statements_applied > 0 => Outcome::NeedsIntervention,
         ChangeStatus::Failed => return None,
     };
+    // Died after the running row but before the first intent record: nothing ran.
+    if rec.status == ChangeStatus::Running
+        && rec.statements_applied == 0
+        && rec.current_statement.is_none()
+    {
+        return None;
+    }
     r.error = match rec.status {
         ChangeStatus::Running => Some(format!(
             "a previous execution was interrupted after {} of {} statements{}; not re-running",
