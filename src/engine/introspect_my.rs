@@ -37,6 +37,12 @@ fn charset_of(collation: &str) -> &str {
     collation.split('_').next().unwrap_or(collation)
 }
 
+type TableAndName = (String, String);
+/// Index being assembled: non-unique flag, index type, comment, column parts.
+type IndexAcc = (i64, String, String, Vec<String>);
+/// Foreign key being assembled: referenced schema and table, columns, referenced columns, rules.
+type FkAcc = (String, String, Vec<String>, Vec<String>, String, String);
+
 /// Reads the schema of the connected database.
 pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Error> {
     let mut s = Schema::new(Dialect::Mysql);
@@ -153,7 +159,7 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
     .fetch_all(&mut *c)
     .await?;
     // (table, index) → (non_unique, type, comment, columns)
-    let mut indexes: Vec<((String, String), (i64, String, String, Vec<String>))> = Vec::new();
+    let mut indexes: Vec<(TableAndName, IndexAcc)> = Vec::new();
     for (table, index, non_unique, col, sub, ty, comment, order) in rows {
         let mut part = q(&col);
         if let Some(n) = sub {
@@ -218,10 +224,7 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
     )
     .fetch_all(&mut *c)
     .await?;
-    let mut fks: Vec<(
-        (String, String),
-        (String, String, Vec<String>, Vec<String>, String, String),
-    )> = Vec::new();
+    let mut fks: Vec<(TableAndName, FkAcc)> = Vec::new();
     for (table, name, col, rschema, rtable, rcol, upd, del) in rows {
         match fks.last_mut() {
             Some((k, v)) if k.0 == table && k.1 == name => {

@@ -135,16 +135,16 @@ pub(crate) async fn run_locked(
     stmts: &[ScriptStatement],
 ) -> Result<ExecutionReport, EngineError> {
     history::ensure(s).await?;
-    if let Some(rec) = history::get(s, &change.uid).await? {
-        if let Some(r) = from_existing(&rec, stmts.len()) {
-            if rec.status == ChangeStatus::Running {
-                let mut rec = rec;
-                rec.status = ChangeStatus::NeedsIntervention;
-                rec.error.clone_from(&r.error);
-                history::upsert(s, &rec).await?;
-            }
-            return Ok(r);
+    if let Some(rec) = history::get(s, &change.uid).await?
+        && let Some(r) = from_existing(&rec, stmts.len())
+    {
+        if rec.status == ChangeStatus::Running {
+            let mut rec = rec;
+            rec.status = ChangeStatus::NeedsIntervention;
+            rec.error.clone_from(&r.error);
+            history::upsert(s, &rec).await?;
         }
+        return Ok(r);
     }
     let transactional = match s.engine() {
         EngineKind::Postgres => !stmts.iter().any(|st| pg_needs_autocommit(&st.sql)),

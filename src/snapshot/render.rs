@@ -56,12 +56,7 @@ impl RenderedObject {
                     out.insert("options".into(), opts.to_owned());
                 }
             } else if let Some((k, v)) = line.split_once(" IS ") {
-                out.insert(
-                    k.trim()
-                        .to_lowercase()
-                        .replace("comment on ", "comment on "),
-                    v.to_owned(),
-                );
+                out.insert(k.trim().to_owned(), v.to_owned());
             }
         }
         out
