@@ -364,8 +364,29 @@ async fn injection_looking_identifiers_are_stored_verbatim() {
     }
 }
 
+/// Collects everything logged at any level into a buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
-async fn canary_password_never_appears_in_errors() {
+async fn canary_password_never_appears_in_errors_or_logs() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let canary = "Canary-Pw-7f3a9";
     let pg = schemagate_testkit::shared_postgres().unwrap();
     let role = schemagate_testkit::unique_name("r");
@@ -426,5 +447,20 @@ async fn canary_password_never_appears_in_errors() {
         );
         assert!(!text.contains(canary), "password leaked: {text}");
         assert!(text.contains("cannot connect"), "{text}");
+        tracing::error!(error = %schemagate::engine::error_chain(&err), target = %t, "change failed");
     }
+    // A successful run with a password-protected role logs nothing secret either.
+    schemagate_testkit::psql(&pg, &format!("CREATE DATABASE {role} OWNER {role}")).unwrap();
+    let ok = format!("postgres://{role}:right-one@{host}:{port}/{role}");
+    let r = Executor::new(ConnectionConfig::from_url(&ok).unwrap(), quick());
+    assert_eq!(
+        r.execute(&change("ok", "SELECT 1;")).await.unwrap().outcome,
+        Outcome::Applied
+    );
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(logged.contains("change failed"), "the log capture works");
+    assert!(
+        !logged.contains(canary) && !logged.contains("right-one"),
+        "{logged}"
+    );
 }
