@@ -53,6 +53,17 @@ async fn count(cfg: &ConnectionConfig, sql: &'static str) -> i64 {
     n
 }
 
+/// Polls until `sql` (a count) is positive, i.e. the statement to cancel is really running.
+async fn wait_until_running(cfg: &ConnectionConfig, sql: &'static str) {
+    for _ in 0..600 {
+        if count(cfg, sql).await > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("statement never started");
+}
+
 const SCRIPT: &str = "CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(20));\n\
                       INSERT INTO orders VALUES (1, 'a');\n\
                       INSERT INTO orders VALUES (2, 'b');";
@@ -292,8 +303,13 @@ async fn pg_cancel_from_another_task_rolls_back() {
     let ex = Executor::new(cfg.clone(), quick());
     let handle = ex.cancel_handle();
     let c = change("c1", "CREATE TABLE gone (id int);\nSELECT pg_sleep(60);");
+    let watch = cfg.clone();
     let canceller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        wait_until_running(
+            &watch,
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'",
+        )
+        .await;
         handle.cancel().await.unwrap();
     });
     let r = ex.execute(&c).await.unwrap();

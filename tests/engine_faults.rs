@@ -186,7 +186,20 @@ async fn postgres_stopped_mid_change_leaves_nothing_half_recorded() {
         let (cfg, change, opts) = (cfg.clone(), change.clone(), opts.clone());
         async move { Executor::new(cfg, opts).execute(&change).await }
     });
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // Stop the server once the executor holds its lock and is between statements.
+    let pg_url = server.url();
+    for _ in 0..600 {
+        let n = schemagate_testkit::psql(
+            &pg_url,
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'",
+        )
+        .unwrap();
+        if n.trim() != "0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
     tokio::task::block_in_place(|| server.stop().unwrap());
     let err = task.await.unwrap().unwrap_err();
     let msg = schemagate::engine::error_chain(&err);
