@@ -8,6 +8,9 @@ pub mod crd;
 pub mod review;
 pub mod review_manifest;
 pub mod review_output;
+pub mod diff;
+pub mod exec_change;
+pub mod snapshot;
 
 /// schemagate — reviewed, approved, exactly-once database schema changes for Kubernetes.
 #[derive(Debug, Parser)]
@@ -24,6 +27,13 @@ pub enum Command {
     Crd(crd::CrdArgs),
     /// Review SQL files or SchemaChange manifests against the SQL review policy (for CI).
     Review(review::ReviewArgs),
+    /// Print a database's canonical schema (DDL or JSON).
+    Snapshot(snapshot::SnapshotArgs),
+    /// Compare two schema snapshots (files or database URLs); exit 1 when they differ.
+    Diff(diff::DiffArgs),
+    /// Run one change through the executor (fault tests, debugging).
+    #[command(name = "__exec-change", hide = true)]
+    ExecChange(exec_change::ExecChangeArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -31,5 +41,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
         Command::Review(args) => review::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
+        Command::Diff(args) => diff::run(&args),
+        Command::ExecChange(args) => exec_change::run(&args),
     }
 }

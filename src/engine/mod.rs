@@ -1,2 +1,89 @@
 //! Database access through sqlx (PostgreSQL, MySQL/MariaDB, SQLite): connections, history table,
 //! locking, exactly-once execution and schema introspection. No kube.
+
+pub mod config;
+pub mod executor;
+pub mod history;
+pub mod introspect;
+mod introspect_my;
+mod introspect_pg;
+mod paths;
+pub mod session;
+pub mod split;
+
+use std::time::Duration;
+
+pub use config::{ConnectionConfig, EngineKind, Secret, Timeouts, TlsMode};
+pub use executor::{
+    CancelHandle, Change, ExecOptions, ExecutionReport, Executor, Outcome, StatementResult,
+};
+pub use history::{AppliedVersion, ChangeStatus, HistoryRecord};
+pub use session::Session;
+pub use split::{ScriptStatement, split_statements};
+
+/// Errors of the engine module. Messages never contain credentials: targets are shown as
+/// `engine://user@host:port/db`.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Invalid configuration or input.
+    #[error("{0}")]
+    Config(String),
+    /// Could not connect.
+    #[error("cannot connect to {target}")]
+    Connect {
+        /// Redacted target.
+        target: String,
+        /// Driver error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Connecting took longer than the connect timeout.
+    #[error("connecting to {target} timed out after {after:?}")]
+    ConnectTimeout {
+        /// Redacted target.
+        target: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// Setting up the session failed.
+    #[error("session setup failed")]
+    Session(#[source] sqlx::Error),
+    /// Reading or writing the history table failed.
+    #[error("history table access failed")]
+    History(#[source] sqlx::Error),
+    /// Taking or releasing the executor lock failed.
+    #[error("executor lock failed")]
+    Lock(#[source] sqlx::Error),
+    /// Another executor held the lock for longer than we were willing to wait.
+    #[error("another executor holds the lock on this database (waited {0:?})")]
+    LockBusy(Duration),
+    /// The connection failed while a change was running.
+    #[error("connection lost while executing the change")]
+    Execution(#[source] sqlx::Error),
+    /// Schema introspection failed.
+    #[error("schema introspection failed")]
+    Introspect(#[source] sqlx::Error),
+}
+
+impl EngineError {
+    /// Whether retrying later may succeed (network, server down, lock busy).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Config(_) => false,
+            Self::Connect { source, .. } => !matches!(source, sqlx::Error::Database(_)),
+            _ => true,
+        }
+    }
+}
+
+/// Full error chain as one line (`outer: inner: …`), for status messages.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

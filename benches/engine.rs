@@ -1,0 +1,261 @@
+//! Engine benchmarks in one run: snapshot of a 2,000-table database vs `pg_dump --schema-only` /
+//! `mariadb-dump --no-data`, and a 500-statement DDL migration via the executor vs `psql -1 -f`.
+//! Run: `cargo bench --bench engine` (starts throwaway servers unless SCHEMAGATE_TEST_* are set).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use schemagate::engine::introspect::snapshot_database;
+use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
+use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, host_port, mariadb, psql};
+
+const TABLES: usize = 2000;
+const RUNS: usize = 3;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn pg_schema() -> String {
+    let mut s = String::new();
+    for i in 0..TABLES {
+        let cols: String = (0..18)
+            .map(|c| {
+                format!(
+                    ", c{c} {} ",
+                    ["text", "integer", "numeric(10,2)", "timestamptz"][c % 4]
+                )
+            })
+            .collect();
+        let fk = if i > 0 {
+            format!(", parent_id bigint REFERENCES t{} (id)", i - 1)
+        } else {
+            ", parent_id bigint".into()
+        };
+        s.push_str(&format!(
+            "CREATE TABLE t{i} (id bigserial PRIMARY KEY, code text NOT NULL UNIQUE, created timestamptz DEFAULT now(){cols}{fk});\n\
+             CREATE INDEX t{i}_c1 ON t{i} (c1) WHERE c1 > 0;\nCREATE INDEX t{i}_lower ON t{i} (lower(c0));\n"
+        ));
+        if i % 20 == 0 {
+            s.push_str(&format!(
+                "CREATE VIEW v{i} AS SELECT id, code FROM t{i};\nCREATE SEQUENCE s{i};\n"
+            ));
+        }
+    }
+    s
+}
+
+fn my_schema() -> String {
+    let mut s = String::new();
+    for i in 0..TABLES {
+        let cols: String = (0..18)
+            .map(|c| {
+                format!(
+                    ", c{c} {}",
+                    ["varchar(50)", "int", "decimal(10,2)", "datetime"][c % 4]
+                )
+            })
+            .collect();
+        let fk = if i > 0 {
+            format!(
+                ", CONSTRAINT fk{i} FOREIGN KEY (parent_id) REFERENCES t{} (id)",
+                i - 1
+            )
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "CREATE TABLE t{i} (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, code varchar(40) NOT NULL, \
+             parent_id bigint unsigned{cols}, UNIQUE KEY code (code), KEY c1 (c1){fk}) ENGINE=InnoDB;\n"
+        ));
+        if i % 20 == 0 {
+            s.push_str(&format!("CREATE VIEW v{i} AS SELECT id, code FROM t{i};\n"));
+        }
+    }
+    s
+}
+
+fn time_cmd(cmd: &mut Command) -> Duration {
+    let t = Instant::now();
+    let out = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.elapsed()
+}
+
+fn pg_bin(name: &str) -> String {
+    let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    dirs.last()
+        .unwrap()
+        .join("bin")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn report(name: &str, ours: Duration, theirs: Duration, target: f64) {
+    let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
+    println!(
+        "{name}: schemagate {:.3}s, reference {:.3}s, ratio {ratio:.3} (target <= {target}) {}",
+        ours.as_secs_f64(),
+        theirs.as_secs_f64(),
+        if ratio <= target { "OK" } else { "MISSED" }
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    // PostgreSQL snapshot vs pg_dump.
+    let pg = fresh_pg_database().unwrap();
+    let t = Instant::now();
+    psql(&pg, &pg_schema()).unwrap();
+    eprintln!("loaded {TABLES} PostgreSQL tables in {:?}", t.elapsed());
+    let cfg = ConnectionConfig::from_url(&pg).unwrap();
+    let schema = rt.block_on(snapshot_database(&cfg)).unwrap();
+    let cols: usize = schema.tables.iter().map(|t| t.columns.len()).sum();
+    let idx: usize = schema
+        .tables
+        .iter()
+        .map(|t| t.indexes.len() + t.constraints.len())
+        .sum();
+    println!(
+        "PostgreSQL database: {} tables, {cols} columns, {idx} indexes+constraints, {} other objects",
+        schema.tables.len(),
+        schema.objects.len()
+    );
+    let ours = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                let s = rt.block_on(snapshot_database(&cfg)).unwrap();
+                let _ = s.canonical_ddl();
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let theirs = median(
+        (0..RUNS)
+            .map(|_| time_cmd(Command::new(pg_bin("pg_dump")).args(["--schema-only", "-d", &pg])))
+            .collect(),
+    );
+    report(
+        "PostgreSQL snapshot vs pg_dump --schema-only",
+        ours,
+        theirs,
+        0.35,
+    );
+
+    // MariaDB snapshot vs mariadb-dump.
+    let my = fresh_mysql_database().unwrap();
+    let db = my.rsplit('/').next().unwrap().to_owned();
+    let t = Instant::now();
+    mariadb(&my, Some(&db), &my_schema()).unwrap();
+    eprintln!("loaded {TABLES} MariaDB tables in {:?}", t.elapsed());
+    let mcfg = ConnectionConfig::from_url(&my).unwrap();
+    let ours = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                let s = rt.block_on(snapshot_database(&mcfg)).unwrap();
+                let _ = s.canonical_ddl();
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let (host, port) = host_port(&my).unwrap();
+    let theirs = median(
+        (0..RUNS)
+            .map(|_| {
+                time_cmd(Command::new("mariadb-dump").args([
+                    "--no-defaults",
+                    "--no-data",
+                    "-uroot",
+                    &format!("-h{host}"),
+                    &format!("-P{port}"),
+                    &db,
+                ]))
+            })
+            .collect(),
+    );
+    report(
+        "MariaDB snapshot vs mariadb-dump --no-data",
+        ours,
+        theirs,
+        0.2,
+    );
+
+    // 500-statement DDL migration: executor vs psql -1 -f.
+    let mut migration = String::new();
+    for i in 0..100 {
+        migration.push_str(&format!(
+            "CREATE TABLE m{i} (id bigint PRIMARY KEY, a text, b integer);\nALTER TABLE m{i} ADD COLUMN c timestamptz DEFAULT now();\n\
+             CREATE INDEX m{i}_a ON m{i} (a);\nCOMMENT ON TABLE m{i} IS 'table {i}';\nALTER TABLE m{i} ALTER COLUMN b SET NOT NULL;\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.sql");
+    std::fs::write(&file, &migration).unwrap();
+    let mut theirs = Vec::new();
+    let mut ours = Vec::new();
+    let mut ours_nosnap = Vec::new();
+    for run in 0..RUNS {
+        let url = fresh_pg_database().unwrap();
+        theirs.push(time_cmd(
+            Command::new(pg_bin("psql"))
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", &url, "-f"])
+                .arg(&file),
+        ));
+        for (snapshots, sink) in [(true, &mut ours), (false, &mut ours_nosnap)] {
+            let url = fresh_pg_database().unwrap();
+            let ex = Executor::new(
+                ConnectionConfig::from_url(&url).unwrap(),
+                ExecOptions {
+                    capture_snapshots: snapshots,
+                    ..ExecOptions::default()
+                },
+            );
+            let change = Change {
+                uid: format!("m{run}"),
+                namespace: "b".into(),
+                name: "m".into(),
+                version: "1".into(),
+                sql: migration.clone(),
+                approved_by: None,
+                operator: "bench".into(),
+            };
+            let t = Instant::now();
+            let r = rt.block_on(ex.execute(&change)).unwrap();
+            sink.push(t.elapsed());
+            assert_eq!(r.outcome, Outcome::Applied);
+            assert_eq!(r.statements_total, 500);
+        }
+    }
+    let theirs = median(theirs);
+    report(
+        "500-statement migration (executor, with before/after snapshots) vs psql -1 -f",
+        median(ours),
+        theirs,
+        1.05,
+    );
+    report(
+        "500-statement migration (executor, snapshots off) vs psql -1 -f",
+        median(ours_nosnap),
+        theirs,
+        1.05,
+    );
+}

@@ -1,0 +1,83 @@
+//! `schemagate snapshot`: prints a live database's canonical schema (DDL or JSON). Read-only.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::engine::{ConnectionConfig, EngineKind, error_chain, introspect};
+
+/// Output format of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Canonical DDL, loadable into an empty database.
+    Ddl,
+    /// Canonical JSON (the form stored in the history table).
+    Json,
+}
+
+/// Arguments of `schemagate snapshot`.
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// Database engine: postgres or mysql (MariaDB).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Database URL, e.g. postgres://user:pass@host:5432/db (the password is never printed).
+    #[arg(long, env = "SCHEMAGATE_DATABASE_URL", hide_env_values = true)]
+    pub url: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "ddl")]
+    pub format: Format,
+}
+
+/// Parses a URL and checks it against `--engine`.
+pub(crate) fn config(url: &str, engine: Option<&str>) -> Result<ConnectionConfig, String> {
+    let cfg = ConnectionConfig::from_url(url).map_err(|e| error_chain(&e))?;
+    if let Some(e) = engine {
+        let want: EngineKind = e
+            .parse()
+            .map_err(|e: crate::engine::EngineError| e.to_string())?;
+        if want != cfg.engine {
+            return Err(format!(
+                "--engine {want} does not match the URL's engine {}",
+                cfg.engine
+            ));
+        }
+    }
+    Ok(cfg)
+}
+
+/// Runs the verb.
+pub fn run(args: &SnapshotArgs) -> ExitCode {
+    let cfg = match config(&args.url, args.engine.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(introspect::snapshot_database(&cfg)) {
+        Ok(schema) => {
+            let text = match args.format {
+                Format::Ddl => schema.canonical_ddl(),
+                Format::Json => schema.canonical_json() + "\n",
+            };
+            if std::io::stdout().lock().write_all(text.as_bytes()).is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", error_chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

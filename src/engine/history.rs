@@ -1,0 +1,495 @@
+//! The history table in the target database: the source of truth for which changes ran.
+//! Versioned layout, created on first use; all values travel as bind parameters.
+
+use std::io::{Read, Write};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::EngineError;
+use super::config::EngineKind;
+use super::session::Session;
+
+/// Current layout version of the history table.
+pub const LAYOUT_VERSION: i64 = 1;
+
+/// Status of one change in the history table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeStatus {
+    /// Statements are being executed (non-transactional path only; visible to others).
+    Running,
+    /// Every statement ran and was recorded.
+    Applied,
+    /// The change failed; `statements_applied` says how many statements took effect.
+    Failed,
+    /// Interrupted mid-way: some statements may have run; a human must look.
+    NeedsIntervention,
+}
+
+impl ChangeStatus {
+    /// The value stored in the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Applied => "applied",
+            Self::Failed => "failed",
+            Self::NeedsIntervention => "needs-intervention",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "running" => Self::Running,
+            "applied" => Self::Applied,
+            "failed" => Self::Failed,
+            _ => Self::NeedsIntervention,
+        }
+    }
+}
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRecord {
+    /// The SchemaChange's uid (primary key).
+    pub change_uid: String,
+    /// Namespace of the SchemaChange.
+    pub namespace: String,
+    /// Name of the SchemaChange.
+    pub name: String,
+    /// Version of the change.
+    pub version: String,
+    /// sha256 (hex) of the SQL script.
+    pub sql_sha256: String,
+    /// Status.
+    pub status: ChangeStatus,
+    /// Number of statements in the script.
+    pub statements_total: i64,
+    /// Statements that took effect.
+    pub statements_applied: i64,
+    /// Intent record: index of the statement that was started and not yet recorded done.
+    pub current_statement: Option<i64>,
+    /// When execution started.
+    pub started_at: DateTime<Utc>,
+    /// When execution finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Who approved the change.
+    pub approved_by: Option<String>,
+    /// Which operator instance ran it.
+    pub operator: String,
+    /// Error message, if any.
+    pub error: Option<String>,
+    /// Attempts made (lock-timeout retries included).
+    pub attempts: i64,
+    /// Compressed canonical JSON snapshot before the change.
+    pub before_snapshot: Option<Vec<u8>>,
+    /// Digest of the before snapshot.
+    pub before_digest: Option<String>,
+    /// Compressed canonical JSON snapshot after the change.
+    pub after_snapshot: Option<Vec<u8>>,
+    /// Digest of the after snapshot.
+    pub after_digest: Option<String>,
+}
+
+/// An applied change, as listed by [`applied_versions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedVersion {
+    /// Namespace of the SchemaChange.
+    pub namespace: String,
+    /// Name of the SchemaChange.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// The change uid.
+    pub change_uid: String,
+}
+
+/// Compresses bytes (deflate) for the snapshot columns.
+pub fn compress(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}
+
+/// Inverse of [`compress`].
+pub fn decompress(data: &[u8]) -> Result<Vec<u8>, EngineError> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(data)
+        .read_to_end(&mut out)
+        .map_err(|e| EngineError::Config(format!("corrupt snapshot in history table: {e}")))?;
+    Ok(out)
+}
+
+fn table(engine: EngineKind) -> &'static str {
+    match engine {
+        EngineKind::Postgres => "schemagate.history",
+        _ => "schemagate_history",
+    }
+}
+
+fn meta(engine: EngineKind) -> &'static str {
+    match engine {
+        EngineKind::Postgres => "schemagate.meta",
+        _ => "schemagate_meta",
+    }
+}
+
+/// Names of the history objects, so snapshots can leave them out.
+pub fn is_history_object(schema: Option<&str>, name: &str) -> bool {
+    schema == Some("schemagate") || name == "schemagate_history" || name == "schemagate_meta"
+}
+
+fn layout_v1(engine: EngineKind) -> String {
+    let (text, key, ts, blob, big) = match engine {
+        EngineKind::Postgres => ("text", "text", "timestamptz", "bytea", "bigint"),
+        EngineKind::Mysql => ("TEXT", "VARCHAR(191)", "DATETIME(6)", "LONGBLOB", "BIGINT"),
+        EngineKind::Sqlite => ("TEXT", "TEXT", "TEXT", "BLOB", "INTEGER"),
+    };
+    let suffix = if engine == EngineKind::Mysql {
+        " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    } else {
+        ""
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS {t} (\
+         change_uid {key} NOT NULL PRIMARY KEY, namespace {text} NOT NULL, name {text} NOT NULL, \
+         version {text} NOT NULL, sql_sha256 {text} NOT NULL, status {text} NOT NULL, \
+         statements_total {big} NOT NULL, statements_applied {big} NOT NULL, \
+         current_statement {big} NULL, started_at {ts} NOT NULL, finished_at {ts} NULL, \
+         approved_by {text} NULL, operator {text} NOT NULL, error {text} NULL, \
+         attempts {big} NOT NULL, before_snapshot {blob} NULL, before_digest {text} NULL, \
+         after_snapshot {blob} NULL, after_digest {text} NULL){suffix}",
+        t = table(engine)
+    )
+}
+
+/// Creates the history table (and its layout-version record) when missing and migrates an older
+/// layout. Idempotent; call under the executor lock.
+pub async fn ensure(s: &mut Session) -> Result<(), EngineError> {
+    let engine = s.engine();
+    let (key, text) = match engine {
+        EngineKind::Mysql => ("VARCHAR(64)", "TEXT"),
+        _ => ("text", "text"),
+    };
+    if engine == EngineKind::Postgres {
+        // Checking first avoids needing CREATE privilege on the database once the schema exists.
+        let exists = match s {
+            Session::Pg(c) => sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'schemagate')",
+            )
+            .fetch_one(c)
+            .await
+            .map_err(EngineError::History)?,
+            _ => true,
+        };
+        if !exists {
+            s.exec("CREATE SCHEMA IF NOT EXISTS schemagate")
+                .await
+                .map_err(EngineError::History)?;
+        }
+    }
+    s.exec(&format!(
+        "CREATE TABLE IF NOT EXISTS {} (k {key} NOT NULL PRIMARY KEY, v {text} NOT NULL)",
+        meta(engine)
+    ))
+    .await
+    .map_err(EngineError::History)?;
+    let current = read_layout_version(s).await?;
+    if current < 1 {
+        s.exec(&layout_v1(engine))
+            .await
+            .map_err(EngineError::History)?;
+    }
+    // Future layouts: `if current < 2 { ALTER TABLE … }`, one step per version.
+    if current != LAYOUT_VERSION {
+        let sql = match engine {
+            EngineKind::Mysql => format!(
+                "REPLACE INTO {} (k, v) VALUES ('layout_version', ?)",
+                meta(engine)
+            ),
+            _ => format!(
+                "INSERT INTO {} (k, v) VALUES ('layout_version', {}) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                meta(engine),
+                if engine == EngineKind::Postgres {
+                    "$1"
+                } else {
+                    "?"
+                }
+            ),
+        };
+        let v = LAYOUT_VERSION.to_string();
+        let q = sqlx::AssertSqlSafe(sql);
+        match s {
+            Session::Pg(c) => sqlx::query(q).bind(v).execute(c).await.map(|_| ()),
+            Session::My(c) => sqlx::query(q).bind(v).execute(c).await.map(|_| ()),
+            Session::Lite(c) => sqlx::query(q).bind(v).execute(c).await.map(|_| ()),
+        }
+        .map_err(EngineError::History)?;
+    }
+    Ok(())
+}
+
+async fn read_layout_version(s: &mut Session) -> Result<i64, EngineError> {
+    let sql = format!(
+        "SELECT v FROM {} WHERE k = 'layout_version'",
+        meta(s.engine())
+    );
+    let q = sqlx::AssertSqlSafe(sql);
+    let v: Option<String> = match s {
+        Session::Pg(c) => sqlx::query_scalar(q).fetch_optional(c).await,
+        Session::My(c) => sqlx::query_scalar(q).fetch_optional(c).await,
+        Session::Lite(c) => sqlx::query_scalar(q).fetch_optional(c).await,
+    }
+    .map_err(EngineError::History)?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Rewrites `?` placeholders to `$n` for PostgreSQL.
+fn placeholders(engine: EngineKind, sql: &str) -> String {
+    if engine != EngineKind::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+const COLUMNS: &str = "change_uid, namespace, name, version, sql_sha256, status, statements_total, \
+     statements_applied, current_statement, started_at, finished_at, approved_by, operator, error, \
+     attempts, before_snapshot, before_digest, after_snapshot, after_digest";
+
+macro_rules! bind_record {
+    ($q:expr, $r:expr) => {
+        $q.bind(&$r.change_uid)
+            .bind(&$r.namespace)
+            .bind(&$r.name)
+            .bind(&$r.version)
+            .bind(&$r.sql_sha256)
+            .bind($r.status.as_str())
+            .bind($r.statements_total)
+            .bind($r.statements_applied)
+            .bind($r.current_statement)
+            .bind($r.started_at)
+            .bind($r.finished_at)
+            .bind(&$r.approved_by)
+            .bind(&$r.operator)
+            .bind(&$r.error)
+            .bind($r.attempts)
+            .bind(&$r.before_snapshot)
+            .bind(&$r.before_digest)
+            .bind(&$r.after_snapshot)
+            .bind(&$r.after_digest)
+    };
+}
+
+/// Inserts or replaces the row of `r.change_uid`.
+pub async fn upsert(s: &mut Session, r: &HistoryRecord) -> Result<(), EngineError> {
+    let engine = s.engine();
+    let marks = vec!["?"; 19].join(", ");
+    let updates: Vec<String> = COLUMNS
+        .split(", ")
+        .skip(1)
+        .map(|c| match engine {
+            EngineKind::Mysql => format!("{c} = VALUES({c})"),
+            _ => format!("{c} = excluded.{c}"),
+        })
+        .collect();
+    let conflict = match engine {
+        EngineKind::Mysql => "ON DUPLICATE KEY UPDATE",
+        _ => "ON CONFLICT (change_uid) DO UPDATE SET",
+    };
+    let sql = placeholders(
+        engine,
+        &format!(
+            "INSERT INTO {} ({COLUMNS}) VALUES ({marks}) {conflict} {}",
+            table(engine),
+            updates.join(", ")
+        ),
+    );
+    let q = sqlx::AssertSqlSafe(sql);
+    match s {
+        Session::Pg(c) => bind_record!(sqlx::query(q), r).execute(c).await.map(|_| ()),
+        Session::My(c) => bind_record!(sqlx::query(q), r).execute(c).await.map(|_| ()),
+        Session::Lite(c) => bind_record!(sqlx::query(q), r).execute(c).await.map(|_| ()),
+    }
+    .map_err(EngineError::History)
+}
+
+/// Records progress of the non-transactional path: the intent (`current`) or done (`applied`).
+pub async fn set_progress(
+    s: &mut Session,
+    uid: &str,
+    applied: i64,
+    current: Option<i64>,
+) -> Result<(), EngineError> {
+    let engine = s.engine();
+    let sql = placeholders(
+        engine,
+        &format!(
+            "UPDATE {} SET statements_applied = ?, current_statement = ? WHERE change_uid = ?",
+            table(engine)
+        ),
+    );
+    let q = sqlx::AssertSqlSafe(sql);
+    match s {
+        Session::Pg(c) => sqlx::query(q)
+            .bind(applied)
+            .bind(current)
+            .bind(uid)
+            .execute(c)
+            .await
+            .map(|_| ()),
+        Session::My(c) => sqlx::query(q)
+            .bind(applied)
+            .bind(current)
+            .bind(uid)
+            .execute(c)
+            .await
+            .map(|_| ()),
+        Session::Lite(c) => sqlx::query(q)
+            .bind(applied)
+            .bind(current)
+            .bind(uid)
+            .execute(c)
+            .await
+            .map(|_| ()),
+    }
+    .map_err(EngineError::History)
+}
+
+macro_rules! read_record {
+    ($row:expr) => {{
+        let row = $row;
+        (|| -> Result<HistoryRecord, sqlx::Error> {
+            Ok(HistoryRecord {
+                change_uid: row.try_get("change_uid")?,
+                namespace: row.try_get("namespace")?,
+                name: row.try_get("name")?,
+                version: row.try_get("version")?,
+                sql_sha256: row.try_get("sql_sha256")?,
+                status: ChangeStatus::parse(&row.try_get::<String, _>("status")?),
+                statements_total: row.try_get("statements_total")?,
+                statements_applied: row.try_get("statements_applied")?,
+                current_statement: row.try_get("current_statement")?,
+                started_at: row.try_get("started_at")?,
+                finished_at: row.try_get("finished_at")?,
+                approved_by: row.try_get("approved_by")?,
+                operator: row.try_get("operator")?,
+                error: row.try_get("error")?,
+                attempts: row.try_get("attempts")?,
+                before_snapshot: row.try_get("before_snapshot")?,
+                before_digest: row.try_get("before_digest")?,
+                after_snapshot: row.try_get("after_snapshot")?,
+                after_digest: row.try_get("after_digest")?,
+            })
+        })()
+    }};
+}
+
+async fn select(
+    s: &mut Session,
+    where_sql: &str,
+    bind: Option<&str>,
+) -> Result<Vec<HistoryRecord>, EngineError> {
+    let engine = s.engine();
+    let sql = placeholders(
+        engine,
+        &format!("SELECT {COLUMNS} FROM {} {where_sql}", table(engine)),
+    );
+    let q = sqlx::AssertSqlSafe(sql);
+    let mut out = Vec::new();
+    match s {
+        Session::Pg(c) => {
+            let mut q = sqlx::query(q);
+            if let Some(b) = bind {
+                q = q.bind(b);
+            }
+            for row in q.fetch_all(c).await.map_err(EngineError::History)? {
+                out.push(read_record!(&row).map_err(EngineError::History)?);
+            }
+        }
+        Session::My(c) => {
+            let mut q = sqlx::query(q);
+            if let Some(b) = bind {
+                q = q.bind(b);
+            }
+            for row in q.fetch_all(c).await.map_err(EngineError::History)? {
+                out.push(read_record!(&row).map_err(EngineError::History)?);
+            }
+        }
+        Session::Lite(c) => {
+            let mut q = sqlx::query(q);
+            if let Some(b) = bind {
+                q = q.bind(b);
+            }
+            for row in q.fetch_all(c).await.map_err(EngineError::History)? {
+                out.push(read_record!(&row).map_err(EngineError::History)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One change's record.
+pub async fn get(s: &mut Session, change_uid: &str) -> Result<Option<HistoryRecord>, EngineError> {
+    Ok(select(s, "WHERE change_uid = ?", Some(change_uid))
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// All applied changes, oldest first.
+pub async fn applied_versions(s: &mut Session) -> Result<Vec<AppliedVersion>, EngineError> {
+    Ok(select(
+        s,
+        "WHERE status = 'applied' ORDER BY finished_at, change_uid",
+        None,
+    )
+    .await?
+    .into_iter()
+    .map(|r| AppliedVersion {
+        namespace: r.namespace,
+        name: r.name,
+        version: r.version,
+        change_uid: r.change_uid,
+    })
+    .collect())
+}
+
+/// The most recently applied version, if any.
+pub async fn latest_applied_version(
+    s: &mut Session,
+) -> Result<Option<AppliedVersion>, EngineError> {
+    Ok(applied_versions(s).await?.pop())
+}
+
+/// The after-snapshot (decompressed canonical JSON) and digest of the latest applied change.
+pub async fn latest_after_snapshot(
+    s: &mut Session,
+) -> Result<Option<(Vec<u8>, String)>, EngineError> {
+    let rows = select(
+        s,
+        "WHERE status = 'applied' AND after_snapshot IS NOT NULL ORDER BY finished_at DESC, change_uid",
+        None,
+    )
+    .await?;
+    match rows.into_iter().next() {
+        Some(HistoryRecord {
+            after_snapshot: Some(data),
+            after_digest,
+            ..
+        }) => Ok(Some((decompress(&data)?, after_digest.unwrap_or_default()))),
+        _ => Ok(None),
+    }
+}

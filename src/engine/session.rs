@@ -1,0 +1,218 @@
+//! One database session (a single connection) with the session timeouts applied, raw statement
+//! execution, and the error classification the executor needs. No history or locking logic here.
+
+use std::time::Duration;
+
+use sqlx::{Connection, Executor};
+
+use super::EngineError;
+use super::config::{ConnectionConfig, EngineKind};
+
+/// A single open connection to the target database.
+pub enum Session {
+    /// PostgreSQL.
+    Pg(sqlx::PgConnection),
+    /// MySQL / MariaDB.
+    My(sqlx::MySqlConnection),
+    /// SQLite.
+    Lite(sqlx::SqliteConnection),
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pg(_) => "Session(postgres)",
+            Self::My(_) => "Session(mysql)",
+            Self::Lite(_) => "Session(sqlite)",
+        })
+    }
+}
+
+/// What kind of failure a database error is, for retry decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Waiting for a lock timed out; the statement ran nothing and may be retried.
+    LockTimeout,
+    /// The statement was cancelled (by us) or hit the statement timeout.
+    Cancelled,
+    /// The connection is gone (server stopped, network).
+    Connection,
+    /// Anything else: bad SQL, constraint violation, …
+    Other,
+}
+
+/// Classifies a sqlx error.
+pub fn classify(engine: EngineKind, err: &sqlx::Error) -> ErrorClass {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => ErrorClass::Connection,
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            match engine {
+                EngineKind::Postgres => match code.as_str() {
+                    "55P03" => ErrorClass::LockTimeout,
+                    "57014" => ErrorClass::Cancelled,
+                    c if c.starts_with("08") || c.starts_with("57P") => ErrorClass::Connection,
+                    _ => ErrorClass::Other,
+                },
+                EngineKind::Mysql => match code.as_str() {
+                    // 1205 lock wait timeout (row and metadata locks).
+                    "HY000" | "40001" if db.message().contains("Lock wait timeout") => {
+                        ErrorClass::LockTimeout
+                    }
+                    "70100" => ErrorClass::Cancelled,
+                    _ if db.message().contains("Query execution was interrupted") => {
+                        ErrorClass::Cancelled
+                    }
+                    _ if db.message().contains("Lock wait timeout") => ErrorClass::LockTimeout,
+                    _ => ErrorClass::Other,
+                },
+                EngineKind::Sqlite => {
+                    // SQLITE_BUSY (5) and SQLITE_LOCKED (6), also extended codes.
+                    let n: i64 = code.parse().unwrap_or(0);
+                    if n & 0xff == 5 || n & 0xff == 6 {
+                        ErrorClass::LockTimeout
+                    } else {
+                        ErrorClass::Other
+                    }
+                }
+            }
+        }
+        _ => ErrorClass::Other,
+    }
+}
+
+impl Session {
+    /// Opens a connection within the connect timeout and sets the session timeouts.
+    pub async fn connect(cfg: &ConnectionConfig) -> Result<Self, EngineError> {
+        let limit = cfg.timeouts.connect;
+        let fut = async {
+            Ok::<_, sqlx::Error>(match cfg.engine {
+                EngineKind::Postgres => {
+                    Self::Pg(sqlx::PgConnection::connect_with(&cfg.pg_options()).await?)
+                }
+                EngineKind::Mysql => {
+                    Self::My(sqlx::MySqlConnection::connect_with(&cfg.mysql_options()).await?)
+                }
+                EngineKind::Sqlite => {
+                    Self::Lite(sqlx::SqliteConnection::connect_with(&cfg.sqlite_options()).await?)
+                }
+            })
+        };
+        let mut s = match tokio::time::timeout(limit, fut).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return Err(EngineError::Connect {
+                    target: cfg.to_string(),
+                    source: e,
+                });
+            }
+            Err(_) => {
+                return Err(EngineError::ConnectTimeout {
+                    target: cfg.to_string(),
+                    after: limit,
+                });
+            }
+        };
+        s.set_timeouts(cfg.timeouts.lock, cfg.timeouts.statement)
+            .await?;
+        Ok(s)
+    }
+
+    /// The engine of this session.
+    pub fn engine(&self) -> EngineKind {
+        match self {
+            Self::Pg(_) => EngineKind::Postgres,
+            Self::My(_) => EngineKind::Mysql,
+            Self::Lite(_) => EngineKind::Sqlite,
+        }
+    }
+
+    /// Sets the lock and statement timeouts of this session.
+    pub async fn set_timeouts(
+        &mut self,
+        lock: Duration,
+        statement: Duration,
+    ) -> Result<(), EngineError> {
+        let lock_ms = lock.as_millis().max(1);
+        let stmt_ms = statement.as_millis();
+        match self {
+            Self::Pg(_) => {
+                self.exec(&format!(
+                    "SET lock_timeout = {lock_ms}; SET statement_timeout = {stmt_ms}; \
+                     SET idle_in_transaction_session_timeout = 0"
+                ))
+                .await
+                .map_err(EngineError::Session)?;
+            }
+            Self::My(_) => {
+                let secs = lock.as_secs().max(1);
+                self.exec(&format!(
+                    "SET SESSION lock_wait_timeout = {secs}, SESSION innodb_lock_wait_timeout = {secs}"
+                ))
+                .await
+                .map_err(EngineError::Session)?;
+                // MariaDB calls it max_statement_time (seconds), MySQL max_execution_time (ms,
+                // SELECT only); set whichever exists.
+                let st = statement.as_secs_f64();
+                if self
+                    .exec(&format!("SET SESSION max_statement_time = {st}"))
+                    .await
+                    .is_err()
+                {
+                    let _ = self
+                        .exec(&format!("SET SESSION max_execution_time = {stmt_ms}"))
+                        .await;
+                }
+            }
+            Self::Lite(_) => {
+                self.exec(&format!("PRAGMA busy_timeout = {lock_ms}"))
+                    .await
+                    .map_err(EngineError::Session)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs raw SQL (one or more statements, no parameters); returns rows affected.
+    pub async fn exec(&mut self, sql: &str) -> Result<u64, sqlx::Error> {
+        let q = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()));
+        Ok(match self {
+            Self::Pg(c) => c.execute(q).await?.rows_affected(),
+            Self::My(c) => c.execute(q).await?.rows_affected(),
+            Self::Lite(c) => c.execute(q).await?.rows_affected(),
+        })
+    }
+
+    /// The server-side id of this connection (for cancellation from another session).
+    pub async fn backend_id(&mut self) -> Result<Option<i64>, sqlx::Error> {
+        Ok(match self {
+            Self::Pg(c) => {
+                let (id,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+                    .fetch_one(c)
+                    .await?;
+                Some(i64::from(id))
+            }
+            Self::My(c) => {
+                let (id,): (u64,) = sqlx::query_as("SELECT CONNECTION_ID()")
+                    .fetch_one(c)
+                    .await?;
+                i64::try_from(id).ok()
+            }
+            Self::Lite(_) => None,
+        })
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(self) {
+        let _ = match self {
+            Self::Pg(c) => c.close().await,
+            Self::My(c) => c.close().await,
+            Self::Lite(c) => c.close().await,
+        };
+    }
+}

@@ -1,0 +1,208 @@
+//! The schema model filled by the engine's introspection; ordering is normalised by
+//! [`Schema::normalize`] so equal schemas compare and digest equal. Pure data.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::SnapshotError;
+
+/// SQL dialect of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL / MariaDB.
+    Mysql,
+}
+
+/// A whole database schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Dialect of every definition inside.
+    pub dialect: Dialect,
+    /// Tables with their columns, constraints and indexes.
+    pub tables: Vec<Table>,
+    /// Everything else (schemas, types, sequences, views, routines, triggers, …).
+    pub objects: Vec<Object>,
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// Schema (PostgreSQL) or empty (MySQL: the connected database).
+    pub schema: String,
+    /// Table name.
+    pub name: String,
+    /// Columns in ordinal order.
+    pub columns: Vec<Column>,
+    /// Primary key, unique, check and exclusion constraints (inline in `CREATE TABLE`).
+    pub constraints: Vec<TableItem>,
+    /// Foreign keys (rendered after all tables).
+    pub foreign_keys: Vec<TableItem>,
+    /// Indexes that do not back a constraint.
+    pub indexes: Vec<TableItem>,
+    /// Table options (MySQL: `ENGINE=… DEFAULT CHARSET=… COLLATE=…`).
+    pub options: Option<String>,
+    /// Table comment.
+    pub comment: Option<String>,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Name.
+    pub name: String,
+    /// Type as the database prints it (`character varying(20)`, `int(11) unsigned`).
+    pub data_type: String,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Default expression.
+    pub default: Option<String>,
+    /// Identity / auto-increment (`ALWAYS`, `BY DEFAULT`, `AUTO_INCREMENT`).
+    pub identity: Option<String>,
+    /// Generation expression with storage (`(a + b) STORED`).
+    pub generated: Option<String>,
+    /// Collation when it differs from the type's / table's default.
+    pub collation: Option<String>,
+    /// Other column attributes (MySQL `ON UPDATE current_timestamp()`).
+    pub extra: Option<String>,
+    /// Column comment.
+    pub comment: Option<String>,
+}
+
+/// A named constraint or index with its definition as the database prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableItem {
+    /// Name.
+    pub name: String,
+    /// Definition (`PRIMARY KEY (id)`, `CREATE INDEX … USING btree (…)`, `KEY `x` (`a`)`).
+    pub definition: String,
+}
+
+/// Kinds of non-table objects, in canonical rendering order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectKind {
+    /// `CREATE SCHEMA`.
+    Schema,
+    /// `CREATE EXTENSION`.
+    Extension,
+    /// Enum type.
+    Enum,
+    /// Domain.
+    Domain,
+    /// Sequence.
+    Sequence,
+    /// Function.
+    Function,
+    /// Procedure.
+    Procedure,
+    /// View.
+    View,
+    /// Materialized view.
+    MaterializedView,
+    /// Trigger.
+    Trigger,
+    /// MySQL event.
+    Event,
+}
+
+impl ObjectKind {
+    /// Human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Schema => "schema",
+            Self::Extension => "extension",
+            Self::Enum => "enum",
+            Self::Domain => "domain",
+            Self::Sequence => "sequence",
+            Self::Function => "function",
+            Self::Procedure => "procedure",
+            Self::View => "view",
+            Self::MaterializedView => "materialized-view",
+            Self::Trigger => "trigger",
+            Self::Event => "event",
+        }
+    }
+
+    /// Whether the body holds `;` and needs a MySQL `DELIMITER` block.
+    pub fn is_compound(self) -> bool {
+        matches!(
+            self,
+            Self::Function | Self::Procedure | Self::Trigger | Self::Event
+        )
+    }
+}
+
+/// A non-table object with its complete definition statement (without the final `;`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Object {
+    /// Kind.
+    pub kind: ObjectKind,
+    /// Schema (PostgreSQL) or empty.
+    pub schema: String,
+    /// Name; functions include their argument types so overloads stay apart.
+    pub name: String,
+    /// Complete `CREATE …` statement.
+    pub definition: String,
+}
+
+impl Schema {
+    /// An empty schema.
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            tables: Vec::new(),
+            objects: Vec::new(),
+        }
+    }
+
+    /// Sorts everything into canonical order (columns keep their ordinal order).
+    pub fn normalize(&mut self) {
+        self.tables
+            .sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+        for t in &mut self.tables {
+            t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        self.objects
+            .sort_by(|a, b| (a.kind, &a.schema, &a.name).cmp(&(b.kind, &b.schema, &b.name)));
+        super::render::order_views(&mut self.objects);
+    }
+
+    /// Canonical DDL: deterministic, loadable into an empty database.
+    pub fn canonical_ddl(&self) -> String {
+        let preamble = match self.dialect {
+            // Function bodies may mention tables created later in the file.
+            Dialect::Postgres => "SET check_function_bodies = false;\n\n",
+            Dialect::Mysql => "",
+        };
+        let body: String = super::render::render(self)
+            .iter()
+            .map(|o| o.to_text(self.dialect))
+            .collect();
+        format!("{preamble}{body}")
+    }
+
+    /// sha256 (hex) of the canonical DDL.
+    pub fn digest(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical_ddl().as_bytes()))
+    }
+
+    /// Canonical JSON (for files and the history table).
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a JSON snapshot.
+    pub fn from_json(text: &str) -> Result<Self, SnapshotError> {
+        serde_json::from_str(text).map_err(SnapshotError::Json)
+    }
+
+    /// Number of tables.
+    pub fn table_count(&self) -> usize {
+        self.tables.len()
+    }
+}
