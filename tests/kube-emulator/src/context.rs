@@ -19,7 +19,10 @@ pub struct UserInfo {
 impl UserInfo {
     /// The identity used when no authenticator is configured.
     pub fn admin() -> Self {
-        Self { username: "kube-emulator-admin".into(), groups: vec!["system:masters".into(), "system:authenticated".into()] }
+        Self {
+            username: "kube-emulator-admin".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        }
     }
 }
 

@@ -43,7 +43,11 @@ fn group_doc(group: &str, versions: &[String]) -> Value {
 
 /// `/apis`.
 pub fn group_list(reg: &Registry) -> Value {
-    let groups: Vec<Value> = reg.groups().iter().map(|(g, vs)| group_doc(g, vs)).collect();
+    let groups: Vec<Value> = reg
+        .groups()
+        .iter()
+        .map(|(g, vs)| group_doc(g, vs))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -75,12 +79,22 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value
             }));
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 fn definition_name(t: &ResourceType) -> String {
@@ -88,7 +102,11 @@ fn definition_name(t: &ResourceType) -> String {
         let reversed: Vec<&str> = t.group.split('.').rev().collect();
         format!("{}.{}.{}", reversed.join("."), t.version, t.kind)
     } else {
-        let g = if t.group.is_empty() { "core" } else { t.group.split('.').next().unwrap_or("core") };
+        let g = if t.group.is_empty() {
+            "core"
+        } else {
+            t.group.split('.').next().unwrap_or("core")
+        };
         format!("io.k8s.api.{g}.{}.{}", t.version, t.kind)
     }
 }
@@ -96,11 +114,18 @@ fn definition_name(t: &ResourceType) -> String {
 /// `/openapi/v3`: the index of group/version documents.
 pub fn openapi_v3_index(reg: &Registry, hash: &str) -> Value {
     let mut paths = Map::new();
-    let mut gvs: Vec<(String, String)> = reg.all().iter().map(|t| (t.group.clone(), t.version.clone())).collect();
+    let mut gvs: Vec<(String, String)> = reg
+        .all()
+        .iter()
+        .map(|t| (t.group.clone(), t.version.clone()))
+        .collect();
     gvs.dedup();
     for (g, v) in gvs {
         let p = gv_path(&g, &v);
-        paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash}")}));
+        paths.insert(
+            p.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash}")}),
+        );
     }
     json!({"paths": paths})
 }
@@ -109,12 +134,16 @@ fn object_schema(t: &ResourceType) -> Value {
     let mut schema = t.schema.clone().unwrap_or_else(|| {
         json!({"type": "object", "description": format!("{} is a built-in kind served by kube-emulator.", t.kind), "x-kubernetes-preserve-unknown-fields": true})
     });
-    if let Some(props) = schema.as_object_mut().map(|m| m.entry("properties").or_insert_with(|| json!({}))) {
+    if let Some(props) = schema
+        .as_object_mut()
+        .map(|m| m.entry("properties").or_insert_with(|| json!({})))
+    {
         props["apiVersion"] = json!({"type": "string", "description": "APIVersion defines the versioned schema of this representation of an object."});
         props["kind"] = json!({"type": "string", "description": "Kind is a string value representing the REST resource this object represents."});
         props["metadata"] = json!({"type": "object", "description": "Standard object's metadata.", "x-kubernetes-preserve-unknown-fields": true});
     }
-    schema["x-kubernetes-group-version-kind"] = json!([{"group": t.group, "version": t.version, "kind": t.kind}]);
+    schema["x-kubernetes-group-version-kind"] =
+        json!([{"group": t.group, "version": t.version, "kind": t.kind}]);
     schema
 }
 

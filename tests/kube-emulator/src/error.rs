@@ -24,14 +24,20 @@ pub struct ApiError {
     /// `Status.message`.
     pub message: String,
     /// `details.name`, `details.group`, `details.kind` when known.
-    pub details: Option<(String, String, String)>,
+    pub details: Option<Box<(String, String, String)>>,
     /// `details.causes`.
     pub causes: Vec<Cause>,
 }
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { code, reason, message: message.into(), details: None, causes: Vec::new() }
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+            causes: Vec::new(),
+        }
     }
 
     /// 400 BadRequest.
@@ -46,15 +52,27 @@ impl ApiError {
 
     /// 404 NotFound for an object, phrased like the API server.
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        let gr = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
+        let gr = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
         let mut e = Self::new(404, "NotFound", format!("{gr} \"{name}\" not found"));
-        e.details = Some((name.to_string(), group.to_string(), plural.to_string()));
+        e.details = Some(Box::new((
+            name.to_string(),
+            group.to_string(),
+            plural.to_string(),
+        )));
         e
     }
 
     /// 404 NotFound for an unknown path.
     pub fn no_route() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     /// 405 MethodNotAllowed.
@@ -64,21 +82,41 @@ impl ApiError {
 
     /// 409 AlreadyExists.
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        let gr = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
-        let mut e = Self::new(409, "AlreadyExists", format!("{gr} \"{name}\" already exists"));
-        e.details = Some((name.to_string(), group.to_string(), plural.to_string()));
+        let gr = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
+        let mut e = Self::new(
+            409,
+            "AlreadyExists",
+            format!("{gr} \"{name}\" already exists"),
+        );
+        e.details = Some(Box::new((
+            name.to_string(),
+            group.to_string(),
+            plural.to_string(),
+        )));
         e
     }
 
     /// 409 Conflict (stale resourceVersion or server-side apply conflict).
     pub fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Self {
-        let gr = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
+        let gr = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
         let mut e = Self::new(
             409,
             "Conflict",
             format!("Operation cannot be fulfilled on {gr} \"{name}\": {why}"),
         );
-        e.details = Some((name.to_string(), group.to_string(), plural.to_string()));
+        e.details = Some(Box::new((
+            name.to_string(),
+            group.to_string(),
+            plural.to_string(),
+        )));
         e
     }
 
@@ -94,14 +132,25 @@ impl ApiError {
 
     /// 422 Invalid with field causes.
     pub fn invalid(kind: &str, group: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let gk = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
-        let list: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        let gk = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let list: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
         let mut e = Self::new(
             422,
             "Invalid",
             format!("{gk} \"{name}\" is invalid: {}", list.join(", ")),
         );
-        e.details = Some((name.to_string(), group.to_string(), kind.to_string()));
+        e.details = Some(Box::new((
+            name.to_string(),
+            group.to_string(),
+            kind.to_string(),
+        )));
         e.causes = causes;
         e
     }
@@ -124,7 +173,8 @@ impl ApiError {
         });
         if self.details.is_some() || !self.causes.is_empty() {
             let mut details = json!({});
-            if let Some((name, group, kind)) = &self.details {
+            if let Some(d) = &self.details {
+                let (name, group, kind) = &**d;
                 details["name"] = json!(name);
                 if !group.is_empty() {
                     details["group"] = json!(group);
@@ -135,7 +185,9 @@ impl ApiError {
                 details["causes"] = Value::Array(
                     self.causes
                         .iter()
-                        .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                        .map(
+                            |c| json!({"reason": c.reason, "message": c.message, "field": c.field}),
+                        )
                         .collect(),
                 );
             }

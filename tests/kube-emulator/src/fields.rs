@@ -24,12 +24,30 @@ fn read_entries(obj: Option<&Value>) -> Vec<Entry> {
         .map(|list| {
             list.iter()
                 .map(|e| Entry {
-                    manager: e.get("manager").and_then(Value::as_str).unwrap_or("").into(),
-                    operation: e.get("operation").and_then(Value::as_str).unwrap_or("Update").into(),
-                    api_version: e.get("apiVersion").and_then(Value::as_str).unwrap_or("").into(),
+                    manager: e
+                        .get("manager")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .into(),
+                    operation: e
+                        .get("operation")
+                        .and_then(Value::as_str)
+                        .unwrap_or("Update")
+                        .into(),
+                    api_version: e
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .into(),
                     time: e.get("time").and_then(Value::as_str).unwrap_or("").into(),
-                    subresource: e.get("subresource").and_then(Value::as_str).map(str::to_string),
-                    paths: e.get("fieldsV1").map(patch::parse_fields_v1).unwrap_or_default(),
+                    subresource: e
+                        .get("subresource")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    paths: e
+                        .get("fieldsV1")
+                        .map(patch::parse_fields_v1)
+                        .unwrap_or_default(),
                 })
                 .collect()
         })
@@ -75,15 +93,29 @@ fn strip_managed(v: &Value) -> Value {
 }
 
 fn pointer(p: &FieldPath) -> String {
-    p.iter().map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1"))).collect()
+    p.iter()
+        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 fn exists(obj: &Value, p: &FieldPath) -> bool {
     obj.pointer(&pointer(p)).is_some()
 }
 
+/// Whether applying path `p` (with the value found in `applied`) takes field `q` from its
+/// owner: the same field, or a field under `p` when `p` is set to a non-map value.
+fn takes_over(applied: &Value, p: &FieldPath, q: &FieldPath) -> bool {
+    p == q || (q.starts_with(p) && !applied.pointer(&pointer(p)).is_some_and(Value::is_object))
+}
+
 /// Records an Update-operation manager: it takes ownership of every field it changed.
-pub fn record_update(new: &mut Value, old: Option<&Value>, manager: &str, api_version: &str, sub: Option<&str>) {
+pub fn record_update(
+    new: &mut Value,
+    old: Option<&Value>,
+    manager: &str,
+    api_version: &str,
+    sub: Option<&str>,
+) {
     let mut entries = read_entries(old);
     let before = old.map(strip_managed).unwrap_or_else(|| json!({}));
     let changed = patch::changed_paths(&before, &strip_managed(new));
@@ -92,12 +124,13 @@ pub fn record_update(new: &mut Value, old: Option<&Value>, manager: &str, api_ve
         return;
     }
     for e in entries.iter_mut() {
-        e.paths.retain(|q| !changed.iter().any(|c| patch::overlaps(c, q)) && exists(new, q));
+        e.paths
+            .retain(|q| !changed.iter().any(|c| patch::overlaps(c, q)) && exists(new, q));
     }
     let now = crate::store::now_timestamp();
-    let pos = entries
-        .iter()
-        .position(|e| e.manager == manager && e.operation == "Update" && e.subresource.as_deref() == sub);
+    let pos = entries.iter().position(|e| {
+        e.manager == manager && e.operation == "Update" && e.subresource.as_deref() == sub
+    });
     let own: BTreeSet<FieldPath> = changed.into_iter().filter(|p| exists(new, p)).collect();
     match pos {
         Some(i) => {
@@ -118,11 +151,25 @@ pub fn record_update(new: &mut Value, old: Option<&Value>, manager: &str, api_ve
 }
 
 /// Records an Apply-operation manager owning exactly `paths`; others lose overlapping fields.
-pub fn record_apply(new: &mut Value, old: Option<&Value>, manager: &str, api_version: &str, sub: Option<&str>, paths: BTreeSet<FieldPath>) {
+pub fn record_apply(
+    new: &mut Value,
+    old: Option<&Value>,
+    manager: &str,
+    api_version: &str,
+    sub: Option<&str>,
+    paths: BTreeSet<FieldPath>,
+) {
     let mut entries = read_entries(old);
-    entries.retain(|e| !(e.manager == manager && e.operation == "Apply" && e.subresource.as_deref() == sub));
+    entries.retain(|e| {
+        !(e.manager == manager && e.operation == "Apply" && e.subresource.as_deref() == sub)
+    });
     for e in entries.iter_mut() {
-        e.paths.retain(|q| !paths.iter().any(|p| patch::overlaps(p, q)) && exists(new, q));
+        // Applying an equal value makes the appliers co-owners; a different value (forced)
+        // takes the field away.
+        e.paths.retain(|q| {
+            let unchanged = old.and_then(|o| o.pointer(&pointer(q))) == new.pointer(&pointer(q));
+            (unchanged || !paths.iter().any(|p| takes_over(new, p, q))) && exists(new, q)
+        });
     }
     entries.push(Entry {
         manager: manager.into(),
@@ -139,12 +186,22 @@ pub fn record_apply(new: &mut Value, old: Option<&Value>, manager: &str, api_ver
 /// conflicts with other managers owning a field set to a different value fail with 409 unless
 /// `force`; fields this manager applied before but no longer applies are removed if nobody
 /// else owns them.
-pub fn apply_changes(rt: &ResourceType, old: &Value, applied: &Value, paths: &BTreeSet<FieldPath>, manager: &str, force: bool, name: &str) -> ApiResult<Value> {
+pub fn apply_changes(
+    rt: &ResourceType,
+    old: &Value,
+    applied: &Value,
+    paths: &BTreeSet<FieldPath>,
+    manager: &str,
+    force: bool,
+    name: &str,
+) -> ApiResult<Value> {
     let entries = read_entries(Some(old));
     let mut conflicts = Vec::new();
     for e in entries.iter().filter(|e| e.manager != manager) {
         for p in paths {
-            if e.paths.iter().any(|q| patch::overlaps(p, q)) && old.pointer(&pointer(p)) != applied.pointer(&pointer(p)) {
+            if e.paths.iter().any(|q| takes_over(applied, p, q))
+                && old.pointer(&pointer(p)) != applied.pointer(&pointer(p))
+            {
                 let field = format!(".{}", p.join("."));
                 conflicts.push(Cause {
                     reason: "FieldManagerConflict".into(),
@@ -155,9 +212,17 @@ pub fn apply_changes(rt: &ResourceType, old: &Value, applied: &Value, paths: &BT
         }
     }
     if !conflicts.is_empty() && !force {
-        let list: Vec<String> = conflicts.iter().map(|c| format!("{}: {}", c.message, c.field)).collect();
+        let list: Vec<String> = conflicts
+            .iter()
+            .map(|c| format!("{}: {}", c.message, c.field))
+            .collect();
         let mut err = ApiError::conflict(&rt.group, &rt.plural, name, "");
-        err.message = format!("Apply failed with {} conflict{}: {}", conflicts.len(), if conflicts.len() == 1 { "" } else { "s" }, list.join("\n"));
+        err.message = format!(
+            "Apply failed with {} conflict{}: {}",
+            conflicts.len(),
+            if conflicts.len() == 1 { "" } else { "s" },
+            list.join("\n")
+        );
         err.causes = conflicts;
         return Err(err);
     }

@@ -67,7 +67,9 @@ pub async fn dispatch(shared: &Shared, req: ApiRequest) -> ApiResult<Response<Bo
         "patch" => patch_object(shared, &req).await,
         "delete" => delete(shared, &req).await,
         "deletecollection" => delete_collection(shared, &req).await,
-        other => Err(ApiError::method_not_allowed(format!("verb {other} is not supported"))),
+        other => Err(ApiError::method_not_allowed(format!(
+            "verb {other} is not supported"
+        ))),
     }
 }
 
@@ -75,14 +77,24 @@ async fn get(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
     let store = shared.store.lock().await;
     let obj = present(&req.rt, store.get(&req.rt, req.ns(), req.name())?);
     if req.table {
-        let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
-        return Ok(json_response(200, &table::table(&req.rt, &[obj], &rv, None, include_object(req), true)));
+        let rv = obj
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        return Ok(json_response(
+            200,
+            &table::table(&req.rt, &[obj], &rv, None, include_object(req), true),
+        ));
     }
     Ok(json_response(200, &obj))
 }
 
 fn include_object(req: &ApiRequest) -> &str {
-    req.query.get("includeObject").map(String::as_str).unwrap_or("Metadata")
+    req.query
+        .get("includeObject")
+        .map(String::as_str)
+        .unwrap_or("Metadata")
 }
 
 /// Parsed selectors of a list or watch request.
@@ -100,22 +112,42 @@ impl Filter {
     pub fn from_request(req: &ApiRequest) -> ApiResult<Self> {
         Ok(Self {
             namespace: req.path.namespace.clone(),
-            labels: LabelSelector::parse(req.query.get("labelSelector").map(String::as_str).unwrap_or(""))?,
-            fields: FieldSelector::parse(req.query.get("fieldSelector").map(String::as_str).unwrap_or(""))?,
+            labels: LabelSelector::parse(
+                req.query
+                    .get("labelSelector")
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            )?,
+            fields: FieldSelector::parse(
+                req.query
+                    .get("fieldSelector")
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            )?,
         })
     }
 
     /// Whether an object passes.
     pub fn matches(&self, obj: &Value) -> bool {
-        let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-        self.namespace.as_deref().is_none_or(|want| want == ns) && self.labels.matches(&labels_of(obj)) && self.fields.matches(obj)
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        self.namespace.as_deref().is_none_or(|want| want == ns)
+            && self.labels.matches(&labels_of(obj))
+            && self.fields.matches(obj)
     }
 }
 
 async fn list(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
     let filter = Filter::from_request(req)?;
-    let limit = req.query.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
-    let after: Option<(String, String)> = match req.query.get("continue").filter(|c| !c.is_empty()) {
+    let limit = req
+        .query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
+    let after: Option<(String, String)> = match req.query.get("continue").filter(|c| !c.is_empty())
+    {
         Some(token) => {
             let (ns, name) = token
                 .split_once('/')
@@ -131,8 +163,14 @@ async fn list(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
     let mut remaining = 0usize;
     for obj in store.list(&req.rt, filter.namespace.as_deref()) {
         let id = (
-            obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string(),
-            obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
+            obj.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            obj.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
         );
         if after.as_ref().is_some_and(|a| id <= *a) || !filter.matches(obj) {
             continue;
@@ -151,7 +189,17 @@ async fn list(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
         cont = None;
     }
     if req.table {
-        return Ok(json_response(200, &table::table(&req.rt, &items, &rv, cont.as_deref(), include_object(req), true)));
+        return Ok(json_response(
+            200,
+            &table::table(
+                &req.rt,
+                &items,
+                &rv,
+                cont.as_deref(),
+                include_object(req),
+                true,
+            ),
+        ));
     }
     let mut meta = json!({"resourceVersion": rv});
     if let Some(c) = cont {
@@ -166,18 +214,22 @@ async fn list(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
 
 fn parse_body(req: &ApiRequest) -> ApiResult<Value> {
     if req.content_type.contains("yaml") {
-        serde_yaml_ng::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+        serde_yaml_ng::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
     } else {
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
+        serde_json::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
     }
 }
 
 fn check_identity(rt: &ResourceType, obj: &Value) -> ApiResult<()> {
     for (field, want) in [("apiVersion", rt.api_version()), ("kind", rt.kind.clone())] {
-        if let Some(got) = obj.get(field).and_then(Value::as_str) {
-            if got != want {
-                return Err(ApiError::bad_request(format!("the API version in the data ({got}) does not match the expected API version ({want})")));
-            }
+        if let Some(got) = obj.get(field).and_then(Value::as_str)
+            && got != want
+        {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({got}) does not match the expected API version ({want})"
+            )));
         }
     }
     Ok(())
@@ -186,7 +238,9 @@ fn check_identity(rt: &ResourceType, obj: &Value) -> ApiResult<()> {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
@@ -194,7 +248,11 @@ fn valid_name(name: &str) -> bool {
 /// Validates and prunes a custom object against its schema; strict field validation turns
 /// pruned fields into a 400 error.
 fn validate_object(rt: &ResourceType, obj: &mut Value, query: &Query) -> ApiResult<()> {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let mut causes = Vec::new();
     if !valid_name(&name) {
         causes.push(Cause {
@@ -207,29 +265,62 @@ fn validate_object(rt: &ResourceType, obj: &mut Value, query: &Query) -> ApiResu
         let mut pruned = Vec::new();
         validation::prune(schema, obj, "", &mut pruned);
         if !pruned.is_empty() && query.get("fieldValidation").is_some_and(|v| v == "Strict") {
-            let list: Vec<String> = pruned.iter().map(|p| format!("unknown field \"{p}\"")).collect();
-            return Err(ApiError::bad_request(format!("strict decoding error: {}", list.join(", "))));
+            let list: Vec<String> = pruned
+                .iter()
+                .map(|p| format!("unknown field \"{p}\""))
+                .collect();
+            return Err(ApiError::bad_request(format!(
+                "strict decoding error: {}",
+                list.join(", ")
+            )));
         }
         validation::validate(schema, obj, "", &mut causes);
     }
     if rt.kind == "CustomResourceDefinition" {
-        let group = obj.pointer("/spec/group").and_then(Value::as_str).unwrap_or("");
-        let plural = obj.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("");
+        let group = obj
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let plural = obj
+            .pointer("/spec/names/plural")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if name != format!("{plural}.{group}") {
             causes.push(Cause {
                 reason: "FieldValueInvalid".into(),
-                message: format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
+                message: format!(
+                    "Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"
+                ),
                 field: "metadata.name".into(),
             });
         }
-        if obj.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or("").is_empty() {
-            causes.push(Cause { reason: "FieldValueRequired".into(), message: "Required value".into(), field: "spec.names.kind".into() });
+        if obj
+            .pointer("/spec/names/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+        {
+            causes.push(Cause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value".into(),
+                field: "spec.names.kind".into(),
+            });
         }
     }
-    if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid(&rt.kind, &rt.group, &name, causes)) }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(&rt.kind, &rt.group, &name, causes))
+    }
 }
 
-async fn admit(shared: &Shared, req: &ApiRequest, operation: &str, object: Option<Value>, old: Option<&Value>) -> ApiResult<Option<Value>> {
+async fn admit(
+    shared: &Shared,
+    req: &ApiRequest,
+    operation: &str,
+    object: Option<Value>,
+    old: Option<&Value>,
+) -> ApiResult<Option<Value>> {
     let mut current = object;
     for hook in &shared.admission {
         let ar = AdmissionRequest {
@@ -253,7 +344,9 @@ async fn admit(shared: &Shared, req: &ApiRequest, operation: &str, object: Optio
             AdmissionResponse::Allow => {}
             AdmissionResponse::Mutate(v) => current = Some(v),
             AdmissionResponse::Deny(msg) => {
-                return Err(ApiError::forbidden(format!("admission webhook denied the request: {msg}")));
+                return Err(ApiError::forbidden(format!(
+                    "admission webhook denied the request: {msg}"
+                )));
             }
         }
     }
@@ -266,7 +359,12 @@ fn crd_status(obj: &mut Value) {
     let stored: Vec<Value> = obj
         .pointer("/spec/versions")
         .and_then(Value::as_array)
-        .map(|vs| vs.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).filter_map(|v| v.get("name").cloned()).collect())
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+                .filter_map(|v| v.get("name").cloned())
+                .collect()
+        })
         .unwrap_or_default();
     obj["status"] = json!({
         "acceptedNames": names,
@@ -279,7 +377,13 @@ fn crd_status(obj: &mut Value) {
 }
 
 /// Creates an object from a full body (POST, or server-side apply of a missing object).
-async fn create_object(shared: &Shared, req: &ApiRequest, store: &mut Store, mut obj: Value, applied: Option<BTreeSet<patch::FieldPath>>) -> ApiResult<Value> {
+async fn create_object(
+    shared: &Shared,
+    req: &ApiRequest,
+    store: &mut Store,
+    mut obj: Value,
+    applied: Option<BTreeSet<patch::FieldPath>>,
+) -> ApiResult<Value> {
     let rt = &req.rt;
     check_identity(rt, &obj)?;
     obj = present(rt, obj);
@@ -288,9 +392,14 @@ async fn create_object(shared: &Shared, req: &ApiRequest, store: &mut Store, mut
     }
     let path_ns = req.ns().to_string();
     if rt.namespaced {
-        let body_ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+        let body_ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !body_ns.is_empty() && body_ns != path_ns {
-            return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         obj["metadata"]["namespace"] = json!(path_ns);
         match store.namespace_state(&path_ns) {
@@ -299,7 +408,9 @@ async fn create_object(shared: &Shared, req: &ApiRequest, store: &mut Store, mut
                 return Err(ApiError::forbidden(format!(
                     "{} \"{}\" is forbidden: unable to create new content in namespace {path_ns} because it is being terminated",
                     rt.plural,
-                    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+                    obj.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
                 )));
             }
             Some(false) => {}
@@ -307,32 +418,56 @@ async fn create_object(shared: &Shared, req: &ApiRequest, store: &mut Store, mut
     } else if let Some(m) = obj["metadata"].as_object_mut() {
         m.remove("namespace");
     }
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if name.is_empty() {
-        let prefix = obj.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        let prefix = obj
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if prefix.is_empty() {
-            return Err(ApiError::invalid(&rt.kind, &rt.group, "", vec![Cause {
-                reason: "FieldValueRequired".into(),
-                message: "Required value: name or generateName is required".into(),
-                field: "metadata.name".into(),
-            }]));
+            return Err(ApiError::invalid(
+                &rt.kind,
+                &rt.group,
+                "",
+                vec![Cause {
+                    reason: "FieldValueRequired".into(),
+                    message: "Required value: name or generateName is required".into(),
+                    field: "metadata.name".into(),
+                }],
+            ));
         }
-        let suffix: String = format!("{:x}", std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), store.current_rv()))
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(5)
-            .collect();
+        let suffix: String = format!(
+            "{:x}",
+            std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), store.current_rv())
+        )
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(5)
+        .collect();
         obj["metadata"]["name"] = json!(format!("{prefix}{suffix}"));
     }
     if let Some(m) = obj["metadata"].as_object_mut() {
-        for f in ["resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "generation", "managedFields"] {
+        for f in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "generation",
+            "managedFields",
+        ] {
             m.remove(f);
         }
     }
-    if rt.status_subresource && rt.custom {
-        if let Some(m) = obj.as_object_mut() {
-            m.remove("status");
-        }
+    if rt.status_subresource
+        && rt.custom
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
     }
     if rt.kind == "CustomResourceDefinition" {
         crd_status(&mut obj);
@@ -342,10 +477,25 @@ async fn create_object(shared: &Shared, req: &ApiRequest, store: &mut Store, mut
         obj["spec"] = json!({"finalizers": ["kubernetes"]});
     }
     validate_object(rt, &mut obj, &req.query)?;
-    let mut obj = admit(shared, req, "CREATE", Some(obj), None).await?.unwrap_or(Value::Null);
+    let mut obj = admit(shared, req, "CREATE", Some(obj), None)
+        .await?
+        .unwrap_or(Value::Null);
     match applied {
-        Some(paths) => fields::record_apply(&mut obj, None, &req.ctx.field_manager, &rt.api_version(), None, paths),
-        None => fields::record_update(&mut obj, None, &req.ctx.field_manager, &rt.api_version(), None),
+        Some(paths) => fields::record_apply(
+            &mut obj,
+            None,
+            &req.ctx.field_manager,
+            &rt.api_version(),
+            None,
+            paths,
+        ),
+        None => fields::record_update(
+            &mut obj,
+            None,
+            &req.ctx.field_manager,
+            &rt.api_version(),
+            None,
+        ),
     }
     if req.ctx.dry_run {
         return Ok(obj);
@@ -366,21 +516,44 @@ async fn create(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> 
 
 /// Shared tail of update, patch and apply: subresource rules, finalizer rules, validation,
 /// admission, managedFields and persistence.
-async fn update_object(shared: &Shared, req: &ApiRequest, store: &mut Store, old: Value, mut new: Value, applied: Option<BTreeSet<patch::FieldPath>>) -> ApiResult<Value> {
+async fn update_object(
+    shared: &Shared,
+    req: &ApiRequest,
+    store: &mut Store,
+    old: Value,
+    mut new: Value,
+    applied: Option<BTreeSet<patch::FieldPath>>,
+) -> ApiResult<Value> {
     let rt = &req.rt;
     check_identity(rt, &new)?;
     new = present(rt, new);
     if !new.get("metadata").is_some_and(Value::is_object) {
         new["metadata"] = json!({});
     }
-    let old_rv = old.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
-    let new_rv = new.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
+    let old_rv = old
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let new_rv = new
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !new_rv.is_empty() && new_rv != old_rv {
-        return Err(ApiError::conflict(&rt.group, &rt.plural, req.name(), "the object has been modified; please apply your changes to the latest version and try again"));
+        return Err(ApiError::conflict(
+            &rt.group,
+            &rt.plural,
+            req.name(),
+            "the object has been modified; please apply your changes to the latest version and try again",
+        ));
     }
-    let body_name = new.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(req.name());
+    let body_name = new
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or(req.name());
     if body_name != req.name() {
-        return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+        return Err(ApiError::bad_request(
+            "the name of the object does not match the name on the URL",
+        ));
     }
     if req.on_status() {
         let status = new.get("status").cloned();
@@ -411,26 +584,52 @@ async fn update_object(shared: &Shared, req: &ApiRequest, store: &mut Store, old
         crd_status(&mut new);
     }
     if old.pointer("/metadata/deletionTimestamp").is_some() {
-        let old_f: Vec<Value> = old.pointer("/metadata/finalizers").and_then(Value::as_array).cloned().unwrap_or_default();
+        let old_f: Vec<Value> = old
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let added = new
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
             .is_some_and(|fs| fs.iter().any(|f| !old_f.contains(f)));
         if added {
-            return Err(ApiError::invalid(&rt.kind, &rt.group, req.name(), vec![Cause {
-                reason: "FieldValueForbidden".into(),
-                message: "Forbidden: no new finalizers can be added if the object is being deleted".into(),
-                field: "metadata.finalizers".into(),
-            }]));
+            return Err(ApiError::invalid(
+                &rt.kind,
+                &rt.group,
+                req.name(),
+                vec![Cause {
+                    reason: "FieldValueForbidden".into(),
+                    message:
+                        "Forbidden: no new finalizers can be added if the object is being deleted"
+                            .into(),
+                    field: "metadata.finalizers".into(),
+                }],
+            ));
         }
     }
     new["metadata"]["resourceVersion"] = json!(old_rv);
     validate_object(rt, &mut new, &req.query)?;
-    let mut new = admit(shared, req, "UPDATE", Some(new), Some(&old)).await?.unwrap_or(Value::Null);
+    let mut new = admit(shared, req, "UPDATE", Some(new), Some(&old))
+        .await?
+        .unwrap_or(Value::Null);
     let sub = req.path.sub.as_deref();
     match applied {
-        Some(paths) => fields::record_apply(&mut new, Some(&old), &req.ctx.field_manager, &rt.api_version(), sub, paths),
-        None => fields::record_update(&mut new, Some(&old), &req.ctx.field_manager, &rt.api_version(), sub),
+        Some(paths) => fields::record_apply(
+            &mut new,
+            Some(&old),
+            &req.ctx.field_manager,
+            &rt.api_version(),
+            sub,
+            paths,
+        ),
+        None => fields::record_update(
+            &mut new,
+            Some(&old),
+            &req.ctx.field_manager,
+            &rt.api_version(),
+            sub,
+        ),
     }
     if req.ctx.dry_run {
         return Ok(new);
@@ -451,7 +650,13 @@ async fn update(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> 
 }
 
 async fn patch_object(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
-    let ct = req.content_type.split(';').next().unwrap_or("").trim().to_string();
+    let ct = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let body = parse_body(req)?;
     let mut store = shared.store.lock().await;
     if ct == "application/apply-patch+yaml" {
@@ -472,25 +677,37 @@ async fn patch_object(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<B
             }
             patch::strategic_merge_patch(&mut doc, &body);
         }
-        other => return Err(ApiError::unsupported_media_type(format!("the body of the request was in an unknown format - {other}"))),
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "the body of the request was in an unknown format - {other}"
+            )));
+        }
     }
     let stored = update_object(shared, req, &mut store, old, doc, None).await?;
     Ok(json_response(200, &stored))
 }
 
-async fn apply(shared: &Shared, req: &ApiRequest, store: &mut Store, applied: Value) -> ApiResult<(u16, Value)> {
+async fn apply(
+    shared: &Shared,
+    req: &ApiRequest,
+    store: &mut Store,
+    applied: Value,
+) -> ApiResult<(u16, Value)> {
     if !req.query.contains_key("fieldManager") {
-        return Err(ApiError::bad_request("PATCH, application/apply-patch requests require fieldManager"));
+        return Err(ApiError::bad_request(
+            "PATCH, application/apply-patch requests require fieldManager",
+        ));
     }
     let force = req.query.get("force").is_some_and(|f| f == "true");
     let mut applied = applied;
     if !applied.is_object() {
         return Err(ApiError::bad_request("apply patch must be an object"));
     }
-    if req.rt.status_subresource && !req.on_status() {
-        if let Some(m) = applied.as_object_mut() {
-            m.remove("status");
-        }
+    if req.rt.status_subresource
+        && !req.on_status()
+        && let Some(m) = applied.as_object_mut()
+    {
+        m.remove("status");
     }
     if req.on_status() {
         let status = applied.get("status").cloned();
@@ -512,7 +729,15 @@ async fn apply(shared: &Shared, req: &ApiRequest, store: &mut Store, applied: Va
         Err(e) => Err(e),
         Ok(old) => {
             let old = present(&req.rt, old);
-            let merged = fields::apply_changes(&req.rt, &old, &applied, &paths, &req.ctx.field_manager, force, req.name())?;
+            let merged = fields::apply_changes(
+                &req.rt,
+                &old,
+                &applied,
+                &paths,
+                &req.ctx.field_manager,
+                force,
+                req.name(),
+            )?;
             let stored = update_object(shared, req, store, old, merged, Some(paths)).await?;
             Ok((200, stored))
         }
@@ -522,15 +747,24 @@ async fn apply(shared: &Shared, req: &ApiRequest, store: &mut Store, applied: Va
 async fn delete(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
     let mut store = shared.store.lock().await;
     let old = store.get(&req.rt, req.ns(), req.name())?;
-    if !req.body.is_empty() {
-        if let Ok(opts) = serde_json::from_slice::<Value>(&req.body) {
-            let want_rv = opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str);
-            let want_uid = opts.pointer("/preconditions/uid").and_then(Value::as_str);
-            let rv = old.pointer("/metadata/resourceVersion").and_then(Value::as_str);
-            let uid = old.pointer("/metadata/uid").and_then(Value::as_str);
-            if want_rv.is_some_and(|w| Some(w) != rv) || want_uid.is_some_and(|w| Some(w) != uid) {
-                return Err(ApiError::conflict(&req.rt.group, &req.rt.plural, req.name(), "Precondition failed: the object has changed"));
-            }
+    if !req.body.is_empty()
+        && let Ok(opts) = serde_json::from_slice::<Value>(&req.body)
+    {
+        let want_rv = opts
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str);
+        let want_uid = opts.pointer("/preconditions/uid").and_then(Value::as_str);
+        let rv = old
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
+        let uid = old.pointer("/metadata/uid").and_then(Value::as_str);
+        if want_rv.is_some_and(|w| Some(w) != rv) || want_uid.is_some_and(|w| Some(w) != uid) {
+            return Err(ApiError::conflict(
+                &req.rt.group,
+                &req.rt.plural,
+                req.name(),
+                "Precondition failed: the object has changed",
+            ));
         }
     }
     admit(shared, req, "DELETE", None, Some(&old)).await?;
@@ -544,7 +778,10 @@ async fn delete(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> 
         if !req.rt.group.is_empty() {
             details["group"] = json!(req.rt.group);
         }
-        return Ok(json_response(200, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})));
+        return Ok(json_response(
+            200,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+        ));
     }
     Ok(json_response(200, &present(&req.rt, obj)))
 }
@@ -558,8 +795,14 @@ async fn delete_collection(shared: &Shared, req: &ApiRequest) -> ApiResult<Respo
         .filter(|o| filter.matches(o))
         .map(|o| {
             (
-                o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string(),
-                o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
+                o.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                o.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             )
         })
         .collect();
@@ -569,5 +812,8 @@ async fn delete_collection(shared: &Shared, req: &ApiRequest) -> ApiResult<Respo
         items.push(present(&req.rt, obj));
     }
     let rv = store.current_rv().to_string();
-    Ok(json_response(200, &json!({"kind": format!("{}List", req.rt.kind), "apiVersion": req.rt.api_version(), "metadata": {"resourceVersion": rv}, "items": items})))
+    Ok(json_response(
+        200,
+        &json!({"kind": format!("{}List", req.rt.kind), "apiVersion": req.rt.api_version(), "metadata": {"resourceVersion": rv}, "items": items}),
+    ))
 }

@@ -36,7 +36,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch as watch_channel};
 use tokio::task::{JoinHandle, JoinSet};
 
-pub use context::{AdmissionHook, AdmissionRequest, AdmissionResponse, AllowAll, Authenticator, RequestContext, UserInfo};
+pub use context::{
+    AdmissionHook, AdmissionRequest, AdmissionResponse, AllowAll, Authenticator, RequestContext,
+    UserInfo,
+};
 
 /// Errors from starting or talking to the emulator.
 #[derive(Debug, thiserror::Error)]
@@ -122,12 +125,19 @@ impl EmulatorBuilder {
 
     /// Binds the socket and starts serving; ready when this returns.
     pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .map_err(|source| EmulatorError::Bind { addr: self.addr.to_string(), source })?;
+        let listener =
+            TcpListener::bind(self.addr)
+                .await
+                .map_err(|source| EmulatorError::Bind {
+                    addr: self.addr.to_string(),
+                    source,
+                })?;
         let addr = listener
             .local_addr()
-            .map_err(|source| EmulatorError::Bind { addr: self.addr.to_string(), source })?;
+            .map_err(|source| EmulatorError::Bind {
+                addr: self.addr.to_string(),
+                source,
+            })?;
         let (stop_tx, stop_rx) = watch_channel::channel(false);
         let shared = Arc::new(server::Shared {
             store: Mutex::new(store::Store::new(self.history_limit)),
@@ -137,11 +147,19 @@ impl EmulatorBuilder {
             shutdown: stop_rx.clone(),
         });
         let task = tokio::spawn(serve(listener, shared, stop_rx));
-        Ok(EmulatorHandle { addr, stop: stop_tx, task: Some(task) })
+        Ok(EmulatorHandle {
+            addr,
+            stop: stop_tx,
+            task: Some(task),
+        })
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<server::Shared>, mut stop: watch_channel::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<server::Shared>,
+    mut stop: watch_channel::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -208,7 +226,10 @@ impl EmulatorHandle {
     /// so a reader never sees a partial file).
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), EmulatorError> {
         let tmp = path.with_extension("tmp-kube-emulator");
-        let err = |source| EmulatorError::WriteKubeconfig { path: path.display().to_string(), source };
+        let err = |source| EmulatorError::WriteKubeconfig {
+            path: path.display().to_string(),
+            source,
+        };
         std::fs::write(&tmp, self.kubeconfig_yaml()).map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
     }

@@ -21,7 +21,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let handle = kube_emulator::Emulator::builder().listen(args.listen).start().await?;
+    let handle = kube_emulator::Emulator::builder()
+        .listen(args.listen)
+        .start()
+        .await?;
     if let Some(path) = &args.kubeconfig {
         handle.write_kubeconfig(path)?;
     }

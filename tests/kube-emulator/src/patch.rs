@@ -56,7 +56,9 @@ pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
                         continue;
                     }
                     if let Some(field) = k.strip_prefix("$deleteFromPrimitiveList/") {
-                        if let (Some(Value::Array(items)), Some(del)) = (t.get_mut(field), v.as_array()) {
+                        if let (Some(Value::Array(items)), Some(del)) =
+                            (t.get_mut(field), v.as_array())
+                        {
                             items.retain(|i| !del.contains(i));
                         }
                         continue;
@@ -111,14 +113,18 @@ fn parent_and_key<'a>(doc: &'a mut Value, path: &str) -> ApiResult<(&'a mut Valu
 fn pointer_remove(doc: &mut Value, path: &str) -> ApiResult<Value> {
     let (parent, key) = parent_and_key(doc, path)?;
     match parent {
-        Value::Object(m) => m
-            .remove(&key)
-            .ok_or_else(|| ApiError::unprocessable_patch(format!("unable to remove nonexistent key {key:?}"))),
+        Value::Object(m) => m.remove(&key).ok_or_else(|| {
+            ApiError::unprocessable_patch(format!("unable to remove nonexistent key {key:?}"))
+        }),
         Value::Array(a) => match key.parse::<usize>() {
             Ok(i) if i < a.len() => Ok(a.remove(i)),
-            _ => Err(ApiError::unprocessable_patch(format!("index {key:?} out of bounds"))),
+            _ => Err(ApiError::unprocessable_patch(format!(
+                "index {key:?} out of bounds"
+            ))),
         },
-        _ => Err(ApiError::unprocessable_patch(format!("cannot remove {path:?}"))),
+        _ => Err(ApiError::unprocessable_patch(format!(
+            "cannot remove {path:?}"
+        ))),
     }
 }
 
@@ -131,7 +137,9 @@ fn pointer_add(doc: &mut Value, path: &str, value: Value, replace: bool) -> ApiR
     match parent {
         Value::Object(m) => {
             if replace && !m.contains_key(&key) {
-                return Err(ApiError::unprocessable_patch(format!("replace operation does not apply: doc is missing key: {path}")));
+                return Err(ApiError::unprocessable_patch(format!(
+                    "replace operation does not apply: doc is missing key: {path}"
+                )));
             }
             m.insert(key, value);
             Ok(())
@@ -141,22 +149,26 @@ fn pointer_add(doc: &mut Value, path: &str, value: Value, replace: bool) -> ApiR
                 a.push(value);
                 return Ok(());
             }
-            let i = key
-                .parse::<usize>()
-                .map_err(|_| ApiError::unprocessable_patch(format!("invalid array index {key:?}")))?;
+            let i = key.parse::<usize>().map_err(|_| {
+                ApiError::unprocessable_patch(format!("invalid array index {key:?}"))
+            })?;
             if replace {
-                let slot = a
-                    .get_mut(i)
-                    .ok_or_else(|| ApiError::unprocessable_patch(format!("index {i} out of bounds")))?;
+                let slot = a.get_mut(i).ok_or_else(|| {
+                    ApiError::unprocessable_patch(format!("index {i} out of bounds"))
+                })?;
                 *slot = value;
             } else if i <= a.len() {
                 a.insert(i, value);
             } else {
-                return Err(ApiError::unprocessable_patch(format!("index {i} out of bounds")));
+                return Err(ApiError::unprocessable_patch(format!(
+                    "index {i} out of bounds"
+                )));
             }
             Ok(())
         }
-        _ => Err(ApiError::unprocessable_patch(format!("cannot add at {path:?}"))),
+        _ => Err(ApiError::unprocessable_patch(format!(
+            "cannot add at {path:?}"
+        ))),
     }
 }
 
@@ -168,7 +180,11 @@ pub fn json_patch(doc: &mut Value, ops: &Value) -> ApiResult<()> {
         .ok_or_else(|| ApiError::bad_request("json patch must be an array of operations"))?;
     for op in ops {
         let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
-        let path = op.get("path").and_then(Value::as_str).unwrap_or_default().to_string();
+        let path = op
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let value = op.get("value").cloned().unwrap_or(Value::Null);
         match kind {
             "add" => pointer_add(doc, &path, value, false)?,
@@ -185,17 +201,25 @@ pub fn json_patch(doc: &mut Value, ops: &Value) -> ApiResult<()> {
                 }
             }
             "move" | "copy" => {
-                let from = op.get("from").and_then(Value::as_str).unwrap_or_default().to_string();
+                let from = op
+                    .get("from")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let v = if kind == "move" {
                     pointer_remove(doc, &from)?
                 } else {
-                    doc.pointer(&from)
-                        .cloned()
-                        .ok_or_else(|| ApiError::unprocessable_patch(format!("missing from path {from:?}")))?
+                    doc.pointer(&from).cloned().ok_or_else(|| {
+                        ApiError::unprocessable_patch(format!("missing from path {from:?}"))
+                    })?
                 };
                 pointer_add(doc, &path, v, false)?;
             }
-            other => return Err(ApiError::bad_request(format!("unknown json patch operation {other:?}"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown json patch operation {other:?}"
+                )));
+            }
         }
     }
     Ok(())
@@ -215,7 +239,16 @@ pub fn leaf_paths(v: &Value) -> BTreeSet<FieldPath> {
                     }
                     if prefix.len() == 1
                         && prefix[0] == "metadata"
-                        && matches!(k.as_str(), "name" | "namespace" | "resourceVersion" | "uid" | "managedFields" | "creationTimestamp" | "generation")
+                        && matches!(
+                            k.as_str(),
+                            "name"
+                                | "namespace"
+                                | "resourceVersion"
+                                | "uid"
+                                | "managedFields"
+                                | "creationTimestamp"
+                                | "generation"
+                        )
                     {
                         continue;
                     }
@@ -240,7 +273,15 @@ pub fn leaf_paths(v: &Value) -> BTreeSet<FieldPath> {
 pub fn changed_paths(old: &Value, new: &Value) -> BTreeSet<FieldPath> {
     let a = leaf_paths(old);
     let b = leaf_paths(new);
-    let ptr = |p: &FieldPath| format!("/{}", p.iter().map(|s| s.replace('~', "~0").replace('/', "~1")).collect::<Vec<_>>().join("/"));
+    let ptr = |p: &FieldPath| {
+        format!(
+            "/{}",
+            p.iter()
+                .map(|s| s.replace('~', "~0").replace('/', "~1"))
+                .collect::<Vec<_>>()
+                .join("/")
+        )
+    };
     a.union(&b)
         .filter(|p| old.pointer(&ptr(p)) != new.pointer(&ptr(p)))
         .cloned()
@@ -253,7 +294,9 @@ pub fn fields_v1(paths: &BTreeSet<FieldPath>) -> Value {
     for p in paths {
         let mut cur = &mut root;
         for seg in p {
-            let entry = cur.entry(format!("f:{seg}")).or_insert_with(|| Value::Object(Map::new()));
+            let entry = cur
+                .entry(format!("f:{seg}"))
+                .or_insert_with(|| Value::Object(Map::new()));
             let Value::Object(next) = entry else { break };
             cur = next;
         }
@@ -291,8 +334,12 @@ pub fn overlaps(a: &FieldPath, b: &FieldPath) -> bool {
 
 /// Removes the value at a field path, pruning emptied parent maps.
 pub fn remove_path(obj: &mut Value, path: &[String]) {
-    let Some((first, rest)) = path.split_first() else { return };
-    let Some(map) = obj.as_object_mut() else { return };
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
     if rest.is_empty() {
         map.remove(first);
         return;
@@ -341,7 +388,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc["metadata"]["finalizers"], json!(["x"]));
-        let err = json_patch(&mut doc, &json!([{"op": "test", "path": "/metadata/finalizers", "value": null}]));
+        let err = json_patch(
+            &mut doc,
+            &json!([{"op": "test", "path": "/metadata/finalizers", "value": null}]),
+        );
         assert!(err.is_err());
     }
 

@@ -51,7 +51,11 @@ pub struct ResourceType {
 impl ResourceType {
     /// `group/version` or `version` for core.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// Storage key shared by all versions of one resource.
@@ -67,7 +71,14 @@ impl ResourceType {
     /// The `APIResource` entry for discovery.
     pub fn api_resource(&self) -> Value {
         let mut verbs = vec![
-            "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
         ];
         verbs.sort_unstable();
         let mut r = json!({
@@ -84,17 +95,30 @@ impl ResourceType {
             r["categories"] = json!(self.categories);
         }
         if self.storage {
-            r["storageVersionHash"] = json!(format!("{:x}", fnv(&format!("{}/{}", self.group, self.plural))));
+            r["storageVersionHash"] = json!(format!(
+                "{:x}",
+                fnv(&format!("{}/{}", self.group, self.plural))
+            ));
         }
         r
     }
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
 }
 
-fn builtin(group: &str, version: &str, kind: &str, plural: &str, short: &[&str], namespaced: bool, status: bool) -> ResourceType {
+fn builtin(
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    short: &[&str],
+    namespaced: bool,
+    status: bool,
+) -> ResourceType {
     ResourceType {
         group: group.into(),
         version: version.into(),
@@ -133,8 +157,24 @@ impl Registry {
                 builtin("", "v1", "ConfigMap", "configmaps", &["cm"], true, false),
                 builtin("", "v1", "Secret", "secrets", &[], true, false),
                 builtin("", "v1", "Event", "events", &["ev"], true, false),
-                builtin("events.k8s.io", "v1", "Event", "events", &["ev"], true, false),
-                builtin("coordination.k8s.io", "v1", "Lease", "leases", &[], true, false),
+                builtin(
+                    "events.k8s.io",
+                    "v1",
+                    "Event",
+                    "events",
+                    &["ev"],
+                    true,
+                    false,
+                ),
+                builtin(
+                    "coordination.k8s.io",
+                    "v1",
+                    "Lease",
+                    "leases",
+                    &[],
+                    true,
+                    false,
+                ),
                 builtin(
                     "apiextensions.k8s.io",
                     "v1",
@@ -155,12 +195,16 @@ impl Registry {
 
     /// Looks up a resource by group, version and plural.
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceType> {
-        self.types.iter().find(|t| t.group == group && t.version == version && t.plural == plural)
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.plural == plural)
     }
 
     /// Looks up a type by group, version and kind.
     pub fn find_kind(&self, group: &str, version: &str, kind: &str) -> Option<&ResourceType> {
-        self.types.iter().find(|t| t.group == group && t.version == version && t.kind == kind)
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.kind == kind)
     }
 
     /// Served groups in order of first appearance (excluding core), with their versions.
@@ -184,7 +228,10 @@ impl Registry {
 
     /// Types served for one group/version.
     pub fn in_group_version(&self, group: &str, version: &str) -> Vec<&ResourceType> {
-        self.types.iter().filter(|t| t.group == group && t.version == version).collect()
+        self.types
+            .iter()
+            .filter(|t| t.group == group && t.version == version)
+            .collect()
     }
 
     /// Registers (or re-registers) the kinds of a CRD object. Returns the storage key.
@@ -202,17 +249,28 @@ impl Registry {
             .unwrap_or_else(|| kind.to_lowercase());
         let strs = |v: Option<&Value>| -> Vec<String> {
             v.and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let short_names = strs(names.get("shortNames"));
         let categories = strs(names.get("categories"));
         let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
-        for v in spec.get("versions").and_then(Value::as_array).into_iter().flatten() {
+        for v in spec
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if v.get("served").and_then(Value::as_bool) == Some(false) {
                 continue;
             }
-            let Some(version) = v.get("name").and_then(Value::as_str) else { continue };
+            let Some(version) = v.get("name").and_then(Value::as_str) else {
+                continue;
+            };
             let printer_columns = v
                 .get("additionalPrinterColumns")
                 .and_then(Value::as_array)
@@ -221,7 +279,11 @@ impl Registry {
                         .filter_map(|c| {
                             Some(PrinterColumn {
                                 name: c.get("name")?.as_str()?.to_string(),
-                                type_: c.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
+                                type_: c
+                                    .get("type")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("string")
+                                    .to_string(),
                                 json_path: c.get("jsonPath")?.as_str()?.to_string(),
                                 priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
                                 description: c
@@ -255,6 +317,7 @@ impl Registry {
 
     /// Removes all versions of a custom resource.
     pub fn unregister(&mut self, group: &str, plural: &str) {
-        self.types.retain(|t| !(t.custom && t.group == group && t.plural == plural));
+        self.types
+            .retain(|t| !(t.custom && t.group == group && t.plural == plural));
     }
 }

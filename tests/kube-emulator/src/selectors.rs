@@ -46,7 +46,11 @@ fn split_top_level(s: &str) -> Vec<String> {
         }
     }
     parts.push(cur);
-    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn parse_set(rest: &str) -> ApiResult<Vec<String>> {
@@ -54,8 +58,16 @@ fn parse_set(rest: &str) -> ApiResult<Vec<String>> {
     let inner = rest
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| ApiError::bad_request(format!("unable to parse requirement: expected set, got {rest:?}")))?;
-    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unable to parse requirement: expected set, got {rest:?}"
+            ))
+        })?;
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect())
 }
 
 impl LabelSelector {
@@ -76,7 +88,9 @@ impl LabelSelector {
             } else if let Some((k, rest)) = part.split_once(" in ") {
                 Requirement::In(k.trim().into(), parse_set(rest)?)
             } else if part.contains(' ') || part.contains('(') {
-                return Err(ApiError::bad_request(format!("unable to parse requirement: {part:?}")));
+                return Err(ApiError::bad_request(format!(
+                    "unable to parse requirement: {part:?}"
+                )));
             } else {
                 Requirement::Exists(part)
             };
@@ -114,7 +128,9 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k.trim().to_string(), true, v.trim().to_string())
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: {part:?}; can't understand")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: {part:?}; can't understand"
+                )));
             };
             terms.push(term);
         }
@@ -123,7 +139,10 @@ impl FieldSelector {
 
     /// The value of `metadata.name=` when the selector pins one name.
     pub fn pinned_name(&self) -> Option<&str> {
-        self.0.iter().find(|(k, eq, _)| *eq && k == "metadata.name").map(|(_, _, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, eq, _)| *eq && k == "metadata.name")
+            .map(|(_, _, v)| v.as_str())
     }
 
     /// Whether the object satisfies every term (missing fields compare as `""`).
@@ -147,7 +166,11 @@ impl FieldSelector {
 pub fn labels_of(obj: &Value) -> BTreeMap<String, String> {
     obj.pointer("/metadata/labels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -157,16 +180,30 @@ mod tests {
     use super::*;
 
     fn l(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn label_selector_operators() {
-        let s = LabelSelector::parse("app=web,tier in (a, b),env notin (prod),owner,!legacy").unwrap();
+        let s =
+            LabelSelector::parse("app=web,tier in (a, b),env notin (prod),owner,!legacy").unwrap();
         assert!(s.matches(&l(&[("app", "web"), ("tier", "a"), ("owner", "x")])));
         assert!(!s.matches(&l(&[("app", "web"), ("tier", "c"), ("owner", "x")])));
-        assert!(!s.matches(&l(&[("app", "web"), ("tier", "a"), ("owner", "x"), ("legacy", "1")])));
-        assert!(!s.matches(&l(&[("app", "web"), ("tier", "a"), ("owner", "x"), ("env", "prod")])));
+        assert!(!s.matches(&l(&[
+            ("app", "web"),
+            ("tier", "a"),
+            ("owner", "x"),
+            ("legacy", "1")
+        ])));
+        assert!(!s.matches(&l(&[
+            ("app", "web"),
+            ("tier", "a"),
+            ("owner", "x"),
+            ("env", "prod")
+        ])));
         let ne = LabelSelector::parse("app!=web").unwrap();
         assert!(ne.matches(&l(&[])));
         assert!(!ne.matches(&l(&[("app", "web")])));

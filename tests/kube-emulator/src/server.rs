@@ -62,7 +62,10 @@ pub fn json_response(code: u16, body: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut resp = Response::new(Full::new(Bytes::from(bytes)).boxed());
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -74,11 +77,20 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
 /// A streaming response fed by a channel of newline-terminated JSON lines.
 pub fn stream_response(rx: mpsc::Receiver<Bytes>, table: bool) -> Response<Body> {
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     let mut resp = Response::new(BodyExt::boxed(StreamBody::new(stream)));
-    let ct = if table { "application/json;as=Table;g=meta.k8s.io;v=v1" } else { "application/json" };
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(ct));
+    let ct = if table {
+        "application/json;as=Table;g=meta.k8s.io;v=v1"
+    } else {
+        "application/json"
+    };
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(ct),
+    );
     resp.headers_mut().insert(
         hyper::header::TRANSFER_ENCODING,
         hyper::header::HeaderValue::from_static("chunked"),
@@ -91,7 +103,11 @@ fn parse_resource(group: &str, version: &str, rest: &[&str]) -> Option<ResourceP
     let namespaced = rest.first() == Some(&"namespaces")
         && rest.len() >= 3
         && !(rest.len() == 3 && matches!(rest[2], "status" | "finalize"));
-    let (namespace, rest) = if namespaced { (Some(rest[1].to_string()), &rest[2..]) } else { (None, rest) };
+    let (namespace, rest) = if namespaced {
+        (Some(rest[1].to_string()), &rest[2..])
+    } else {
+        (None, rest)
+    };
     if rest.is_empty() || rest.len() > 3 {
         return None;
     }
@@ -106,11 +122,16 @@ fn parse_resource(group: &str, version: &str, rest: &[&str]) -> Option<ResourceP
 }
 
 fn parse_query(q: Option<&str>) -> Query {
-    form_urlencoded::parse(q.unwrap_or("").as_bytes()).into_owned().collect()
+    form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// Handles one HTTP request.
-pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     Ok(match route(shared, req).await {
         Ok(resp) => resp,
         Err(e) => error_response(&e),
@@ -124,30 +145,53 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResult<Respons
     let user = shared
         .authenticator
         .authenticate(&parts.headers)
-        .ok_or_else(|| ApiError { code: 401, reason: "Unauthorized", message: "Unauthorized".into(), details: None, causes: Vec::new() })?;
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        .ok_or_else(|| ApiError {
+            code: 401,
+            reason: "Unauthorized",
+            message: "Unauthorized".into(),
+            details: None,
+            causes: Vec::new(),
+        })?;
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     if parts.method == Method::GET {
         let reg = shared.store.lock().await.registry.clone();
         let doc = match segs.as_slice() {
             ["version"] => Some(discovery::version()),
             ["healthz" | "readyz" | "livez"] => {
                 let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")).boxed());
-                resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain"));
+                resp.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("text/plain"),
+                );
                 return Ok(resp);
             }
             ["api"] => Some(discovery::core_versions()),
-            ["api", v] => Some(discovery::resource_list(&reg, "", v).ok_or_else(ApiError::no_route)?),
+            ["api", v] => {
+                Some(discovery::resource_list(&reg, "", v).ok_or_else(ApiError::no_route)?)
+            }
             ["apis"] => Some(discovery::group_list(&reg)),
             ["apis", g] => Some(discovery::group(&reg, g).ok_or_else(ApiError::no_route)?),
-            ["apis", g, v] => Some(discovery::resource_list(&reg, g, v).ok_or_else(ApiError::no_route)?),
+            ["apis", g, v] => {
+                Some(discovery::resource_list(&reg, g, v).ok_or_else(ApiError::no_route)?)
+            }
             ["openapi", "v3"] => {
-                let hash = format!("{:016X}", reg.all().len() as u64 * 7919 + reg.all().iter().map(|t| t.plural.len() as u64).sum::<u64>());
+                let hash = format!(
+                    "{:016X}",
+                    reg.all().len() as u64 * 7919
+                        + reg.all().iter().map(|t| t.plural.len() as u64).sum::<u64>()
+                );
                 Some(discovery::openapi_v3_index(&reg, &hash))
             }
-            ["openapi", "v3", "api", v] => Some(discovery::openapi_v3_group_version(&reg, "", v).ok_or_else(ApiError::no_route)?),
-            ["openapi", "v3", "apis", g, v] => {
-                Some(discovery::openapi_v3_group_version(&reg, g, v).ok_or_else(ApiError::no_route)?)
-            }
+            ["openapi", "v3", "api", v] => Some(
+                discovery::openapi_v3_group_version(&reg, "", v).ok_or_else(ApiError::no_route)?,
+            ),
+            ["openapi", "v3", "apis", g, v] => Some(
+                discovery::openapi_v3_group_version(&reg, g, v).ok_or_else(ApiError::no_route)?,
+            ),
             _ => None,
         };
         if let Some(doc) = doc {
@@ -171,13 +215,20 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResult<Respons
     if rp.namespace.is_some() && !rt.namespaced {
         return Err(ApiError::no_route());
     }
-    if let Some(sub) = &rp.sub {
-        if sub != "status" || !rt.status_subresource {
-            return Err(ApiError::no_route());
-        }
+    if let Some(sub) = &rp.sub
+        && (sub != "status" || !rt.status_subresource)
+    {
+        return Err(ApiError::no_route());
     }
-    let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let table = accept.split(',').next().is_some_and(|first| first.contains("as=Table"));
+    let accept = parts
+        .headers
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let table = accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"));
     let content_type = parts
         .headers
         .get(hyper::header::CONTENT_TYPE)
@@ -189,13 +240,22 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResult<Respons
             "the body of the request was in an unknown format - {content_type} is not supported by kube-emulator; send application/json"
         )));
     }
-    let user_agent = parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown");
-    let field_manager = query
-        .get("fieldManager")
-        .cloned()
-        .unwrap_or_else(|| user_agent.split('/').next().unwrap_or("unknown").to_string());
+    let user_agent = parts
+        .headers
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
+    let field_manager = query.get("fieldManager").cloned().unwrap_or_else(|| {
+        user_agent
+            .split('/')
+            .next()
+            .unwrap_or("unknown")
+            .to_string()
+    });
     let verb = match (&parts.method, rp.name.is_some()) {
-        (&Method::GET, false) if query.get("watch").is_some_and(|w| w == "true" || w == "1") => "watch",
+        (&Method::GET, false) if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+            "watch"
+        }
         (&Method::GET, false) => "list",
         (&Method::GET, true) => "get",
         (&Method::POST, false) => "create",
@@ -203,7 +263,11 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResult<Respons
         (&Method::PATCH, true) => "patch",
         (&Method::DELETE, true) => "delete",
         (&Method::DELETE, false) => "deletecollection",
-        (m, _) => return Err(ApiError::method_not_allowed(format!("method {m} is not supported here"))),
+        (m, _) => {
+            return Err(ApiError::method_not_allowed(format!(
+                "method {m} is not supported here"
+            )));
+        }
     };
     let ctx = RequestContext {
         user,
@@ -216,7 +280,15 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResult<Respons
         .await
         .map_err(|e| ApiError::bad_request(format!("reading request body: {e}")))?
         .to_bytes();
-    let req = handlers::ApiRequest { ctx, rt, path: rp, query, table, content_type, body: body_bytes };
+    let req = handlers::ApiRequest {
+        ctx,
+        rt,
+        path: rp,
+        query,
+        table,
+        content_type,
+        body: body_bytes,
+    };
     match verb {
         "watch" => crate::watch::watch(shared, req).await,
         _ => handlers::dispatch(&shared, req).await,

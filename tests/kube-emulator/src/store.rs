@@ -109,11 +109,24 @@ impl Store {
         let v = (v & !(0xf000u128 << 64)) | (0x4000u128 << 64);
         let v = (v & !(0xc000u128 << 48)) | (0x8000u128 << 48);
         let h = format!("{v:032x}");
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
     fn record(&mut self, key: StorageKey, kind: EventType, object: Value, previous: Option<Value>) {
-        let ev = Arc::new(StoredEvent { rv: self.rv, key, kind, object, previous });
+        let ev = Arc::new(StoredEvent {
+            rv: self.rv,
+            key,
+            kind,
+            object,
+            previous,
+        });
         self.history.push_back(ev.clone());
         while self.history.len() > self.history_limit {
             if let Some(old) = self.history.pop_front() {
@@ -129,8 +142,16 @@ impl Store {
     }
 
     fn id(obj: &Value) -> (String, String) {
-        let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string();
-        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         (ns, name)
     }
 
@@ -147,7 +168,12 @@ impl Store {
     pub fn list(&self, rt: &ResourceType, ns: Option<&str>) -> Vec<&Value> {
         self.objects
             .get(&rt.storage_key())
-            .map(|m| m.iter().filter(|((n, _), _)| ns.is_none_or(|want| want == n)).map(|(_, v)| v).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|((n, _), _)| ns.is_none_or(|want| want == n))
+                    .map(|(_, v)| v)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -182,7 +208,10 @@ impl Store {
         } else {
             meta.remove("generation");
         }
-        self.objects.entry(key.clone()).or_default().insert(id, obj.clone());
+        self.objects
+            .entry(key.clone())
+            .or_default()
+            .insert(id, obj.clone());
         self.record(key, EventType::Added, obj.clone(), None);
         Ok(obj)
     }
@@ -190,7 +219,12 @@ impl Store {
     /// Stores a changed object: keeps identity fields, bumps generation when anything outside
     /// metadata and status changed, and removes the object if it is deleting with no finalizers.
     /// Returns the stored object and whether it was removed.
-    pub fn commit_update(&mut self, rt: &ResourceType, old: &Value, mut new: Value) -> (Value, bool) {
+    pub fn commit_update(
+        &mut self,
+        rt: &ResourceType,
+        old: &Value,
+        mut new: Value,
+    ) -> (Value, bool) {
         let key = rt.storage_key();
         let id = Self::id(old);
         for field in ["uid", "creationTimestamp", "name", "namespace"] {
@@ -212,8 +246,15 @@ impl Store {
             v
         };
         if rt.tracks_generation() {
-            let gen_old = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-            let bumped = if strip(old) != strip(&new) { gen_old + 1 } else { gen_old };
+            let gen_old = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let bumped = if strip(old) != strip(&new) {
+                gen_old + 1
+            } else {
+                gen_old
+            };
             new["metadata"]["generation"] = json!(bumped);
         }
         let deleting = new.pointer("/metadata/deletionTimestamp").is_some();
@@ -237,7 +278,10 @@ impl Store {
         }
         let rv = self.next_rv();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects.entry(key.clone()).or_default().insert(id, new.clone());
+        self.objects
+            .entry(key.clone())
+            .or_default()
+            .insert(id, new.clone());
         self.record(key, EventType::Modified, new.clone(), Some(old.clone()));
         (new, false)
     }
@@ -286,7 +330,10 @@ impl Store {
         let key = rt.storage_key();
         let rv = self.next_rv();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects.entry(key.clone()).or_default().insert((ns.to_string(), name.to_string()), new.clone());
+        self.objects
+            .entry(key.clone())
+            .or_default()
+            .insert((ns.to_string(), name.to_string()), new.clone());
         self.record(key, EventType::Modified, new.clone(), Some(old));
         if is_namespace {
             self.delete_namespace_contents(name);
@@ -329,7 +376,9 @@ impl Store {
         if !empty {
             return;
         }
-        let Some(rt) = self.registry.find("", "v1", "namespaces").cloned() else { return };
+        let Some(rt) = self.registry.find("", "v1", "namespaces").cloned() else {
+            return;
+        };
         if let Ok(obj) = self.get(&rt, "", ns) {
             self.remove_now(&rt, &obj, None);
         }
@@ -341,9 +390,23 @@ impl Store {
     }
 
     fn drop_crd(&mut self, crd: &Value) {
-        let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_string();
-        let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("").to_string();
-        let Some(rt) = self.registry.all().iter().find(|t| t.custom && t.group == group && t.plural == plural && t.storage).cloned() else {
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let plural = crd
+            .pointer("/spec/names/plural")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let Some(rt) = self
+            .registry
+            .all()
+            .iter()
+            .find(|t| t.custom && t.group == group && t.plural == plural && t.storage)
+            .cloned()
+        else {
             self.registry.unregister(&group, &plural);
             return;
         };

@@ -8,7 +8,11 @@ use crate::registry::{PrinterColumn, ResourceType};
 /// Evaluates a printer-column JSONPath subset: `.a.b`, `.a[0]`, `.a[*].b`,
 /// `.a[?(@.k=="v")].b`. Returns all matches.
 pub fn eval_json_path(obj: &Value, path: &str) -> Vec<Value> {
-    let path = path.trim().trim_start_matches('{').trim_end_matches('}').trim_start_matches('$');
+    let path = path
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim_start_matches('$');
     let mut current = vec![obj.clone()];
     let mut rest = path;
     while !rest.is_empty() {
@@ -18,16 +22,26 @@ pub fn eval_json_path(obj: &Value, path: &str) -> Vec<Value> {
             current = current.iter().filter_map(|v| v.get(key).cloned()).collect();
             rest = &r[end..];
         } else if let Some(r) = rest.strip_prefix('[') {
-            let Some(end) = r.find(']') else { return Vec::new() };
+            let Some(end) = r.find(']') else {
+                return Vec::new();
+            };
             let inner = &r[..end];
             rest = &r[end + 1..];
-            let items: Vec<Value> = current.iter().filter_map(|v| v.as_array().cloned()).flatten().collect();
+            let items: Vec<Value> = current
+                .iter()
+                .filter_map(|v| v.as_array().cloned())
+                .flatten()
+                .collect();
             current = if inner == "*" {
                 items
             } else if let Ok(i) = inner.parse::<usize>() {
                 current.iter().filter_map(|v| v.get(i).cloned()).collect()
-            } else if let Some(filter) = inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')')) {
-                let Some((field, want)) = filter.split_once("==") else { return Vec::new() };
+            } else if let Some(filter) =
+                inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')'))
+            {
+                let Some((field, want)) = filter.split_once("==") else {
+                    return Vec::new();
+                };
                 let want = want.trim().trim_matches('"').trim_matches('\'');
                 items
                     .into_iter()
@@ -38,7 +52,7 @@ pub fn eval_json_path(obj: &Value, path: &str) -> Vec<Value> {
                         }
                         match cur {
                             Some(Value::String(s)) => s == want,
-                            Some(other) => other.to_string() == want,
+                            Some(other) => *other == want,
                             None => false,
                         }
                     })
@@ -58,7 +72,9 @@ pub fn human_age(created: Option<&str>) -> Value {
     let Some(ts) = created.and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()) else {
         return json!("<unknown>");
     };
-    let secs = (chrono::Utc::now() - ts.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let secs = (chrono::Utc::now() - ts.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     let s = match secs {
         s if s < 120 => format!("{s}s"),
         s if s < 600 => format!("{}m{}s", s / 60, s % 60),
@@ -73,40 +89,98 @@ fn column(name: &str, type_: &str, format: &str, description: &str, priority: i6
     json!({"name": name, "type": type_, "format": format, "description": description, "priority": priority})
 }
 
-fn builtin_columns(rt: &ResourceType) -> Vec<(Value, Box<dyn Fn(&Value) -> Value>)> {
-    let name_col = column("Name", "string", "name", "Name must be unique within a namespace.", 0);
-    let name: Box<dyn Fn(&Value) -> Value> = Box::new(|o| o.pointer("/metadata/name").cloned().unwrap_or(Value::Null));
-    let age_col = column("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0);
-    let age: Box<dyn Fn(&Value) -> Value> =
-        Box::new(|o| human_age(o.pointer("/metadata/creationTimestamp").and_then(Value::as_str)));
-    let count = |field: &'static str| -> Box<dyn Fn(&Value) -> Value> {
+/// Computes one cell from an object.
+type CellFn = Box<dyn Fn(&Value) -> Value>;
+
+fn builtin_columns(rt: &ResourceType) -> Vec<(Value, CellFn)> {
+    let name_col = column(
+        "Name",
+        "string",
+        "name",
+        "Name must be unique within a namespace.",
+        0,
+    );
+    let name: CellFn = Box::new(|o| o.pointer("/metadata/name").cloned().unwrap_or(Value::Null));
+    let age_col = column(
+        "Age",
+        "string",
+        "",
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+        0,
+    );
+    let age: CellFn = Box::new(|o| {
+        human_age(
+            o.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str),
+        )
+    });
+    let count = |field: &'static str| -> CellFn {
         Box::new(move |o: &Value| {
-            let n = o.get(field).and_then(Value::as_object).map(|m| m.len()).unwrap_or(0)
-                + if field == "data" { o.get("binaryData").and_then(Value::as_object).map(|m| m.len()).unwrap_or(0) } else { 0 };
+            let n = o
+                .get(field)
+                .and_then(Value::as_object)
+                .map(|m| m.len())
+                .unwrap_or(0)
+                + if field == "data" {
+                    o.get("binaryData")
+                        .and_then(Value::as_object)
+                        .map(|m| m.len())
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
             json!(n)
         })
     };
     match (rt.group.as_str(), rt.kind.as_str()) {
-        ("", "ConfigMap") => vec![(name_col, name), (column("Data", "string", "", "Data", 0), count("data")), (age_col, age)],
+        ("", "ConfigMap") => vec![
+            (name_col, name),
+            (column("Data", "string", "", "Data", 0), count("data")),
+            (age_col, age),
+        ],
         ("", "Secret") => vec![
             (name_col, name),
-            (column("Type", "string", "", "The type of the secret", 0), Box::new(|o| o.get("type").cloned().unwrap_or(json!("Opaque")))),
+            (
+                column("Type", "string", "", "The type of the secret", 0),
+                Box::new(|o| o.get("type").cloned().unwrap_or(json!("Opaque"))),
+            ),
             (column("Data", "string", "", "Data", 0), count("data")),
             (age_col, age),
         ],
         ("", "Namespace") => vec![
             (name_col, name),
-            (column("Status", "string", "", "The status of the namespace", 0), Box::new(|o| o.pointer("/status/phase").cloned().unwrap_or(json!("Active")))),
+            (
+                column("Status", "string", "", "The status of the namespace", 0),
+                Box::new(|o| {
+                    o.pointer("/status/phase")
+                        .cloned()
+                        .unwrap_or(json!("Active"))
+                }),
+            ),
             (age_col, age),
         ],
         ("coordination.k8s.io", "Lease") => vec![
             (name_col, name),
-            (column("Holder", "string", "", "Holder identity", 0), Box::new(|o| o.pointer("/spec/holderIdentity").cloned().unwrap_or(json!("")))),
+            (
+                column("Holder", "string", "", "Holder identity", 0),
+                Box::new(|o| {
+                    o.pointer("/spec/holderIdentity")
+                        .cloned()
+                        .unwrap_or(json!(""))
+                }),
+            ),
             (age_col, age),
         ],
         ("apiextensions.k8s.io", _) => vec![
             (name_col, name),
-            (column("Created At", "date", "", "Creation time", 0), Box::new(|o| o.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null))),
+            (
+                column("Created At", "date", "", "Creation time", 0),
+                Box::new(|o| {
+                    o.pointer("/metadata/creationTimestamp")
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                }),
+            ),
         ],
         _ => vec![(name_col, name), (age_col, age)],
     }
@@ -123,16 +197,34 @@ fn cell_for(col: &PrinterColumn, obj: &Value) -> Value {
                 one.clone()
             }
         }
-        many => json!(many.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(",")),
+        many => json!(
+            many.iter()
+                .map(|v| v
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
     }
 }
 
 /// Column definitions and a row builder for a type.
 pub fn columns(rt: &ResourceType) -> Vec<Value> {
     if rt.custom && !rt.printer_columns.is_empty() {
-        let mut cols = vec![column("Name", "string", "name", "Name must be unique within a namespace.", 0)];
+        let mut cols = vec![column(
+            "Name",
+            "string",
+            "name",
+            "Name must be unique within a namespace.",
+            0,
+        )];
         cols.extend(rt.printer_columns.iter().map(|c| {
-            let t = if c.type_ == "date" { "date" } else { c.type_.as_str() };
+            let t = if c.type_ == "date" {
+                "date"
+            } else {
+                c.type_.as_str()
+            };
             column(&c.name, t, "", &c.description, c.priority)
         }));
         return cols;
@@ -143,7 +235,11 @@ pub fn columns(rt: &ResourceType) -> Vec<Value> {
 /// One Table row for an object. `include_object` is `None`, `Metadata` or `Object`.
 pub fn row(rt: &ResourceType, obj: &Value, include_object: &str) -> Value {
     let cells: Vec<Value> = if rt.custom && !rt.printer_columns.is_empty() {
-        let mut cells = vec![obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null)];
+        let mut cells = vec![
+            obj.pointer("/metadata/name")
+                .cloned()
+                .unwrap_or(Value::Null),
+        ];
         cells.extend(rt.printer_columns.iter().map(|c| cell_for(c, obj)));
         cells
     } else {
@@ -162,7 +258,14 @@ pub fn row(rt: &ResourceType, obj: &Value, include_object: &str) -> Value {
 }
 
 /// A whole Table for a list of objects.
-pub fn table(rt: &ResourceType, objs: &[Value], rv: &str, cont: Option<&str>, include_object: &str, with_columns: bool) -> Value {
+pub fn table(
+    rt: &ResourceType,
+    objs: &[Value],
+    rv: &str,
+    cont: Option<&str>,
+    include_object: &str,
+    with_columns: bool,
+) -> Value {
     let mut meta = json!({"resourceVersion": rv});
     if let Some(c) = cont {
         meta["continue"] = json!(c);
@@ -183,8 +286,14 @@ mod tests {
     #[test]
     fn json_path_filters_conditions() {
         let obj = json!({"status": {"conditions": [{"type": "A", "status": "False"}, {"type": "Ready", "status": "True"}]}});
-        assert_eq!(eval_json_path(&obj, ".status.conditions[?(@.type==\"Ready\")].status"), vec![json!("True")]);
-        assert_eq!(eval_json_path(&obj, ".status.conditions[0].type"), vec![json!("A")]);
+        assert_eq!(
+            eval_json_path(&obj, ".status.conditions[?(@.type==\"Ready\")].status"),
+            vec![json!("True")]
+        );
+        assert_eq!(
+            eval_json_path(&obj, ".status.conditions[0].type"),
+            vec![json!("A")]
+        );
         assert!(eval_json_path(&obj, ".spec.missing").is_empty());
     }
 }

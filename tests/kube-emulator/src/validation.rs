@@ -18,22 +18,37 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn cause(reason: &str, field: &str, message: String) -> Cause {
-    Cause { reason: reason.into(), message, field: field.into() }
+    Cause {
+        reason: reason.into(),
+        message,
+        field: field.into(),
+    }
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// Validates a value against a schema node, appending causes (field paths like `spec.size`).
 pub fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Cause>) {
     if value.is_null() {
         if schema.get("nullable").and_then(Value::as_bool) != Some(true) && !path.is_empty() {
-            out.push(cause("FieldValueTypeInvalid", path, "Invalid value: \"null\": must not be null".into()));
+            out.push(cause(
+                "FieldValueTypeInvalid",
+                path,
+                "Invalid value: \"null\": must not be null".into(),
+            ));
         }
         return;
     }
-    let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
+    let int_or_string = schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true);
     if let Some(want) = schema.get("type").and_then(Value::as_str) {
         let got = type_name(value);
         let ok = got == want || (want == "number" && got == "integer");
@@ -41,53 +56,72 @@ pub fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Cause>)
             out.push(cause(
                 "FieldValueTypeInvalid",
                 path,
-                format!("Invalid value: \"{got}\": {path} in body must be of type {want}: \"{got}\""),
+                format!(
+                    "Invalid value: \"{got}\": {path} in body must be of type {want}: \"{got}\""
+                ),
             ));
             return;
         }
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            out.push(cause(
-                "FieldValueNotSupported",
-                path,
-                format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
-            ));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        out.push(cause(
+            "FieldValueNotSupported",
+            path,
+            format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
+        ));
     }
     match value {
         Value::String(s) => {
             let len = s.chars().count() as u64;
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-                if len > max {
-                    out.push(cause("FieldValueTooLong", path, format!("Too long: may not be more than {max} bytes")));
-                }
+            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+                && len > max
+            {
+                out.push(cause(
+                    "FieldValueTooLong",
+                    path,
+                    format!("Too long: may not be more than {max} bytes"),
+                ));
             }
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-                if len < min {
-                    out.push(cause("FieldValueInvalid", path, format!("Invalid value: {value}: {path} in body should be at least {min} chars long")));
-                }
+            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+                && len < min
+            {
+                out.push(cause(
+                    "FieldValueInvalid",
+                    path,
+                    format!(
+                        "Invalid value: {value}: {path} in body should be at least {min} chars long"
+                    ),
+                ));
             }
         }
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(0.0);
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-                if x > max {
-                    out.push(cause("FieldValueInvalid", path, format!("Invalid value: {value}: {path} in body should be less than or equal to {max}")));
-                }
+            if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+                && x > max
+            {
+                out.push(cause("FieldValueInvalid", path, format!("Invalid value: {value}: {path} in body should be less than or equal to {max}")));
             }
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-                if x < min {
-                    out.push(cause("FieldValueInvalid", path, format!("Invalid value: {value}: {path} in body should be greater than or equal to {min}")));
-                }
+            if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+                && x < min
+            {
+                out.push(cause("FieldValueInvalid", path, format!("Invalid value: {value}: {path} in body should be greater than or equal to {min}")));
             }
         }
         Value::Array(items) => {
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-                if items.len() as u64 > max {
-                    out.push(cause("FieldValueTooMany", path, format!("Too many: {}: must have at most {max} items", items.len())));
-                }
+            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                && items.len() as u64 > max
+            {
+                out.push(cause(
+                    "FieldValueTooMany",
+                    path,
+                    format!("Too many: {}: must have at most {max} items", items.len()),
+                ));
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
@@ -96,11 +130,20 @@ pub fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Cause>)
             }
         }
         Value::Object(map) => {
-            for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-                if let Some(name) = req.as_str() {
-                    if !map.contains_key(name) {
-                        out.push(cause("FieldValueRequired", &join(path, name), "Required value".into()));
-                    }
+            for req in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = req.as_str()
+                    && !map.contains_key(name)
+                {
+                    out.push(cause(
+                        "FieldValueRequired",
+                        &join(path, name),
+                        "Required value".into(),
+                    ));
                 }
             }
             let props = schema.get("properties").and_then(Value::as_object);
@@ -123,7 +166,10 @@ pub fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Cause>)
 /// Removes fields the schema does not declare (unless `x-kubernetes-preserve-unknown-fields`),
 /// returning the pruned field paths.
 pub fn prune(schema: &Value, value: &mut Value, path: &str, pruned: &mut Vec<String>) {
-    if schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true)
+    if schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
         && schema.get("properties").is_none()
     {
         return;
@@ -131,8 +177,13 @@ pub fn prune(schema: &Value, value: &mut Value, path: &str, pruned: &mut Vec<Str
     match value {
         Value::Object(map) => {
             let props = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object() || a.as_bool() == Some(true));
-            let preserve = schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true);
+            let additional = schema
+                .get("additionalProperties")
+                .filter(|a| a.is_object() || a.as_bool() == Some(true));
+            let preserve = schema
+                .get("x-kubernetes-preserve-unknown-fields")
+                .and_then(Value::as_bool)
+                == Some(true);
             let keys: Vec<String> = map.keys().cloned().collect();
             for k in keys {
                 if path.is_empty() && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
@@ -175,7 +226,12 @@ mod tests {
         let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "required": ["a"],
             "properties": {"a": {"type": "string", "maxLength": 3}, "b": {"type": "integer"}, "c": {"type": "string", "enum": ["x"]}}}}});
         let mut causes = Vec::new();
-        validate(&schema, &json!({"spec": {"b": "no", "c": "y"}}), "", &mut causes);
+        validate(
+            &schema,
+            &json!({"spec": {"b": "no", "c": "y"}}),
+            "",
+            &mut causes,
+        );
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, vec!["spec.a", "spec.b", "spec.c"]);
         let mut causes = Vec::new();

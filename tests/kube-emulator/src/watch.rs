@@ -25,12 +25,17 @@ struct Encoder {
 impl Encoder {
     fn line(&self, kind: &str, obj: Value) -> Bytes {
         let object = if self.table && kind != "BOOKMARK" && kind != "ERROR" {
-            let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
+            let rv = obj
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             table::table(&self.rt, &[obj], &rv, None, &self.include_object, true)
         } else {
             obj
         };
-        let mut bytes = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+        let mut bytes =
+            serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
         bytes.push(b'\n');
         Bytes::from(bytes)
     }
@@ -40,7 +45,10 @@ impl Encoder {
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        self.line("BOOKMARK", json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta}))
+        self.line(
+            "BOOKMARK",
+            json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta}),
+        )
     }
 
     fn gone(&self, rv: u64) -> Bytes {
@@ -73,12 +81,22 @@ pub async fn watch(shared: Arc<Shared>, req: ApiRequest) -> ApiResult<Response<B
     let q = |k: &str| req.query.get(k).map(String::as_str);
     let send_initial = q("sendInitialEvents") == Some("true");
     let bookmarks = q("allowWatchBookmarks") == Some("true");
-    let timeout = q("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).filter(|t| *t > 0).unwrap_or(1800);
+    let timeout = q("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(1800);
     let from: Option<u64> = match q("resourceVersion").filter(|r| !r.is_empty() && *r != "0") {
-        Some(r) => Some(r.parse().map_err(|_| ApiError::bad_request(format!("invalid resource version {r:?}")))?),
+        Some(r) => Some(
+            r.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version {r:?}")))?,
+        ),
         None => None,
     };
-    let enc = Encoder { rt: req.rt.clone(), table: req.table, include_object: q("includeObject").unwrap_or("Metadata").to_string() };
+    let enc = Encoder {
+        rt: req.rt.clone(),
+        table: req.table,
+        include_object: q("includeObject").unwrap_or("Metadata").to_string(),
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     let mut initial: Vec<Bytes> = Vec::new();
     let (mut events, start_rv) = {
@@ -131,11 +149,10 @@ pub async fn watch(shared: Arc<Shared>, req: ApiRequest) -> ApiResult<Response<B
                 ev = events.recv() => match ev {
                     Ok(ev) => {
                         last_rv = last_rv.max(ev.rv);
-                        if let Some((kind, obj)) = classify(&ev, &rt, &filter) {
-                            if tx.send(enc.line(kind, obj)).await.is_err() {
+                        if let Some((kind, obj)) = classify(&ev, &rt, &filter)
+                            && tx.send(enc.line(kind, obj)).await.is_err() {
                                 return;
                             }
-                        }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         let _ = tx.send(enc.gone(last_rv)).await;
