@@ -37,9 +37,11 @@ use tokio::sync::{Mutex, watch as watch_channel};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use context::{
-    AdmissionHook, AdmissionRequest, AdmissionResponse, AllowAll, Authenticator, RequestContext,
-    UserInfo,
+    AdmissionHook, AdmissionRequest, AdmissionResponse, AdmitFuture, AllowAll, Authenticator,
+    RequestContext, UserInfo,
 };
+/// Request headers as seen by an [`Authenticator`].
+pub use http::HeaderMap;
 
 /// Errors from starting or talking to the emulator.
 #[derive(Debug, thiserror::Error)]

@@ -80,6 +80,8 @@ pub struct Target {
     pub ns: String,
     /// Whether this is a real cluster (some emulator-only knobs are skipped).
     pub real: bool,
+    /// The emulator's client config (None on a real cluster).
+    pub kube_config: Option<kube::Config>,
     _dir: tempfile::TempDir,
     _emu: Option<kube_emulator::EmulatorHandle>,
 }
@@ -102,16 +104,17 @@ impl Target {
     pub async fn with(builder: kube_emulator::EmulatorBuilder) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let real = std::env::var("KUBE_EMULATOR_USE_REAL_CLUSTER").is_ok_and(|v| v == "1");
-        let (client, kubeconfig, emu) = if real {
+        let (client, kubeconfig, emu, kube_config) = if real {
             let path = PathBuf::from(
                 std::env::var("KUBECONFIG").expect("KUBECONFIG must be set for a real cluster"),
             );
-            (Client::try_default().await.unwrap(), path, None)
+            (Client::try_default().await.unwrap(), path, None, None)
         } else {
             let emu = builder.start().await.unwrap();
             let path = dir.path().join("kubeconfig");
             emu.write_kubeconfig(&path).unwrap();
-            (emu.client().await.unwrap(), path, Some(emu))
+            let config = emu.kube_config().unwrap();
+            (emu.client().await.unwrap(), path, Some(emu), Some(config))
         };
         let ns = unique("t");
         let nss: Api<Namespace> = Api::all(client.clone());
@@ -126,6 +129,7 @@ impl Target {
             kubeconfig,
             ns,
             real,
+            kube_config,
             _dir: dir,
             _emu: emu,
         }

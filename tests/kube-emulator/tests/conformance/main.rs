@@ -5,6 +5,7 @@
 
 mod common;
 mod crud;
+mod embedding;
 mod kubectl;
 mod patches;
 mod runtime;
