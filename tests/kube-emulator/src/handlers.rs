@@ -51,10 +51,45 @@ impl ApiRequest {
 }
 
 /// Sets `apiVersion` and `kind` to the served version.
-pub fn present(rt: &ResourceType, mut obj: Value) -> Value {
+pub fn present(rt: &ResourceType, obj: Value) -> Value {
+    let mut obj = crate::convert::to_served(rt, obj);
     obj["apiVersion"] = json!(rt.api_version());
     obj["kind"] = json!(rt.kind);
     obj
+}
+
+/// Sets `apiVersion`/`kind` of a request body and converts it to the stored form.
+fn to_stored(rt: &ResourceType, mut obj: Value) -> Value {
+    obj["apiVersion"] = json!(rt.api_version());
+    obj["kind"] = json!(rt.kind);
+    crate::convert::to_stored(rt, obj)
+}
+
+/// Moves a Secret's `stringData` into base64 `data` and defaults `type` to `Opaque`, as the
+/// API server does on write.
+fn fold_string_data(rt: &ResourceType, obj: &mut Value) {
+    use base64::Engine as _;
+    if !(rt.group.is_empty() && rt.kind == "Secret") {
+        return;
+    }
+    if obj
+        .get("type")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        obj["type"] = json!("Opaque");
+    }
+    let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|m| m.remove("stringData"))
+    else {
+        return;
+    };
+    if !obj.get("data").is_some_and(Value::is_object) {
+        obj["data"] = json!({});
+    }
+    for (k, v) in string_data {
+        let text = v.as_str().unwrap_or_default().to_string();
+        obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+    }
 }
 
 /// Runs the non-watch verbs.
@@ -213,7 +248,9 @@ async fn list(shared: &Shared, req: &ApiRequest) -> ApiResult<Response<Body>> {
 }
 
 fn parse_body(req: &ApiRequest) -> ApiResult<Value> {
-    if req.content_type.contains("yaml") {
+    if req.content_type.contains("protobuf") {
+        crate::protobuf::decode(&req.body)
+    } else if req.content_type.contains("yaml") {
         serde_yaml_ng::from_slice(&req.body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
     } else {
@@ -386,7 +423,7 @@ async fn create_object(
 ) -> ApiResult<Value> {
     let rt = &req.rt;
     check_identity(rt, &obj)?;
-    obj = present(rt, obj);
+    obj = to_stored(rt, obj);
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
@@ -476,6 +513,7 @@ async fn create_object(
         obj["status"] = json!({"phase": "Active"});
         obj["spec"] = json!({"finalizers": ["kubernetes"]});
     }
+    fold_string_data(rt, &mut obj);
     validate_object(rt, &mut obj, &req.query)?;
     let mut obj = admit(shared, req, "CREATE", Some(obj), None)
         .await?
@@ -526,7 +564,9 @@ async fn update_object(
 ) -> ApiResult<Value> {
     let rt = &req.rt;
     check_identity(rt, &new)?;
-    new = present(rt, new);
+    new = to_stored(rt, new);
+    // `old` may be in the served form; use the stored form from here on.
+    let old = store.get(rt, req.ns(), req.name()).unwrap_or(old);
     if !new.get("metadata").is_some_and(Value::is_object) {
         new["metadata"] = json!({});
     }
@@ -609,6 +649,7 @@ async fn update_object(
         }
     }
     new["metadata"]["resourceVersion"] = json!(old_rv);
+    fold_string_data(rt, &mut new);
     validate_object(rt, &mut new, &req.query)?;
     let mut new = admit(shared, req, "UPDATE", Some(new), Some(&old))
         .await?

@@ -12,11 +12,13 @@
 //! ```
 
 pub mod context;
+mod convert;
 pub mod discovery;
 pub mod error;
 mod fields;
 mod handlers;
 pub mod patch;
+mod protobuf;
 pub mod registry;
 pub mod selectors;
 mod server;

@@ -29,7 +29,11 @@ async fn main() -> anyhow::Result<()> {
         handle.write_kubeconfig(path)?;
     }
     println!("kube-emulator serving on {}", handle.url());
-    tokio::signal::ctrl_c().await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     handle.shutdown().await;
     Ok(())
 }

@@ -60,6 +60,10 @@ impl ResourceType {
 
     /// Storage key shared by all versions of one resource.
     pub fn storage_key(&self) -> (String, String) {
+        if self.group == "events.k8s.io" && self.plural == "events" {
+            // Shares storage with core v1 Events, as in the API server.
+            return (String::new(), "events".into());
+        }
         (self.group.clone(), self.plural.clone())
     }
 

@@ -235,7 +235,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResult<Respons
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    if content_type.contains("cbor") {
         return Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format - {content_type} is not supported by kube-emulator; send application/json"
         )));

@@ -159,6 +159,52 @@ fn builtin_columns(rt: &ResourceType) -> Vec<(Value, CellFn)> {
             ),
             (age_col, age),
         ],
+        ("", "Event") => vec![
+            (
+                column(
+                    "Last Seen",
+                    "string",
+                    "",
+                    "Time since the event was last seen",
+                    0,
+                ),
+                Box::new(|o| {
+                    let ts = o
+                        .get("lastTimestamp")
+                        .or_else(|| o.get("eventTime"))
+                        .or_else(|| o.pointer("/metadata/creationTimestamp"))
+                        .and_then(Value::as_str);
+                    human_age(ts)
+                }),
+            ),
+            (
+                column("Type", "string", "", "Event type", 0),
+                Box::new(|o| o.get("type").cloned().unwrap_or(json!(""))),
+            ),
+            (
+                column("Reason", "string", "", "Event reason", 0),
+                Box::new(|o| o.get("reason").cloned().unwrap_or(json!(""))),
+            ),
+            (
+                column("Object", "string", "", "The object the event is about", 0),
+                Box::new(|o| {
+                    let kind = o
+                        .pointer("/involvedObject/kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_lowercase();
+                    let name = o
+                        .pointer("/involvedObject/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    json!(format!("{kind}/{name}"))
+                }),
+            ),
+            (
+                column("Message", "string", "", "Event message", 0),
+                Box::new(|o| o.get("message").cloned().unwrap_or(json!(""))),
+            ),
+        ],
         ("coordination.k8s.io", "Lease") => vec![
             (name_col, name),
             (

@@ -283,3 +283,64 @@ async fn kubectl_api_resources_and_explain() {
     );
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn kubectl_typed_create_commands() {
+    let t = Target::new().await;
+    let ns = format!("{}-typed", t.ns);
+    ok(&t, &["create", "namespace", &ns]).await;
+    ok(
+        &t,
+        &[
+            "create",
+            "configmap",
+            "cfg",
+            "-n",
+            &ns,
+            "--from-literal=a=1",
+            "--from-literal=b=2",
+        ],
+    )
+    .await;
+    ok(
+        &t,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "sec",
+            "-n",
+            &ns,
+            "--from-literal=password=hunter2",
+        ],
+    )
+    .await;
+    let cms = ok(&t, &["get", "configmaps", "-n", &ns, "--no-headers"]).await;
+    assert_eq!(
+        cms.split_whitespace().take(2).collect::<Vec<_>>(),
+        ["cfg", "2"]
+    );
+    let secret = ok(
+        &t,
+        &[
+            "get",
+            "secret",
+            "sec",
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.data.password}",
+        ],
+    )
+    .await;
+    assert_eq!(secret, "aHVudGVyMg==");
+    let secrets = ok(&t, &["get", "secrets", "-n", &ns, "--no-headers"]).await;
+    assert_eq!(
+        secrets.split_whitespace().take(3).collect::<Vec<_>>(),
+        ["sec", "Opaque", "1"]
+    );
+    ok(&t, &["delete", "namespace", &ns]).await;
+    let (success, _, _) = kubectl(&t, &["get", "configmap", "cfg", "-n", &ns]).await;
+    assert!(!success);
+    t.cleanup().await;
+}

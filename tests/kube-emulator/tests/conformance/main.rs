@@ -6,6 +6,7 @@
 mod common;
 mod crud;
 mod embedding;
+mod events;
 mod kubectl;
 mod patches;
 mod runtime;
