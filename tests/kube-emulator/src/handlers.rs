@@ -301,6 +301,7 @@ fn validate_object(rt: &ResourceType, obj: &mut Value, query: &Query) -> ApiResu
     if let Some(schema) = &rt.schema {
         let mut pruned = Vec::new();
         validation::prune(schema, obj, "", &mut pruned);
+        validation::apply_defaults(schema, obj);
         if !pruned.is_empty() && query.get("fieldValidation").is_some_and(|v| v == "Strict") {
             let list: Vec<String> = pruned
                 .iter()

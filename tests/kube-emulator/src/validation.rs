@@ -88,6 +88,21 @@ pub fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Cause>)
                     format!("Too long: may not be more than {max} bytes"),
                 ));
             }
+            if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+                match regex::Regex::new(pattern) {
+                    Ok(re) if !re.is_match(s) => out.push(cause(
+                        "FieldValueInvalid",
+                        path,
+                        format!("Invalid value: {value}: {path} in body should match '{pattern}'"),
+                    )),
+                    Ok(_) => {}
+                    Err(_) => out.push(cause(
+                        "FieldValueInvalid",
+                        path,
+                        format!("schema pattern {pattern:?} is not supported"),
+                    )),
+                }
+            }
             if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
                 && len < min
             {
@@ -160,6 +175,40 @@ pub fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Cause>)
             }
         }
         Value::Bool(_) | Value::Null => {}
+    }
+}
+
+/// Fills in `default` values for absent properties (recursively, including inside defaulted
+/// objects and array items), as the API server does for structural schemas.
+pub fn apply_defaults(schema: &Value, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, s) in props {
+                    if !map.contains_key(k)
+                        && let Some(d) = s.get("default")
+                    {
+                        map.insert(k.clone(), d.clone());
+                    }
+                    if let Some(child) = map.get_mut(k) {
+                        apply_defaults(s, child);
+                    }
+                }
+            }
+            if let Some(s) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                for child in map.values_mut() {
+                    apply_defaults(s, child);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for item in items {
+                    apply_defaults(s, item);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -237,6 +286,19 @@ mod tests {
         let mut causes = Vec::new();
         validate(&schema, &json!({"spec": {"a": "long"}}), "", &mut causes);
         assert_eq!(causes[0].reason, "FieldValueTooLong");
+    }
+
+    #[test]
+    fn defaults_and_patterns() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "default": {},
+            "properties": {"mode": {"type": "string", "default": "auto", "pattern": "^[a-z]+$"}}}}});
+        let mut v = json!({});
+        apply_defaults(&schema, &mut v);
+        assert_eq!(v, json!({"spec": {"mode": "auto"}}));
+        let mut causes = Vec::new();
+        validate(&schema, &json!({"spec": {"mode": "A1"}}), "", &mut causes);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "spec.mode");
     }
 
     #[test]

@@ -36,6 +36,14 @@ pub struct WidgetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 8))]
     pub label: Option<String>,
+    /// Mode, lowercase letters; the server fills in `auto` when absent.
+    #[serde(default = "default_mode", skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[a-z]+$"))]
+    pub mode: Option<String>,
+}
+
+fn default_mode() -> Option<String> {
+    Some("auto".into())
 }
 
 /// Allowed colors.
@@ -219,6 +227,7 @@ impl Target {
                         size,
                         color: None,
                         label: None,
+                        mode: None,
                     },
                 ),
             )

@@ -420,6 +420,7 @@ async fn crd_schema_validation_rejects_bad_objects() {
         (json!({"size": 1, "color": "green"}), "spec.color"),
         (json!({"size": 1, "label": "much-too-long"}), "spec.label"),
         (json!({"size": 1000}), "spec.size"),
+        (json!({"size": 1, "mode": "Not-Lower"}), "spec.mode"),
     ] {
         let (code, status) = t
             .raw("POST", &path, "application/json", body(spec.clone()))
@@ -443,8 +444,8 @@ async fn crd_schema_validation_rejects_bad_objects() {
     assert_eq!(code, 201);
     assert_eq!(
         created["spec"],
-        json!({"size": 1}),
-        "unknown fields are pruned"
+        json!({"size": 1, "mode": "auto"}),
+        "unknown fields are pruned, defaults applied"
     );
     let (code, _) = t
         .raw("POST", &format!("{path}?fieldValidation=Strict"), "application/json", json!({"apiVersion": "conformance.example.com/v1", "kind": "Widget", "metadata": {"name": "v2"}, "spec": {"size": 1, "unknown": true}}))
