@@ -284,7 +284,12 @@ fn valid_name(name: &str) -> bool {
 
 /// Validates and prunes a custom object against its schema; strict field validation turns
 /// pruned fields into a 400 error.
-fn validate_object(rt: &ResourceType, obj: &mut Value, query: &Query) -> ApiResult<()> {
+fn validate_object(
+    rt: &ResourceType,
+    obj: &mut Value,
+    old_obj: Option<&Value>,
+    query: &Query,
+) -> ApiResult<()> {
     let name = obj
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -313,6 +318,9 @@ fn validate_object(rt: &ResourceType, obj: &mut Value, query: &Query) -> ApiResu
             )));
         }
         validation::validate(schema, obj, "", &mut causes);
+        if causes.is_empty() {
+            crate::cel_rules::check(schema, obj, old_obj, "", &mut causes);
+        }
     }
     if rt.kind == "CustomResourceDefinition" {
         let group = obj
@@ -515,7 +523,7 @@ async fn create_object(
         obj["spec"] = json!({"finalizers": ["kubernetes"]});
     }
     fold_string_data(rt, &mut obj);
-    validate_object(rt, &mut obj, &req.query)?;
+    validate_object(rt, &mut obj, None, &req.query)?;
     let mut obj = admit(shared, req, "CREATE", Some(obj), None)
         .await?
         .unwrap_or(Value::Null);
@@ -651,7 +659,7 @@ async fn update_object(
     }
     new["metadata"]["resourceVersion"] = json!(old_rv);
     fold_string_data(rt, &mut new);
-    validate_object(rt, &mut new, &req.query)?;
+    validate_object(rt, &mut new, Some(&old), &req.query)?;
     let mut new = admit(shared, req, "UPDATE", Some(new), Some(&old))
         .await?
         .unwrap_or(Value::Null);

@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cel_rules;
 pub mod context;
 mod convert;
 pub mod discovery;

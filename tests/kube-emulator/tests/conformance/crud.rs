@@ -468,3 +468,99 @@ async fn crd_schema_validation_rejects_bad_objects() {
     assert_eq!(Widget::kind(&()), "Widget");
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn crd_cel_validation_rules_and_transition_rules() {
+    let t = Target::new().await;
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.conformance.example.com"},
+        "spec": {"group": "conformance.example.com", "scope": "Namespaced",
+            "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {
+                    "type": "object",
+                    "x-kubernetes-validations": [{"rule": "self.min <= self.max", "message": "min must not exceed max"}],
+                    "properties": {
+                        "min": {"type": "integer"}, "max": {"type": "integer"},
+                        "owner": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "owner is immutable"}]}
+                    }}}}}}]}
+    });
+    let (code, body) = t
+        .raw(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            "application/json",
+            crd,
+        )
+        .await;
+    assert!(code == 201 || code == 409, "{body}");
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(t.client.clone());
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        kube::runtime::wait::await_condition(
+            crds,
+            "gadgets.conformance.example.com",
+            kube::runtime::wait::conditions::is_crd_established(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let path = format!(
+        "/apis/conformance.example.com/v1/namespaces/{}/gadgets",
+        t.ns
+    );
+    let gadget = |name: &str, spec: serde_json::Value| json!({"apiVersion": "conformance.example.com/v1", "kind": "Gadget", "metadata": {"name": name}, "spec": spec});
+    let (code, status) = t
+        .raw(
+            "POST",
+            &path,
+            "application/json",
+            gadget("bad", json!({"min": 3, "max": 1})),
+        )
+        .await;
+    assert_eq!(code, 422, "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("min must not exceed max"),
+        "{status}"
+    );
+    let (code, _) = t
+        .raw(
+            "POST",
+            &path,
+            "application/json",
+            gadget("good", json!({"min": 1, "max": 3, "owner": "a"})),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, status) = t
+        .raw(
+            "PATCH",
+            &format!("{path}/good"),
+            "application/merge-patch+json",
+            json!({"spec": {"owner": "b"}}),
+        )
+        .await;
+    assert_eq!(code, 422, "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("owner is immutable"),
+        "{status}"
+    );
+    let (code, _) = t
+        .raw(
+            "PATCH",
+            &format!("{path}/good"),
+            "application/merge-patch+json",
+            json!({"spec": {"max": 9}}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    t.cleanup().await;
+}
