@@ -54,6 +54,18 @@ fn read_entries(obj: Option<&Value>) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
+/// The managedFields to start from: the client's, when it explicitly changed them (as kubectl
+/// does when migrating client-side apply ownership), otherwise the stored ones.
+fn base_entries(new: &Value, old: Option<&Value>) -> Vec<Entry> {
+    let sent = new.pointer("/metadata/managedFields");
+    let stored = old.and_then(|o| o.pointer("/metadata/managedFields"));
+    if sent.is_some() && sent != stored {
+        read_entries(Some(new))
+    } else {
+        read_entries(old)
+    }
+}
+
 fn write_entries(obj: &mut Value, entries: Vec<Entry>) {
     let list: Vec<Value> = entries
         .into_iter()
@@ -116,7 +128,7 @@ pub fn record_update(
     api_version: &str,
     sub: Option<&str>,
 ) {
-    let mut entries = read_entries(old);
+    let mut entries = base_entries(new, old);
     let before = old.map(strip_managed).unwrap_or_else(|| json!({}));
     let changed = patch::changed_paths(&before, &strip_managed(new));
     if changed.is_empty() {

@@ -194,3 +194,51 @@ async fn server_side_apply_creates_conflicts_forces_and_removes_unowned_fields()
     assert_eq!(st.status.unwrap().observed_generation, Some(5));
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn update_managers_own_changed_fields_and_clients_may_rewrite_managed_fields() {
+    let t = Target::new().await;
+    let cms: Api<ConfigMap> = t.api();
+    let c: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "m"}, "data": {"a": "1"}})).unwrap();
+    cms.create(&PostParams::default(), &c).await.unwrap();
+    let patched = cms
+        .patch(
+            "m",
+            &PatchParams {
+                field_manager: Some("editor".into()),
+                ..Default::default()
+            },
+            &Patch::Merge(json!({"data": {"b": "2"}})),
+        )
+        .await
+        .unwrap();
+    let editor = patched
+        .managed_fields()
+        .iter()
+        .find(|m| m.manager.as_deref() == Some("editor"))
+        .cloned()
+        .expect("editor entry");
+    assert_eq!(editor.operation.as_deref(), Some("Update"));
+    assert_eq!(editor.fields_v1.unwrap().0, json!({"f:data": {"f:b": {}}}));
+    // An applier setting data.b to another value conflicts with the Update manager.
+    let err = cms
+        .patch("m", &PatchParams::apply("applier"), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}, "data": {"b": "3"}})))
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(err).0, 409);
+    // Clearing managedFields explicitly (as a client may) removes the old ownership.
+    let ops: json_patch::Patch = serde_json::from_value(
+        json!([{"op": "replace", "path": "/metadata/managedFields", "value": [{}]}]),
+    )
+    .unwrap();
+    cms.patch("m", &PatchParams::default(), &Patch::Json::<()>(ops))
+        .await
+        .unwrap();
+    let applied = cms
+        .patch("m", &PatchParams::apply("applier"), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}, "data": {"b": "3"}})))
+        .await
+        .unwrap();
+    assert_eq!(applied.data.unwrap()["b"], "3");
+    t.cleanup().await;
+}
