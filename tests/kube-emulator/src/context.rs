@@ -1,0 +1,104 @@
+//! Request identity and the extension points for authentication and admission; must not touch
+//! the store directly (hooks see copies of objects).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use hyper::HeaderMap;
+use serde_json::Value;
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// User name, e.g. `system:anonymous`.
+    pub username: String,
+    /// Groups, e.g. `system:authenticated`.
+    pub groups: Vec<String>,
+}
+
+impl UserInfo {
+    /// The identity used when no authenticator is configured.
+    pub fn admin() -> Self {
+        Self {
+            username: "kube-emulator-admin".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        }
+    }
+}
+
+/// Everything the pipeline knows about a request before it touches the store.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// Who is calling (after impersonation, when an authenticator allows it).
+    pub user: UserInfo,
+    /// Kubernetes verb: get, list, watch, create, update, patch, delete.
+    pub verb: String,
+    /// The field manager derived from `fieldManager` or the User-Agent.
+    pub field_manager: String,
+    /// `dryRun=All` was requested (the change is computed but not persisted).
+    pub dry_run: bool,
+}
+
+/// Turns request headers into a user; returns `None` to reject with 401.
+/// The default accepts everyone as an admin; a token-based one can replace it.
+pub trait Authenticator: Send + Sync + 'static {
+    /// Authenticates a request from its headers (e.g. `Authorization: Bearer ...`,
+    /// `Impersonate-User`).
+    fn authenticate(&self, headers: &HeaderMap) -> Option<UserInfo>;
+}
+
+/// Accepts every request as [`UserInfo::admin`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+impl Authenticator for AllowAll {
+    fn authenticate(&self, _headers: &HeaderMap) -> Option<UserInfo> {
+        Some(UserInfo::admin())
+    }
+}
+
+/// What an admission hook is asked about (a subset of `AdmissionRequest`).
+#[derive(Debug, Clone)]
+pub struct AdmissionRequest {
+    /// The caller.
+    pub user: UserInfo,
+    /// CREATE, UPDATE or DELETE.
+    pub operation: String,
+    /// API group of the resource.
+    pub group: String,
+    /// API version of the resource.
+    pub version: String,
+    /// Plural resource name.
+    pub resource: String,
+    /// `status` for the status subresource.
+    pub subresource: Option<String>,
+    /// Namespace (empty for cluster-scoped).
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+    /// The object about to be persisted (absent on DELETE).
+    pub object: Option<Value>,
+    /// The current stored object (absent on CREATE).
+    pub old_object: Option<Value>,
+}
+
+/// An admission hook's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdmissionResponse {
+    /// Persist as is.
+    Allow,
+    /// Persist this mutated object instead.
+    Mutate(Value),
+    /// Reject with 403 and this message (reported like a webhook denial).
+    Deny(String),
+}
+
+/// Boxed future returned by [`AdmissionHook::admit`].
+pub type AdmitFuture<'a> = Pin<Box<dyn Future<Output = AdmissionResponse> + Send + 'a>>;
+
+/// Called for every write after validation and before persisting (mutating then validating).
+/// Writes are serialized while a hook runs, so a hook must not call back into the emulator.
+pub trait AdmissionHook: Send + Sync + 'static {
+    /// Decides on one write.
+    fn admit<'a>(&'a self, request: &'a AdmissionRequest) -> AdmitFuture<'a>;
+}

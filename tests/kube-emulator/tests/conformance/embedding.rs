@@ -1,0 +1,121 @@
+//! The emulator as a program and a library: the standalone binary, and the authentication and
+//! admission extension points. Emulator-only (skipped against a real cluster).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use kube_emulator::{
+    AdmissionHook, AdmissionRequest, AdmissionResponse, AdmitFuture, Authenticator, UserInfo,
+};
+use serde_json::json;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn binary_writes_kubeconfig_when_ready_and_serves_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kube-emulator"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !kubeconfig.exists() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let out = tokio::process::Command::new("kubectl")
+        .args(["get", "namespaces", "-o", "name"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l == "namespace/default")
+    );
+    child.kill().await.unwrap();
+}
+
+struct DenyLabel;
+
+impl AdmissionHook for DenyLabel {
+    fn admit<'a>(&'a self, request: &'a AdmissionRequest) -> AdmitFuture<'a> {
+        Box::pin(async move {
+            let Some(obj) = &request.object else {
+                return AdmissionResponse::Allow;
+            };
+            if obj.pointer("/metadata/labels/deny").is_some() {
+                return AdmissionResponse::Deny(format!(
+                    "{} may not create denied objects",
+                    request.user.username
+                ));
+            }
+            let mut obj = obj.clone();
+            obj["metadata"]["annotations"]["admitted-by"] = json!("hook");
+            AdmissionResponse::Mutate(obj)
+        })
+    }
+}
+
+struct HeaderUser;
+
+impl Authenticator for HeaderUser {
+    fn authenticate(&self, headers: &kube_emulator::HeaderMap) -> Option<UserInfo> {
+        let user = headers
+            .get("impersonate-user")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("anonymous");
+        (user != "blocked").then(|| UserInfo {
+            username: user.to_string(),
+            groups: vec![],
+        })
+    }
+}
+
+#[tokio::test]
+async fn admission_hooks_mutate_and_deny_with_the_caller_identity() {
+    let builder = kube_emulator::Emulator::builder()
+        .admission_hook(Arc::new(DenyLabel))
+        .authenticator(Arc::new(HeaderUser));
+    let t = Target::with(builder).await;
+    if t.real {
+        return t.cleanup().await;
+    }
+    let cms: Api<ConfigMap> = t.api();
+    let ok: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "ok"}})).unwrap();
+    let created = cms.create(&PostParams::default(), &ok).await.unwrap();
+    assert_eq!(created.metadata.annotations.unwrap()["admitted-by"], "hook");
+    let bad: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "bad", "labels": {"deny": "1"}}}))
+            .unwrap();
+    let (code, reason) = api_error(cms.create(&PostParams::default(), &bad).await.unwrap_err());
+    assert_eq!((code, reason.as_str()), (403, "Forbidden"));
+
+    let mut config = t.kube_config.clone().unwrap();
+    config.auth_info.impersonate = Some("blocked".into());
+    let blocked = kube::Client::try_from(config).unwrap();
+    let err = Api::<ConfigMap>::namespaced(blocked, &t.ns)
+        .get("ok")
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(err).0, 401);
+    t.cleanup().await;
+}
