@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod crd;
+pub mod diff;
+pub mod exec_change;
 pub mod review;
 pub mod review_manifest;
 pub mod review_output;
-pub mod diff;
-pub mod exec_change;
 pub mod snapshot;
 
 /// schemagate — reviewed, approved, exactly-once database schema changes for Kubernetes.
