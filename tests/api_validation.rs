@@ -17,7 +17,10 @@ fn change(sql: Option<&str>, from: Option<(&str, &str)>) -> SchemaChange {
         SchemaChangeSpec {
             sql: sql.map(str::to_owned),
             sql_from: from.map(|(name, key)| SqlSource {
-                config_map_key_ref: ConfigMapKeyRef { name: name.into(), key: key.into() },
+                config_map_key_ref: ConfigMapKeyRef {
+                    name: name.into(),
+                    key: key.into(),
+                },
             }),
             ..spec
         },
@@ -25,14 +28,19 @@ fn change(sql: Option<&str>, from: Option<(&str, &str)>) -> SchemaChange {
 }
 
 fn error_text(result: Result<(), kube::core::cel::ValidationErrors>) -> String {
-    format!("{:?}", result.expect_err("the API server would refuse this"))
+    format!(
+        "{:?}",
+        result.expect_err("the API server would refuse this")
+    )
 }
 
 #[test]
 fn schema_change_needs_exactly_one_sql_source() {
     validate_cel(&change(Some("SELECT 1;"), None)).unwrap();
     validate_cel(&change(None, Some(("big-migration", "up.sql")))).unwrap();
-    assert!(error_text(validate_cel(&change(None, None))).contains("exactly one of sql and sqlFrom"));
+    assert!(
+        error_text(validate_cel(&change(None, None))).contains("exactly one of sql and sqlFrom")
+    );
     assert!(
         error_text(validate_cel(&change(Some("SELECT 1;"), Some(("m", "k")))))
             .contains("exactly one of sql and sqlFrom")
@@ -57,15 +65,21 @@ fn schema_change_sql_and_target_are_immutable() {
 
     let mut new_target = old.clone();
     new_target.spec.instance_ref = "payments-prod".into();
-    assert!(error_text(validate_cel_update(&new_target, &old)).contains("instanceRef is immutable"));
+    assert!(
+        error_text(validate_cel_update(&new_target, &old)).contains("instanceRef is immutable")
+    );
 
     let mut new_project = old.clone();
     new_project.spec.project_ref = "other".into();
-    assert!(error_text(validate_cel_update(&new_project, &old)).contains("projectRef is immutable"));
+    assert!(
+        error_text(validate_cel_update(&new_project, &old)).contains("projectRef is immutable")
+    );
 
     // Swapping inline SQL for a ConfigMap is an edit of the SQL too.
     let swapped = change(None, Some(("m", "k")));
-    assert!(error_text(validate_cel_update(&swapped, &old)).contains("sql and sqlFrom are immutable"));
+    assert!(
+        error_text(validate_cel_update(&swapped, &old)).contains("sql and sqlFrom are immutable")
+    );
 }
 
 #[test]
@@ -89,19 +103,33 @@ fn approval_is_immutable() {
 fn server_engines_need_a_host_and_credentials() {
     let spec = |engine: &str, extra: serde_json::Value| -> DatabaseInstance {
         let mut v = serde_json::json!({"engine": engine, "database": "app"});
-        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        DatabaseInstance::new("db", serde_json::from_value::<DatabaseInstanceSpec>(v).unwrap())
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        DatabaseInstance::new(
+            "db",
+            serde_json::from_value::<DatabaseInstanceSpec>(v).unwrap(),
+        )
     };
     validate_cel(&spec("sqlite", serde_json::json!({}))).unwrap();
-    assert!(error_text(validate_cel(&spec("postgres", serde_json::json!({})))).contains("host is required"));
+    assert!(
+        error_text(validate_cel(&spec("postgres", serde_json::json!({}))))
+            .contains("host is required")
+    );
     let no_creds = spec("mysql", serde_json::json!({"host": "db.internal"}));
     assert!(error_text(validate_cel(&no_creds)).contains("credentialsSecretRef is required"));
-    let full = spec("postgres", serde_json::json!({"host": "db", "credentialsSecretRef": {"name": "s"}}));
+    let full = spec(
+        "postgres",
+        serde_json::json!({"host": "db", "credentialsSecretRef": {"name": "s"}}),
+    );
     validate_cel(&full).unwrap();
     assert_eq!(full.spec.engine, Engine::Postgres);
     // Defaults a user relies on.
     assert_eq!(full.spec.timeouts.lock_seconds, 5);
     assert_eq!(full.spec.drift_check_interval_seconds, 600);
     let creds = full.spec.credentials_secret_ref.unwrap();
-    assert_eq!((creds.username_key.as_str(), creds.password_key.as_str()), ("username", "password"));
+    assert_eq!(
+        (creds.username_key.as_str(), creds.password_key.as_str()),
+        ("username", "password")
+    );
 }
