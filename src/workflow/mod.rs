@@ -4,6 +4,29 @@
 //! Pure: no kube client, no sqlx, no tokio, no clock (the caller passes `now`). Controllers
 //! observe, call [`decide`], act once and write the status [`next_status`] builds.
 
+pub mod approval;
+pub mod decide;
+pub mod observed;
+pub mod status;
 pub mod version;
 
+#[cfg(test)]
+mod approval_tests;
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod status_tests;
+
+pub use approval::{
+    ApprovedChange, Tally, Verdict, approval_verdict, auto_approves, next_approval_status, tally,
+};
+pub use decide::{Decision, decide};
+pub use observed::{
+    Approver, HistoryEntry, HistoryFacts, HistoryStatus, Observed, ObservedApproval,
+    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, SiblingChange, SqlText,
+    cached_review, sql_digest,
+};
+pub use status::{EventNote, EventType, StatusUpdate, next_status};
 pub use version::{Version, VersionError};
