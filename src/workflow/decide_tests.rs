@@ -56,27 +56,6 @@ fn case(
     }
 }
 
-/// Applies `f` to a fresh fixture.
-fn with(mut o: Observed, f: impl FnOnce(&mut Observed)) -> Observed {
-    f(&mut o);
-    o
-}
-
-fn approved_once() -> Observed {
-    with(reviewed(RiskLevel::Low), |o| {
-        o.approvals.push(approve("a1", "dba"));
-    })
-}
-
-/// A status as the operator wrote it when it applied the change.
-fn applied_status() -> Observed {
-    let o = approved_once();
-    let mut applied = o.clone();
-    applied.history.as_mut().unwrap().this_change = history_entry(HistoryStatus::Applied, "");
-    let status = next_status(&applied, &decide(&applied)).status;
-    with(o, |o| o.change.status = status)
-}
-
 #[allow(clippy::too_many_lines)]
 fn cases() -> Vec<Case> {
     use Phase as P;
@@ -705,70 +684,4 @@ fn every_transition() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
-
-#[test]
-fn execute_carries_the_reviewed_sql_and_who_approved() {
-    let o = with(reviewed(RiskLevel::Low), |o| {
-        policy(o).required_approvals = 2;
-        o.approvals.push(approve("a-late", "lead"));
-        o.approvals.push(approve("a1", "dba"));
-    });
-    let Decision::Execute(approved) = decide(&o) else {
-        panic!("expected Execute");
-    };
-    assert_eq!(approved.sql(), SQL);
-    assert_eq!(approved.digest(), digest());
-    assert_eq!(approved.uid(), "uid-1");
-    assert_eq!(approved.version().as_str(), "5");
-    let record = approved.record();
-    assert!(!record.auto);
-    let who: Vec<_> = record.approvals.iter().map(|a| a.user.as_deref()).collect();
-    assert_eq!(who, [Some("dba"), Some("lead")], "oldest first");
-    // Quorum was reached by the later Approval ("a-late" was created at 506).
-    assert_eq!(record.approved_at, Some(at(506).0.to_string()));
-}
-
-#[test]
-fn auto_approval_is_recorded_and_its_time_kept() {
-    let mut o = with(reviewed(RiskLevel::Low), |o| {
-        policy(o).auto_approve = vec![auto_rule(&["prod"], RiskLevel::Low)];
-    });
-    let first = next_status(&o, &decide(&o)).status;
-    let record = first.approval.clone().unwrap();
-    assert!(record.auto);
-    assert_eq!(record.approved_at, Some(at(1_000).0.to_string()));
-    let approved = find(&first.conditions, types::APPROVED).unwrap();
-    assert_eq!(approved.reason, reasons::AUTO_APPROVED);
-    o.change.status = first.clone();
-    o.now = at(2_000);
-    let again = next_status(&o, &decide(&o));
-    assert!(!again.changed, "a later reconcile does not move approvedAt");
-}
-
-#[test]
-fn block_names_the_change_to_wait_for() {
-    let o = with(approved_once(), |o| {
-        o.siblings
-            .push(sibling("add-late", "4.1", Some(Phase::Applying)));
-        o.siblings.push(sibling("add-early", "3", None));
-    });
-    match decide(&o) {
-        Decision::Block { on, change, .. } => {
-            assert_eq!(on.as_str(), "3");
-            assert_eq!(change, "add-early");
-        }
-        other => panic!("expected Block, got {other:?}"),
-    }
-    let status = next_status(&o, &decide(&o)).status;
-    let ready = find(&status.conditions, types::READY).unwrap();
-    assert!(
-        ready.message.contains("version 3 (SchemaChange add-early"),
-        "{}",
-        ready.message
-    );
-    assert!(
-        status.approval.is_some(),
-        "approval is recorded while blocked"
-    );
 }

@@ -12,7 +12,9 @@ use crate::api::schema_change::{
     Finding, FindingLevel, Phase, RiskLevel, SchemaChangeSpec, SchemaChangeStatus, TransactionMode,
 };
 
+use super::decide::decide;
 use super::observed::*;
+use super::status::next_status;
 use super::version::Version;
 
 pub const SQL: &str = "CREATE TABLE t (id int PRIMARY KEY);";
@@ -167,4 +169,25 @@ pub fn sibling(name: &str, version: &str, phase: Option<Phase>) -> SiblingChange
         version: version.into(),
         phase,
     }
+}
+
+/// Applies `f` to a fresh fixture.
+pub fn with(mut o: Observed, f: impl FnOnce(&mut Observed)) -> Observed {
+    f(&mut o);
+    o
+}
+
+pub fn approved_once() -> Observed {
+    with(reviewed(RiskLevel::Low), |o| {
+        o.approvals.push(approve("a1", "dba"));
+    })
+}
+
+/// A status as the operator wrote it when it applied the change.
+pub fn applied_status() -> Observed {
+    let o = approved_once();
+    let mut applied = o.clone();
+    applied.history.as_mut().unwrap().this_change = history_entry(HistoryStatus::Applied, "");
+    let status = next_status(&applied, &decide(&applied)).status;
+    with(o, |o| o.change.status = status)
 }

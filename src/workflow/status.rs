@@ -174,10 +174,8 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
         }
         Decision::Nothing => {
             // Refresh observedGeneration (e.g. after a description edit), nothing else.
-            let conditions = std::mem::take(&mut b.status.conditions);
-            for c in conditions {
-                let value = c.status == "True";
-                b.set(&c.type_, value, &c.reason, &c.message);
+            for condition in &mut b.status.conditions {
+                condition.observed_generation = b.generation;
             }
             b.status.observed_generation = b.generation;
             let changed = b.status != *current;
