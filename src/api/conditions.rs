@@ -98,6 +98,9 @@ pub mod reasons {
     pub const MATCHED: &str = "Matched";
     /// No SchemaChange of that name exists in the namespace.
     pub const CHANGE_NOT_FOUND: &str = "ChangeNotFound";
+    /// The change has not been reviewed yet, so there is no digest to match (re-checked once it
+    /// is).
+    pub const CHANGE_NOT_REVIEWED: &str = "ChangeNotReviewed";
     /// The Approval's sqlDigest differs from the change's reviewed digest.
     pub const DIGEST_MISMATCH: &str = "DigestMismatch";
     /// The change was already applied before this Approval arrived.

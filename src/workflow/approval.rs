@@ -21,8 +21,8 @@ use super::version::Version;
 pub struct Verdict {
     /// The `Accepted` condition status.
     pub accepted: bool,
-    /// One of `Matched`, `ChangeNotFound`, `DigestMismatch`, `AlreadyApplied`, `NotAnApprover`,
-    /// `SelfApproval`.
+    /// One of `Matched`, `ChangeNotFound`, `ChangeNotReviewed`, `DigestMismatch`,
+    /// `AlreadyApplied`, `NotAnApprover`, `SelfApproval`.
     pub reason: &'static str,
     /// What a human should know.
     pub message: String,
@@ -60,7 +60,7 @@ fn check(
 ) -> Result<(), Verdict> {
     let Some(digest) = digest else {
         return Err(Verdict::refused(
-            reasons::DIGEST_MISMATCH,
+            reasons::CHANGE_NOT_REVIEWED,
             format!(
                 "SchemaChange {change_name} has not been reviewed yet, so it has no sqlDigest to approve"
             ),

@@ -110,7 +110,7 @@ fn verdict_table() {
             Some(&unreviewed),
             Some(&open),
             false,
-            reasons::DIGEST_MISMATCH,
+            reasons::CHANGE_NOT_REVIEWED,
         ),
         (
             "late for an applied change",
