@@ -309,6 +309,7 @@ fn earliest_blocker(
     version: &Version,
     history: &HistoryFacts,
 ) -> Option<(Version, String, Option<Phase>)> {
+    // A sibling whose version does not parse fails on its own (InvalidVersion) and orders nothing.
     observed
         .siblings
         .iter()

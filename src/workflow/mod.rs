@@ -3,6 +3,20 @@
 //!
 //! Pure: no kube client, no sqlx, no tokio, no clock (the caller passes `now`). Controllers
 //! observe, call [`decide`], act once and write the status [`next_status`] builds.
+//!
+//! What a SchemaChange controller does for each [`Decision`] (write the built status first when
+//! `changed`, publish its Event if any, then act):
+//!
+//! | Decision | act |
+//! | --- | --- |
+//! | `Review` | run the review engine, put the outcome in `Observed::review`, decide again |
+//! | `Execute(approved)` | write status (phase `Applying`) first, then run `approved.sql()` through the engine under its lock |
+//! | `CancelAndRelease` | cancel the running execution, then remove the finalizer |
+//! | `Release` | remove the finalizer; never touch the database |
+//! | `RecordApplied` | fill `execution`/`snapshots` from the history row (the builder leaves them alone) |
+//! | everything else | nothing beyond the status write; wait for the next watch event |
+//!
+//! The Approval controller uses [`approval_verdict`] and [`next_approval_status`].
 
 pub mod approval;
 pub mod decide;

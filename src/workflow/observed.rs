@@ -134,7 +134,7 @@ pub struct ReviewOutcome {
     pub errors: u32,
     /// Number of warning findings.
     pub warnings: u32,
-    /// All findings, errors first is not required.
+    /// All findings, in any order.
     pub findings: Vec<Finding>,
 }
 
@@ -278,6 +278,35 @@ pub struct SiblingChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_resource_reads_identity_generation_and_deletion() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+        use k8s_openapi::jiff::Timestamp;
+        let spec: SchemaChangeSpec = serde_json::from_value(serde_json::json!({
+            "projectRef": "p", "instanceRef": "i", "version": "1", "sql": "SELECT 1;"
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut change = SchemaChange::new("c", spec);
+        change.metadata = ObjectMeta {
+            name: Some("c".into()),
+            uid: Some("u".into()),
+            generation: Some(3),
+            deletion_timestamp: Some(Time(Timestamp::UNIX_EPOCH)),
+            ..ObjectMeta::default()
+        };
+        let observed = ObservedChange::from_resource(&change, None);
+        assert_eq!(
+            (
+                observed.name.as_str(),
+                observed.uid.as_str(),
+                observed.generation,
+                observed.deleting
+            ),
+            ("c", "u", Some(3), true)
+        );
+        assert_eq!(observed.status, SchemaChangeStatus::default());
+    }
 
     #[test]
     fn digest_is_sha256_hex() {
