@@ -2,7 +2,7 @@
 //! report out.
 //!
 //! Pure: no kube client, no sqlx, no tokio, no clock (the caller passes `now`). Controllers
-//! observe, call [`decide`], act once and write the status [`next_status`] builds.
+//! observe, call [`decide()`], act once and write the status [`next_status`] builds.
 //!
 //! What a SchemaChange controller does for each [`Decision`] (write the built status first when
 //! `changed`, publish its Event if any, then act):

@@ -20,7 +20,7 @@ use super::version::Version;
 /// Most findings kept in `status.review.findings`.
 pub const MAX_STATUS_FINDINGS: usize = 100;
 
-/// Everything [`super::decide`] looks at. `now` is passed in so decisions are reproducible.
+/// Everything [`super::decide()`] looks at. `now` is passed in so decisions are reproducible.
 #[derive(Debug, Clone)]
 pub struct Observed {
     /// The SchemaChange itself.
