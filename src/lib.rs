@@ -9,3 +9,4 @@ pub mod cli;
 pub mod engine;
 pub mod review;
 pub mod snapshot;
+pub mod workflow;

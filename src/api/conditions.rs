@@ -66,7 +66,7 @@ pub mod reasons {
     pub const REJECTED: &str = "Rejected";
     /// Waiting for an earlier version on the same database.
     pub const BLOCKED_BY_EARLIER_VERSION: &str = "BlockedByEarlierVersion";
-    /// The version is at or below the latest applied version.
+    /// The version is at or below the latest applied version (or was applied by another change).
     pub const VERSION_OUT_OF_ORDER: &str = "VersionOutOfOrder";
     /// The referenced Project or DatabaseInstance does not exist or does not allow this target.
     pub const INVALID_REFERENCE: &str = "InvalidReference";
@@ -78,12 +78,29 @@ pub mod reasons {
     pub const EXECUTION_FAILED: &str = "ExecutionFailed";
     /// A non-transactional change was interrupted part-way; a human must look.
     pub const NEEDS_INTERVENTION: &str = "NeedsIntervention";
+    /// The review of the current SQL digest is running.
+    pub const REVIEWING: &str = "Reviewing";
+    /// The target DatabaseInstance is not Ready, so the change waits.
+    pub const INSTANCE_NOT_READY: &str = "InstanceNotReady";
+    /// The Project's policy is invalid, so the change waits for it to be fixed.
+    pub const PROJECT_NOT_READY: &str = "ProjectNotReady";
+    /// The SQL (from a ConfigMap) no longer matches the digest that was reviewed.
+    pub const SQL_CHANGED: &str = "SqlChanged";
+    /// `spec.version` is not a version.
+    pub const INVALID_VERSION: &str = "InvalidVersion";
+    /// Status says applied but the history table has no record of the change.
+    pub const HISTORY_MISSING: &str = "HistoryMissing";
+    /// The change was deleted while it was applying; execution was cancelled.
+    pub const CANCELLED: &str = "Cancelled";
 
     // Approval
     /// The Approval names an existing change and its digest.
     pub const MATCHED: &str = "Matched";
     /// No SchemaChange of that name exists in the namespace.
     pub const CHANGE_NOT_FOUND: &str = "ChangeNotFound";
+    /// The change has not been reviewed yet, so there is no digest to match (re-checked once it
+    /// is).
+    pub const CHANGE_NOT_REVIEWED: &str = "ChangeNotReviewed";
     /// The Approval's sqlDigest differs from the change's reviewed digest.
     pub const DIGEST_MISMATCH: &str = "DigestMismatch";
     /// The change was already applied before this Approval arrived.

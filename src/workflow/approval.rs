@@ -1,0 +1,358 @@
+//! Which Approvals count for a SchemaChange, the Approval controller's verdict, and the
+//! [`ApprovedChange`] token that is the only way to reach the executor.
+//!
+//! Pure: no client calls. The same per-Approval check serves the change's tally and the
+//! Approval's own `Accepted` condition, so the two can never disagree.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::approval::{ApprovalStatus, Decision as ApprovalDecision};
+use crate::api::conditions::{reasons, set_condition, types};
+use crate::api::project::ApprovalPolicy;
+use crate::api::schema_change::{ApprovalRecord, ApproverRecord, Phase, RiskLevel};
+
+use super::observed::{ObservedApproval, ObservedChange};
+use super::version::Version;
+
+/// Whether an Approval counts, with a PascalCase reason and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The `Accepted` condition status.
+    pub accepted: bool,
+    /// One of `Matched`, `ChangeNotFound`, `ChangeNotReviewed`, `DigestMismatch`,
+    /// `AlreadyApplied`, `NotAnApprover`, `SelfApproval`.
+    pub reason: &'static str,
+    /// What a human should know.
+    pub message: String,
+}
+
+impl Verdict {
+    fn refused(reason: &'static str, message: String) -> Self {
+        Self {
+            accepted: false,
+            reason,
+            message,
+        }
+    }
+}
+
+fn approver_label(approval: &ObservedApproval) -> String {
+    approval
+        .approver
+        .as_ref()
+        .map_or_else(|| "an unrecorded approver".to_owned(), |a| a.user.clone())
+}
+
+/// Checks one Approval against a change's reviewed digest and the project's policy.
+///
+/// Rejections by the author are allowed (withdrawing one's own change is harmless); approvals by
+/// the author need `allowSelfApproval`. When the author is unknown the self-approval rule
+/// cannot be applied. When the approver is unknown, only a policy with no users and no groups
+/// lets the Approval count.
+fn check(
+    approval: &ObservedApproval,
+    change_name: &str,
+    digest: Option<&str>,
+    policy: &ApprovalPolicy,
+    author: Option<&str>,
+) -> Result<(), Verdict> {
+    let Some(digest) = digest else {
+        return Err(Verdict::refused(
+            reasons::CHANGE_NOT_REVIEWED,
+            format!(
+                "SchemaChange {change_name} has not been reviewed yet, so it has no sqlDigest to approve"
+            ),
+        ));
+    };
+    if approval.sql_digest != digest {
+        return Err(Verdict::refused(
+            reasons::DIGEST_MISMATCH,
+            format!(
+                "sqlDigest {} does not match the reviewed SQL of SchemaChange {change_name} ({digest}); \
+                 the SQL changed or the digest was mistyped",
+                approval.sql_digest
+            ),
+        ));
+    }
+    let open_to_all = policy.approvers.users.is_empty() && policy.approvers.groups.is_empty();
+    if !open_to_all {
+        let allowed = approval.approver.as_ref().is_some_and(|a| {
+            policy.approvers.users.contains(&a.user)
+                || a.groups.iter().any(|g| policy.approvers.groups.contains(g))
+        });
+        if !allowed {
+            let who = approver_label(approval);
+            return Err(Verdict::refused(
+                reasons::NOT_AN_APPROVER,
+                format!("{who} is not among the project's approvers (users or groups)"),
+            ));
+        }
+    }
+    let is_author = match (author, &approval.approver) {
+        (Some(author), Some(approver)) => approver.user == author,
+        _ => false,
+    };
+    if is_author && approval.decision == ApprovalDecision::Approve && !policy.allow_self_approval {
+        return Err(Verdict::refused(
+            reasons::SELF_APPROVAL,
+            format!(
+                "{} wrote SchemaChange {change_name} and the project does not allow self-approval",
+                approver_label(approval)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The verdict for the Approval controller's `Accepted` condition.
+///
+/// `change` is the SchemaChange the Approval names (`None`: no such change); `policy` is its
+/// Project's approval policy (`None`: the Project does not exist, so nobody can be checked).
+/// "Already applied" is read from the change's status: the Approval controller does not read
+/// the database, and an Approval that counted for the applied change stays `Matched`.
+#[must_use]
+pub fn approval_verdict(
+    approval: &ObservedApproval,
+    change: Option<&ObservedChange>,
+    policy: Option<&ApprovalPolicy>,
+) -> Verdict {
+    let Some(change) = change else {
+        return Verdict::refused(
+            reasons::CHANGE_NOT_FOUND,
+            format!(
+                "no SchemaChange named {} in this namespace",
+                approval.change
+            ),
+        );
+    };
+    let status = &change.status;
+    let counted = status
+        .approval
+        .as_ref()
+        .is_some_and(|r| r.approvals.iter().any(|a| a.approval == approval.name));
+    if status.phase == Some(Phase::Applied) && !counted {
+        return Verdict::refused(
+            reasons::ALREADY_APPLIED,
+            format!(
+                "SchemaChange {} was already applied; this Approval had no part in it",
+                change.name
+            ),
+        );
+    }
+    let Some(policy) = policy else {
+        return Verdict::refused(
+            reasons::NOT_AN_APPROVER,
+            format!(
+                "Project {} of SchemaChange {} does not exist, so no approver policy allows this Approval",
+                change.spec.project_ref, change.name
+            ),
+        );
+    };
+    if let Err(verdict) = check(
+        approval,
+        &change.name,
+        status.sql_digest.as_deref(),
+        policy,
+        change.author.as_deref(),
+    ) {
+        return verdict;
+    }
+    Verdict {
+        accepted: true,
+        reason: reasons::MATCHED,
+        message: match approval.decision {
+            ApprovalDecision::Approve => {
+                format!("approves SchemaChange {} as reviewed", change.name)
+            }
+            ApprovalDecision::Reject => format!("rejects SchemaChange {}", change.name),
+        },
+    }
+}
+
+/// The next Approval status for a verdict; the flag says whether anything changed.
+#[must_use]
+pub fn next_approval_status(
+    current: &ApprovalStatus,
+    approval: &ObservedApproval,
+    generation: Option<i64>,
+    verdict: &Verdict,
+    now: Time,
+) -> (ApprovalStatus, bool) {
+    let mut status = current.clone();
+    let mut changed = set_condition(
+        &mut status.conditions,
+        types::ACCEPTED,
+        verdict.accepted,
+        verdict.reason,
+        &verdict.message,
+        generation,
+        now,
+    );
+    let approver = approval.approver.as_ref().map(|a| a.user.clone());
+    if approver.is_some() && status.approver != approver {
+        status.approver = approver;
+        changed = true;
+    }
+    if status.observed_generation != generation {
+        status.observed_generation = generation;
+        changed = true;
+    }
+    (status, changed)
+}
+
+/// How the Approvals naming a change add up.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tally {
+    /// One record per distinct approver whose approval counts, oldest first.
+    pub approvals: Vec<ApproverRecord>,
+    /// Approvals needed (`requiredApprovals`).
+    pub required: u32,
+    /// Creation time of the approval that reached `required` (RFC 3339), if reached.
+    pub quorum_at: Option<String>,
+    /// The oldest valid rejection, if any.
+    pub rejection: Option<ApproverRecord>,
+    /// Approvals that do not count, with the reason and message.
+    pub ignored: Vec<(String, Verdict)>,
+}
+
+impl Tally {
+    /// Whether enough distinct approvers approved.
+    #[must_use]
+    pub fn satisfied(&self) -> bool {
+        self.approvals.len() >= usize::try_from(self.required).unwrap_or(usize::MAX)
+    }
+}
+
+fn record(approval: &ObservedApproval) -> ApproverRecord {
+    ApproverRecord {
+        approval: approval.name.clone(),
+        user: approval.approver.as_ref().map(|a| a.user.clone()),
+        at: approval.created.as_ref().map(|t| t.0.to_string()),
+    }
+}
+
+/// Counts the Approvals for `change` against its reviewed `digest`. Approvers are distinct by
+/// user name; Approvals whose approver is unknown count together as one approver.
+#[must_use]
+pub fn tally(
+    change: &ObservedChange,
+    digest: &str,
+    policy: &ApprovalPolicy,
+    approvals: &[ObservedApproval],
+) -> Tally {
+    let mut ordered: Vec<&ObservedApproval> = approvals
+        .iter()
+        .filter(|a| a.change == change.name)
+        .collect();
+    ordered.sort_by(|a, b| (&a.created, &a.name).cmp(&(&b.created, &b.name)));
+    let mut out = Tally {
+        required: policy.required_approvals.max(1),
+        ..Tally::default()
+    };
+    let mut seen: BTreeSet<Option<&str>> = BTreeSet::new();
+    for approval in ordered {
+        if let Err(verdict) = check(
+            approval,
+            &change.name,
+            Some(digest),
+            policy,
+            change.author.as_deref(),
+        ) {
+            out.ignored.push((approval.name.clone(), verdict));
+            continue;
+        }
+        match approval.decision {
+            ApprovalDecision::Reject => {
+                if out.rejection.is_none() {
+                    out.rejection = Some(record(approval));
+                }
+            }
+            ApprovalDecision::Approve => {
+                if seen.insert(approval.approver.as_ref().map(|a| a.user.as_str())) {
+                    out.approvals.push(record(approval));
+                    if out.quorum_at.is_none() && out.satisfied() {
+                        out.quorum_at = approval.created.as_ref().map(|t| t.0.to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether the project auto-approves a change of `risk` on an instance in `environment`.
+#[must_use]
+pub fn auto_approves(policy: &ApprovalPolicy, environment: Option<&str>, risk: RiskLevel) -> bool {
+    let Some(environment) = environment else {
+        return false;
+    };
+    policy
+        .auto_approve
+        .iter()
+        .any(|rule| rule.environments.iter().any(|e| e == environment) && risk <= rule.max_risk)
+}
+
+/// A change that may be executed: it can only be built by the workflow from a satisfied
+/// [`Tally`] or an auto-approval rule, so unapproved SQL cannot reach the executor by type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovedChange {
+    name: String,
+    uid: String,
+    version: Version,
+    sql: String,
+    digest: String,
+    record: ApprovalRecord,
+}
+
+impl ApprovedChange {
+    /// Only the workflow's decision may approve.
+    pub(super) fn new(
+        change: &ObservedChange,
+        version: Version,
+        sql: String,
+        digest: String,
+        record: ApprovalRecord,
+    ) -> Self {
+        Self {
+            name: change.name.clone(),
+            uid: change.uid.clone(),
+            version,
+            sql,
+            digest,
+            record,
+        }
+    }
+
+    /// The SchemaChange name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The SchemaChange uid: the history table's key.
+    #[must_use]
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+    /// The version.
+    #[must_use]
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+    /// The exact SQL that was reviewed and approved.
+    #[must_use]
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+    /// sha256 of [`Self::sql`].
+    #[must_use]
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+    /// Who approved it, for `status.approval` and the history row.
+    #[must_use]
+    pub fn record(&self) -> &ApprovalRecord {
+        &self.record
+    }
+}

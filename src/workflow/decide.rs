@@ -1,0 +1,329 @@
+//! `decide`: the one next step for a SchemaChange, from what was observed.
+//!
+//! Pure: no client calls, no clock. The order of the checks is the policy: history first
+//! (it is the source of truth), then references, SQL, version order, review, rejection,
+//! approval, ordering against earlier versions, and only then execution.
+
+use crate::api::conditions::reasons;
+use crate::api::schema_change::{ApprovalRecord, Phase};
+
+use super::approval::{ApprovedChange, auto_approves, tally};
+use super::observed::{HistoryFacts, HistoryStatus, Observed, ReviewOutcome, SqlText, sql_digest};
+use super::version::Version;
+
+/// The one next step for a SchemaChange. The status to report for it comes from
+/// [`super::next_status`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// The status already says everything; do nothing.
+    Nothing,
+    /// Being deleted and not applying: drop the finalizer. The database is never touched.
+    Release,
+    /// Being deleted while applying: cancel the running execution, then drop the finalizer.
+    CancelAndRelease,
+    /// A reference, the SQL source or the Project's policy is missing or wrong; wait for a fix
+    /// (phase `Pending`).
+    Invalid {
+        /// Condition reason.
+        reason: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The DatabaseInstance is not Ready; wait without changing the phase.
+    WaitForInstance {
+        /// The instance's own message.
+        message: String,
+    },
+    /// Review the SQL with this digest (no review is known for it yet).
+    Review {
+        /// sha256 of the SQL to review.
+        digest: String,
+    },
+    /// The review found errors.
+    ReviewFailed {
+        /// The review.
+        review: ReviewOutcome,
+    },
+    /// A valid Approval rejected the change (or one did earlier: rejection is final).
+    Reject {
+        /// Who rejected it, as recorded.
+        by: String,
+    },
+    /// Reviewed; waiting for more approvals.
+    WaitForApproval {
+        /// Distinct approvers so far.
+        have: u32,
+        /// Approvals needed.
+        need: u32,
+    },
+    /// Approved, but an earlier version (or a same version with a smaller name) for the same
+    /// database has not been applied yet.
+    Block {
+        /// The version waited for.
+        on: Version,
+        /// The SchemaChange carrying it.
+        change: String,
+        /// Its phase.
+        phase: Option<Phase>,
+        /// Who approved this change.
+        approval: ApprovalRecord,
+    },
+    /// Run it.
+    Execute(ApprovedChange),
+    /// The history says an executor is running it now; wait.
+    InProgress,
+    /// The history says it was applied but the status does not show it yet.
+    RecordApplied,
+    /// A permanent failure.
+    Fail {
+        /// Condition reason.
+        reason: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// Interrupted part-way outside a transaction (or the history lost it): a human must look.
+    NeedsIntervention {
+        /// Which statements ran, or what is inconsistent.
+        message: String,
+    },
+}
+
+/// Decides the next step for the observed SchemaChange.
+#[must_use]
+pub fn decide(observed: &Observed) -> Decision {
+    let change = &observed.change;
+    let status = &change.status;
+    if change.deleting {
+        let applying = status.phase == Some(Phase::Applying)
+            || observed
+                .history
+                .as_ref()
+                .and_then(|h| h.this_change.as_ref())
+                .is_some_and(|e| e.status == HistoryStatus::Running);
+        return if applying {
+            Decision::CancelAndRelease
+        } else {
+            Decision::Release
+        };
+    }
+    if let Some(history) = &observed.history
+        && let Some(decision) = from_history(observed, history)
+    {
+        return decision;
+    }
+    if status.phase == Some(Phase::Rejected) {
+        // Rejection is for good, even if the rejecting Approval is deleted later.
+        return Decision::Nothing;
+    }
+    if observed.history.is_none() && status.phase.is_some_and(Phase::is_terminal) {
+        // Only the history may overturn a final phase; without it the cached status stands.
+        return Decision::Nothing;
+    }
+    let Some(project) = &observed.project else {
+        return invalid_reference(format!(
+            "Project {} not found in this namespace",
+            change.spec.project_ref
+        ));
+    };
+    let Some(instance) = &observed.instance else {
+        return invalid_reference(format!(
+            "DatabaseInstance {} not found in this namespace",
+            change.spec.instance_ref
+        ));
+    };
+    if !project.spec.instances.contains(&change.spec.instance_ref) {
+        return invalid_reference(format!(
+            "Project {} does not list DatabaseInstance {} in spec.instances",
+            change.spec.project_ref, change.spec.instance_ref
+        ));
+    }
+    if let Some(error) = &project.policy_error {
+        return Decision::Invalid {
+            reason: reasons::PROJECT_NOT_READY,
+            message: format!("Project {} is not ready: {error}", change.spec.project_ref),
+        };
+    }
+    let Some(history) = observed.history.as_ref().filter(|_| instance.ready) else {
+        return Decision::WaitForInstance {
+            message: format!(
+                "DatabaseInstance {} is not ready: {}",
+                change.spec.instance_ref, instance.message
+            ),
+        };
+    };
+    let sql = match &observed.sql {
+        SqlText::Resolved(sql) => sql,
+        SqlText::Unavailable(message) => {
+            return Decision::Invalid {
+                reason: reasons::SQL_UNAVAILABLE,
+                message: message.clone(),
+            };
+        }
+    };
+    let digest = sql_digest(sql);
+    if let (Some(pinned), Some(_)) = (&status.sql_digest, &status.review)
+        && *pinned != digest
+    {
+        return Decision::Fail {
+            reason: reasons::SQL_CHANGED,
+            message: format!(
+                "the SQL now has digest {digest} but {pinned} was reviewed; \
+                 create a new SchemaChange for the new SQL"
+            ),
+        };
+    }
+    let version = match Version::parse(&change.spec.version) {
+        Ok(version) => version,
+        Err(error) => {
+            return Decision::Fail {
+                reason: reasons::INVALID_VERSION,
+                message: error.to_string(),
+            };
+        }
+    };
+    if let Some(decision) = out_of_order(&version, history) {
+        return decision;
+    }
+    let Some(review) = &observed.review else {
+        return Decision::Review { digest };
+    };
+    if review.errors > 0 {
+        return Decision::ReviewFailed {
+            review: review.clone(),
+        };
+    }
+    let policy = &project.spec.approval;
+    let counted = tally(change, &digest, policy, &observed.approvals);
+    if let Some(rejection) = &counted.rejection {
+        return Decision::Reject {
+            by: rejection.user.clone().unwrap_or_else(|| {
+                format!("an unrecorded approver (Approval {})", rejection.approval)
+            }),
+        };
+    }
+    let record = if counted.satisfied() {
+        ApprovalRecord {
+            auto: false,
+            approved_at: counted.quorum_at.clone(),
+            approvals: counted.approvals.clone(),
+        }
+    } else if auto_approves(policy, instance.environment.as_deref(), review.risk) {
+        let approved_at = status
+            .approval
+            .as_ref()
+            .filter(|r| r.auto)
+            .and_then(|r| r.approved_at.clone())
+            .or_else(|| Some(observed.now.0.to_string()));
+        ApprovalRecord {
+            auto: true,
+            approvals: Vec::new(),
+            approved_at,
+        }
+    } else {
+        return Decision::WaitForApproval {
+            have: u32::try_from(counted.approvals.len()).unwrap_or(u32::MAX),
+            need: counted.required,
+        };
+    };
+    if let Some(blocker) = earliest_blocker(observed, &version, history) {
+        return Decision::Block {
+            on: blocker.0,
+            change: blocker.1,
+            phase: blocker.2,
+            approval: record,
+        };
+    }
+    Decision::Execute(ApprovedChange::new(
+        change,
+        version,
+        sql.clone(),
+        digest,
+        record,
+    ))
+}
+
+fn invalid_reference(message: String) -> Decision {
+    Decision::Invalid {
+        reason: reasons::INVALID_REFERENCE,
+        message,
+    }
+}
+
+/// History wins over status: an applied change is never run again.
+fn from_history(observed: &Observed, history: &HistoryFacts) -> Option<Decision> {
+    let status = &observed.change.status;
+    let Some(entry) = &history.this_change else {
+        if status.phase == Some(Phase::Applied) {
+            return Some(Decision::NeedsIntervention {
+                message: "status says applied but the database's history table has no record of \
+                          this change; it will not be run again"
+                    .to_owned(),
+            });
+        }
+        return None;
+    };
+    let message = entry.message.clone().unwrap_or_default();
+    Some(match entry.status {
+        HistoryStatus::Applied => {
+            if status.phase == Some(Phase::Applied) {
+                Decision::Nothing
+            } else {
+                Decision::RecordApplied
+            }
+        }
+        HistoryStatus::Running => Decision::InProgress,
+        HistoryStatus::Failed => Decision::Fail {
+            reason: reasons::EXECUTION_FAILED,
+            message,
+        },
+        HistoryStatus::NeedsIntervention => Decision::NeedsIntervention { message },
+    })
+}
+
+/// A version at or below the latest applied one that is not this change's own row is refused.
+fn out_of_order(version: &Version, history: &HistoryFacts) -> Option<Decision> {
+    if history.applied_versions.contains(version) {
+        return Some(Decision::Fail {
+            reason: reasons::VERSION_OUT_OF_ORDER,
+            message: format!(
+                "version {version} was already applied to this database by another change; \
+                 give this change a version above {}",
+                history.latest_applied().unwrap_or(version)
+            ),
+        });
+    }
+    let latest = history.latest_applied()?;
+    (version < latest).then(|| Decision::Fail {
+        reason: reasons::VERSION_OUT_OF_ORDER,
+        message: format!(
+            "version {version} is below the latest applied version {latest}; \
+             changes apply in version order, so give it a version above {latest}"
+        ),
+    })
+}
+
+/// The lowest not-yet-applied sibling that must go first: any lower version (whatever its
+/// phase: delete it to unblock), or an equal version with a smaller name that is still alive.
+fn earliest_blocker(
+    observed: &Observed,
+    version: &Version,
+    history: &HistoryFacts,
+) -> Option<(Version, String, Option<Phase>)> {
+    // A sibling whose version does not parse fails on its own (InvalidVersion) and orders nothing.
+    observed
+        .siblings
+        .iter()
+        .filter_map(|s| Version::parse(&s.version).ok().map(|v| (v, s)))
+        .filter(|(v, _)| !history.applied_versions.contains(v))
+        .filter(|(v, s)| {
+            v < version
+                || (v == version
+                    && s.name < observed.change.name
+                    && !matches!(
+                        s.phase,
+                        Some(Phase::Rejected | Phase::ReviewFailed | Phase::Failed)
+                    ))
+        })
+        .min_by(|(va, sa), (vb, sb)| va.cmp(vb).then_with(|| sa.name.cmp(&sb.name)))
+        .map(|(v, s)| (v, s.name.clone(), s.phase))
+}
