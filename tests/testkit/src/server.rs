@@ -38,6 +38,8 @@ pub struct PrivateServer {
     _temp: Option<tempfile::TempDir>,
     /// Stop on drop (false for daemonized servers handed to `sg-testdb`).
     stop_on_drop: bool,
+    /// Holds the port reservation (see [`reserve_port`]) while this value lives.
+    _port_lock: Option<fs::File>,
 }
 
 fn is_root() -> bool {
@@ -158,9 +160,37 @@ pub(crate) fn client_bin(kind: ServerKind) -> Result<PathBuf> {
     }
 }
 
-fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
-    Ok(l.local_addr()?.port())
+/// Ports handed to test servers: below Linux's ephemeral range (32768–60999), so a stopped
+/// server's port is never taken by the kernel for some client's outgoing connection, and never
+/// handed out by `bind(0)` to another process while the server is down for a restart test.
+const PORT_RANGE: std::ops::Range<u16> = 20000..32000;
+
+/// A port reserved for one server for as long as the returned lock file stays open.
+///
+/// The reservation is an exclusive `flock` on `/tmp/sg-testkit-ports/<port>.lock`, so concurrent
+/// test processes never pick the same port, even while its server is stopped.
+fn reserve_port() -> Result<(u16, fs::File)> {
+    let dir = Path::new("/tmp/sg-testkit-ports");
+    fs::create_dir_all(dir).context("creating the port reservation directory")?;
+    let span = PORT_RANGE.end - PORT_RANGE.start;
+    // Start at a different place per process so parallel processes rarely probe the same ports.
+    let offset = u16::try_from(std::process::id() % u32::from(span)).unwrap_or(0);
+    for i in 0..span {
+        let port = PORT_RANGE.start + (offset + i) % span;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{port}.lock")))
+            .context("opening a port reservation file")?;
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok((port, lock));
+        }
+    }
+    bail!("no free port in {PORT_RANGE:?} for a test server")
 }
 
 fn run_checked(mut cmd: Command, what: &str) -> Result<()> {
@@ -211,6 +241,7 @@ impl PrivateServer {
             running: false,
             _temp: None,
             stop_on_drop: false,
+            _port_lock: None,
         };
         match kind {
             ServerKind::Postgres => s.init_pg()?,
@@ -218,7 +249,9 @@ impl PrivateServer {
         }
         let mut last = None;
         for _ in 0..3 {
-            s.port = free_port()?;
+            let (port, lock) = reserve_port()?;
+            s.port = port;
+            s._port_lock = Some(lock);
             match s.start() {
                 Ok(()) => return Ok(s),
                 Err(e) => last = Some(e),
@@ -305,11 +338,24 @@ impl PrivateServer {
         let mut c = Command::new(install);
         c.arg("--no-defaults")
             .arg(format!("--datadir={}", self.my_data().display()))
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            // A private tmpdir: bootstraps running in parallel otherwise collide on temp-table
+            // file names in /tmp ("Error on delete of '/tmp/#sql-temptable-…'").
+            .arg(format!("--tmpdir={}", self.my_tmp()?.display()));
         if is_root() {
             c.arg(format!("--user={TEST_USER}"));
         }
         run_checked(c, "mariadb-install-db")
+    }
+
+    /// MariaDB's private temporary directory, created (and owned by the server user) on demand.
+    fn my_tmp(&self) -> Result<PathBuf> {
+        let tmp = self.dir.join("mytmp");
+        fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        if is_root() {
+            chown_to_test_user(&tmp)?;
+        }
+        Ok(tmp)
     }
 
     /// Starts (or restarts) the server on the same port and data.
@@ -352,6 +398,7 @@ impl PrivateServer {
         c.arg("--no-defaults")
             .arg(format!("--datadir={}", self.my_data().display()))
             .arg(format!("--port={}", self.port))
+            .arg(format!("--tmpdir={}", self.my_tmp()?.display()))
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--socket={}", self.my_socket().display()))
             .arg(format!("--pid-file={}", self.my_pidfile().display()))
