@@ -564,3 +564,43 @@ async fn crd_cel_validation_rules_and_transition_rules() {
     assert_eq!(code, 200);
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn garbage_collection_deletes_dependents_of_deleted_owners() {
+    let t = Target::new().await;
+    t.install_crd().await;
+    let owner = t.make_widget("owner", 1).await;
+    let other = t.make_widget("other", 1).await;
+    let oref = |w: &Widget| json!({"apiVersion": "conformance.example.com/v1", "kind": "Widget", "name": w.name_any(), "uid": w.uid().unwrap()});
+    let cms: Api<ConfigMap> = t.api();
+    for (name, owners) in [
+        ("only", vec![oref(&owner)]),
+        ("shared", vec![oref(&owner), oref(&other)]),
+        ("free", vec![]),
+    ] {
+        let c: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name, "ownerReferences": owners}}))
+                .unwrap();
+        cms.create(&PostParams::default(), &c).await.unwrap();
+    }
+    t.widgets()
+        .delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    let gone = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while cms.get_opt("only").await.unwrap().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        gone.is_ok(),
+        "the dependent of the deleted owner is collected"
+    );
+    assert!(
+        cms.get_opt("shared").await.unwrap().is_some(),
+        "a dependent with a live owner stays"
+    );
+    assert!(cms.get_opt("free").await.unwrap().is_some());
+    t.cleanup().await;
+}
