@@ -27,6 +27,7 @@ mod store;
 pub mod table;
 pub mod validation;
 mod watch;
+mod write;
 
 use std::net::SocketAddr;
 use std::path::Path;
