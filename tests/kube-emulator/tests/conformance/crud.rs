@@ -604,3 +604,76 @@ async fn garbage_collection_deletes_dependents_of_deleted_owners() {
     assert!(cms.get_opt("free").await.unwrap().is_some());
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn crd_updates_change_discovery_and_crd_deletion_removes_the_kind() {
+    let t = Target::new().await;
+    if t.real {
+        // Deleting the shared test CRD would disturb other tests running on the same cluster.
+        return t.cleanup().await;
+    }
+    t.install_crd().await;
+    t.make_widget("doomed", 1).await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(t.client.clone());
+    let name = "widgets.conformance.example.com";
+    crds.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"names": {"shortNames": ["wdg", "wg"]}}})),
+    )
+    .await
+    .unwrap();
+    let (_, list) = t
+        .raw(
+            "GET",
+            "/apis/conformance.example.com/v1",
+            "application/json",
+            serde_json::Value::Null,
+        )
+        .await;
+    let widgets = list["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "widgets")
+        .unwrap()
+        .clone();
+    assert_eq!(widgets["shortNames"], json!(["wdg", "wg"]));
+    assert_eq!(
+        t.widgets().get("doomed").await.unwrap().spec.size,
+        1,
+        "objects survive a CRD update"
+    );
+
+    crds.delete(name, &DeleteParams::default()).await.unwrap();
+    let (code, _) = t
+        .raw(
+            "GET",
+            &t.widgets_path(),
+            "application/json",
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(code, 404, "the kind is no longer served");
+    let (code, _) = t
+        .raw(
+            "GET",
+            "/apis/conformance.example.com/v1",
+            "application/json",
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(code, 404, "the group is gone from discovery");
+    t.install_crd().await;
+    assert!(
+        t.widgets()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "objects were deleted with their CRD"
+    );
+    t.cleanup().await;
+}
