@@ -124,7 +124,8 @@ async fn admission_hooks_mutate_and_deny_with_the_caller_identity() {
 async fn static_tokens_identify_users_and_allow_admin_impersonation() {
     use std::sync::Mutex;
 
-    struct Record(Arc<Mutex<Vec<(String, Vec<String>)>>>);
+    type Seen = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+    struct Record(Seen);
     impl AdmissionHook for Record {
         fn admit<'a>(&'a self, request: &'a AdmissionRequest) -> AdmitFuture<'a> {
             self.0
