@@ -16,6 +16,7 @@ pub mod context;
 mod convert;
 pub mod discovery;
 pub mod error;
+mod fieldpath;
 mod fields;
 mod handlers;
 pub mod patch;

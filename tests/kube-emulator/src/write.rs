@@ -232,7 +232,7 @@ async fn create_object(
     req: &ApiRequest,
     store: &mut Store,
     mut obj: Value,
-    applied: Option<BTreeSet<patch::FieldPath>>,
+    applied: Option<BTreeSet<crate::fieldpath::FieldPath>>,
 ) -> ApiResult<Value> {
     let rt = &req.rt;
     check_identity(rt, &obj)?;
@@ -346,6 +346,7 @@ async fn create_object(
             &req.ctx.field_manager,
             &rt.api_version(),
             None,
+            rt.schema.as_ref(),
         ),
     }
     if req.ctx.dry_run {
@@ -373,7 +374,7 @@ async fn update_object(
     store: &mut Store,
     old: Value,
     mut new: Value,
-    applied: Option<BTreeSet<patch::FieldPath>>,
+    applied: Option<BTreeSet<crate::fieldpath::FieldPath>>,
 ) -> ApiResult<Value> {
     let rt = &req.rt;
     check_identity(rt, &new)?;
@@ -483,6 +484,7 @@ async fn update_object(
             &req.ctx.field_manager,
             &rt.api_version(),
             sub,
+            rt.schema.as_ref(),
         ),
     }
     if req.ctx.dry_run {
@@ -570,7 +572,7 @@ async fn apply(
             applied["status"] = s;
         }
     }
-    let paths = patch::leaf_paths(&applied);
+    let paths = crate::fieldpath::leaf_paths(&applied, req.rt.schema.as_ref());
     match store.get(&req.rt, req.ns(), req.name()) {
         Err(e) if e.code == 404 && !req.on_status() => {
             let mut obj = applied.clone();
