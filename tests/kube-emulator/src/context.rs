@@ -57,6 +57,72 @@ impl Authenticator for AllowAll {
     }
 }
 
+/// Bearer-token authentication with a fixed token table, like the API server's static token
+/// file. Members of `system:masters` may impersonate others with `Impersonate-User` and
+/// `Impersonate-Group` headers. Requests without a known token are rejected (401) unless
+/// anonymous access is allowed, in which case they run as `system:anonymous`.
+#[derive(Debug, Clone, Default)]
+pub struct StaticTokens {
+    tokens: std::collections::HashMap<String, UserInfo>,
+    allow_anonymous: bool,
+}
+
+impl StaticTokens {
+    /// An empty table (every request rejected until tokens are added).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a token for a user.
+    pub fn token(mut self, token: impl Into<String>, user: UserInfo) -> Self {
+        self.tokens.insert(token.into(), user);
+        self
+    }
+
+    /// Lets requests without a token through as `system:anonymous`.
+    pub fn allow_anonymous(mut self) -> Self {
+        self.allow_anonymous = true;
+        self
+    }
+}
+
+impl Authenticator for StaticTokens {
+    fn authenticate(&self, headers: &HeaderMap) -> Option<UserInfo> {
+        let bearer = headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let user = match bearer {
+            Some(token) => self.tokens.get(token).cloned()?,
+            None if self.allow_anonymous => UserInfo {
+                username: "system:anonymous".into(),
+                groups: vec!["system:unauthenticated".into()],
+            },
+            None => return None,
+        };
+        let Some(target) = headers
+            .get("impersonate-user")
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Some(user);
+        };
+        if !user.groups.iter().any(|g| g == "system:masters") {
+            return None;
+        }
+        let mut groups: Vec<String> = headers
+            .get_all("impersonate-group")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        groups.push("system:authenticated".into());
+        Some(UserInfo {
+            username: target.to_string(),
+            groups,
+        })
+    }
+}
+
 /// What an admission hook is asked about (a subset of `AdmissionRequest`).
 #[derive(Debug, Clone)]
 pub struct AdmissionRequest {

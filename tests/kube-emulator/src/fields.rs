@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Cause};
-use crate::patch::{self, FieldPath};
+use crate::fieldpath::{self, FieldPath};
 use crate::registry::ResourceType;
 
 struct Entry {
@@ -46,7 +46,7 @@ fn read_entries(obj: Option<&Value>) -> Vec<Entry> {
                         .map(str::to_string),
                     paths: e
                         .get("fieldsV1")
-                        .map(patch::parse_fields_v1)
+                        .map(fieldpath::parse_fields_v1)
                         .unwrap_or_default(),
                 })
                 .collect()
@@ -77,7 +77,7 @@ fn write_entries(obj: &mut Value, entries: Vec<Entry>) {
                 "apiVersion": e.api_version,
                 "time": e.time,
                 "fieldsType": "FieldsV1",
-                "fieldsV1": patch::fields_v1(&e.paths),
+                "fieldsV1": fieldpath::fields_v1(&e.paths),
             });
             if let Some(s) = e.subresource {
                 v["subresource"] = json!(s);
@@ -104,20 +104,16 @@ fn strip_managed(v: &Value) -> Value {
     v
 }
 
-fn pointer(p: &FieldPath) -> String {
-    p.iter()
-        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
-        .collect()
-}
-
 fn exists(obj: &Value, p: &FieldPath) -> bool {
-    obj.pointer(&pointer(p)).is_some()
+    fieldpath::get_path(obj, p).is_some()
 }
 
 /// Whether applying path `p` (with the value found in `applied`) takes field `q` from its
 /// owner: the same field, or a field under `p` when `p` is set to a non-map value.
 fn takes_over(applied: &Value, p: &FieldPath, q: &FieldPath) -> bool {
-    p == q || (q.starts_with(p) && !applied.pointer(&pointer(p)).is_some_and(Value::is_object))
+    p == q
+        || (q.starts_with(p)
+            && !fieldpath::get_path(applied, p).is_some_and(|v| v.is_object() || v.is_array()))
 }
 
 /// Records an Update-operation manager: it takes ownership of every field it changed.
@@ -127,17 +123,18 @@ pub fn record_update(
     manager: &str,
     api_version: &str,
     sub: Option<&str>,
+    schema: Option<&Value>,
 ) {
     let mut entries = base_entries(new, old);
     let before = old.map(strip_managed).unwrap_or_else(|| json!({}));
-    let changed = patch::changed_paths(&before, &strip_managed(new));
+    let changed = fieldpath::changed_paths(&before, &strip_managed(new), schema);
     if changed.is_empty() {
         write_entries(new, entries);
         return;
     }
     for e in entries.iter_mut() {
         e.paths
-            .retain(|q| !changed.iter().any(|c| patch::overlaps(c, q)) && exists(new, q));
+            .retain(|q| !changed.iter().any(|c| fieldpath::overlaps(c, q)) && exists(new, q));
     }
     let now = crate::store::now_timestamp();
     let pos = entries.iter().position(|e| {
@@ -179,7 +176,8 @@ pub fn record_apply(
         // Applying an equal value makes the appliers co-owners; a different value (forced)
         // takes the field away.
         e.paths.retain(|q| {
-            let unchanged = old.and_then(|o| o.pointer(&pointer(q))) == new.pointer(&pointer(q));
+            let unchanged =
+                old.and_then(|o| fieldpath::get_path(o, q)) == fieldpath::get_path(new, q);
             (unchanged || !paths.iter().any(|p| takes_over(new, p, q))) && exists(new, q)
         });
     }
@@ -212,7 +210,7 @@ pub fn apply_changes(
     for e in entries.iter().filter(|e| e.manager != manager) {
         for p in paths {
             if e.paths.iter().any(|q| takes_over(applied, p, q))
-                && old.pointer(&pointer(p)) != applied.pointer(&pointer(p))
+                && fieldpath::get_path(old, p) != fieldpath::get_path(applied, p)
             {
                 let field = format!(".{}", p.join("."));
                 conflicts.push(Cause {
@@ -239,7 +237,7 @@ pub fn apply_changes(
         return Err(err);
     }
     let mut merged = old.clone();
-    patch::apply_merge(&mut merged, applied);
+    fieldpath::apply_merge(&mut merged, applied, rt.schema.as_ref());
     let previous: BTreeSet<FieldPath> = entries
         .iter()
         .filter(|e| e.manager == manager && e.operation == "Apply")
@@ -249,9 +247,9 @@ pub fn apply_changes(
         let owned_by_other = entries
             .iter()
             .filter(|e| e.manager != manager)
-            .any(|e| e.paths.iter().any(|q| patch::overlaps(p, q)));
+            .any(|e| e.paths.iter().any(|q| fieldpath::overlaps(p, q)));
         if !owned_by_other {
-            patch::remove_path(&mut merged, p);
+            fieldpath::remove_path(&mut merged, p);
         }
     }
     Ok(merged)

@@ -16,6 +16,7 @@ pub mod context;
 mod convert;
 pub mod discovery;
 pub mod error;
+mod fieldpath;
 mod fields;
 mod handlers;
 pub mod patch;
@@ -27,6 +28,7 @@ mod store;
 pub mod table;
 pub mod validation;
 mod watch;
+mod write;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -41,7 +43,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 pub use context::{
     AdmissionHook, AdmissionRequest, AdmissionResponse, AdmitFuture, AllowAll, Authenticator,
-    RequestContext, UserInfo,
+    RequestContext, StaticTokens, UserInfo,
 };
 /// Request headers as seen by an [`Authenticator`].
 pub use http::HeaderMap;
@@ -225,6 +227,23 @@ impl EmulatorHandle {
             "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: {url}\ncontexts:\n- name: kube-emulator\n  context:\n    cluster: kube-emulator\n    user: kube-emulator\n    namespace: default\ncurrent-context: kube-emulator\nusers:\n- name: kube-emulator\n  user: {{}}\npreferences: {{}}\n",
             url = self.url()
         )
+    }
+
+    /// A kubeconfig document for one user authenticating with a bearer token (for use with a
+    /// [`StaticTokens`] authenticator). The token is written to the file as given; use only
+    /// throwaway test tokens.
+    pub fn kubeconfig_yaml_with_token(&self, user: &str, token: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: {url}\ncontexts:\n- name: {user}\n  context:\n    cluster: kube-emulator\n    user: {user}\n    namespace: default\ncurrent-context: {user}\nusers:\n- name: {user}\n  user:\n    token: {token}\npreferences: {{}}\n",
+            url = self.url()
+        )
+    }
+
+    /// A `kube::Config` that authenticates with a bearer token.
+    pub fn kube_config_with_token(&self, token: &str) -> Result<kube::Config, EmulatorError> {
+        let mut config = self.kube_config()?;
+        config.auth_info.token = Some(token.to_string().into());
+        Ok(config)
     }
 
     /// Writes the kubeconfig to `path` (written to a temporary file and renamed into place,

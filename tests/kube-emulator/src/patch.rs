@@ -1,7 +1,5 @@
-//! Patch algorithms: JSON merge patch, JSON patch, a strategic-merge subset and the simplified
-//! server-side-apply field ownership model; pure functions, must not touch the store.
-
-use std::collections::BTreeSet;
+//! Patch algorithms: JSON merge patch, JSON patch and a strategic-merge subset; pure
+//! functions, must not touch the store.
 
 use serde_json::{Map, Value};
 
@@ -225,150 +223,6 @@ pub fn json_patch(doc: &mut Value, ops: &Value) -> ApiResult<()> {
     Ok(())
 }
 
-/// A field path owned by a manager, e.g. `["spec", "replicas"]`. Lists are atomic.
-pub type FieldPath = Vec<String>;
-
-/// Leaf field paths set by an applied configuration (excluding identity fields).
-pub fn leaf_paths(v: &Value) -> BTreeSet<FieldPath> {
-    fn walk(v: &Value, prefix: &mut FieldPath, out: &mut BTreeSet<FieldPath>) {
-        match v {
-            Value::Object(m) if !m.is_empty() => {
-                for (k, child) in m {
-                    if prefix.is_empty() && matches!(k.as_str(), "apiVersion" | "kind") {
-                        continue;
-                    }
-                    if prefix.len() == 1
-                        && prefix[0] == "metadata"
-                        && matches!(
-                            k.as_str(),
-                            "name"
-                                | "namespace"
-                                | "resourceVersion"
-                                | "uid"
-                                | "managedFields"
-                                | "creationTimestamp"
-                                | "generation"
-                        )
-                    {
-                        continue;
-                    }
-                    prefix.push(k.clone());
-                    walk(child, prefix, out);
-                    prefix.pop();
-                }
-            }
-            _ => {
-                if !prefix.is_empty() {
-                    out.insert(prefix.clone());
-                }
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(v, &mut Vec::new(), &mut out);
-    out
-}
-
-/// Leaf paths whose values differ between two objects (added, changed or removed).
-pub fn changed_paths(old: &Value, new: &Value) -> BTreeSet<FieldPath> {
-    let a = leaf_paths(old);
-    let b = leaf_paths(new);
-    let ptr = |p: &FieldPath| {
-        format!(
-            "/{}",
-            p.iter()
-                .map(|s| s.replace('~', "~0").replace('/', "~1"))
-                .collect::<Vec<_>>()
-                .join("/")
-        )
-    };
-    a.union(&b)
-        .filter(|p| old.pointer(&ptr(p)) != new.pointer(&ptr(p)))
-        .cloned()
-        .collect()
-}
-
-/// Renders paths as a `FieldsV1` object (`{"f:spec":{"f:x":{}}}`).
-pub fn fields_v1(paths: &BTreeSet<FieldPath>) -> Value {
-    let mut root = Map::new();
-    for p in paths {
-        let mut cur = &mut root;
-        for seg in p {
-            let entry = cur
-                .entry(format!("f:{seg}"))
-                .or_insert_with(|| Value::Object(Map::new()));
-            let Value::Object(next) = entry else { break };
-            cur = next;
-        }
-    }
-    Value::Object(root)
-}
-
-/// Parses a `FieldsV1` object back into leaf paths.
-pub fn parse_fields_v1(v: &Value) -> BTreeSet<FieldPath> {
-    fn walk(v: &Value, prefix: &mut FieldPath, out: &mut BTreeSet<FieldPath>) {
-        let Some(m) = v.as_object() else { return };
-        let mut any = false;
-        for (k, child) in m {
-            if let Some(name) = k.strip_prefix("f:") {
-                any = true;
-                prefix.push(name.to_string());
-                walk(child, prefix, out);
-                prefix.pop();
-            }
-        }
-        if !any && !prefix.is_empty() {
-            out.insert(prefix.clone());
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(v, &mut Vec::new(), &mut out);
-    out
-}
-
-/// Whether `a` is `b` or a prefix of it, or the reverse (overlapping ownership).
-pub fn overlaps(a: &FieldPath, b: &FieldPath) -> bool {
-    let n = a.len().min(b.len());
-    a[..n] == b[..n]
-}
-
-/// Removes the value at a field path, pruning emptied parent maps.
-pub fn remove_path(obj: &mut Value, path: &[String]) {
-    let Some((first, rest)) = path.split_first() else {
-        return;
-    };
-    let Some(map) = obj.as_object_mut() else {
-        return;
-    };
-    if rest.is_empty() {
-        map.remove(first);
-        return;
-    }
-    if let Some(child) = map.get_mut(first) {
-        remove_path(child, rest);
-        if child.as_object().is_some_and(Map::is_empty) {
-            map.remove(first);
-        }
-    }
-}
-
-/// Deep-merges an applied configuration into an object (maps merge, scalars and lists replace).
-pub fn apply_merge(target: &mut Value, applied: &Value) {
-    match (target.as_object_mut(), applied) {
-        (Some(t), Value::Object(a)) => {
-            for (k, v) in a {
-                match t.get_mut(k) {
-                    Some(slot) if slot.is_object() && v.is_object() => apply_merge(slot, v),
-                    _ => {
-                        t.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        _ => *target = applied.clone(),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -400,11 +254,5 @@ mod tests {
         let mut doc = json!({"a": {"b": 1, "c": 2}});
         merge_patch(&mut doc, &json!({"a": {"b": null, "d": 3}}));
         assert_eq!(doc, json!({"a": {"c": 2, "d": 3}}));
-    }
-
-    #[test]
-    fn fields_v1_round_trips() {
-        let paths = leaf_paths(&json!({"spec": {"a": 1, "b": {"c": [1]}}}));
-        assert_eq!(parse_fields_v1(&fields_v1(&paths)), paths);
     }
 }

@@ -1,7 +1,7 @@
 //! In-memory object storage: one monotonic resourceVersion counter, bounded event history and
 //! a broadcast channel for watchers; must not know about HTTP.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
@@ -52,6 +52,30 @@ pub struct Store {
     compacted_through: u64,
     tx: broadcast::Sender<Arc<StoredEvent>>,
     uid_seed: RandomState,
+    /// uid → where the object lives.
+    by_uid: HashMap<String, ObjectId>,
+    /// owner uid → objects listing it in `ownerReferences`.
+    dependents: HashMap<String, BTreeSet<ObjectId>>,
+}
+
+/// Where one object lives: storage key, namespace, name.
+type ObjectId = (StorageKey, String, String);
+
+fn uid_of(obj: &Value) -> Option<String> {
+    obj.pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn owner_uids(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// RFC 3339 timestamp with second precision, as the API server writes.
@@ -72,6 +96,8 @@ impl Store {
             compacted_through: 0,
             tx,
             uid_seed: RandomState::new(),
+            by_uid: HashMap::new(),
+            dependents: HashMap::new(),
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
@@ -155,6 +181,59 @@ impl Store {
         (ns, name)
     }
 
+    /// Keeps the uid and owner indexes in step with a change from `old` to `new`.
+    fn reindex(&mut self, at: ObjectId, old: Option<&Value>, new: Option<&Value>) {
+        if let Some(o) = old {
+            if let Some(uid) = uid_of(o) {
+                self.by_uid.remove(&uid);
+            }
+            for owner in owner_uids(o) {
+                if let Some(set) = self.dependents.get_mut(&owner) {
+                    set.remove(&at);
+                    if set.is_empty() {
+                        self.dependents.remove(&owner);
+                    }
+                }
+            }
+        }
+        if let Some(n) = new {
+            if let Some(uid) = uid_of(n) {
+                self.by_uid.insert(uid, at.clone());
+            }
+            for owner in owner_uids(n) {
+                self.dependents.entry(owner).or_default().insert(at.clone());
+            }
+        }
+    }
+
+    /// Garbage collection (background propagation): deletes the dependents of a removed owner
+    /// whose other owners are gone too.
+    fn collect_dependents(&mut self, owner_uid: &str) {
+        let Some(deps) = self.dependents.remove(owner_uid) else {
+            return;
+        };
+        for (key, ns, name) in deps {
+            let Some(rt) = self
+                .registry
+                .all()
+                .iter()
+                .find(|t| t.storage_key() == key && t.storage)
+                .cloned()
+            else {
+                continue;
+            };
+            let Ok(obj) = self.get(&rt, &ns, &name) else {
+                continue;
+            };
+            let other_owner_alive = owner_uids(&obj)
+                .iter()
+                .any(|u| u != owner_uid && self.by_uid.contains_key(u));
+            if !other_owner_alive {
+                let _ = self.delete(&rt, &ns, &name);
+            }
+        }
+    }
+
     /// Gets one object (stored form).
     pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> ApiResult<Value> {
         self.objects
@@ -211,7 +290,8 @@ impl Store {
         self.objects
             .entry(key.clone())
             .or_default()
-            .insert(id, obj.clone());
+            .insert(id.clone(), obj.clone());
+        self.reindex((key.clone(), id.0, id.1), None, Some(&obj));
         self.record(key, EventType::Added, obj.clone(), None);
         Ok(obj)
     }
@@ -281,7 +361,8 @@ impl Store {
         self.objects
             .entry(key.clone())
             .or_default()
-            .insert(id, new.clone());
+            .insert(id.clone(), new.clone());
+        self.reindex((key.clone(), id.0, id.1), Some(old), Some(&new));
         self.record(key, EventType::Modified, new.clone(), Some(old.clone()));
         (new, false)
     }
@@ -293,12 +374,16 @@ impl Store {
         if let Some(m) = self.objects.get_mut(&key) {
             m.remove(&id);
         }
+        self.reindex((key.clone(), id.0.clone(), id.1.clone()), Some(old), None);
         let rv = self.next_rv();
         let mut obj = last.unwrap_or_else(|| old.clone());
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         self.record(key, EventType::Deleted, obj.clone(), Some(old.clone()));
         if rt.kind == "CustomResourceDefinition" {
             self.drop_crd(old);
+        }
+        if let Some(uid) = uid_of(old) {
+            self.collect_dependents(&uid);
         }
         if rt.namespaced {
             self.finish_namespace_if_empty(&id.0);

@@ -63,8 +63,9 @@ pub struct WidgetStatus {
     /// Last generation seen by the controller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Conditions.
+    /// Conditions, a list-map keyed by `type` (server-side apply merges them per item).
     #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Cond>,
 }
 

@@ -564,3 +564,116 @@ async fn crd_cel_validation_rules_and_transition_rules() {
     assert_eq!(code, 200);
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn garbage_collection_deletes_dependents_of_deleted_owners() {
+    let t = Target::new().await;
+    t.install_crd().await;
+    let owner = t.make_widget("owner", 1).await;
+    let other = t.make_widget("other", 1).await;
+    let oref = |w: &Widget| json!({"apiVersion": "conformance.example.com/v1", "kind": "Widget", "name": w.name_any(), "uid": w.uid().unwrap()});
+    let cms: Api<ConfigMap> = t.api();
+    for (name, owners) in [
+        ("only", vec![oref(&owner)]),
+        ("shared", vec![oref(&owner), oref(&other)]),
+        ("free", vec![]),
+    ] {
+        let c: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name, "ownerReferences": owners}}))
+                .unwrap();
+        cms.create(&PostParams::default(), &c).await.unwrap();
+    }
+    t.widgets()
+        .delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    let gone = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while cms.get_opt("only").await.unwrap().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        gone.is_ok(),
+        "the dependent of the deleted owner is collected"
+    );
+    assert!(
+        cms.get_opt("shared").await.unwrap().is_some(),
+        "a dependent with a live owner stays"
+    );
+    assert!(cms.get_opt("free").await.unwrap().is_some());
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn crd_updates_change_discovery_and_crd_deletion_removes_the_kind() {
+    let t = Target::new().await;
+    if t.real {
+        // Deleting the shared test CRD would disturb other tests running on the same cluster.
+        return t.cleanup().await;
+    }
+    t.install_crd().await;
+    t.make_widget("doomed", 1).await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(t.client.clone());
+    let name = "widgets.conformance.example.com";
+    crds.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"names": {"shortNames": ["wdg", "wg"]}}})),
+    )
+    .await
+    .unwrap();
+    let (_, list) = t
+        .raw(
+            "GET",
+            "/apis/conformance.example.com/v1",
+            "application/json",
+            serde_json::Value::Null,
+        )
+        .await;
+    let widgets = list["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "widgets")
+        .unwrap()
+        .clone();
+    assert_eq!(widgets["shortNames"], json!(["wdg", "wg"]));
+    assert_eq!(
+        t.widgets().get("doomed").await.unwrap().spec.size,
+        1,
+        "objects survive a CRD update"
+    );
+
+    crds.delete(name, &DeleteParams::default()).await.unwrap();
+    let (code, _) = t
+        .raw(
+            "GET",
+            &t.widgets_path(),
+            "application/json",
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(code, 404, "the kind is no longer served");
+    let (code, _) = t
+        .raw(
+            "GET",
+            "/apis/conformance.example.com/v1",
+            "application/json",
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(code, 404, "the group is gone from discovery");
+    t.install_crd().await;
+    assert!(
+        t.widgets()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "objects were deleted with their CRD"
+    );
+    t.cleanup().await;
+}

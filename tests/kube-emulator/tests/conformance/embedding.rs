@@ -119,3 +119,91 @@ async fn admission_hooks_mutate_and_deny_with_the_caller_identity() {
     assert_eq!(api_error(err).0, 401);
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn static_tokens_identify_users_and_allow_admin_impersonation() {
+    use std::sync::Mutex;
+
+    type Seen = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+    struct Record(Seen);
+    impl AdmissionHook for Record {
+        fn admit<'a>(&'a self, request: &'a AdmissionRequest) -> AdmitFuture<'a> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((request.user.username.clone(), request.user.groups.clone()));
+            Box::pin(async { AdmissionResponse::Allow })
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let tokens = kube_emulator::StaticTokens::new()
+        .token(
+            "admin-token",
+            UserInfo {
+                username: "admin".into(),
+                groups: vec!["system:masters".into()],
+            },
+        )
+        .token(
+            "dba-token",
+            UserInfo {
+                username: "dba@example.com".into(),
+                groups: vec!["dbas".into()],
+            },
+        );
+    let emu = kube_emulator::Emulator::builder()
+        .authenticator(Arc::new(tokens))
+        .admission_hook(Arc::new(Record(seen.clone())))
+        .start()
+        .await
+        .unwrap();
+    let cm = |name: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
+    };
+
+    let anonymous = emu.client().await.unwrap();
+    let err = Api::<ConfigMap>::default_namespaced(anonymous)
+        .create(&PostParams::default(), &cm("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(err).0, 401);
+
+    let dba = kube::Client::try_from(emu.kube_config_with_token("dba-token").unwrap()).unwrap();
+    Api::<ConfigMap>::default_namespaced(dba)
+        .create(&PostParams::default(), &cm("by-dba"))
+        .await
+        .unwrap();
+
+    let mut config = emu.kube_config_with_token("admin-token").unwrap();
+    config.auth_info.impersonate = Some("alice".into());
+    config.auth_info.impersonate_groups = Some(vec!["developers".into()]);
+    let as_alice = kube::Client::try_from(config).unwrap();
+    Api::<ConfigMap>::default_namespaced(as_alice)
+        .create(&PostParams::default(), &cm("by-alice"))
+        .await
+        .unwrap();
+
+    let mut config = emu.kube_config_with_token("dba-token").unwrap();
+    config.auth_info.impersonate = Some("admin".into());
+    let err = Api::<ConfigMap>::default_namespaced(kube::Client::try_from(config).unwrap())
+        .get("by-dba")
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(err).0, 401, "only system:masters may impersonate");
+
+    let yaml = emu.kubeconfig_yaml_with_token("dba", "dba-token");
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    Api::<ConfigMap>::default_namespaced(kube::Client::try_from(config).unwrap())
+        .create(&PostParams::default(), &cm("by-kubeconfig"))
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    let users: Vec<&str> = seen.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(users, ["dba@example.com", "alice", "dba@example.com"]);
+    assert_eq!(seen[1].1, ["developers", "system:authenticated"]);
+    emu.shutdown().await;
+}

@@ -242,3 +242,66 @@ async fn update_managers_own_changed_fields_and_clients_may_rewrite_managed_fiel
     assert_eq!(applied.data.unwrap()["b"], "3");
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn server_side_apply_merges_list_map_items_per_manager() {
+    let t = Target::new().await;
+    t.install_crd().await;
+    t.make_widget("lm", 1).await;
+    let api = t.widgets();
+    let status = |conds: Value| json!({"apiVersion": "conformance.example.com/v1", "kind": "Widget", "status": {"conditions": conds}});
+    api.patch_status(
+        "lm",
+        &PatchParams::apply("reviewer"),
+        &Patch::Apply(status(json!([{"type": "Reviewed", "status": "True"}]))),
+    )
+    .await
+    .unwrap();
+    let both = api
+        .patch_status(
+            "lm",
+            &PatchParams::apply("approver"),
+            &Patch::Apply(status(json!([{"type": "Approved", "status": "False"}]))),
+        )
+        .await
+        .unwrap();
+    let types = |w: &Widget| -> Vec<(String, String)> {
+        w.status
+            .as_ref()
+            .unwrap()
+            .conditions
+            .iter()
+            .map(|c| (c.type_.clone(), c.status.clone()))
+            .collect()
+    };
+    assert_eq!(
+        types(&both),
+        [
+            ("Reviewed".to_string(), "True".to_string()),
+            ("Approved".into(), "False".into())
+        ]
+    );
+    let err = api
+        .patch_status(
+            "lm",
+            &PatchParams::apply("approver"),
+            &Patch::Apply(status(json!([{"type": "Reviewed", "status": "False"}]))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(err).0, 409, "another manager's item conflicts");
+    let dropped = api
+        .patch_status(
+            "lm",
+            &PatchParams::apply("reviewer"),
+            &Patch::Apply(status(json!([]))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        types(&dropped),
+        [("Approved".to_string(), "False".to_string())],
+        "the reviewer's item goes, the approver's stays"
+    );
+    t.cleanup().await;
+}
