@@ -104,6 +104,8 @@ pub enum WalkIssue {
 pub struct Catalog {
     engine: Engine,
     tables: HashMap<String, Table>,
+    /// Lower-cased index name → key of the table that had it when last seen (verified on use).
+    index_owner: HashMap<String, String>,
     schemas: Vec<String>,
     skipped: usize,
 }
@@ -144,6 +146,7 @@ impl Catalog {
         Catalog {
             engine,
             tables: HashMap::new(),
+            index_owner: HashMap::new(),
             schemas: Vec::new(),
             skipped: 0,
         }
@@ -208,7 +211,8 @@ impl Catalog {
         } else {
             key.to_lowercase()
         };
-        self.tables.insert(key, table);
+        self.tables.insert(key.clone(), table);
+        self.register_indexes(&key);
     }
 
     fn is_default_schema(&self, schema: &str) -> bool {
@@ -250,13 +254,50 @@ impl Catalog {
     /// The table that owns the index called `index` (schema-wide index names, as in PostgreSQL).
     #[must_use]
     pub fn table_of_index(&self, index: &str) -> Option<&Table> {
+        let key = self.index_owner.get(&index.to_lowercase())?;
         self.tables
-            .values()
-            .find(|t| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(index)))
+            .get(key)
+            .filter(|t| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(index)))
+    }
+
+    /// Records the index names of the table at `key` (stale entries are filtered on lookup).
+    fn register_indexes(&mut self, key: &str) {
+        if let Some(t) = self.tables.get(key) {
+            for i in t.indexes.iter().filter(|i| !i.name.is_empty()) {
+                self.index_owner
+                    .insert(i.name.to_lowercase(), key.to_owned());
+            }
+        }
     }
 
     /// Applies one statement to the catalog and reports what the statement got wrong about it.
     pub fn apply(&mut self, stmt: &Statement) -> Vec<WalkIssue> {
+        let issues = self.apply_inner(stmt);
+        let table = match stmt {
+            Statement::CreateTable(ct) => Some(&ct.name),
+            Statement::CreateIndex(ci) => Some(&ci.table_name),
+            Statement::AlterTable(at) => Some(&at.name),
+            _ => None,
+        };
+        if let Some(name) = table {
+            let key = self.key(name);
+            self.register_indexes(&key);
+        }
+        if let Statement::AlterTable(at) = stmt {
+            // A rename moves the table to a new key.
+            for op in &at.operations {
+                if let AlterTableOperation::RenameTable { table_name } = op {
+                    let (sqlparser::ast::RenameTableNameKind::As(n)
+                    | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+                    let key = self.key(n);
+                    self.register_indexes(&key);
+                }
+            }
+        }
+        issues
+    }
+
+    fn apply_inner(&mut self, stmt: &Statement) -> Vec<WalkIssue> {
         let mut issues = Vec::new();
         match stmt {
             Statement::CreateTable(ct) => {
@@ -375,12 +416,11 @@ impl Catalog {
                 ObjectType::Index => {
                     for n in names {
                         let idx = last_name(n);
-                        let owner = match table {
-                            Some(t) => self.table_mut(t),
-                            None => self.tables.values_mut().find(|t| {
-                                t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(&idx))
-                            }),
+                        let owner_key = match table {
+                            Some(t) => Some(self.key(t)),
+                            None => self.index_owner.get(&idx.to_lowercase()).cloned(),
                         };
+                        let owner = owner_key.and_then(|k| self.tables.get_mut(&k));
                         let removed = owner.is_some_and(|t| {
                             let before = t.indexes.len();
                             t.indexes.retain(|i| !i.name.eq_ignore_ascii_case(&idx));

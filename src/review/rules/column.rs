@@ -118,7 +118,7 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
         && !c.has_default()
         && !c.is_pk()
         && !auto
-        && !no_default_type(&t.base)
+        && !no_default_type(ctx, &t.base)
     {
         em.emit(
             RuleId::ColumnSetDefaultForNotNull,
@@ -128,7 +128,7 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
     if !c.has_default()
         && !c.is_pk()
         && !auto
-        && !no_default_type(&t.base)
+        && !no_default_type(ctx, &t.base)
         && !c.has(|o| matches!(o, ColumnOption::Generated { .. }))
     {
         em.emit(
@@ -242,13 +242,16 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
 }
 
 /// Types that cannot (or need not) have a DEFAULT in MySQL.
-fn no_default_type(base: &str) -> bool {
+fn no_default_type(ctx: &Ctx<'_>, base: &str) -> bool {
+    base.contains("SERIAL") || (ctx.mysql() && mysql_no_default(base))
+}
+
+fn mysql_no_default(base: &str) -> bool {
     is_blob_or_text(base)
         || matches!(
             base,
             "JSON" | "GEOMETRY" | "POINT" | "LINESTRING" | "POLYGON"
         )
-        || base.contains("SERIAL")
 }
 
 fn old_name(stmt: &Statement, new: &str) -> Option<String> {
