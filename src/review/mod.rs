@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlparser::ast::{ObjectType, Statement};
 
 pub mod catalog;
+mod catalog_ops;
 mod parse;
 pub mod policy;
 pub mod registry;
