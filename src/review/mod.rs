@@ -215,10 +215,9 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
                 risk
             }
             Err(err) => {
-                em.emit(
-                    RuleId::StatementSyntax,
-                    parse::describe_error(&err, raw.line, raw.column),
-                );
+                em.emit(RuleId::StatementSyntax, || {
+                    parse::describe_error(&err, raw.line, raw.column)
+                });
                 rules::check_unparsed(&mut state, raw.text, &mut em);
                 text_risk(raw.text)
             }
@@ -244,13 +243,12 @@ fn oversized(sql: &str, engine: Engine, resolved: &policy::Resolved, limit: usiz
     let mut findings = Vec::new();
     if let Some(first) = split::split(sql, engine).next() {
         let mut em = rules::Emitter::new(resolved, &mut findings, &first);
-        em.emit(
-            RuleId::BuiltinStatementMaximumSqlSize,
+        em.emit(RuleId::BuiltinStatementMaximumSqlSize, || {
             format!(
                 "The script is {} bytes, more than {limit}; rules were not evaluated",
                 sql.len()
-            ),
-        );
+            )
+        });
     }
     Report {
         engine,
