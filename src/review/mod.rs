@@ -225,6 +225,8 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         statement_risks.push(risk);
     }
     rules::finish(&mut state, &resolved, &mut findings);
+    // End-of-script findings (e.g. comments never set) belong with their statements.
+    findings.sort_by_key(|f| f.statement);
     Report {
         engine,
         statements: statement_risks.len(),
