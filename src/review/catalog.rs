@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, CommentObject, Expr, Ident,
-    IndexColumn, ObjectName, ObjectType, Statement, TableConstraint,
+    AlterTableOperation, CommentObject, Expr, Ident, IndexColumn, ObjectName, ObjectType, Statement,
 };
 
+pub(crate) use super::catalog_ops::is_auto_increment;
+use super::catalog_ops::{add_column, add_constraint, alter};
 use super::{Engine, parse, split};
 
 /// A schema DDL statement the catalog needs but cannot read.
@@ -77,7 +78,7 @@ impl Table {
             .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
-    fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+    pub(crate) fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
         self.columns
             .iter_mut()
             .find(|c| c.name.eq_ignore_ascii_case(name))
@@ -104,6 +105,8 @@ pub enum WalkIssue {
 pub struct Catalog {
     engine: Engine,
     tables: HashMap<String, Table>,
+    /// Lower-cased index name → key of the table that had it when last seen (verified on use).
+    index_owner: HashMap<String, String>,
     schemas: Vec<String>,
     skipped: usize,
 }
@@ -144,6 +147,7 @@ impl Catalog {
         Catalog {
             engine,
             tables: HashMap::new(),
+            index_owner: HashMap::new(),
             schemas: Vec::new(),
             skipped: 0,
         }
@@ -208,7 +212,8 @@ impl Catalog {
         } else {
             key.to_lowercase()
         };
-        self.tables.insert(key, table);
+        self.tables.insert(key.clone(), table);
+        self.register_indexes(&key);
     }
 
     fn is_default_schema(&self, schema: &str) -> bool {
@@ -250,13 +255,50 @@ impl Catalog {
     /// The table that owns the index called `index` (schema-wide index names, as in PostgreSQL).
     #[must_use]
     pub fn table_of_index(&self, index: &str) -> Option<&Table> {
+        let key = self.index_owner.get(&index.to_lowercase())?;
         self.tables
-            .values()
-            .find(|t| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(index)))
+            .get(key)
+            .filter(|t| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(index)))
+    }
+
+    /// Records the index names of the table at `key` (stale entries are filtered on lookup).
+    fn register_indexes(&mut self, key: &str) {
+        if let Some(t) = self.tables.get(key) {
+            for i in t.indexes.iter().filter(|i| !i.name.is_empty()) {
+                self.index_owner
+                    .insert(i.name.to_lowercase(), key.to_owned());
+            }
+        }
     }
 
     /// Applies one statement to the catalog and reports what the statement got wrong about it.
     pub fn apply(&mut self, stmt: &Statement) -> Vec<WalkIssue> {
+        let issues = self.apply_inner(stmt);
+        let table = match stmt {
+            Statement::CreateTable(ct) => Some(&ct.name),
+            Statement::CreateIndex(ci) => Some(&ci.table_name),
+            Statement::AlterTable(at) => Some(&at.name),
+            _ => None,
+        };
+        if let Some(name) = table {
+            let key = self.key(name);
+            self.register_indexes(&key);
+        }
+        if let Statement::AlterTable(at) = stmt {
+            // A rename moves the table to a new key.
+            for op in &at.operations {
+                if let AlterTableOperation::RenameTable { table_name } = op {
+                    let (sqlparser::ast::RenameTableNameKind::As(n)
+                    | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+                    let key = self.key(n);
+                    self.register_indexes(&key);
+                }
+            }
+        }
+        issues
+    }
+
+    fn apply_inner(&mut self, stmt: &Statement) -> Vec<WalkIssue> {
         let mut issues = Vec::new();
         match stmt {
             Statement::CreateTable(ct) => {
@@ -375,12 +417,11 @@ impl Catalog {
                 ObjectType::Index => {
                     for n in names {
                         let idx = last_name(n);
-                        let owner = match table {
-                            Some(t) => self.table_mut(t),
-                            None => self.tables.values_mut().find(|t| {
-                                t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(&idx))
-                            }),
+                        let owner_key = match table {
+                            Some(t) => Some(self.key(t)),
+                            None => self.index_owner.get(&idx.to_lowercase()).cloned(),
                         };
+                        let owner = owner_key.and_then(|k| self.tables.get_mut(&k));
                         let removed = owner.is_some_and(|t| {
                             let before = t.indexes.len();
                             t.indexes.retain(|i| !i.name.eq_ignore_ascii_case(&idx));
@@ -467,291 +508,6 @@ fn describes_tables(text: &str) -> bool {
         (w(0), w(1), w(2)),
         ("CREATE", "TABLE" | "INDEX", _) | ("CREATE", "UNIQUE", "INDEX") | ("ALTER", "TABLE", _)
     )
-}
-
-/// Whether a column option makes the column auto-increment / identity.
-pub(crate) fn is_auto_increment(opt: &ColumnOption) -> bool {
-    match opt {
-        ColumnOption::DialectSpecific(tokens) => tokens.iter().any(|t| {
-            let s = t.to_string().to_ascii_uppercase();
-            s == "AUTO_INCREMENT" || s == "AUTOINCREMENT"
-        }),
-        ColumnOption::Identity(_) => true,
-        ColumnOption::Generated { generated_as, .. } => {
-            !matches!(generated_as, sqlparser::ast::GeneratedAs::ExpStored)
-        }
-        _ => false,
-    }
-}
-
-fn column_from_def(def: &ColumnDef) -> Column {
-    let data_type = def.data_type.to_string();
-    let serial = data_type.to_ascii_uppercase().contains("SERIAL");
-    let mut col = Column {
-        name: def.name.value.clone(),
-        data_type,
-        not_null: serial,
-        has_default: serial,
-        comment: None,
-    };
-    for o in &def.options {
-        match &o.option {
-            ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => col.not_null = true,
-            ColumnOption::Default(_) => col.has_default = true,
-            ColumnOption::Comment(c) => col.comment = Some(c.clone()),
-            other if is_auto_increment(other) => col.has_default = true,
-            _ => {}
-        }
-    }
-    col
-}
-
-fn add_column(table: &mut Table, def: &ColumnDef) {
-    table.columns.push(column_from_def(def));
-    for o in &def.options {
-        match &o.option {
-            ColumnOption::PrimaryKey(pk) => table.indexes.push(Index {
-                name: pk
-                    .name
-                    .as_ref()
-                    .or(o.name.as_ref())
-                    .map(|n| n.value.clone())
-                    .unwrap_or_default(),
-                columns: vec![def.name.value.clone()],
-                unique: true,
-                primary: true,
-            }),
-            ColumnOption::Unique(u) => table.indexes.push(Index {
-                name: u
-                    .name
-                    .as_ref()
-                    .or(o.name.as_ref())
-                    .map(|n| n.value.clone())
-                    .unwrap_or_default(),
-                columns: vec![def.name.value.clone()],
-                unique: true,
-                primary: false,
-            }),
-            _ => {}
-        }
-    }
-}
-
-fn add_constraint(table: &mut Table, c: &TableConstraint) {
-    let (name, columns, unique, primary) = match c {
-        TableConstraint::PrimaryKey(pk) => (
-            pk.name.as_ref().or(pk.index_name.as_ref()),
-            &pk.columns,
-            true,
-            true,
-        ),
-        TableConstraint::Unique(u) => (
-            u.name.as_ref().or(u.index_name.as_ref()),
-            &u.columns,
-            true,
-            false,
-        ),
-        TableConstraint::Index(i) => (i.name.as_ref(), &i.columns, false, false),
-        TableConstraint::FulltextOrSpatial(f) => {
-            (f.opt_index_name.as_ref(), &f.columns, false, false)
-        }
-        _ => return,
-    };
-    let columns: Vec<String> = columns.iter().map(index_column_name).collect();
-    if primary {
-        for name in &columns {
-            if let Some(col) = table.column_mut(name) {
-                col.not_null = true;
-            }
-        }
-    }
-    table.indexes.push(Index {
-        name: name.map(|n| n.value.clone()).unwrap_or_default(),
-        columns,
-        unique,
-        primary,
-    });
-}
-
-fn alter(
-    table: &mut Table,
-    op: &AlterTableOperation,
-    issues: &mut Vec<WalkIssue>,
-    rename: &mut Option<ObjectName>,
-) {
-    let unknown_col =
-        |t: &Table, c: &str| WalkIssue::Unknown(format!("column {}.{c} does not exist", t.name));
-    match op {
-        AlterTableOperation::AddColumn {
-            if_not_exists,
-            column_def,
-            ..
-        } => {
-            if table.column(&column_def.name.value).is_some() {
-                if !if_not_exists {
-                    issues.push(WalkIssue::Duplicate(format!(
-                        "column {}.{} already exists",
-                        table.name, column_def.name.value
-                    )));
-                }
-            } else {
-                add_column(table, column_def);
-            }
-        }
-        AlterTableOperation::DropColumn {
-            column_names,
-            if_exists,
-            ..
-        } => {
-            for c in column_names {
-                if table.column(&c.value).is_none() {
-                    if !if_exists {
-                        issues.push(unknown_col(table, &c.value));
-                    }
-                    continue;
-                }
-                table
-                    .columns
-                    .retain(|x| !x.name.eq_ignore_ascii_case(&c.value));
-                for idx in &mut table.indexes {
-                    idx.columns.retain(|x| !x.eq_ignore_ascii_case(&c.value));
-                }
-                table.indexes.retain(|i| !i.columns.is_empty());
-            }
-        }
-        AlterTableOperation::AddConstraint { constraint, .. } => add_constraint(table, constraint),
-        AlterTableOperation::DropConstraint {
-            name, if_exists, ..
-        } => {
-            let before = table.indexes.len();
-            table
-                .indexes
-                .retain(|i| !i.name.eq_ignore_ascii_case(&name.value));
-            // PostgreSQL names an unnamed primary key `<table>_pkey`.
-            let pkey = format!("{}_pkey", table.name);
-            if name.value.eq_ignore_ascii_case(&pkey) {
-                table.indexes.retain(|i| !i.primary);
-            }
-            let _ = (before, if_exists);
-        }
-        AlterTableOperation::DropPrimaryKey { .. } => table.indexes.retain(|i| !i.primary),
-        AlterTableOperation::DropIndex { name } => {
-            let before = table.indexes.len();
-            table
-                .indexes
-                .retain(|i| !i.name.eq_ignore_ascii_case(&name.value));
-            if before == table.indexes.len() {
-                issues.push(WalkIssue::Unknown(format!(
-                    "index {} does not exist",
-                    name.value
-                )));
-            }
-        }
-        AlterTableOperation::RenameColumn {
-            old_column_name,
-            new_column_name,
-        } => rename_column(
-            table,
-            &old_column_name.value,
-            &new_column_name.value,
-            issues,
-        ),
-        AlterTableOperation::RenameTable { table_name } => {
-            let (sqlparser::ast::RenameTableNameKind::As(n)
-            | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
-            *rename = Some(n.clone());
-        }
-        AlterTableOperation::ChangeColumn {
-            old_name,
-            new_name,
-            data_type,
-            options,
-            ..
-        } => {
-            if table.column(&old_name.value).is_none() {
-                issues.push(unknown_col(table, &old_name.value));
-                return;
-            }
-            rename_column(table, &old_name.value, &new_name.value, issues);
-            replace_column(table, new_name, data_type, options);
-        }
-        AlterTableOperation::ModifyColumn {
-            col_name,
-            data_type,
-            options,
-            ..
-        } => {
-            if table.column(&col_name.value).is_none() {
-                issues.push(unknown_col(table, &col_name.value));
-                return;
-            }
-            replace_column(table, col_name, data_type, options);
-        }
-        AlterTableOperation::AlterColumn { column_name, op } => {
-            let Some(col) = table.column_mut(&column_name.value) else {
-                issues.push(unknown_col(table, &column_name.value));
-                return;
-            };
-            match op {
-                AlterColumnOperation::SetNotNull => col.not_null = true,
-                AlterColumnOperation::DropNotNull => col.not_null = false,
-                AlterColumnOperation::SetDefault { .. } => col.has_default = true,
-                AlterColumnOperation::DropDefault => col.has_default = false,
-                AlterColumnOperation::SetDataType { data_type, .. } => {
-                    col.data_type = data_type.to_string();
-                }
-                _ => {}
-            }
-        }
-        _ => {}
-    }
-}
-
-fn rename_column(table: &mut Table, old: &str, new: &str, issues: &mut Vec<WalkIssue>) {
-    let Some(col) = table.column_mut(old) else {
-        issues.push(WalkIssue::Unknown(format!(
-            "column {}.{old} does not exist",
-            table.name
-        )));
-        return;
-    };
-    col.name = new.to_owned();
-    for idx in &mut table.indexes {
-        for c in &mut idx.columns {
-            if c.eq_ignore_ascii_case(old) {
-                *c = new.to_owned();
-            }
-        }
-    }
-}
-
-fn replace_column(
-    table: &mut Table,
-    name: &Ident,
-    data_type: &sqlparser::ast::DataType,
-    options: &[ColumnOption],
-) {
-    let def = ColumnDef {
-        name: name.clone(),
-        data_type: data_type.clone(),
-        options: options
-            .iter()
-            .map(|o| sqlparser::ast::ColumnOptionDef {
-                name: None,
-                option: o.clone(),
-            })
-            .collect(),
-    };
-    let in_pk = table.primary_key().is_some_and(|pk| {
-        pk.columns
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(&name.value))
-    });
-    if let Some(col) = table.column_mut(&name.value) {
-        let mut new = column_from_def(&def);
-        new.not_null |= in_pk;
-        *col = new;
-    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlparser::ast::{ObjectType, Statement};
 
 pub mod catalog;
+mod catalog_ops;
 mod parse;
 pub mod policy;
 pub mod registry;
@@ -214,10 +215,9 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
                 risk
             }
             Err(err) => {
-                em.emit(
-                    RuleId::StatementSyntax,
-                    parse::describe_error(&err, raw.line, raw.column),
-                );
+                em.emit(RuleId::StatementSyntax, || {
+                    parse::describe_error(&err, raw.line, raw.column)
+                });
                 rules::check_unparsed(&mut state, raw.text, &mut em);
                 text_risk(raw.text)
             }
@@ -225,6 +225,8 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         statement_risks.push(risk);
     }
     rules::finish(&mut state, &resolved, &mut findings);
+    // End-of-script findings (e.g. comments never set) belong with their statements.
+    findings.sort_by_key(|f| f.statement);
     Report {
         engine,
         statements: statement_risks.len(),
@@ -243,13 +245,12 @@ fn oversized(sql: &str, engine: Engine, resolved: &policy::Resolved, limit: usiz
     let mut findings = Vec::new();
     if let Some(first) = split::split(sql, engine).next() {
         let mut em = rules::Emitter::new(resolved, &mut findings, &first);
-        em.emit(
-            RuleId::BuiltinStatementMaximumSqlSize,
+        em.emit(RuleId::BuiltinStatementMaximumSqlSize, || {
             format!(
                 "The script is {} bytes, more than {limit}; rules were not evaluated",
                 sql.len()
-            ),
-        );
+            )
+        });
     }
     Report {
         engine,

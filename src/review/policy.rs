@@ -367,6 +367,17 @@ impl Policy {
         Resolved { active }
     }
 
+    /// Checks rule ids (dotted or enum spellings) without building a policy, e.g. to validate a
+    /// `Project`'s review spec.
+    ///
+    /// # Errors
+    /// [`PolicyError::UnknownRules`] naming every unknown id.
+    pub fn validate_rule_ids<'a>(
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), PolicyError> {
+        check_known(ids.into_iter())
+    }
+
     /// Rule ids that are enabled for `engine` but need a live database connection, so an offline
     /// review does not evaluate them.
     #[must_use]
@@ -643,6 +654,13 @@ ruleList:
         assert_eq!(err.to_string(), "unknown rule FOO_BAR");
         let mut p = Policy::preset("default").unwrap();
         assert!(p.set_rule("nope", None, None).is_err());
+        assert!(Policy::validate_rule_ids(["table.require-pk", "NAMING_TABLE"]).is_ok());
+        assert_eq!(
+            Policy::validate_rule_ids(["x.y", "table.require-pk"])
+                .unwrap_err()
+                .to_string(),
+            "unknown rule x.y"
+        );
     }
 
     #[test]

@@ -153,7 +153,8 @@ rules! {
     StatementObjectOwnerCheck => "statement.object-owner-check", "STATEMENT_OBJECT_OWNER_CHECK", [], pg Some((L::E, L::W)), mysql None, payload r#""#, needs "L";
     BuiltinStatementMaximumSqlSize => "builtin.statement.maximum-sql-size", "BUILTIN_STATEMENT_MAXIMUM_SQL_SIZE", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "";
     BuiltinPriorBackupCheck => "builtin.prior-backup-check", "BUILTIN_PRIOR_BACKUP_CHECK", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "S";
-    BuiltinWalkThroughCheck => "builtin.walk-through-check", "BUILTIN_WALK_THROUGH_CHECK", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#""#, needs "S";    StatementSyntax => "statement.syntax", "STATEMENT_SYNTAX", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#""#, needs "";
+    BuiltinWalkThroughCheck => "builtin.walk-through-check", "BUILTIN_WALK_THROUGH_CHECK", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#""#, needs "S";
+    StatementSyntax => "statement.syntax", "STATEMENT_SYNTAX", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#""#, needs "";
 
 }
 

@@ -68,6 +68,8 @@ struct Compound {
     depth: u32,
     seen_begin: bool,
     after_end: bool,
+    /// The previous word names an object kind (`DROP TABLE IF EXISTS`), so `IF` is a clause.
+    after_object_kind: bool,
 }
 
 impl Compound {
@@ -90,6 +92,28 @@ impl Compound {
         if !self.candidate {
             return;
         }
+        let object_kind = self.after_object_kind;
+        self.after_object_kind = [
+            "TABLE",
+            "VIEW",
+            "INDEX",
+            "DATABASE",
+            "SCHEMA",
+            "PROCEDURE",
+            "FUNCTION",
+            "TRIGGER",
+            "EVENT",
+            "USER",
+            "ROLE",
+            "SEQUENCE",
+            "COLUMN",
+            "KEY",
+            "PARTITION",
+            "TEMPORARY",
+            "SERVER",
+        ]
+        .iter()
+        .any(|k| is(k));
         if self.after_end {
             self.after_end = false;
             if is("IF") || is("LOOP") || is("WHILE") || is("REPEAT") || is("CASE") {
@@ -102,7 +126,10 @@ impl Compound {
         } else if self.depth > 0
             && (is("CASE")
                 || (engine == Engine::Mysql
-                    && (is("LOOP") || is("WHILE") || is("REPEAT") || (is("IF") && !before_paren))))
+                    && (is("LOOP")
+                        || is("WHILE")
+                        || is("REPEAT")
+                        || (is("IF") && !before_paren && !object_kind))))
         {
             self.depth += 1;
         } else if is("END") && self.depth > 0 {
@@ -448,11 +475,11 @@ mod tests {
     fn compound_bodies_without_delimiter() {
         let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET x = CASE WHEN 1 THEN 2 END; DELETE FROM c; END; SELECT 1";
         assert_eq!(texts(sql, Engine::Sqlite).len(), 2);
-        let sql = "CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; END; BEGIN; SELECT 2;";
+        let sql = "CREATE PROCEDURE p() BEGIN IF 1 THEN DROP TABLE IF EXISTS t; END IF; END; BEGIN; SELECT 2;";
         assert_eq!(
             texts(sql, Engine::Mysql),
             vec![
-                "CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; END",
+                "CREATE PROCEDURE p() BEGIN IF 1 THEN DROP TABLE IF EXISTS t; END IF; END",
                 "BEGIN",
                 "SELECT 2"
             ]

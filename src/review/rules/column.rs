@@ -6,8 +6,8 @@ use sqlparser::ast::{
 };
 
 use super::{
-    ColumnSource, ColumnSpec, Ctx, Emitter, Position, canonical_type, column_specs,
-    is_blob_or_text, is_char_type, is_integer_type, show, type_info, type_info_str,
+    ColumnSource, ColumnSpec, Ctx, Emitter, Position, canonical_type, is_blob_or_text,
+    is_char_type, is_integer_type, show, type_info_str,
 };
 use crate::review::Finding;
 use crate::review::catalog::Table;
@@ -15,8 +15,7 @@ use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
 
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
-    let specs = column_specs(ctx.stmt);
-    for c in &specs {
+    for c in ctx.columns {
         each_column(ctx, c, em);
     }
     if let Statement::CreateTable(ct) = ctx.stmt {
@@ -32,14 +31,13 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 .map(String::as_str)
                 .collect();
             if !missing.is_empty() {
-                em.emit(
-                    RuleId::ColumnRequired,
+                em.emit(RuleId::ColumnRequired, || {
                     format!(
                         "Table \"{}\" requires columns: {}",
                         show(&ct.name),
                         missing.join(", ")
-                    ),
-                );
+                    )
+                });
             }
         }
         if let Some(rule) = em.on(RuleId::ColumnAutoIncrementInitialValue) {
@@ -48,13 +46,12 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             if let Some((_, v)) = opts.iter().find(|(k, _)| k == "AUTO_INCREMENT")
                 && v.parse::<i64>().ok() != Some(want)
             {
-                em.emit(
-                    RuleId::ColumnAutoIncrementInitialValue,
+                em.emit(RuleId::ColumnAutoIncrementInitialValue, || {
                     format!(
                         "Table \"{}\": AUTO_INCREMENT starts at {v}, expected {want}",
                         show(&ct.name)
-                    ),
-                );
+                    )
+                });
             }
         }
         if em.on(RuleId::ColumnCurrentTimeCountLimit).is_some() {
@@ -84,33 +81,30 @@ fn current_time_count(ct: &sqlparser::ast::CreateTable, em: &mut Emitter<'_>) {
         }
     }
     if defaults > 2 {
-        em.emit(
-            RuleId::ColumnCurrentTimeCountLimit,
+        em.emit(RuleId::ColumnCurrentTimeCountLimit, || {
             format!(
                 "Table \"{}\" has {defaults} columns defaulting to the current time; at most 2",
                 show(&ct.name)
-            ),
-        );
+            )
+        });
     }
     if updates > 1 {
-        em.emit(
-            RuleId::ColumnCurrentTimeCountLimit,
+        em.emit(RuleId::ColumnCurrentTimeCountLimit, || {
             format!(
                 "Table \"{}\" has {updates} columns updated to the current time; at most 1",
                 show(&ct.name)
-            ),
-        );
+            )
+        });
     }
 }
 
 fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
-    let t = type_info(c.data_type);
+    let t = &c.ty;
     let col = format!("{}.{}", show(c.table), c.name.value);
     if !c.not_null() {
-        em.emit(
-            RuleId::ColumnNoNull,
-            format!("Column \"{col}\" must be NOT NULL"),
-        );
+        em.emit(RuleId::ColumnNoNull, || {
+            format!("Column \"{col}\" must be NOT NULL")
+        });
     }
     let auto = c.auto_increment();
     if ctx.mysql()
@@ -118,38 +112,35 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
         && !c.has_default()
         && !c.is_pk()
         && !auto
-        && !no_default_type(&t.base)
+        && !no_default_type(ctx, &t.base)
     {
-        em.emit(
-            RuleId::ColumnSetDefaultForNotNull,
-            format!("NOT NULL column \"{col}\" needs a DEFAULT"),
-        );
+        em.emit(RuleId::ColumnSetDefaultForNotNull, || {
+            format!("NOT NULL column \"{col}\" needs a DEFAULT")
+        });
     }
     if !c.has_default()
         && !c.is_pk()
         && !auto
-        && !no_default_type(&t.base)
+        && !no_default_type(ctx, &t.base)
         && !c.has(|o| matches!(o, ColumnOption::Generated { .. }))
     {
-        em.emit(
-            RuleId::ColumnRequireDefault,
-            format!("Column \"{col}\" needs a DEFAULT"),
-        );
+        em.emit(RuleId::ColumnRequireDefault, || {
+            format!("Column \"{col}\" needs a DEFAULT")
+        });
     }
     if ctx.mysql()
         && let Some(rule) = em.on(RuleId::ColumnComment)
     {
         super::table::comment_check(rule, &col, c.comment(), |m| {
-            em.emit(RuleId::ColumnComment, m)
+            em.emit(RuleId::ColumnComment, || m)
         });
     }
     if let Some(rule) = em.on(RuleId::ColumnTypeDisallowList) {
         let full = c.data_type.to_string();
         if rule.in_list(&t.base) || rule.in_list(&full) {
-            em.emit(
-                RuleId::ColumnTypeDisallowList,
-                format!("Column \"{col}\" uses disallowed type {full}"),
-            );
+            em.emit(RuleId::ColumnTypeDisallowList, || {
+                format!("Column \"{col}\" uses disallowed type {full}")
+            });
         }
     }
     if let Some(rule) = em.on(RuleId::ColumnMaximumCharacterLength) {
@@ -157,10 +148,9 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
         if matches!(t.base.as_str(), "CHAR" | "CHARACTER")
             && t.args.first().is_some_and(|n| *n > limit)
         {
-            em.emit(
-                RuleId::ColumnMaximumCharacterLength,
-                format!("Column \"{col}\": CHAR length over {limit}; use VARCHAR"),
-            );
+            em.emit(RuleId::ColumnMaximumCharacterLength, || {
+                format!("Column \"{col}\": CHAR length over {limit}; use VARCHAR")
+            });
         }
     }
     if let Some(rule) = em.on(RuleId::ColumnMaximumVarcharLength) {
@@ -168,41 +158,35 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
         if matches!(t.base.as_str(), "VARCHAR" | "CHARACTER VARYING")
             && t.args.first().is_some_and(|n| *n > limit)
         {
-            em.emit(
-                RuleId::ColumnMaximumVarcharLength,
-                format!("Column \"{col}\": VARCHAR length over {limit}"),
-            );
+            em.emit(RuleId::ColumnMaximumVarcharLength, || {
+                format!("Column \"{col}\": VARCHAR length over {limit}")
+            });
         }
     }
     if c.has(|o| matches!(o, ColumnOption::CharacterSet(_))) {
-        em.emit(
-            RuleId::ColumnDisallowSetCharset,
-            format!("Setting a charset on column \"{col}\" is not allowed"),
-        );
+        em.emit(RuleId::ColumnDisallowSetCharset, || {
+            format!("Setting a charset on column \"{col}\" is not allowed")
+        });
     } else if ctx.mysql() && is_char_type(&t.base) {
-        em.emit(
-            RuleId::ColumnRequireCharset,
-            format!("Column \"{col}\" must state a charset"),
-        );
+        em.emit(RuleId::ColumnRequireCharset, || {
+            format!("Column \"{col}\" must state a charset")
+        });
     }
     if ctx.mysql() && is_char_type(&t.base) && !c.has(|o| matches!(o, ColumnOption::Collation(_))) {
-        em.emit(
-            RuleId::ColumnRequireCollation,
-            format!("Column \"{col}\" must state a collation"),
-        );
+        em.emit(RuleId::ColumnRequireCollation, || {
+            format!("Column \"{col}\" must state a collation")
+        });
     }
     if auto && c.has(crate::review::catalog::is_auto_increment) {
         if !is_integer_type(&t.base) {
-            em.emit(
-                RuleId::ColumnAutoIncrementMustInteger,
-                format!("Auto-increment column \"{col}\" must be an integer"),
-            );
+            em.emit(RuleId::ColumnAutoIncrementMustInteger, || {
+                format!("Auto-increment column \"{col}\" must be an integer")
+            });
         }
         if !t.unsigned {
-            em.emit(
-                RuleId::ColumnAutoIncrementMustUnsigned,
-                format!("Auto-increment column \"{col}\" must be UNSIGNED"),
-            );
+            em.emit(RuleId::ColumnAutoIncrementMustUnsigned, || {
+                format!("Auto-increment column \"{col}\" must be UNSIGNED")
+            });
         }
     }
     if ctx.pg()
@@ -213,12 +197,9 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
             if let ColumnOption::Default(e) = o
                 && let Some(f) = volatile_call(e)
             {
-                em.emit(
-                    RuleId::ColumnDefaultDisallowVolatile,
-                    format!(
-                        "Column \"{col}\" defaults to volatile {f}(), which rewrites the table"
-                    ),
-                );
+                em.emit(RuleId::ColumnDefaultDisallowVolatile, || {
+                    format!("Column \"{col}\" defaults to volatile {f}(), which rewrites the table")
+                });
             }
         }
     }
@@ -231,24 +212,26 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
         })
         && !same_type(&old.data_type, &c.data_type.to_string())
     {
-        em.emit(
-            RuleId::ColumnDisallowChangeType,
+        em.emit(RuleId::ColumnDisallowChangeType, || {
             format!(
                 "Changing the type of \"{col}\" from {} to {} is not allowed",
                 old.data_type, c.data_type
-            ),
-        );
+            )
+        });
     }
 }
 
 /// Types that cannot (or need not) have a DEFAULT in MySQL.
-fn no_default_type(base: &str) -> bool {
+fn no_default_type(ctx: &Ctx<'_>, base: &str) -> bool {
+    base.contains("SERIAL") || (ctx.mysql() && mysql_no_default(base))
+}
+
+fn mysql_no_default(base: &str) -> bool {
     is_blob_or_text(base)
         || matches!(
             base,
             "JSON" | "GEOMETRY" | "POINT" | "LINESTRING" | "POLYGON"
         )
-        || base.contains("SERIAL")
 }
 
 fn old_name(stmt: &Statement, new: &str) -> Option<String> {
@@ -314,20 +297,17 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
                     AlterColumnOperation::SetDataType { data_type, .. } => {
                         let old = existing.and_then(|t| t.column(&column_name.value));
                         if old.is_none_or(|o| !same_type(&o.data_type, &data_type.to_string())) {
-                            em.emit(
-                            RuleId::ColumnDisallowChangeType,
-                            format!("Changing the type of \"{table}.{}\" to {data_type} is not allowed", column_name.value),
+                            em.emit(RuleId::ColumnDisallowChangeType, || format!("Changing the type of \"{table}.{}\" to {data_type} is not allowed", column_name.value),
                         );
                         }
                     }
                     AlterColumnOperation::DropNotNull => {
-                        em.emit(
-                            RuleId::ColumnNoNull,
+                        em.emit(RuleId::ColumnNoNull, || {
                             format!(
                                 "Column \"{table}.{}\" must stay NOT NULL",
                                 column_name.value
-                            ),
-                        );
+                            )
+                        });
                     }
                     _ => {}
                 }
@@ -337,21 +317,19 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
                 column_position,
                 ..
             } => {
-                em.emit(
-                    RuleId::ColumnDisallowChange,
+                em.emit(RuleId::ColumnDisallowChange, || {
                     format!(
                         "CHANGE COLUMN \"{table}.{}\" is not allowed",
                         old_name.value
-                    ),
-                );
+                    )
+                });
                 if column_position.is_some() {
-                    em.emit(
-                        RuleId::ColumnDisallowChangingOrder,
+                    em.emit(RuleId::ColumnDisallowChangingOrder, || {
                         format!(
                             "Reordering column \"{table}.{}\" is not allowed",
                             old_name.value
-                        ),
-                    );
+                        )
+                    });
                 }
             }
             AlterTableOperation::ModifyColumn {
@@ -359,13 +337,12 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
                 column_position,
                 ..
             } if column_position.is_some() => {
-                em.emit(
-                    RuleId::ColumnDisallowChangingOrder,
+                em.emit(RuleId::ColumnDisallowChangingOrder, || {
                     format!(
                         "Reordering column \"{table}.{}\" is not allowed",
                         col_name.value
-                    ),
-                );
+                    )
+                });
             }
             AlterTableOperation::DropColumn { column_names, .. } => {
                 for c in column_names {
@@ -374,25 +351,23 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
                             .iter()
                             .any(|i| i.columns.iter().any(|x| x.eq_ignore_ascii_case(&c.value)))
                     {
-                        em.emit(
-                            RuleId::ColumnDisallowDropInIndex,
+                        em.emit(RuleId::ColumnDisallowDropInIndex, || {
                             format!(
                                 "Column \"{table}.{}\" is part of an index and cannot be dropped",
                                 c.value
-                            ),
-                        );
+                            )
+                        });
                     }
                     if em
                         .on(RuleId::ColumnRequired)
                         .is_some_and(|r| r.in_list(&c.value))
                     {
-                        em.emit(
-                            RuleId::ColumnRequired,
+                        em.emit(RuleId::ColumnRequired, || {
                             format!(
                                 "Column \"{table}.{}\" is required and cannot be dropped",
                                 c.value
-                            ),
-                        );
+                            )
+                        });
                     }
                 }
             }
@@ -402,13 +377,12 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
                 .on(RuleId::ColumnRequired)
                 .is_some_and(|r| r.in_list(&old_column_name.value)) =>
             {
-                em.emit(
-                    RuleId::ColumnRequired,
+                em.emit(RuleId::ColumnRequired, || {
                     format!(
                         "Column \"{table}.{}\" is required and cannot be renamed",
                         old_column_name.value
-                    ),
-                );
+                    )
+                });
             }
             _ => {}
         }

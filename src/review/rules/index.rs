@@ -4,14 +4,13 @@
 use sqlparser::ast::{ObjectName, ObjectType, Statement};
 
 use super::{
-    Ctx, Emitter, IndexKind, ScriptState, canonical_type, column_type, index_specs,
-    is_blob_or_text, leading_words, show, type_info_str,
+    Ctx, Emitter, IndexKind, ScriptState, canonical_type, column_type, is_blob_or_text,
+    leading_words, show, type_info_str,
 };
 use crate::review::registry::RuleId;
 
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
-    let specs = index_specs(ctx.stmt);
-    for s in &specs {
+    for s in ctx.indexes {
         let label = s
             .name
             .clone()
@@ -20,10 +19,9 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         for c in &s.columns {
             let lc = c.to_lowercase();
             if seen.contains(&lc) {
-                em.emit(
-                    RuleId::IndexNoDuplicateColumn,
-                    format!("Index {label} lists column \"{c}\" twice"),
-                );
+                em.emit(RuleId::IndexNoDuplicateColumn, || {
+                    format!("Index {label} lists column \"{c}\" twice")
+                });
             }
             seen.push(lc);
         }
@@ -33,13 +31,12 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         if let Some(rule) = em.on(RuleId::IndexKeyNumberLimit) {
             let limit = usize::try_from(rule.number().unwrap_or(5)).unwrap_or(0);
             if limit > 0 && s.columns.len() > limit {
-                em.emit(
-                    RuleId::IndexKeyNumberLimit,
+                em.emit(RuleId::IndexKeyNumberLimit, || {
                     format!(
                         "Index {label} has {} columns, more than {limit}",
                         s.columns.len()
-                    ),
-                );
+                    )
+                });
             }
         }
         if s.kind == IndexKind::Primary {
@@ -50,10 +47,9 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 let t = type_info_str(&ty);
                 let base = canonical_type(&t.base);
                 if !matches!(base, "INT" | "BIGINT") {
-                    em.emit(
-                        RuleId::IndexPkTypeLimit,
-                        format!("Primary key column \"{c}\" must be INT or BIGINT, not {ty}"),
-                    );
+                    em.emit(RuleId::IndexPkTypeLimit, || {
+                        format!("Primary key column \"{c}\" must be INT or BIGINT, not {ty}")
+                    });
                 }
                 if let Some(rule) = em.on(RuleId::IndexPrimaryKeyTypeAllowlist)
                     && !rule
@@ -61,13 +57,12 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                         .iter()
                         .any(|a| canonical_type(&a.to_ascii_uppercase()) == base)
                 {
-                    em.emit(
-                        RuleId::IndexPrimaryKeyTypeAllowlist,
+                    em.emit(RuleId::IndexPrimaryKeyTypeAllowlist, || {
                         format!(
                             "Primary key column \"{c}\" has type {ty}, not one of {}",
                             rule.list().join(", ")
-                        ),
-                    );
+                        )
+                    });
                 }
             }
         }
@@ -76,10 +71,9 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 if let Some(ty) = column_type(ctx, s.table, c)
                     && is_blob_or_text(&type_info_str(&ty).base)
                 {
-                    em.emit(
-                        RuleId::IndexTypeNoBlob,
-                        format!("Index {label} is on {ty} column \"{c}\""),
-                    );
+                    em.emit(RuleId::IndexTypeNoBlob, || {
+                        format!("Index {label} is on {ty} column \"{c}\"")
+                    });
                 }
             }
         }
@@ -91,26 +85,24 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 .trim()
                 .to_ascii_uppercase();
             if !rule.in_list(&using) {
-                em.emit(
-                    RuleId::IndexTypeAllowList,
+                em.emit(RuleId::IndexTypeAllowList, || {
                     format!(
                         "Index {label} uses type {using}, not one of {}",
                         rule.list().join(", ")
-                    ),
-                );
+                    )
+                });
             }
         }
     }
     if ctx.pg() {
         match ctx.stmt {
             Statement::CreateIndex(ci) if !ci.concurrently && !ctx.state.is_new(&ci.table_name) => {
-                em.emit(
-                    RuleId::IndexCreateConcurrently,
+                em.emit(RuleId::IndexCreateConcurrently, || {
                     format!(
                         "Create the index on existing table \"{}\" CONCURRENTLY",
                         show(&ci.table_name)
-                    ),
-                )
+                    )
+                })
             }
             Statement::Drop {
                 object_type: ObjectType::Index,
@@ -119,10 +111,9 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 .iter()
                 .any(|w| w == "CONCURRENTLY") =>
             {
-                em.emit(
-                    RuleId::IndexCreateConcurrently,
-                    "Drop the index CONCURRENTLY".to_owned(),
-                );
+                em.emit(RuleId::IndexCreateConcurrently, || {
+                    "Drop the index CONCURRENTLY".to_owned()
+                });
             }
             _ => {}
         }
@@ -145,14 +136,13 @@ pub(super) fn after_apply(state: &mut ScriptState, stmt: &Statement, em: &mut Em
         && limit > 0
         && t.indexes.len() > limit
     {
-        em.emit(
-            RuleId::IndexTotalNumberLimit,
+        em.emit(RuleId::IndexTotalNumberLimit, || {
             format!(
                 "Table \"{}\" has {} indexes, more than {limit}",
                 t.name,
                 t.indexes.len()
-            ),
-        );
+            )
+        });
     }
 }
 

@@ -61,9 +61,12 @@ impl<'a> Emitter<'a> {
         self.rules.get(rule)
     }
 
-    /// Reports `rule` on the current statement (if the rule runs).
-    pub(crate) fn emit(&mut self, rule: RuleId, message: String) {
-        emit_at(self.rules, self.out, self.pos, rule, message);
+    /// Reports `rule` on the current statement (if the rule runs; the message is only built
+    /// then).
+    pub(crate) fn emit(&mut self, rule: RuleId, message: impl FnOnce() -> String) {
+        if self.rules.get(rule).is_some() {
+            emit_at(self.rules, self.out, self.pos, rule, message());
+        }
     }
 }
 
@@ -126,6 +129,10 @@ impl ScriptState {
 pub(crate) struct Ctx<'a> {
     pub(crate) engine: Engine,
     pub(crate) stmt: &'a Statement,
+    /// Column definitions of the statement, computed once.
+    pub(crate) columns: &'a [ColumnSpec<'a>],
+    /// Indexes, keys and foreign keys of the statement, computed once.
+    pub(crate) indexes: &'a [IndexSpec<'a>],
     pub(crate) text: &'a str,
     pub(crate) state: &'a ScriptState,
 }
@@ -150,9 +157,13 @@ pub(crate) fn check_statement(
         state.first_position = Some(em.pos);
     }
     {
+        let columns = column_specs(stmt);
+        let indexes = index_specs(stmt);
         let ctx = Ctx {
             engine: state.engine,
             stmt,
+            columns: &columns,
+            indexes: &indexes,
             text,
             state,
         };
@@ -168,9 +179,9 @@ pub(crate) fn check_statement(
     let issues = state.catalog.apply(stmt);
     for issue in issues {
         match issue {
-            WalkIssue::Duplicate(m) => em.emit(RuleId::BuiltinWalkThroughCheck, m),
+            WalkIssue::Duplicate(m) => em.emit(RuleId::BuiltinWalkThroughCheck, || m),
             WalkIssue::Unknown(m) if state.has_schema => {
-                em.emit(RuleId::BuiltinWalkThroughCheck, m);
+                em.emit(RuleId::BuiltinWalkThroughCheck, || m);
             }
             WalkIssue::Unknown(_) => {}
         }
@@ -200,9 +211,7 @@ fn track(state: &mut ScriptState, stmt: &Statement, em: &mut Emitter<'_>) {
         let n = state.table_changes.entry(key).or_insert(0);
         *n += 1;
         if *n == 2 {
-            em.emit(
-                RuleId::StatementMergeAlterTable,
-                format!(
+            em.emit(RuleId::StatementMergeAlterTable, || format!(
                     "There are several statements changing table {}; merge them into one ALTER TABLE",
                     super::catalog::last_name(table)
                 ),
@@ -253,6 +262,13 @@ pub(crate) fn type_info(dt: &DataType) -> TypeInfo {
 
 pub(crate) fn type_info_str(text: &str) -> TypeInfo {
     let upper = text.to_ascii_uppercase();
+    if !upper.contains('(') && !upper.contains(' ') {
+        return TypeInfo {
+            base: upper,
+            args: Vec::new(),
+            unsigned: false,
+        };
+    }
     let (head, args) = match upper.split_once('(') {
         Some((h, rest)) => (
             h.trim().to_owned(),
@@ -266,11 +282,14 @@ pub(crate) fn type_info_str(text: &str) -> TypeInfo {
         None => (upper.trim().to_owned(), Vec::new()),
     };
     let unsigned = upper.contains("UNSIGNED");
-    let base = head
-        .replace(" UNSIGNED", "")
-        .replace(" ZEROFILL", "")
-        .trim()
-        .to_owned();
+    let base = if unsigned || head.contains(" ZEROFILL") {
+        head.replace(" UNSIGNED", "")
+            .replace(" ZEROFILL", "")
+            .trim()
+            .to_owned()
+    } else {
+        head
+    };
     TypeInfo {
         base,
         args,
@@ -354,6 +373,8 @@ pub(crate) struct ColumnSpec<'a> {
     pub(crate) data_type: &'a DataType,
     pub(crate) options: Vec<&'a ColumnOption>,
     pub(crate) source: ColumnSource,
+    /// The parsed type, computed once.
+    pub(crate) ty: TypeInfo,
     /// Part of a table-level primary key in the same CREATE TABLE.
     pub(crate) in_table_pk: bool,
 }
@@ -368,22 +389,19 @@ impl ColumnSpec<'_> {
     pub(crate) fn not_null(&self) -> bool {
         self.is_pk()
             || self.has(|o| matches!(o, ColumnOption::NotNull))
-            || self.type_base().contains("SERIAL")
+            || self.ty.base.contains("SERIAL")
     }
     pub(crate) fn has_default(&self) -> bool {
         self.has(|o| matches!(o, ColumnOption::Default(_)))
     }
     pub(crate) fn auto_increment(&self) -> bool {
-        self.has(is_auto_increment) || self.type_base().contains("SERIAL")
+        self.has(is_auto_increment) || self.ty.base.contains("SERIAL")
     }
     pub(crate) fn comment(&self) -> Option<&str> {
         self.options.iter().find_map(|o| match o {
             ColumnOption::Comment(c) => Some(c.as_str()),
             _ => None,
         })
-    }
-    pub(crate) fn type_base(&self) -> String {
-        type_info(self.data_type).base
     }
 }
 
@@ -399,6 +417,7 @@ fn def_spec<'a>(
         data_type: &def.data_type,
         options: def.options.iter().map(|o| &o.option).collect(),
         source,
+        ty: type_info(&def.data_type),
         in_table_pk: pk.iter().any(|c| c.eq_ignore_ascii_case(&def.name.value)),
     }
 }
@@ -440,6 +459,7 @@ pub(crate) fn column_specs(stmt: &Statement) -> Vec<ColumnSpec<'_>> {
                         data_type,
                         options: options.iter().collect(),
                         source: ColumnSource::Change,
+                        ty: type_info(data_type),
                         in_table_pk: false,
                     }),
                     AlterTableOperation::ModifyColumn {
@@ -453,6 +473,7 @@ pub(crate) fn column_specs(stmt: &Statement) -> Vec<ColumnSpec<'_>> {
                         data_type,
                         options: options.iter().collect(),
                         source: ColumnSource::Modify,
+                        ty: type_info(data_type),
                         in_table_pk: false,
                     }),
                     _ => {}
@@ -642,9 +663,27 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
     out
 }
 
+/// An INSERT whose rows are plain literals (bulk data): nothing in it for expression rules.
+pub(crate) fn literal_insert(stmt: &Statement) -> bool {
+    let Statement::Insert(i) = stmt else {
+        return false;
+    };
+    let Some(sqlparser::ast::SetExpr::Values(v)) = i.source.as_ref().map(|q| q.body.as_ref())
+    else {
+        return false;
+    };
+    i.source.as_ref().is_some_and(|q| q.with.is_none())
+        && v.rows.iter().flat_map(|r| &r.content).all(|e| {
+            matches!(
+                e,
+                sqlparser::ast::Expr::Value(_) | sqlparser::ast::Expr::Identifier(_)
+            )
+        })
+}
+
 /// The type of `column` of `table`: from the statement's own definitions, else the catalog.
 pub(crate) fn column_type(ctx: &Ctx<'_>, table: &ObjectName, column: &str) -> Option<String> {
-    column_specs(ctx.stmt)
+    ctx.columns
         .iter()
         .find(|c| c.name.value.eq_ignore_ascii_case(column))
         .map(|c| c.data_type.to_string())

@@ -8,7 +8,7 @@ use sqlparser::ast::{
     AlterTableOperation, ObjectName, RenameTableNameKind, Statement, Visit, Visitor,
 };
 
-use super::{Ctx, Emitter, IndexKind, column_specs, index_specs, show};
+use super::{Ctx, Emitter, IndexKind, show};
 use crate::review::policy::Active;
 use crate::review::registry::RuleId;
 
@@ -37,7 +37,7 @@ fn named(em: &mut Emitter<'_>, rule: RuleId, what: &str, name: &str, vars: &[(&s
     if let Some(active) = em.on(rule)
         && let Some(problem) = check_name(active, name, vars)
     {
-        em.emit(rule, format!("{what} name {problem}"));
+        em.emit(rule, || format!("{what} name {problem}"));
     }
 }
 
@@ -71,7 +71,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         }
         _ => {}
     }
-    for c in column_specs(ctx.stmt) {
+    for c in ctx.columns {
         named(em, RuleId::NamingColumn, "Column", &c.name.value, &[]);
         keyword(ctx, em, &c.name.value);
         if c.has(crate::review::catalog::is_auto_increment) {
@@ -84,7 +84,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             );
         }
     }
-    for s in index_specs(ctx.stmt) {
+    for s in ctx.indexes {
         let table = show(s.table);
         let name = s.name.clone().unwrap_or_default();
         let columns = s.columns.join("_");
@@ -226,10 +226,9 @@ const MYSQL_RESERVED: &[&str] = &[
 
 fn keyword(ctx: &Ctx<'_>, em: &mut Emitter<'_>, name: &str) {
     if ctx.mysql() && MYSQL_RESERVED.contains(&name.to_ascii_uppercase().as_str()) {
-        em.emit(
-            RuleId::NamingIdentifierNoKeyword,
-            format!("Identifier \"{name}\" is a reserved keyword"),
-        );
+        em.emit(RuleId::NamingIdentifierNoKeyword, || {
+            format!("Identifier \"{name}\" is a reserved keyword")
+        });
     }
 }
 
@@ -270,7 +269,33 @@ fn fully_qualified(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         unqualified: Vec::new(),
         ctes: &ctes,
     };
-    let _ = ctx.stmt.visit(&mut r);
+    // Statements whose references are all known without walking every expression.
+    let direct: Option<Vec<&ObjectName>> = match ctx.stmt {
+        Statement::Insert(i) if super::literal_insert(ctx.stmt) => match &i.table {
+            sqlparser::ast::TableObject::TableName(n) => Some(vec![n]),
+            _ => None,
+        },
+        Statement::CreateTable(ct) if ct.query.is_none() && ct.like.is_none() => Some(
+            std::iter::once(&ct.name)
+                .chain(
+                    ctx.indexes
+                        .iter()
+                        .filter_map(|s| s.fk.map(|fk| &fk.foreign_table)),
+                )
+                .collect(),
+        ),
+        _ => None,
+    };
+    match direct {
+        Some(names) => {
+            for n in names {
+                let _ = r.pre_visit_relation(n);
+            }
+        }
+        None => {
+            let _ = ctx.stmt.visit(&mut r);
+        }
+    }
     if let Statement::CreateIndex(ci) = ctx.stmt
         && ci.table_name.0.len() < 2
         && !r.unqualified.contains(&show(&ci.table_name))
@@ -278,10 +303,9 @@ fn fully_qualified(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         r.unqualified.push(show(&ci.table_name));
     }
     for name in r.unqualified {
-        em.emit(
-            RuleId::NamingFullyQualified,
-            format!("\"{name}\" must be schema-qualified"),
-        );
+        em.emit(RuleId::NamingFullyQualified, || {
+            format!("\"{name}\" must be schema-qualified")
+        });
     }
 }
 

@@ -18,10 +18,9 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         && ctx.state.catalog.table_count() > 0
     {
         for n in names {
-            em.emit(
-                RuleId::DatabaseDropEmptyDatabase,
-                format!("Database \"{}\" is not empty", show(n)),
-            );
+            em.emit(RuleId::DatabaseDropEmptyDatabase, || {
+                format!("Database \"{}\" is not empty", show(n))
+            });
         }
     }
     if em.on(RULE).is_none() {
@@ -39,22 +38,22 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 _ => return,
             };
             for n in names {
-                em.emit(
-                    RULE,
+                em.emit(RULE, || {
                     format!(
                         "Dropping {kind} \"{}\" breaks applications that use it",
                         show(n)
-                    ),
-                );
+                    )
+                });
             }
         }
-        Statement::CreateIndex(ci) if ci.unique && !ctx.state.is_new(&ci.table_name) => em.emit(
-            RULE,
-            format!(
-                "A new unique index on existing table \"{}\" may reject writes",
-                show(&ci.table_name)
-            ),
-        ),
+        Statement::CreateIndex(ci) if ci.unique && !ctx.state.is_new(&ci.table_name) => {
+            em.emit(RULE, || {
+                format!(
+                    "A new unique index on existing table \"{}\" may reject writes",
+                    show(&ci.table_name)
+                )
+            })
+        }
         Statement::AlterTable(at) => {
             let table = show(&at.name);
             let existing = !ctx.state.is_new(&at.name);
@@ -118,7 +117,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                     _ => None,
                 };
                 if let Some(m) = msg {
-                    em.emit(RULE, format!("{m} is not backward compatible"));
+                    em.emit(RULE, || format!("{m} is not backward compatible"));
                 }
             }
         }

@@ -8,7 +8,7 @@ use sqlparser::ast::{
     ReferentialAction, SelectItem, SetExpr, Statement, TableConstraint, Value, Visit, Visitor,
 };
 
-use super::{Ctx, Emitter, IndexKind, Position, ScriptState, index_specs, leading_words, show};
+use super::{Ctx, Emitter, IndexKind, Position, ScriptState, leading_words, show};
 use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
 use crate::review::{Engine, Finding};
@@ -114,103 +114,93 @@ const SCAN_RULES: &[RuleId] = &[
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     if SCAN_RULES.iter().any(|r| em.on(*r).is_some())
         && !matches!(ctx.stmt, Statement::CreateTable(_))
+        && !super::literal_insert(ctx.stmt)
     {
         scan_rules(ctx, em);
     }
     match ctx.stmt {
         Statement::Update(u) => {
             if u.selection.is_none() {
-                em.emit(
-                    RuleId::StatementWhereRequireUpdateDelete,
-                    "UPDATE requires a WHERE clause".to_owned(),
-                );
+                em.emit(RuleId::StatementWhereRequireUpdateDelete, || {
+                    "UPDATE requires a WHERE clause".to_owned()
+                });
             }
             if u.limit.is_some() {
-                em.emit(
-                    RuleId::StatementDisallowLimit,
-                    "LIMIT is not allowed in UPDATE".to_owned(),
-                );
+                em.emit(RuleId::StatementDisallowLimit, || {
+                    "LIMIT is not allowed in UPDATE".to_owned()
+                });
             }
             if !u.order_by.is_empty() {
-                em.emit(
-                    RuleId::StatementDisallowOrderBy,
-                    "ORDER BY is not allowed in UPDATE".to_owned(),
-                );
+                em.emit(RuleId::StatementDisallowOrderBy, || {
+                    "ORDER BY is not allowed in UPDATE".to_owned()
+                });
             }
         }
         Statement::Delete(d) => {
             if d.selection.is_none() {
-                em.emit(
-                    RuleId::StatementWhereRequireUpdateDelete,
-                    "DELETE requires a WHERE clause".to_owned(),
-                );
+                em.emit(RuleId::StatementWhereRequireUpdateDelete, || {
+                    "DELETE requires a WHERE clause".to_owned()
+                });
             }
             if d.limit.is_some() {
-                em.emit(
-                    RuleId::StatementDisallowLimit,
-                    "LIMIT is not allowed in DELETE".to_owned(),
-                );
+                em.emit(RuleId::StatementDisallowLimit, || {
+                    "LIMIT is not allowed in DELETE".to_owned()
+                });
             }
             if !d.order_by.is_empty() {
-                em.emit(
-                    RuleId::StatementDisallowOrderBy,
-                    "ORDER BY is not allowed in DELETE".to_owned(),
-                );
+                em.emit(RuleId::StatementDisallowOrderBy, || {
+                    "ORDER BY is not allowed in DELETE".to_owned()
+                });
             }
         }
         Statement::Insert(i) => insert(i, em),
         Statement::Truncate(t) => {
-            em.emit(
-                RuleId::StatementDisallowTruncate,
-                "TRUNCATE is not allowed".to_owned(),
-            );
+            em.emit(RuleId::StatementDisallowTruncate, || {
+                "TRUNCATE is not allowed".to_owned()
+            });
             if t.cascade == Some(sqlparser::ast::CascadeOption::Cascade) {
-                em.emit(
-                    RuleId::StatementDisallowRmTblCascade,
-                    "TRUNCATE … CASCADE is not allowed".to_owned(),
-                );
+                em.emit(RuleId::StatementDisallowRmTblCascade, || {
+                    "TRUNCATE … CASCADE is not allowed".to_owned()
+                });
             }
         }
         Statement::Drop {
             object_type: ObjectType::Table,
             cascade: true,
             ..
-        } => em.emit(
-            RuleId::StatementDisallowRmTblCascade,
-            "DROP TABLE … CASCADE is not allowed".to_owned(),
-        ),
-        Statement::Commit { .. } => em.emit(
-            RuleId::StatementDisallowCommit,
-            "COMMIT is not allowed in a change script".to_owned(),
-        ),
+        } => em.emit(RuleId::StatementDisallowRmTblCascade, || {
+            "DROP TABLE … CASCADE is not allowed".to_owned()
+        }),
+        Statement::Commit { .. } => em.emit(RuleId::StatementDisallowCommit, || {
+            "COMMIT is not allowed in a change script".to_owned()
+        }),
         Statement::AlterTable(at) => alter_table(ctx, at, em),
-        Statement::CreateTable(ct) if ct.name.0.len() < 2 => em.emit(
-            RuleId::StatementCreateSpecifySchema,
-            format!("CREATE TABLE \"{}\" must name its schema", show(&ct.name)),
-        ),
-        Statement::CreateView(v) if v.name.0.len() < 2 => em.emit(
-            RuleId::StatementCreateSpecifySchema,
-            format!("CREATE VIEW \"{}\" must name its schema", show(&v.name)),
-        ),
-        Statement::CreateSequence { name, .. } if name.0.len() < 2 => em.emit(
-            RuleId::StatementCreateSpecifySchema,
-            format!("CREATE SEQUENCE \"{}\" must name its schema", show(name)),
-        ),
+        Statement::CreateTable(ct) if ct.name.0.len() < 2 => em
+            .emit(RuleId::StatementCreateSpecifySchema, || {
+                format!("CREATE TABLE \"{}\" must name its schema", show(&ct.name))
+            }),
+        Statement::CreateView(v) if v.name.0.len() < 2 => em
+            .emit(RuleId::StatementCreateSpecifySchema, || {
+                format!("CREATE VIEW \"{}\" must name its schema", show(&v.name))
+            }),
+        Statement::CreateSequence { name, .. } if name.0.len() < 2 => em
+            .emit(RuleId::StatementCreateSpecifySchema, || {
+                format!("CREATE SEQUENCE \"{}\" must name its schema", show(name))
+            }),
         _ => {}
     }
     if em.on(RuleId::StatementDisallowOnDelCascade).is_some() {
-        for spec in index_specs(ctx.stmt) {
+        for spec in ctx.indexes {
             if spec
                 .fk
                 .is_some_and(|fk| fk.on_delete == Some(ReferentialAction::Cascade))
             {
-                em.emit(
-                    RuleId::StatementDisallowOnDelCascade,
+                em.emit(RuleId::StatementDisallowOnDelCascade, || {
                     format!(
                         "ON DELETE CASCADE is not allowed (table \"{}\")",
                         show(spec.table)
-                    ),
-                );
+                    )
+                });
             }
         }
     }
@@ -304,9 +294,7 @@ fn where_functions(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         });
     }
     if found {
-        em.emit(
-            RuleId::StatementWhereDisallowFunctionsAndCalculations,
-            "WHERE applies a function or calculation to an indexed column, so the index cannot be used".to_owned(),
+        em.emit(RuleId::StatementWhereDisallowFunctionsAndCalculations, || "WHERE applies a function or calculation to an indexed column, so the index cannot be used".to_owned(),
         );
     }
 }
@@ -315,71 +303,62 @@ fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     let mut scan = Scan::default();
     let _ = ctx.stmt.visit(&mut scan);
     if scan.select_star {
-        em.emit(
-            RuleId::StatementSelectNoSelectAll,
-            "SELECT * is not allowed; list the columns".to_owned(),
-        );
+        em.emit(RuleId::StatementSelectNoSelectAll, || {
+            "SELECT * is not allowed; list the columns".to_owned()
+        });
     }
     if scan.select_without_where {
-        em.emit(
-            RuleId::StatementWhereRequireSelect,
-            "SELECT requires a WHERE clause".to_owned(),
-        );
+        em.emit(RuleId::StatementWhereRequireSelect, || {
+            "SELECT requires a WHERE clause".to_owned()
+        });
     }
     for p in &scan.leading_wildcard {
-        em.emit(
-            RuleId::StatementWhereNoLeadingWildcardLike,
-            format!("LIKE '{p}' has a leading wildcard, which cannot use an index"),
-        );
+        em.emit(RuleId::StatementWhereNoLeadingWildcardLike, || {
+            format!("LIKE '{p}' has a leading wildcard, which cannot use an index")
+        });
     }
     if scan.equal_null {
-        em.emit(
-            RuleId::StatementWhereNoEqualNull,
-            "= NULL is never true; use IS NULL".to_owned(),
-        );
+        em.emit(RuleId::StatementWhereNoEqualNull, || {
+            "= NULL is never true; use IS NULL".to_owned()
+        });
     }
     if let Some(rule) = em.on(RuleId::StatementWhereMaximumLogicalOperatorCount) {
         let limit = usize::try_from(rule.number().unwrap_or(10)).unwrap_or(0);
         if scan.max_in_list > limit {
-            em.emit(
-                RuleId::StatementWhereMaximumLogicalOperatorCount,
-                format!("IN list has {} items, more than {limit}", scan.max_in_list),
-            );
+            em.emit(RuleId::StatementWhereMaximumLogicalOperatorCount, || {
+                format!("IN list has {} items, more than {limit}", scan.max_in_list)
+            });
         }
         if scan.max_or_chain > limit {
-            em.emit(
-                RuleId::StatementWhereMaximumLogicalOperatorCount,
+            em.emit(RuleId::StatementWhereMaximumLogicalOperatorCount, || {
                 format!(
                     "OR chain has {} operands, more than {limit}",
                     scan.max_or_chain
-                ),
-            );
+                )
+            });
         }
     }
     if scan.order_by_rand && matches!(ctx.stmt, Statement::Insert(_)) {
-        em.emit(
-            RuleId::StatementInsertDisallowOrderByRand,
-            "ORDER BY RAND() is not allowed in INSERT … SELECT".to_owned(),
-        );
+        em.emit(RuleId::StatementInsertDisallowOrderByRand, || {
+            "ORDER BY RAND() is not allowed in INSERT … SELECT".to_owned()
+        });
     }
 }
 
 fn insert(i: &sqlparser::ast::Insert, em: &mut Emitter<'_>) {
     if i.columns.is_empty() && i.assignments.is_empty() {
-        em.emit(
-            RuleId::StatementInsertMustSpecifyColumn,
-            "INSERT must list its columns".to_owned(),
-        );
+        em.emit(RuleId::StatementInsertMustSpecifyColumn, || {
+            "INSERT must list its columns".to_owned()
+        });
     }
     if let Some(rule) = em.on(RuleId::StatementInsertRowLimit)
         && let Some(SetExpr::Values(v)) = i.source.as_ref().map(|q| q.body.as_ref())
     {
         let limit = usize::try_from(rule.number().unwrap_or(1000)).unwrap_or(0);
         if limit > 0 && v.rows.len() > limit {
-            em.emit(
-                RuleId::StatementInsertRowLimit,
-                format!("INSERT adds {} rows, more than {limit}", v.rows.len()),
-            );
+            em.emit(RuleId::StatementInsertRowLimit, || {
+                format!("INSERT adds {} rows, more than {limit}", v.rows.len())
+            });
         }
     }
 }
@@ -397,57 +376,51 @@ fn alter_table(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitter<
                     .iter()
                     .any(|o| matches!(o.option, ColumnOption::Default(_))) =>
             {
-                em.emit(
-                    RuleId::StatementDisallowAddColumnWithDefault,
+                em.emit(RuleId::StatementDisallowAddColumnWithDefault, || {
                     format!(
                         "Adding column \"{}\" with a DEFAULT to \"{table}\" may rewrite the table",
                         column_def.name.value
-                    ),
-                );
+                    )
+                });
             }
             AlterTableOperation::AddConstraint {
                 constraint: TableConstraint::Check(_),
                 not_valid: false,
-            } if !new_table => em.emit(
-                RuleId::StatementAddCheckNotValid,
-                format!("Add the CHECK constraint on \"{table}\" as NOT VALID, then VALIDATE it"),
-            ),
+            } if !new_table => em.emit(RuleId::StatementAddCheckNotValid, || {
+                format!("Add the CHECK constraint on \"{table}\" as NOT VALID, then VALIDATE it")
+            }),
             AlterTableOperation::AlterColumn {
                 column_name,
                 op: AlterColumnOperation::SetNotNull,
-            } => em.emit(
-                RuleId::StatementDisallowAddNotNull,
+            } => em.emit(RuleId::StatementDisallowAddNotNull, || {
                 format!(
                     "SET NOT NULL on \"{table}.{}\" scans the table under an exclusive lock",
                     column_name.value
-                ),
-            ),
+                )
+            }),
             AlterTableOperation::Algorithm { .. } => algorithm = true,
             AlterTableOperation::Lock { .. } => lock = true,
             _ => {}
         }
     }
     if !new_table {
-        for spec in index_specs(ctx.stmt) {
+        for spec in ctx.indexes {
             if spec.kind == IndexKind::Foreign && spec.on_existing && !spec.not_valid {
-                em.emit(
-                    RuleId::StatementAddForeignKeyNotValid,
-                    format!("Add the foreign key on \"{table}\" as NOT VALID, then VALIDATE it"),
-                );
+                em.emit(RuleId::StatementAddForeignKeyNotValid, || {
+                    format!("Add the foreign key on \"{table}\" as NOT VALID, then VALIDATE it")
+                });
             }
         }
     }
     if !algorithm {
-        em.emit(
-            RuleId::StatementRequireAlgorithmOption,
-            format!("ALTER TABLE \"{table}\" must state ALGORITHM="),
-        );
+        em.emit(RuleId::StatementRequireAlgorithmOption, || {
+            format!("ALTER TABLE \"{table}\" must state ALGORITHM=")
+        });
     }
     if !lock {
-        em.emit(
-            RuleId::StatementRequireLockOption,
-            format!("ALTER TABLE \"{table}\" must state LOCK="),
-        );
+        em.emit(RuleId::StatementRequireLockOption, || {
+            format!("ALTER TABLE \"{table}\" must state LOCK=")
+        });
     }
 }
 
@@ -476,10 +449,9 @@ fn non_transactional(engine: Engine, text: &str, em: &mut Emitter<'_>) {
         _ => false,
     };
     if hit {
-        em.emit(
-            RuleId::StatementNonTransactional,
-            "This statement cannot run inside a transaction".to_owned(),
-        );
+        em.emit(RuleId::StatementNonTransactional, || {
+            "This statement cannot run inside a transaction".to_owned()
+        });
     }
 }
 
@@ -498,10 +470,9 @@ pub(super) fn track_script(state: &mut ScriptState, stmt: &Statement, em: &mut E
     }
     if !state.role_checked && !is_set {
         state.role_checked = true;
-        em.emit(
-            RuleId::StatementCheckSetRoleVariable,
-            "The script must begin with SET ROLE".to_owned(),
-        );
+        em.emit(RuleId::StatementCheckSetRoleVariable, || {
+            "The script must begin with SET ROLE".to_owned()
+        });
     }
     if is_set
         && stmt
@@ -524,10 +495,9 @@ pub(super) fn track_script(state: &mut ScriptState, stmt: &Statement, em: &mut E
                     let limit = usize::try_from(rule.number().unwrap_or(10)).unwrap_or(0);
                     if *n > limit && !state.txn_reported {
                         state.txn_reported = true;
-                        em.emit(
-                            RuleId::StatementMaximumStatementsInTransaction,
-                            format!("A transaction may hold at most {limit} statements"),
-                        );
+                        em.emit(RuleId::StatementMaximumStatementsInTransaction, || {
+                            format!("A transaction may hold at most {limit} statements")
+                        });
                     }
                 }
             }

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{ColumnOption, Expr, Statement, Visit, Visitor};
 
-use super::{Ctx, Emitter, column_specs, leading_words, show};
+use super::{Ctx, Emitter, leading_words, show};
 use crate::review::Engine;
 use crate::review::registry::RuleId;
 
@@ -21,7 +21,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             }
         }
     }
-    for c in column_specs(ctx.stmt) {
+    for c in ctx.columns {
         for o in &c.options {
             match o {
                 ColumnOption::CharacterSet(n) => charsets.push(show(n)),
@@ -32,24 +32,22 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     }
     if let Some(rule) = em.on(RuleId::SystemCharsetAllowlist) {
         for c in charsets.iter().filter(|c| !rule.in_list(c)) {
-            em.emit(
-                RuleId::SystemCharsetAllowlist,
+            em.emit(RuleId::SystemCharsetAllowlist, || {
                 format!(
                     "Charset {c} is not allowed (allowed: {})",
                     rule.list().join(", ")
-                ),
-            );
+                )
+            });
         }
     }
     if let Some(rule) = em.on(RuleId::SystemCollationAllowlist) {
         for c in collations.iter().filter(|c| !rule.in_list(c)) {
-            em.emit(
-                RuleId::SystemCollationAllowlist,
+            em.emit(RuleId::SystemCollationAllowlist, || {
                 format!(
                     "Collation {c} is not allowed (allowed: {})",
                     rule.list().join(", ")
-                ),
-            );
+                )
+            });
         }
     }
     match ctx.stmt {
@@ -60,39 +58,34 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             if let Some(rule) = em.on(RuleId::SystemCommentLength) {
                 let max = usize::try_from(rule.number().unwrap_or(64)).unwrap_or(0);
                 if text.chars().count() > max {
-                    em.emit(
-                        RuleId::SystemCommentLength,
-                        format!("Comment is longer than {max} characters"),
-                    );
+                    em.emit(RuleId::SystemCommentLength, || {
+                        format!("Comment is longer than {max} characters")
+                    });
                 }
             }
         }
         Statement::CreateProcedure { .. } => {
-            em.emit(
-                RuleId::SystemProcedureDisallowCreate,
-                "Creating procedures is not allowed".to_owned(),
-            );
+            em.emit(RuleId::SystemProcedureDisallowCreate, || {
+                "Creating procedures is not allowed".to_owned()
+            });
         }
         Statement::CreateFunction(_) => {
-            em.emit(
-                RuleId::SystemFunctionDisallowCreate,
-                "Creating functions is not allowed".to_owned(),
-            );
+            em.emit(RuleId::SystemFunctionDisallowCreate, || {
+                "Creating functions is not allowed".to_owned()
+            });
         }
-        Statement::CreateView(_) => em.emit(
-            RuleId::SystemViewDisallowCreate,
-            "Creating views is not allowed".to_owned(),
-        ),
+        Statement::CreateView(_) => em.emit(RuleId::SystemViewDisallowCreate, || {
+            "Creating views is not allowed".to_owned()
+        }),
         _ => {}
     }
     if let Some(rule) = em.on(RuleId::SystemFunctionDisallowedList) {
         let mut calls = Calls(Vec::new());
         let _ = ctx.stmt.visit(&mut calls);
         for f in calls.0.iter().filter(|f| rule.in_list(f)) {
-            em.emit(
-                RuleId::SystemFunctionDisallowedList,
-                format!("Function {f}() is not allowed"),
-            );
+            em.emit(RuleId::SystemFunctionDisallowedList, || {
+                format!("Function {f}() is not allowed")
+            });
         }
     }
 }
@@ -127,22 +120,18 @@ pub(super) fn check_text(engine: Engine, text: &str, em: &mut Emitter<'_>) {
         .skip(1)
         .find(|w| matches!(w.as_str(), "EVENT" | "PROCEDURE" | "FUNCTION" | "VIEW"));
     match kind.map(String::as_str) {
-        Some("EVENT") => em.emit(
-            RuleId::SystemEventDisallowCreate,
-            "Creating events is not allowed".to_owned(),
-        ),
-        Some("PROCEDURE") => em.emit(
-            RuleId::SystemProcedureDisallowCreate,
-            "Creating procedures is not allowed".to_owned(),
-        ),
-        Some("FUNCTION") => em.emit(
-            RuleId::SystemFunctionDisallowCreate,
-            "Creating functions is not allowed".to_owned(),
-        ),
-        Some("VIEW") => em.emit(
-            RuleId::SystemViewDisallowCreate,
-            "Creating views is not allowed".to_owned(),
-        ),
+        Some("EVENT") => em.emit(RuleId::SystemEventDisallowCreate, || {
+            "Creating events is not allowed".to_owned()
+        }),
+        Some("PROCEDURE") => em.emit(RuleId::SystemProcedureDisallowCreate, || {
+            "Creating procedures is not allowed".to_owned()
+        }),
+        Some("FUNCTION") => em.emit(RuleId::SystemFunctionDisallowCreate, || {
+            "Creating functions is not allowed".to_owned()
+        }),
+        Some("VIEW") => em.emit(RuleId::SystemViewDisallowCreate, || {
+            "Creating views is not allowed".to_owned()
+        }),
         _ => {}
     }
 }

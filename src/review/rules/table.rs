@@ -5,10 +5,7 @@ use sqlparser::ast::{
     AlterTableOperation, CreateTable, CreateTableOptions, ObjectType, SqlOption, Statement,
 };
 
-use super::{
-    Ctx, Emitter, IndexKind, Position, column_specs, ddl_tables, index_specs, leading_words, show,
-    type_info,
-};
+use super::{Ctx, Emitter, IndexKind, Position, ddl_tables, leading_words, show};
 use crate::review::catalog::Table;
 use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
@@ -70,13 +67,12 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                     )
                 })
             {
-                em.emit(
-                    RuleId::TableDisallowPartition,
+                em.emit(RuleId::TableDisallowPartition, || {
                     format!(
                         "Table partition is forbidden, but \"{}\" creates a partition",
                         show(&at.name)
-                    ),
-                );
+                    )
+                });
             }
         }
         Statement::Drop {
@@ -89,52 +85,43 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                     let name = show(n);
                     if !rule.format.as_ref().is_some_and(|f| f.matches(&name, &[])) {
                         let fmt = rule.format.as_ref().map_or("", |f| f.template());
-                        em.emit(
-                            RuleId::TableDropNamingConvention,
-                            format!("\"{name}\" must match the format \"{fmt}\" before it is dropped (rename it first)"),
+                        em.emit(RuleId::TableDropNamingConvention, || format!("\"{name}\" must match the format \"{fmt}\" before it is dropped (rename it first)"),
                         );
                     }
                 }
             }
         }
-        Statement::CreateTrigger(_) => em.emit(
-            RuleId::TableDisallowTrigger,
-            "Creating triggers is not allowed".to_owned(),
-        ),
+        Statement::CreateTrigger(_) => em.emit(RuleId::TableDisallowTrigger, || {
+            "Creating triggers is not allowed".to_owned()
+        }),
         _ => {}
     }
     if let Some(rule) = em.on(RuleId::TableNoForeignKey) {
         let _ = rule;
-        for spec in index_specs(ctx.stmt)
-            .iter()
-            .filter(|s| s.kind == IndexKind::Foreign)
-        {
-            em.emit(
-                RuleId::TableNoForeignKey,
+        for spec in ctx.indexes.iter().filter(|s| s.kind == IndexKind::Foreign) {
+            em.emit(RuleId::TableNoForeignKey, || {
                 format!(
                     "Foreign key is not allowed on table \"{}\"",
                     show(spec.table)
-                ),
-            );
+                )
+            });
         }
     }
     if let Some(rule) = em.on(RuleId::TableDisallowDdl) {
         for t in ddl_tables(ctx.stmt) {
             if rule.in_list(&show(t)) {
-                em.emit(
-                    RuleId::TableDisallowDdl,
-                    format!("DDL is not allowed on table \"{}\"", show(t)),
-                );
+                em.emit(RuleId::TableDisallowDdl, || {
+                    format!("DDL is not allowed on table \"{}\"", show(t))
+                });
             }
         }
     }
     if let Some(rule) = em.on(RuleId::TableDisallowDml) {
         for t in dml_tables(ctx.stmt) {
             if rule.in_list(&t) {
-                em.emit(
-                    RuleId::TableDisallowDml,
-                    format!("DML is not allowed on table \"{t}\""),
-                );
+                em.emit(RuleId::TableDisallowDml, || {
+                    format!("DML is not allowed on table \"{t}\"")
+                });
             }
         }
     }
@@ -159,22 +146,20 @@ fn table_size(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         };
         let rows = i64::try_from(rows).unwrap_or(i64::MAX);
         if limit.is_some_and(|n| rows > n) {
-            em.emit(
-                RuleId::TableLimitSize,
+            em.emit(RuleId::TableLimitSize, || {
                 format!(
                     "Table \"{}\" has about {rows} rows; DDL on it is not allowed",
                     show(t)
-                ),
-            );
+                )
+            });
         }
         if matches!(ctx.stmt, Statement::AlterTable(_)) && online.is_some_and(|n| rows > n) {
-            em.emit(
-                RuleId::AdviceOnlineMigration,
+            em.emit(RuleId::AdviceOnlineMigration, || {
                 format!(
                     "Table \"{}\" has about {rows} rows; use an online migration tool (gh-ost)",
                     show(t)
-                ),
-            );
+                )
+            });
         }
     }
 }
@@ -209,22 +194,18 @@ fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
         && let Some(engine) = option(&opts, "ENGINE")
         && !engine.eq_ignore_ascii_case("innodb")
     {
-        em.emit(
-            RuleId::EngineMysqlUseInnodb,
-            format!("\"{name}\" uses engine {engine}; InnoDB is required"),
-        );
+        em.emit(RuleId::EngineMysqlUseInnodb, || {
+            format!("\"{name}\" uses engine {engine}; InnoDB is required")
+        });
     }
     if em.on(RuleId::TableRequirePk).is_some()
         && ct.query.is_none()
         && ct.like.is_none()
-        && !index_specs(ctx.stmt)
-            .iter()
-            .any(|s| s.kind == IndexKind::Primary)
+        && !ctx.indexes.iter().any(|s| s.kind == IndexKind::Primary)
     {
-        em.emit(
-            RuleId::TableRequirePk,
-            format!("Table \"{name}\" requires PRIMARY KEY"),
-        );
+        em.emit(RuleId::TableRequirePk, || {
+            format!("Table \"{name}\" requires PRIMARY KEY")
+        });
     }
     if ctx.mysql()
         && let Some(rule) = em.on(RuleId::TableComment)
@@ -233,48 +214,44 @@ fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
             .map(str::to_owned)
             .or_else(|| ct.comment.as_ref().map(ToString::to_string));
         comment_check(rule, &name, comment.as_deref(), |m| {
-            em.emit(RuleId::TableComment, m)
+            em.emit(RuleId::TableComment, || m)
         });
     }
     if (ct.partition_by.is_some() || ct.partition_of.is_some())
         && em.on(RuleId::TableDisallowPartition).is_some()
     {
-        em.emit(
-            RuleId::TableDisallowPartition,
-            format!("Table partition is forbidden, but \"{name}\" is partitioned"),
-        );
+        em.emit(RuleId::TableDisallowPartition, || {
+            format!("Table partition is forbidden, but \"{name}\" is partitioned")
+        });
     }
     if let Some(rule) = em.on(RuleId::TableTextFieldsTotalLength) {
-        let total: u64 = column_specs(ctx.stmt)
+        let total: u64 = ctx
+            .columns
             .iter()
-            .map(|c| text_length(&type_info(c.data_type)))
+            .map(|c| text_length(&c.ty))
             .fold(0u64, u64::saturating_add);
         let limit = u64::try_from(rule.number().unwrap_or(1000)).unwrap_or(0);
         if total > limit {
-            em.emit(
-                RuleId::TableTextFieldsTotalLength,
+            em.emit(RuleId::TableTextFieldsTotalLength, || {
                 format!(
                     "Table \"{name}\": total length of text columns is {total}, more than {limit}"
-                ),
-            );
+                )
+            });
         }
     }
     if option(&opts, "CHARSET").is_some() {
-        em.emit(
-            RuleId::TableDisallowSetCharset,
-            format!("Setting a charset on table \"{name}\" is not allowed"),
-        );
+        em.emit(RuleId::TableDisallowSetCharset, || {
+            format!("Setting a charset on table \"{name}\" is not allowed")
+        });
     } else {
-        em.emit(
-            RuleId::TableRequireCharset,
-            format!("Table \"{name}\" must state a charset"),
-        );
+        em.emit(RuleId::TableRequireCharset, || {
+            format!("Table \"{name}\" must state a charset")
+        });
     }
     if option(&opts, "COLLATE").is_none() {
-        em.emit(
-            RuleId::TableRequireCollation,
-            format!("Table \"{name}\" must state a collation"),
-        );
+        em.emit(RuleId::TableRequireCollation, || {
+            format!("Table \"{name}\" must state a collation")
+        });
     }
 }
 
@@ -355,15 +332,14 @@ fn require_pk_after_alter(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &m
         _ => false,
     });
     if drops_pk && !adds_pk {
-        em.emit(
-            RuleId::TableRequirePk,
-            format!("Table \"{}\" requires PRIMARY KEY", show(&at.name)),
-        );
+        em.emit(RuleId::TableRequirePk, || {
+            format!("Table \"{}\" requires PRIMARY KEY", show(&at.name))
+        });
     }
 }
 
 fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
-    let specs = index_specs(ctx.stmt);
+    let specs = ctx.indexes;
     let specs: Vec<_> = specs
         .iter()
         .filter(|s| s.kind != IndexKind::Foreign)
@@ -387,14 +363,13 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 .table(s.table)
                 .is_some_and(|t| t.indexes.iter().any(|x| same(&x.columns)));
         if dup_in_stmt || dup_in_catalog {
-            em.emit(
-                RuleId::TableNoDuplicateIndex,
+            em.emit(RuleId::TableNoDuplicateIndex, || {
                 format!(
                     "Table \"{}\" already has an index on ({})",
                     show(s.table),
                     s.columns.join(", ")
-                ),
-            );
+                )
+            });
         }
     }
 }
@@ -407,16 +382,14 @@ pub(super) fn check_text(engine: Engine, text: &str, em: &mut Emitter<'_>) {
         && w.contains(&"TABLE")
         && text.to_ascii_uppercase().contains("PARTITION BY")
     {
-        em.emit(
-            RuleId::TableDisallowPartition,
-            "Table partition is forbidden".to_owned(),
-        );
+        em.emit(RuleId::TableDisallowPartition, || {
+            "Table partition is forbidden".to_owned()
+        });
     }
     if engine == Engine::Mysql && w.first() == Some(&"CREATE") && w.contains(&"TRIGGER") {
-        em.emit(
-            RuleId::TableDisallowTrigger,
-            "Creating triggers is not allowed".to_owned(),
-        );
+        em.emit(RuleId::TableDisallowTrigger, || {
+            "Creating triggers is not allowed".to_owned()
+        });
     }
 }
 

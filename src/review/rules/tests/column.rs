@@ -148,7 +148,7 @@ fn mysql_defaults() {
         0
     );
     assert_eq!(hits(PG, r, "CREATE TABLE t (a int NOT NULL)"), 0);
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         let r = "column.require-default";
         assert_eq!(hits(e, r, "CREATE TABLE t (id int PRIMARY KEY, a int)"), 1);
         assert_eq!(
@@ -258,7 +258,7 @@ fn comments() {
 
 #[test]
 fn types_and_lengths() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(e, "column.type-disallow-list", "CREATE TABLE t (a json)"),
             1

@@ -5,7 +5,7 @@ use crate::review::rules::testing::*;
 
 #[test]
 fn duplicate_columns_and_key_count() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(
                 e,

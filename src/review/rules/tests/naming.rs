@@ -69,7 +69,7 @@ fn table_and_column_names() {
 
 #[test]
 fn index_names_with_templates() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(
                 e,

@@ -5,7 +5,7 @@ use crate::review::rules::testing::*;
 
 #[test]
 fn select_rules() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(
                 e,
@@ -191,7 +191,7 @@ fn logical_operator_count() {
 
 #[test]
 fn truncate_commit_cascade() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(e, "statement.disallow-truncate", "TRUNCATE TABLE t"),
             1
@@ -271,7 +271,7 @@ fn truncate_commit_cascade() {
 
 #[test]
 fn insert_rules() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(
                 e,
@@ -482,7 +482,7 @@ fn set_role_transactions_and_execution_time() {
 fn where_functions_on_indexed_columns() {
     let r = "statement.where-disallow-functions-and-calculations";
     let schema = "CREATE TABLE t (id int PRIMARY KEY, created date, note text); CREATE INDEX idx_created ON t (created);";
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits_on(e, r, schema, "SELECT id FROM t WHERE YEAR(created) = 2024"),
             1
@@ -550,7 +550,7 @@ fn mysql_alter_options() {
 
 #[test]
 fn merge_alter_table() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         let r = "statement.merge-alter-table";
         assert_eq!(
             hits(

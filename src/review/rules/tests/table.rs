@@ -78,7 +78,7 @@ fn require_pk() {
 
 #[test]
 fn no_foreign_key() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(
                 e,
@@ -116,7 +116,7 @@ fn no_foreign_key() {
 
 #[test]
 fn drop_naming_convention() {
-    for e in [PG, MY] {
+    for e in [PG, MY, SL] {
         assert_eq!(
             hits(e, "table.drop-naming-convention", "DROP TABLE users"),
             1

@@ -1,0 +1,299 @@
+//! SQL review benchmark: generates a realistic ~10 MB migration per dialect and compares the
+//! full `default`-policy review with a raw `sqlparser` parse of the same text (throughput), then
+//! measures the review's peak memory in a child process (VmHWM) and the time for a 2 MiB script.
+//!
+//! Run: `cargo bench --bench review` (add `-- --quick` for a 2 MB smoke run).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fmt::Write;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use schemagate::review::{Engine, Policy, review};
+use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::parser::Parser;
+
+const TYPES_PG: &[&str] = &[
+    "bigint",
+    "integer",
+    "varchar(255)",
+    "text",
+    "timestamptz",
+    "boolean",
+    "numeric(12,2)",
+    "jsonb",
+    "date",
+    "uuid",
+];
+const TYPES_MY: &[&str] = &[
+    "bigint",
+    "int",
+    "varchar(255)",
+    "text",
+    "datetime",
+    "tinyint(1)",
+    "decimal(12,2)",
+    "json",
+    "date",
+    "char(36)",
+];
+
+/// A deterministic pseudo-random sequence (no dependency, reproducible scripts).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// About `target` bytes of migration: CREATE TABLE (10–30 columns), indexes, foreign keys,
+/// ALTERs, COMMENTs and multi-row INSERTs.
+fn generate(engine: Engine, target: usize) -> String {
+    let mut rng = Lcg(42);
+    let mut s = String::with_capacity(target + 64 * 1024);
+    let q = |n: &str| match engine {
+        Engine::Mysql => format!("`{n}`"),
+        _ => n.to_owned(),
+    };
+    let types = if engine == Engine::Mysql {
+        TYPES_MY
+    } else {
+        TYPES_PG
+    };
+    let mut t = 0usize;
+    while s.len() < target {
+        let table = format!("app_table_{t:05}");
+        let ncols = 10 + rng.next(21);
+        let mut cols = Vec::new();
+        let _ = writeln!(s, "-- table {t}");
+        let _ = write!(
+            s,
+            "CREATE TABLE {} (\n  {} bigint NOT NULL",
+            q(&table),
+            q("id")
+        );
+        if engine == Engine::Mysql {
+            s.push_str(" AUTO_INCREMENT COMMENT 'primary key'");
+        }
+        for c in 0..ncols {
+            let name = format!("column_{c:02}");
+            let ty = types[rng.next(types.len())];
+            let _ = write!(s, ",\n  {} {ty}", q(&name));
+            if rng.next(2) == 0 {
+                s.push_str(" NOT NULL");
+            }
+            if ty.starts_with("varchar") && rng.next(3) == 0 {
+                s.push_str(" DEFAULT ''");
+            }
+            if engine == Engine::Mysql {
+                let _ = write!(s, " COMMENT 'the {name} of {table}'");
+            }
+            cols.push(name);
+        }
+        if t > 0 {
+            s.push_str(",\n  parent_id bigint");
+        }
+        let _ = write!(s, ",\n  PRIMARY KEY ({})\n)", q("id"));
+        if engine == Engine::Mysql {
+            let _ = write!(
+                s,
+                " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='table {t}'"
+            );
+        }
+        s.push_str(";\n");
+        for i in 0..2 {
+            let c = &cols[rng.next(cols.len())];
+            let _ = writeln!(
+                s,
+                "CREATE INDEX {} ON {} ({});",
+                q(&format!("idx_{table}_{c}_{i}")),
+                q(&table),
+                q(c)
+            );
+        }
+        if t > 0 {
+            let parent = format!("app_table_{:05}", rng.next(t));
+            let _ = writeln!(
+                s,
+                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({});",
+                q(&table),
+                q(&format!("fk_{table}_parent_id_{parent}_id")),
+                q("parent_id"),
+                q(&parent),
+                q("id")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "ALTER TABLE {} ADD COLUMN {} varchar(64);",
+            q(&table),
+            q("extra_note")
+        );
+        if engine == Engine::Postgres {
+            let _ = writeln!(
+                s,
+                "COMMENT ON TABLE {table} IS 'Table number {t}, generated for the benchmark';"
+            );
+        }
+        let _ = write!(
+            s,
+            "INSERT INTO {} ({}, {}) VALUES",
+            q(&table),
+            q("id"),
+            q("extra_note")
+        );
+        for r in 0..40 {
+            let _ = write!(
+                s,
+                "{}\n  ({r}, 'row {r} of {table} with some text')",
+                if r == 0 { "" } else { "," }
+            );
+        }
+        s.push_str(";\n\n");
+        t += 1;
+    }
+    s
+}
+
+fn dialect(engine: Engine) -> Box<dyn Dialect> {
+    match engine {
+        Engine::Postgres => Box::new(PostgreSqlDialect {}),
+        Engine::Mysql => Box::new(MySqlDialect {}),
+        Engine::Sqlite => Box::new(SQLiteDialect {}),
+    }
+}
+
+fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Child mode: generate, then report RSS before and peak RSS after one review (or raw parse).
+fn child(what: &str, engine: Engine, size: usize) {
+    let sql = generate(engine, size);
+    let policy = Policy::preset("default").unwrap();
+    let before = status_kb("VmRSS:");
+    match what {
+        "review" => {
+            let r = review(&sql, engine, &policy, None);
+            std::hint::black_box(r.findings.len());
+        }
+        _ => {
+            let stmts = Parser::parse_sql(&*dialect(engine), &sql).unwrap();
+            std::hint::black_box(stmts.len());
+        }
+    }
+    println!("{} {} {}", sql.len(), before, status_kb("VmHWM:"));
+}
+
+fn peak(what: &str, engine: Engine, size: usize) -> (usize, u64) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--child", what, engine.as_str(), &size.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert_eq!(v.len(), 3, "child output: {text}");
+    (v[0] as usize, (v[2].saturating_sub(v[1])) * 1024)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(
+            &args[i + 1],
+            args[i + 2].parse().unwrap(),
+            args[i + 3].parse().unwrap(),
+        );
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        // Review only, for `perf record`: `--profile postgres`.
+        let engine: Engine = args[i + 1].parse().unwrap();
+        let sql = generate(engine, 10_000_000);
+        let policy = Policy::preset("default").unwrap();
+        for _ in 0..3 {
+            std::hint::black_box(review(&sql, engine, &policy, None));
+        }
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let size = if quick { 2_000_000 } else { 10_000_000 };
+    let runs = if quick { 1 } else { 3 };
+    let policy = Policy::preset("default").unwrap();
+    let no_rules = Policy::from_yaml("ruleList: []").unwrap();
+    println!(
+        "| engine | script | statements | findings | raw parse | review | review/raw | split+parse only | review peak mem | peak/script | raw parse peak mem | 2 MiB review |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
+        let sql = generate(engine, size);
+        let mb = sql.len() as f64 / 1e6;
+        let d = dialect(engine);
+        // Interleave the runs so both see the same machine load; keep the best of each.
+        let mut n_raw = 0;
+        let mut report = None;
+        let (mut raw, mut rev, mut bare) = (Duration::MAX, Duration::MAX, Duration::MAX);
+        for _ in 0..runs {
+            raw = raw.min(best_of(1, || {
+                n_raw = Parser::parse_sql(&*d, &sql).unwrap().len()
+            }));
+            rev = rev.min(best_of(1, || {
+                report = Some(review(&sql, engine, &policy, None))
+            }));
+            bare = bare.min(best_of(1, || {
+                std::hint::black_box(review(&sql, engine, &no_rules, None));
+            }));
+        }
+        let report = report.unwrap();
+        assert_eq!(report.statements, n_raw, "splitter and parser disagree");
+        assert!(
+            !report.findings.iter().any(|f| f.rule == "statement.syntax"),
+            "generated SQL must parse"
+        );
+        let raw_mbs = mb / raw.as_secs_f64();
+        let rev_mbs = mb / rev.as_secs_f64();
+        let (bytes, review_peak) = peak("review", engine, size);
+        let (_, raw_peak) = peak("parse", engine, size);
+        let small = generate(engine, 2 * 1024 * 1024);
+        let t2 = best_of(runs, || {
+            std::hint::black_box(review(&small, engine, &policy, None));
+        });
+        println!(
+            "| {engine} | {:.1} MB | {} | {} | {raw_mbs:.1} MB/s | {rev_mbs:.1} MB/s | {:.2}× | {:.1} MB/s | {:.1} MB | {:.2}× | {:.1} MB | {:.0} ms |",
+            mb,
+            report.statements,
+            report.findings.len(),
+            rev_mbs / raw_mbs,
+            mb / bare.as_secs_f64(),
+            review_peak as f64 / 1e6,
+            review_peak as f64 / bytes as f64,
+            raw_peak as f64 / 1e6,
+            t2.as_secs_f64() * 1e3,
+        );
+    }
+}
