@@ -119,8 +119,25 @@ fn report(name: &str, ours: Duration, theirs: Duration, target: f64) {
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // `cargo bench --bench engine -- migration` runs only the sections whose name contains it.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let run = |section: &str| section.contains(filter.as_str());
 
-    // PostgreSQL snapshot vs pg_dump.
+    if run("snapshot-postgres") {
+        bench_pg_snapshot(&rt);
+    }
+    if run("snapshot-mariadb") {
+        bench_mariadb_snapshot(&rt);
+    }
+    if run("migration") {
+        bench_migration(&rt);
+    }
+}
+
+fn bench_pg_snapshot(rt: &tokio::runtime::Runtime) {
     let pg = fresh_pg_database().unwrap();
     let t = Instant::now();
     psql(&pg, &pg_schema()).unwrap();
@@ -159,8 +176,9 @@ fn main() {
         theirs,
         0.35,
     );
+}
 
-    // MariaDB snapshot vs mariadb-dump.
+fn bench_mariadb_snapshot(rt: &tokio::runtime::Runtime) {
     let my = fresh_mysql_database().unwrap();
     let db = my.rsplit('/').next().unwrap().to_owned();
     let t = Instant::now();
@@ -198,8 +216,9 @@ fn main() {
         theirs,
         0.2,
     );
+}
 
-    // 500-statement DDL migration: executor vs psql -1 -f.
+fn bench_migration(rt: &tokio::runtime::Runtime) {
     let mut migration = String::new();
     for i in 0..100 {
         migration.push_str(&format!(

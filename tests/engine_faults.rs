@@ -14,7 +14,11 @@ use schemagate_testkit::{
 
 /// Kill iterations per engine: 20 in the suite; `SCHEMAGATE_KILL_ITERATIONS=500` for a long run.
 fn iterations() -> usize {
-    std::env::var("SCHEMAGATE_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20).max(20)
+    std::env::var("SCHEMAGATE_KILL_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+        .max(20)
 }
 
 fn script(i: usize) -> String {
@@ -146,7 +150,10 @@ async fn kill_loop(url: &str, transactional: bool) {
             other => panic!("iteration {i}: unexpected outcome {other}: {report}"),
         }
     }
-    eprintln!("{interrupted} of {} runs were interrupted mid-way", iterations());
+    eprintln!(
+        "{interrupted} of {} runs were interrupted mid-way",
+        iterations()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

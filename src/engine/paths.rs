@@ -94,6 +94,21 @@ async fn capture(ex: &Executor, s: &mut Session) -> Result<Option<(Vec<u8>, Stri
     )))
 }
 
+/// The before-snapshot of a PostgreSQL change, taken on its own connection while the statements
+/// run: the change is uncommitted until we join this, so MVCC shows the schema as it was before.
+/// Catalog reads take no locks on user tables, and the session's lock timeout bounds any wait.
+/// `None` when it fails; the change itself never depends on it.
+async fn before_snapshot(cfg: super::config::ConnectionConfig) -> Option<(Vec<u8>, String)> {
+    let mut s = Session::connect(&cfg).await.ok()?;
+    let r = super::introspect::snapshot(&mut s).await;
+    s.close().await;
+    let schema = r.ok()??;
+    Some((
+        history::compress(schema.canonical_json().as_bytes()),
+        schema.digest(),
+    ))
+}
+
 fn from_existing(rec: &HistoryRecord, total: usize) -> Option<ExecutionReport> {
     let mut r = ExecutionReport::new(total);
     r.statements_applied = usize::try_from(rec.statements_applied).unwrap_or(0);
@@ -197,6 +212,8 @@ async fn run_transaction(
     let engine = s.engine();
     let mut report = ExecutionReport::new(stmts.len());
     let deadline = Instant::now() + ex.opts.executor_lock_wait;
+    let mut before_task = (ex.opts.capture_snapshots && engine == EngineKind::Postgres)
+        .then(|| tokio::spawn(before_snapshot(ex.cfg.clone())));
     'attempt: loop {
         report.attempts += 1;
         report.statements.clear();
@@ -215,7 +232,6 @@ async fn run_transaction(
             let _ = s.exec("ROLLBACK").await;
             return Ok(r);
         }
-        let before = capture(ex, s).await?;
         for (i, st) in stmts.iter().enumerate() {
             if !ex.opts.pause_before_statement.is_zero() {
                 tokio::time::sleep(ex.opts.pause_before_statement).await;
@@ -265,6 +281,10 @@ async fn run_transaction(
                 }
             }
         }
+        let before = match before_task.take() {
+            Some(task) => task.await.ok().flatten(),
+            None => None,
+        };
         let after = capture(ex, s).await?;
         let mut rec = base_record(change, stmts.len(), ChangeStatus::Applied);
         rec.statements_applied = rec.statements_total;

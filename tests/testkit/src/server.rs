@@ -356,6 +356,8 @@ impl PrivateServer {
             .arg(format!("--socket={}", self.my_socket().display()))
             .arg(format!("--pid-file={}", self.my_pidfile().display()))
             .arg(format!("--log-error={}", self.dir.join("my.log").display()))
+            // Own temp dir: nothing outside (a /tmp cleaner, another server) can remove its files.
+            .arg(format!("--tmpdir={}", self.my_data().display()))
             .args([
                 "--skip-name-resolve",
                 "--innodb-buffer-pool-size=64M",
