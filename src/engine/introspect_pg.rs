@@ -433,18 +433,15 @@ pub(crate) async fn snapshot_parallel(
             .execute(&mut *conn)
             .await?;
     }
-    let (ta, tb, tc) = tokio::join!(
-        async {
-            let t = tables(&mut *a).await?;
-            let o = objects(&mut *a).await?;
-            Ok::<_, sqlx::Error>((t, o))
-        },
-        indexes(&mut *b),
-        constraints(&mut *c),
-    );
+    // Roughly equal server work per connection: columns | index definitions | the rest.
+    let (ta, tb, tc) = tokio::join!(tables(&mut *a), indexes(&mut *b), async {
+        let k = constraints(&mut *c).await?;
+        let o = objects(&mut *c).await?;
+        Ok::<_, sqlx::Error>((k, o))
+    });
     for conn in [&mut *a, &mut *b, &mut *c] {
         let _ = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
     }
-    let (t, o) = ta?;
-    Ok(assemble(o, t, tc?, tb?))
+    let (k, o) = tc?;
+    Ok(assemble(o, ta?, k, tb?))
 }
