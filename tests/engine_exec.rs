@@ -307,7 +307,7 @@ async fn pg_cancel_from_another_task_rolls_back() {
     let canceller = tokio::spawn(async move {
         wait_until_running(
             &watch,
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'",
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
         )
         .await;
         handle.cancel().await.unwrap();
