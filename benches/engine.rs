@@ -12,6 +12,7 @@ use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, host_port, mar
 
 const TABLES: usize = 2000;
 const RUNS: usize = 3;
+const MIGRATION_RUNS: usize = 9;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -232,7 +233,8 @@ fn bench_migration(rt: &tokio::runtime::Runtime) {
     let mut theirs = Vec::new();
     let mut ours = Vec::new();
     let mut ours_nosnap = Vec::new();
-    for run in 0..RUNS {
+    // Short runs on a shared machine: more samples for a stable median.
+    for run in 0..MIGRATION_RUNS {
         let url = fresh_pg_database().unwrap();
         theirs.push(time_cmd(
             Command::new(pg_bin("psql"))
