@@ -12,6 +12,7 @@ use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, host_port, mar
 
 const TABLES: usize = 2000;
 const RUNS: usize = 3;
+const MIGRATION_RUNS: usize = 9;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -119,8 +120,25 @@ fn report(name: &str, ours: Duration, theirs: Duration, target: f64) {
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // `cargo bench --bench engine -- migration` runs only the sections whose name contains it.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let run = |section: &str| section.contains(filter.as_str());
 
-    // PostgreSQL snapshot vs pg_dump.
+    if run("snapshot-postgres") {
+        bench_pg_snapshot(&rt);
+    }
+    if run("snapshot-mariadb") {
+        bench_mariadb_snapshot(&rt);
+    }
+    if run("migration") {
+        bench_migration(&rt);
+    }
+}
+
+fn bench_pg_snapshot(rt: &tokio::runtime::Runtime) {
     let pg = fresh_pg_database().unwrap();
     let t = Instant::now();
     psql(&pg, &pg_schema()).unwrap();
@@ -159,8 +177,9 @@ fn main() {
         theirs,
         0.35,
     );
+}
 
-    // MariaDB snapshot vs mariadb-dump.
+fn bench_mariadb_snapshot(rt: &tokio::runtime::Runtime) {
     let my = fresh_mysql_database().unwrap();
     let db = my.rsplit('/').next().unwrap().to_owned();
     let t = Instant::now();
@@ -198,8 +217,9 @@ fn main() {
         theirs,
         0.2,
     );
+}
 
-    // 500-statement DDL migration: executor vs psql -1 -f.
+fn bench_migration(rt: &tokio::runtime::Runtime) {
     let mut migration = String::new();
     for i in 0..100 {
         migration.push_str(&format!(
@@ -213,7 +233,8 @@ fn main() {
     let mut theirs = Vec::new();
     let mut ours = Vec::new();
     let mut ours_nosnap = Vec::new();
-    for run in 0..RUNS {
+    // Short runs on a shared machine: more samples for a stable median.
+    for run in 0..MIGRATION_RUNS {
         let url = fresh_pg_database().unwrap();
         theirs.push(time_cmd(
             Command::new(pg_bin("psql"))

@@ -307,7 +307,7 @@ async fn pg_cancel_from_another_task_rolls_back() {
     let canceller = tokio::spawn(async move {
         wait_until_running(
             &watch,
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'",
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
         )
         .await;
         handle.cancel().await.unwrap();
@@ -478,5 +478,62 @@ async fn canary_password_never_appears_in_errors_or_logs() {
     assert!(
         !logged.contains(canary) && !logged.contains("right-one"),
         "{logged}"
+    );
+}
+
+#[tokio::test]
+async fn pg_non_transactional_statements_use_intent_records() {
+    let cfg = cfg(&fresh_pg_database().unwrap());
+    let ex = Executor::new(cfg.clone(), quick());
+    let sql = "CREATE TABLE big (id int);\nCREATE INDEX CONCURRENTLY big_id ON big (id);";
+    let r = ex.execute(&change("conc", sql)).await.unwrap();
+    assert_eq!(
+        (r.outcome, r.statements_applied),
+        (Outcome::Applied, 2),
+        "{r:?}"
+    );
+    assert_eq!(
+        count(
+            &cfg,
+            "SELECT COUNT(*) FROM pg_class WHERE relname = 'big_id'"
+        )
+        .await,
+        1
+    );
+
+    // Failing after the first statement took effect: reported, recorded, never re-run.
+    let bad = "CREATE TABLE half (id int);\nCREATE INDEX CONCURRENTLY nope_i ON nope (id);";
+    let r = ex.execute(&change("conc2", bad)).await.unwrap();
+    assert_eq!(
+        (r.outcome, r.statements_applied),
+        (Outcome::NeedsIntervention, 1),
+        "{r:?}"
+    );
+    let mut s = Session::connect(&cfg).await.unwrap();
+    let rec = history::get(&mut s, "conc2").await.unwrap().unwrap();
+    assert_eq!(
+        (rec.status, rec.statements_applied),
+        (ChangeStatus::NeedsIntervention, 1)
+    );
+    s.close().await;
+    assert_eq!(ex.execute(&change("conc2", bad)).await.unwrap().attempts, 0);
+    assert_eq!(
+        count(&cfg, "SELECT COUNT(*) FROM pg_class WHERE relname = 'half'").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn scripts_with_transaction_control_are_refused() {
+    let cfg = cfg(&fresh_pg_database().unwrap());
+    let ex = Executor::new(cfg.clone(), quick());
+    let err = ex
+        .execute(&change("tx", "CREATE TABLE a (id int);\nCOMMIT;"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
+    assert_eq!(
+        count(&cfg, "SELECT COUNT(*) FROM pg_class WHERE relname = 'a'").await,
+        0
     );
 }

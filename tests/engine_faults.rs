@@ -12,7 +12,14 @@ use schemagate_testkit::{
     PrivateServer, ServerKind, fresh_mysql_database, fresh_pg_database, sqlite_file,
 };
 
-const ITERATIONS: usize = 20;
+/// Kill iterations per engine: 20 in the suite; `SCHEMAGATE_KILL_ITERATIONS=500` for a long run.
+fn iterations() -> usize {
+    std::env::var("SCHEMAGATE_KILL_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+        .max(20)
+}
 
 fn script(i: usize) -> String {
     format!(
@@ -97,7 +104,7 @@ async fn kill_loop(url: &str, transactional: bool) {
     s.close().await;
     let dir = tempfile::tempdir().unwrap();
     let mut interrupted = 0;
-    for i in 0..ITERATIONS {
+    for i in 0..iterations() {
         let file = dir.path().join(format!("{i}.sql"));
         std::fs::write(&file, script(i)).unwrap();
         let uid = format!("kill-{i}");
@@ -143,7 +150,10 @@ async fn kill_loop(url: &str, transactional: bool) {
             other => panic!("iteration {i}: unexpected outcome {other}: {report}"),
         }
     }
-    eprintln!("{interrupted} of {ITERATIONS} runs were interrupted mid-way");
+    eprintln!(
+        "{interrupted} of {} runs were interrupted mid-way",
+        iterations()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

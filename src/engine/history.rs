@@ -168,6 +168,12 @@ fn layout_v1(engine: EngineKind) -> String {
 /// Creates the history table (and its layout-version record) when missing and migrates an older
 /// layout. Idempotent; call under the executor lock.
 pub async fn ensure(s: &mut Session) -> Result<(), EngineError> {
+    // Fast path, one query: the table exists in the current layout (the usual case).
+    if let Ok(v) = read_layout_version(s).await
+        && v == LAYOUT_VERSION
+    {
+        return Ok(());
+    }
     let engine = s.engine();
     let (key, text) = match engine {
         EngineKind::Mysql => ("VARCHAR(64)", "TEXT"),

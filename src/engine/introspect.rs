@@ -25,6 +25,23 @@ pub async fn snapshot(s: &mut Session) -> Result<Option<Schema>, EngineError> {
 /// Connects and snapshots the database of `cfg`.
 pub async fn snapshot_database(cfg: &ConnectionConfig) -> Result<Schema, EngineError> {
     let mut s = Session::connect(cfg).await?;
+    if let Session::Pg(a) = &mut s {
+        // Three connections in one exported snapshot: about twice as fast on large catalogs.
+        let (Session::Pg(b), Session::Pg(c)) =
+            (Session::connect(cfg).await?, Session::connect(cfg).await?)
+        else {
+            return Err(EngineError::Config("unexpected session kind".into()));
+        };
+        let (mut b, mut c) = (b, c);
+        let r = super::introspect_pg::snapshot_parallel(a, &mut b, &mut c).await;
+        for conn in [b, c] {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+        s.close().await;
+        let mut schema = r.map_err(EngineError::Introspect)?;
+        schema.normalize();
+        return Ok(schema);
+    }
     let r = snapshot(&mut s).await;
     s.close().await;
     r?.ok_or_else(|| EngineError::Config(format!("snapshots are not supported for {}", cfg.engine)))

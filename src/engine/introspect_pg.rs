@@ -34,10 +34,9 @@ fn obj(kind: ObjectKind, schema: &str, name: &str, definition: String) -> Object
     }
 }
 
-/// Reads the whole schema of the connected database.
-pub(crate) async fn snapshot(c: &mut PgConnection) -> Result<Schema, sqlx::Error> {
+/// Non-table objects: schemas, extensions, types, sequences, views, routines, triggers.
+async fn objects(c: &mut PgConnection) -> Result<Vec<Object>, sqlx::Error> {
     let mut s = Schema::new(Dialect::Postgres);
-
     let sql = format!(
         "SELECT n.nspname::text FROM pg_namespace n WHERE {USER_NS} AND {}",
         not_ext("pg_namespace", "n.oid")
@@ -148,133 +147,6 @@ pub(crate) async fn snapshot(c: &mut PgConnection) -> Result<Schema, sqlx::Error
 
     // Tables (ordinary and partitioned; partitions are left to their parent).
     let sql = format!(
-        "SELECT c.oid::bigint, n.nspname::text, c.relname::text, obj_description(c.oid, 'pg_class'), \
-           CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END \
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_NS} AND {}",
-        not_ext("pg_class", "c.oid")
-    );
-    let mut by_oid: HashMap<i64, usize> = HashMap::new();
-    type TableRow = (i64, String, String, Option<String>, Option<String>);
-    for (oid, ns, name, comment, partkey) in sqlx::query_as::<_, TableRow>(sqlx::AssertSqlSafe(sql))
-        .fetch_all(&mut *c)
-        .await?
-    {
-        by_oid.insert(oid, s.tables.len());
-        s.tables.push(Table {
-            schema: ns,
-            name,
-            columns: Vec::new(),
-            constraints: Vec::new(),
-            foreign_keys: Vec::new(),
-            indexes: Vec::new(),
-            options: partkey.map(|p| format!("PARTITION BY {p}")),
-            comment,
-        });
-    }
-
-    let sql = format!(
-        "SELECT a.attrelid::bigint, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-           pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
-           CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description \
-         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-         JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid \
-         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-         LEFT JOIN pg_collation co ON co.oid = a.attcollation \
-         LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass \
-           AND ds.objsubid = a.attnum \
-         WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {USER_NS} \
-         ORDER BY a.attrelid, a.attnum"
-    );
-    type ColRow = (
-        i64,
-        String,
-        String,
-        bool,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    );
-    for (rel, name, ty, notnull, default, identity, generated, collation, comment) in
-        sqlx::query_as::<_, ColRow>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut *c)
-            .await?
-    {
-        let Some(&ti) = by_oid.get(&rel) else {
-            continue;
-        };
-        let (default, generated) = if generated == "s" {
-            (None, default.map(|g| format!("({g}) STORED")))
-        } else {
-            (default, None)
-        };
-        let identity = match identity.as_str() {
-            "a" => Some("ALWAYS".to_owned()),
-            "d" => Some("BY DEFAULT".to_owned()),
-            _ => None,
-        };
-        s.tables[ti].columns.push(Column {
-            name,
-            data_type: ty,
-            nullable: !notnull,
-            default,
-            identity,
-            generated,
-            collation,
-            extra: None,
-            comment,
-        });
-    }
-
-    let sql = format!(
-        "SELECT k.conrelid::bigint, k.conname::text, k.contype::text, pg_get_constraintdef(k.oid, true) \
-         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conparentid = 0 AND {USER_NS}"
-    );
-    for (rel, name, contype, def) in
-        sqlx::query_as::<_, (i64, String, String, String)>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut *c)
-            .await?
-    {
-        let Some(&ti) = by_oid.get(&rel) else {
-            continue;
-        };
-        let item = TableItem {
-            name,
-            definition: def,
-        };
-        if contype == "f" {
-            s.tables[ti].foreign_keys.push(item);
-        } else {
-            s.tables[ti].constraints.push(item);
-        }
-    }
-
-    let sql = format!(
-        "SELECT i.indrelid::bigint, ic.relname::text, pg_get_indexdef(i.indexrelid) \
-         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
-         JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p') AND {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
-           WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')) \
-           AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)"
-    );
-    for (rel, name, def) in sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
-        .fetch_all(&mut *c)
-        .await?
-    {
-        let Some(&ti) = by_oid.get(&rel) else {
-            continue;
-        };
-        s.tables[ti].indexes.push(TableItem {
-            name,
-            definition: def,
-        });
-    }
-
-    let sql = format!(
         "SELECT n.nspname::text, c.relname::text, c.relkind::text, pg_get_viewdef(c.oid, true) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('v', 'm') AND {USER_NS} AND {}",
@@ -342,5 +214,234 @@ pub(crate) async fn snapshot(c: &mut PgConnection) -> Result<Schema, sqlx::Error
             def,
         ));
     }
-    Ok(s)
+    Ok(s.objects)
+}
+
+/// Tables with their columns (in column order).
+async fn tables(c: &mut PgConnection) -> Result<Vec<(i64, Table)>, sqlx::Error> {
+    let mut s = Schema::new(Dialect::Postgres);
+    let sql = format!(
+        "SELECT c.oid::bigint, n.nspname::text, c.relname::text, obj_description(c.oid, 'pg_class'), \
+           CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_NS} AND {}",
+        not_ext("pg_class", "c.oid")
+    );
+    let mut by_oid: HashMap<i64, usize> = HashMap::new();
+    type TableRow = (i64, String, String, Option<String>, Option<String>);
+    for (oid, ns, name, comment, partkey) in sqlx::query_as::<_, TableRow>(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *c)
+        .await?
+    {
+        by_oid.insert(oid, s.tables.len());
+        s.tables.push(Table {
+            schema: ns,
+            name,
+            columns: Vec::new(),
+            constraints: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            options: partkey.map(|p| format!("PARTITION BY {p}")),
+            comment,
+        });
+    }
+
+    let sql = format!(
+        "SELECT a.attrelid::bigint, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+           a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
+           CASE WHEN a.attcollation NOT IN (0, 100) THEN (SELECT quote_ident(co.collname) \
+             FROM pg_collation co WHERE co.oid = a.attcollation) END, ds.description, a.attnum::int \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         LEFT JOIN pg_description ds ON ds.objoid = a.attrelid \
+           AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum \
+         WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+           AND c.relnamespace IN (SELECT n.oid FROM pg_namespace n WHERE {USER_NS})"
+    );
+    type ColRow = (
+        i64,
+        String,
+        String,
+        bool,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i32,
+    );
+    // Unordered from the server (no sort there); put columns in ordinal order here.
+    let mut cols: Vec<(usize, i32, Column)> = Vec::new();
+    for (rel, name, ty, notnull, default, identity, generated, collation, comment, attnum) in
+        sqlx::query_as::<_, ColRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *c)
+            .await?
+    {
+        let Some(&ti) = by_oid.get(&rel) else {
+            continue;
+        };
+        let (default, generated) = if generated == "s" {
+            (None, default.map(|g| format!("({g}) STORED")))
+        } else {
+            (default, None)
+        };
+        let identity = match identity.as_str() {
+            "a" => Some("ALWAYS".to_owned()),
+            "d" => Some("BY DEFAULT".to_owned()),
+            _ => None,
+        };
+        let col = Column {
+            name,
+            data_type: ty,
+            nullable: !notnull,
+            default,
+            identity,
+            generated,
+            collation,
+            extra: None,
+            comment,
+        };
+        cols.push((ti, attnum, col));
+    }
+    cols.sort_by_key(|(ti, attnum, _)| (*ti, *attnum));
+    for (ti, _, col) in cols {
+        s.tables[ti].columns.push(col);
+    }
+
+    Ok(by_oid
+        .into_iter()
+        .map(|(oid, i)| (oid, std::mem::replace(&mut s.tables[i], empty_table())))
+        .collect())
+}
+
+type ConstraintRow = (i64, String, String, String);
+
+/// Constraints of all tables: (table oid, name, type, definition).
+async fn constraints(c: &mut PgConnection) -> Result<Vec<ConstraintRow>, sqlx::Error> {
+    let mut out = Vec::new();
+    let sql = format!(
+        "SELECT k.conrelid::bigint, k.conname::text, k.contype::text, pg_get_constraintdef(k.oid, true) \
+         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conparentid = 0 AND {USER_NS}"
+    );
+    for (rel, name, contype, def) in
+        sqlx::query_as::<_, (i64, String, String, String)>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *c)
+            .await?
+    {
+        out.push((rel, name, contype, def));
+    }
+
+    Ok(out)
+}
+
+/// Indexes that back no constraint: (table oid, name, definition).
+async fn indexes(c: &mut PgConnection) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    let mut out = Vec::new();
+    let sql = format!(
+        "SELECT i.indrelid::bigint, ic.relname::text, pg_get_indexdef(i.indexrelid) \
+         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+         JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+           WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')) \
+           AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)"
+    );
+    for (rel, name, def) in sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *c)
+        .await?
+    {
+        out.push((rel, name, def));
+    }
+
+    Ok(out)
+}
+
+fn empty_table() -> Table {
+    Table {
+        schema: String::new(),
+        name: String::new(),
+        columns: Vec::new(),
+        constraints: Vec::new(),
+        foreign_keys: Vec::new(),
+        indexes: Vec::new(),
+        options: None,
+        comment: None,
+    }
+}
+
+fn assemble(
+    objects: Vec<Object>,
+    tables: Vec<(i64, Table)>,
+    constraints: Vec<ConstraintRow>,
+    indexes: Vec<(i64, String, String)>,
+) -> Schema {
+    let mut by_oid: HashMap<i64, Table> = tables.into_iter().collect();
+    for (rel, name, contype, definition) in constraints {
+        let Some(t) = by_oid.get_mut(&rel) else {
+            continue;
+        };
+        let item = TableItem { name, definition };
+        if contype == "f" {
+            t.foreign_keys.push(item)
+        } else {
+            t.constraints.push(item)
+        }
+    }
+    for (rel, name, definition) in indexes {
+        if let Some(t) = by_oid.get_mut(&rel) {
+            t.indexes.push(TableItem { name, definition });
+        }
+    }
+    Schema {
+        dialect: Dialect::Postgres,
+        tables: by_oid.into_values().collect(),
+        objects,
+    }
+}
+
+/// Reads the whole schema of the connected database over one connection (inside the executor's
+/// transaction it sees the change's own uncommitted DDL).
+pub(crate) async fn snapshot(c: &mut PgConnection) -> Result<Schema, sqlx::Error> {
+    let o = objects(&mut *c).await?;
+    let t = tables(&mut *c).await?;
+    let k = constraints(&mut *c).await?;
+    let i = indexes(&mut *c).await?;
+    Ok(assemble(o, t, k, i))
+}
+
+/// Reads the whole schema over three connections at once, all in one exported MVCC snapshot so
+/// the parts agree (the way pg_dump's parallel mode does it).
+pub(crate) async fn snapshot_parallel(
+    a: &mut PgConnection,
+    b: &mut PgConnection,
+    c: &mut PgConnection,
+) -> Result<Schema, sqlx::Error> {
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *a)
+        .await?;
+    let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *a)
+        .await?;
+    for conn in [&mut *b, &mut *c] {
+        sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *conn)
+            .await?;
+        // The id comes from the server and is a plain token; bind parameters are not allowed here.
+        let set = format!("SET TRANSACTION SNAPSHOT '{}'", id.replace('\'', ""));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+            .execute(&mut *conn)
+            .await?;
+    }
+    // Roughly equal server work per connection: columns | index definitions | the rest.
+    let (ta, tb, tc) = tokio::join!(tables(&mut *a), indexes(&mut *b), async {
+        let k = constraints(&mut *c).await?;
+        let o = objects(&mut *c).await?;
+        Ok::<_, sqlx::Error>((k, o))
+    });
+    for conn in [&mut *a, &mut *b, &mut *c] {
+        let _ = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
+    }
+    let (k, o) = tc?;
+    Ok(assemble(o, ta?, k, tb?))
 }

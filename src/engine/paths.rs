@@ -2,7 +2,7 @@
 //! records (MySQL DDL, non-transactional PostgreSQL statements). Called only by the executor.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
@@ -92,6 +92,21 @@ async fn capture(ex: &Executor, s: &mut Session) -> Result<Option<(Vec<u8>, Stri
         history::compress(schema.canonical_json().as_bytes()),
         schema.digest(),
     )))
+}
+
+/// The before-snapshot of a PostgreSQL change, taken on its own connection while the statements
+/// run: the change is uncommitted until we join this, so MVCC shows the schema as it was before.
+/// Catalog reads take no locks on user tables, and the session's lock timeout bounds any wait.
+/// `None` when it fails; the change itself never depends on it.
+async fn before_snapshot(cfg: super::config::ConnectionConfig) -> Option<(Vec<u8>, String)> {
+    let mut s = Session::connect(&cfg).await.ok()?;
+    let r = super::introspect::snapshot(&mut s).await;
+    s.close().await;
+    let schema = r.ok()??;
+    Some((
+        history::compress(schema.canonical_json().as_bytes()),
+        schema.digest(),
+    ))
 }
 
 fn from_existing(rec: &HistoryRecord, total: usize) -> Option<ExecutionReport> {
@@ -197,6 +212,8 @@ async fn run_transaction(
     let engine = s.engine();
     let mut report = ExecutionReport::new(stmts.len());
     let deadline = Instant::now() + ex.opts.executor_lock_wait;
+    let mut before_task = (ex.opts.capture_snapshots && engine == EngineKind::Postgres)
+        .then(|| tokio::spawn(before_snapshot(ex.cfg.clone())));
     'attempt: loop {
         report.attempts += 1;
         report.statements.clear();
@@ -215,56 +232,61 @@ async fn run_transaction(
             let _ = s.exec("ROLLBACK").await;
             return Ok(r);
         }
-        let before = capture(ex, s).await?;
-        for (i, st) in stmts.iter().enumerate() {
-            if !ex.opts.pause_before_statement.is_zero() {
-                tokio::time::sleep(ex.opts.pause_before_statement).await;
+        let step = match s {
+            // One round trip for the whole script: the server streams one completion per
+            // statement, which gives rows affected, the failing statement and (from arrival
+            // times) durations, without a client round trip between statements.
+            Session::Pg(c) if ex.opts.pause_before_statement.is_zero() => {
+                if ex.cancel.is_requested() {
+                    Err(Step::Cancelled)
+                } else {
+                    run_batch(c, stmts, &mut report).await
+                }
             }
-            if ex.cancel.0.requested.load(Ordering::SeqCst) {
+            _ => run_each(ex, s, stmts, &mut report).await,
+        };
+        match step {
+            Ok(()) => {}
+            Err(Step::Cancelled) => {
                 let _ = s.exec("ROLLBACK").await;
                 report.outcome = Outcome::Cancelled;
                 report.error = Some("cancelled on request; nothing was applied".into());
                 return record_failure(s, change, report).await;
             }
-            let t0 = Instant::now();
-            match s.exec(&st.sql).await {
-                Ok(rows) => report.statements.push(StatementResult {
+            Err(Step::Failed(i, e)) => {
+                let st = &stmts[i];
+                let msg = statement_error(st, i, &e);
+                report.statements.push(StatementResult {
                     index: i,
                     line: st.line,
-                    duration: t0.elapsed(),
-                    rows_affected: Some(rows),
-                    error: None,
-                }),
-                Err(e) => {
-                    let msg = statement_error(st, i, &e);
-                    report.statements.push(StatementResult {
-                        index: i,
-                        line: st.line,
-                        duration: t0.elapsed(),
-                        rows_affected: None,
-                        error: Some(msg.clone()),
-                    });
-                    let class = classify(engine, &e);
-                    if class == ErrorClass::Connection {
-                        return Err(EngineError::Execution(e));
-                    }
-                    let _ = s.exec("ROLLBACK").await;
-                    report.error = Some(msg);
-                    if class == ErrorClass::LockTimeout {
-                        if report.attempts < ex.opts.max_attempts.max(1) {
-                            tokio::time::sleep(ex.backoff(report.attempts + 1)).await;
-                            continue 'attempt;
-                        }
-                        report.outcome = Outcome::LockTimeout;
-                    } else if ex.cancel.0.requested.load(Ordering::SeqCst) {
-                        report.outcome = Outcome::Cancelled;
-                    } else {
-                        report.outcome = Outcome::Failed;
-                    }
-                    return record_failure(s, change, report).await;
+                    duration: Duration::ZERO,
+                    rows_affected: None,
+                    error: Some(msg.clone()),
+                });
+                let class = classify(engine, &e);
+                if class == ErrorClass::Connection {
+                    return Err(EngineError::Execution(e));
                 }
+                let _ = s.exec("ROLLBACK").await;
+                report.error = Some(msg);
+                if class == ErrorClass::LockTimeout {
+                    if report.attempts < ex.opts.max_attempts.max(1) {
+                        tokio::time::sleep(ex.backoff(report.attempts + 1)).await;
+                        continue 'attempt;
+                    }
+                    report.outcome = Outcome::LockTimeout;
+                } else if ex.cancel.is_requested() {
+                    report.outcome = Outcome::Cancelled;
+                } else {
+                    report.outcome = Outcome::Failed;
+                }
+                return record_failure(s, change, report).await;
             }
         }
+        let before = match before_task.take() {
+            Some(task) => task.await.ok().flatten(),
+            None => None,
+        };
         let after = capture(ex, s).await?;
         let mut rec = base_record(change, stmts.len(), ChangeStatus::Applied);
         rec.statements_applied = rec.statements_total;
@@ -286,6 +308,81 @@ async fn run_transaction(
         report.after_digest = rec.after_digest;
         return Ok(report);
     }
+}
+
+/// Why the statements of an attempt stopped.
+enum Step {
+    /// Cancellation was requested before a statement started.
+    Cancelled,
+    /// The statement at this index failed with this error.
+    Failed(usize, sqlx::Error),
+}
+
+/// Runs statements one by one (SQLite; PostgreSQL with the test pause).
+async fn run_each(
+    ex: &Executor,
+    s: &mut Session,
+    stmts: &[ScriptStatement],
+    report: &mut ExecutionReport,
+) -> Result<(), Step> {
+    for (i, st) in stmts.iter().enumerate() {
+        if !ex.opts.pause_before_statement.is_zero() {
+            tokio::time::sleep(ex.opts.pause_before_statement).await;
+        }
+        if ex.cancel.is_requested() {
+            return Err(Step::Cancelled);
+        }
+        let t0 = Instant::now();
+        match s.exec(&st.sql).await {
+            Ok(rows) => report.statements.push(StatementResult {
+                index: i,
+                line: st.line,
+                duration: t0.elapsed(),
+                rows_affected: Some(rows),
+                error: None,
+            }),
+            Err(e) => return Err(Step::Failed(i, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Sends all statements in one simple-query message (PostgreSQL, inside the transaction).
+async fn run_batch(
+    c: &mut sqlx::PgConnection,
+    stmts: &[ScriptStatement],
+    report: &mut ExecutionReport,
+) -> Result<(), Step> {
+    use futures::StreamExt;
+    use sqlx::Executor as _;
+    // A newline before each `;` so a trailing `--` comment cannot swallow the separator.
+    let batch = stmts
+        .iter()
+        .map(|st| st.sql.as_str())
+        .collect::<Vec<_>>()
+        .join("\n;\n");
+    let mut results = c.fetch_many(sqlx::raw_sql(sqlx::AssertSqlSafe(batch)));
+    let mut t0 = Instant::now();
+    let mut i = 0;
+    while let Some(item) = results.next().await {
+        match item {
+            Ok(sqlx::Either::Left(done)) => {
+                let Some(st) = stmts.get(i) else { break };
+                report.statements.push(StatementResult {
+                    index: i,
+                    line: st.line,
+                    duration: t0.elapsed(),
+                    rows_affected: Some(done.rows_affected()),
+                    error: None,
+                });
+                t0 = Instant::now();
+                i += 1;
+            }
+            Ok(sqlx::Either::Right(_row)) => {}
+            Err(e) => return Err(Step::Failed(i.min(stmts.len().saturating_sub(1)), e)),
+        }
+    }
+    Ok(())
 }
 
 /// Records a rolled-back attempt as `failed` with nothing applied (outside the transaction).

@@ -84,9 +84,10 @@ pub fn host_port(url: &str) -> Result<(String, u16)> {
     Ok((h.to_owned(), p.parse().context("bad port")?))
 }
 
-/// Runs SQL as superuser on the PostgreSQL server at `url` with `psql`.
+/// Runs SQL as superuser on the PostgreSQL server at `url` with `psql` (script via stdin, so
+/// any size works; stops at the first error).
 pub fn psql(url: &str, sql: &str) -> Result<String> {
-    let out = Command::new(server::client_bin(ServerKind::Postgres)?)
+    let mut child = Command::new(server::client_bin(ServerKind::Postgres)?)
         .args([
             "-X",
             "-q",
@@ -96,12 +97,19 @@ pub fn psql(url: &str, sql: &str) -> Result<String> {
             "ON_ERROR_STOP=1",
             "-d",
             url,
-            "-c",
-            sql,
+            "-f",
+            "-",
         ])
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("running psql")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(sql.as_bytes()).context("writing to psql")?;
+    }
+    let out = child.wait_with_output().context("running psql")?;
     if !out.status.success() {
         bail!("psql failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -118,11 +126,20 @@ pub fn mariadb(url: &str, db: Option<&str>, sql: &str) -> Result<String> {
     if let Some(db) = db {
         c.arg(db);
     }
-    let out = c
-        .args(["-e", sql])
-        .stdin(Stdio::null())
-        .output()
+    // The script goes through stdin, so any size works and `DELIMITER` lines behave as usual.
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("running mariadb")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin
+            .write_all(sql.as_bytes())
+            .context("writing to mariadb")?;
+    }
+    let out = child.wait_with_output().context("running mariadb")?;
     if !out.status.success() {
         bail!("mariadb failed: {}", String::from_utf8_lossy(&out.stderr));
     }

@@ -565,27 +565,36 @@ fn tail(s: &str) -> String {
 }
 
 /// Stops servers previously started in `dir` by `sg-testdb up` (by pid files), then removes it.
+/// Best effort: every server is tried and the directory removed even when one stop fails.
 pub fn stop_dir(dir: &Path) -> Result<()> {
+    let mut first_err = None;
     let pg_data = dir.join("pg");
     if pg_data.join("postmaster.pid").exists() {
-        let pg_ctl = find_pg_bin("pg_ctl")?;
-        let mut c = as_server_user(&pg_ctl);
-        c.arg("-D").arg(&pg_data).args(["-m", "fast", "-w", "stop"]);
-        run_checked(c, "pg_ctl stop")?;
+        let stopped = find_pg_bin("pg_ctl").and_then(|pg_ctl| {
+            let mut c = as_server_user(&pg_ctl);
+            c.arg("-D")
+                .arg(&pg_data)
+                .args(["-m", "fast", "-w", "-t", "30", "stop"]);
+            run_checked(c, "pg_ctl stop")
+        });
+        if let Err(e) = stopped {
+            first_err.get_or_insert(e);
+        }
     }
-    let pidfile = dir.join("my.pid");
-    if let Ok(pid) = fs::read_to_string(&pidfile) {
+    if let Ok(pid) = fs::read_to_string(dir.join("my.pid")) {
         let pid = pid.trim().to_owned();
         let _ = Command::new("kill")
             .arg(&pid)
             .stderr(Stdio::null())
             .status();
-        wait_gone(&pid, Duration::from_secs(60))?;
+        if let Err(e) = wait_gone(&pid, Duration::from_secs(60)) {
+            first_err.get_or_insert(e);
+        }
     }
     if dir.exists() {
         fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
-    Ok(())
+    first_err.map_or(Ok(()), Err)
 }
 
 impl Drop for PrivateServer {

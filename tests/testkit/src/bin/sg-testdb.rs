@@ -32,8 +32,17 @@ fn main() -> ExitCode {
 }
 
 fn up(dir: &std::path::Path) -> anyhow::Result<()> {
-    // A leftover run in the same dir is stopped first, so `up` is repeatable.
-    stop_dir(dir)?;
+    // A leftover run in the same dir is stopped first, so `up` is repeatable; a crashed one may
+    // leave stale pid files, so this is best effort and the directory is wiped either way.
+    if let Err(e) = stop_dir(dir) {
+        eprintln!(
+            "sg-testdb up: ignoring leftover in {}: {e:#}",
+            dir.display()
+        );
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+    }
     let pg = PrivateServer::start_in(ServerKind::Postgres, dir)?;
     let my = match PrivateServer::start_in(ServerKind::MariaDb, dir) {
         Ok(my) => my,
