@@ -1,6 +1,7 @@
 //! The history table in the target database: the source of truth for which changes ran.
 //! Versioned layout, created on first use; all values travel as bind parameters.
 
+use super::session::with_conn;
 use std::io::{Read, Write};
 
 use chrono::{DateTime, Utc};
@@ -227,12 +228,8 @@ pub async fn ensure(s: &mut Session) -> Result<(), EngineError> {
         };
         let v = LAYOUT_VERSION.to_string();
         let q = sqlx::AssertSqlSafe(sql);
-        match s {
-            Session::Pg(c) => sqlx::query(q).bind(v).execute(c).await.map(|_| ()),
-            Session::My(c) => sqlx::query(q).bind(v).execute(c).await.map(|_| ()),
-            Session::Lite(c) => sqlx::query(q).bind(v).execute(c).await.map(|_| ()),
-        }
-        .map_err(EngineError::History)?;
+        with_conn!(s, c => sqlx::query(q).bind(v).execute(c).await.map(|_| ()))
+            .map_err(EngineError::History)?;
     }
     Ok(())
 }
@@ -243,12 +240,8 @@ async fn read_layout_version(s: &mut Session) -> Result<i64, EngineError> {
         meta(s.engine())
     );
     let q = sqlx::AssertSqlSafe(sql);
-    let v: Option<String> = match s {
-        Session::Pg(c) => sqlx::query_scalar(q).fetch_optional(c).await,
-        Session::My(c) => sqlx::query_scalar(q).fetch_optional(c).await,
-        Session::Lite(c) => sqlx::query_scalar(q).fetch_optional(c).await,
-    }
-    .map_err(EngineError::History)?;
+    let v: Option<String> = with_conn!(s, c => sqlx::query_scalar(q).fetch_optional(c).await)
+        .map_err(EngineError::History)?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
@@ -324,12 +317,8 @@ pub async fn upsert(s: &mut Session, r: &HistoryRecord) -> Result<(), EngineErro
         ),
     );
     let q = sqlx::AssertSqlSafe(sql);
-    match s {
-        Session::Pg(c) => bind_record!(sqlx::query(q), r).execute(c).await.map(|_| ()),
-        Session::My(c) => bind_record!(sqlx::query(q), r).execute(c).await.map(|_| ()),
-        Session::Lite(c) => bind_record!(sqlx::query(q), r).execute(c).await.map(|_| ()),
-    }
-    .map_err(EngineError::History)
+    with_conn!(s, c => bind_record!(sqlx::query(q), r).execute(c).await.map(|_| ()))
+        .map_err(EngineError::History)
 }
 
 /// Records progress of the non-transactional path: the intent (`current`) or done (`applied`).
@@ -348,29 +337,13 @@ pub async fn set_progress(
         ),
     );
     let q = sqlx::AssertSqlSafe(sql);
-    match s {
-        Session::Pg(c) => sqlx::query(q)
-            .bind(applied)
-            .bind(current)
-            .bind(uid)
-            .execute(c)
-            .await
-            .map(|_| ()),
-        Session::My(c) => sqlx::query(q)
-            .bind(applied)
-            .bind(current)
-            .bind(uid)
-            .execute(c)
-            .await
-            .map(|_| ()),
-        Session::Lite(c) => sqlx::query(q)
-            .bind(applied)
-            .bind(current)
-            .bind(uid)
-            .execute(c)
-            .await
-            .map(|_| ()),
-    }
+    with_conn!(s, c => sqlx::query(q)
+        .bind(applied)
+        .bind(current)
+        .bind(uid)
+        .execute(c)
+        .await
+        .map(|_| ()))
     .map_err(EngineError::History)
 }
 
@@ -415,35 +388,15 @@ async fn select(
     );
     let q = sqlx::AssertSqlSafe(sql);
     let mut out = Vec::new();
-    match s {
-        Session::Pg(c) => {
-            let mut q = sqlx::query(q);
-            if let Some(b) = bind {
-                q = q.bind(b);
-            }
-            for row in q.fetch_all(c).await.map_err(EngineError::History)? {
-                out.push(read_record!(&row).map_err(EngineError::History)?);
-            }
+    with_conn!(s, c => {
+        let mut q = sqlx::query(q);
+        if let Some(b) = bind {
+            q = q.bind(b);
         }
-        Session::My(c) => {
-            let mut q = sqlx::query(q);
-            if let Some(b) = bind {
-                q = q.bind(b);
-            }
-            for row in q.fetch_all(c).await.map_err(EngineError::History)? {
-                out.push(read_record!(&row).map_err(EngineError::History)?);
-            }
+        for row in q.fetch_all(c).await.map_err(EngineError::History)? {
+            out.push(read_record!(&row).map_err(EngineError::History)?);
         }
-        Session::Lite(c) => {
-            let mut q = sqlx::query(q);
-            if let Some(b) = bind {
-                q = q.bind(b);
-            }
-            for row in q.fetch_all(c).await.map_err(EngineError::History)? {
-                out.push(read_record!(&row).map_err(EngineError::History)?);
-            }
-        }
-    }
+    });
     Ok(out)
 }
 

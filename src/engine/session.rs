@@ -18,6 +18,20 @@ pub enum Session {
     Lite(sqlx::SqliteConnection),
 }
 
+/// Evaluates the same sqlx expression on whichever connection a [`Session`] holds, binding it to
+/// `$conn`. The arms differ only in the connection's type, which sqlx's generic executor bounds
+/// make heavy to abstract over with a function.
+macro_rules! with_conn {
+    ($session:expr, $conn:ident => $body:expr) => {
+        match $session {
+            $crate::engine::Session::Pg($conn) => $body,
+            $crate::engine::Session::My($conn) => $body,
+            $crate::engine::Session::Lite($conn) => $body,
+        }
+    };
+}
+pub(crate) use with_conn;
+
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
