@@ -10,6 +10,7 @@ pub mod exec_change;
 pub mod review;
 pub mod review_manifest;
 pub mod review_output;
+pub mod run;
 pub mod snapshot;
 
 /// schemagate — reviewed, approved, exactly-once database schema changes for Kubernetes.
@@ -27,6 +28,8 @@ pub enum Command {
     Crd(crd::CrdArgs),
     /// Review SQL files or SchemaChange manifests against the SQL review policy (for CI).
     Review(review::ReviewArgs),
+    /// Run the operator: the four controllers, /metrics, /healthz, /readyz, leader election.
+    Run(run::RunArgs),
     /// Print a database's canonical schema (DDL or JSON).
     Snapshot(snapshot::SnapshotArgs),
     /// Compare two schema snapshots (files or database URLs); exit 1 when they differ.
@@ -41,6 +44,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
         Command::Review(args) => review::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::ExecChange(args) => exec_change::run(&args),
