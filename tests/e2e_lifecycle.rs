@@ -98,3 +98,281 @@ async fn reviewed_approved_applied_with_snapshots_and_diff() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn review_failure_is_reported_and_nothing_runs() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    setup(&env, &pg, "x").await;
+    env.apply(&change(
+        "no-pk",
+        "1",
+        "CREATE TABLE widgets (id int, name text);",
+    ))
+    .await
+    .unwrap();
+    env.wait_jsonpath("schemachange/no-pk", "{.status.phase}", "ReviewFailed")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/no-pk").await.unwrap();
+    let reviewed = json["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Reviewed")
+        .unwrap();
+    assert_eq!(reviewed["status"], "False");
+    assert!(
+        reviewed["message"]
+            .as_str()
+            .unwrap()
+            .contains("table.require-pk"),
+        "{json:#}"
+    );
+    let events = env
+        .kubectl_async(&["get", "events", "-o", "json"])
+        .await
+        .unwrap();
+    assert!(events.contains("ReviewFailed"), "{events}");
+    assert_eq!(
+        pg.psql("SELECT to_regclass('public.widgets') IS NULL")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rejected_change_never_runs() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    setup(&env, &pg, "x").await;
+    env.apply(&change("risky", "1", GOOD_SQL)).await.unwrap();
+    let digest = digest_of(&env, "risky").await;
+    env.apply(&approval("no-way", "risky", &digest, "reject"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/risky", "{.status.phase}", "Rejected")
+        .await
+        .unwrap();
+    // Approving after a rejection changes nothing: rejection is final.
+    env.apply(&approval("late-ok", "risky", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait_jsonpath(
+        "approval/late-ok",
+        "{.status.conditions[?(@.type==\"Accepted\")].status}",
+        "True",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("schemachange/risky").await.unwrap();
+    assert_eq!(json["status"]["phase"], "Rejected", "{json:#}");
+    assert_eq!(
+        pg.psql("SELECT to_regclass('public.accounts') IS NULL")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn approval_with_another_digest_does_not_count() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    setup(&env, &pg, "x").await;
+    env.apply(&change("add-accounts", "1", GOOD_SQL))
+        .await
+        .unwrap();
+    let digest = digest_of(&env, "add-accounts").await;
+    let wrong = "0".repeat(64);
+    assert_ne!(digest, wrong);
+    env.apply(&approval("stale", "add-accounts", &wrong, "approve"))
+        .await
+        .unwrap();
+    env.wait_jsonpath(
+        "approval/stale",
+        "{.status.conditions[?(@.type==\"Accepted\")].reason}",
+        "DigestMismatch",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("schemachange/add-accounts").await.unwrap();
+    assert_eq!(json["status"]["phase"], "AwaitingApproval", "{json:#}");
+    assert_eq!(
+        pg.psql("SELECT to_regclass('public.accounts') IS NULL")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn version_below_the_applied_one_is_refused() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    setup(&env, &pg, "x").await;
+    env.apply(&change("v2", "2", GOOD_SQL)).await.unwrap();
+    let digest = digest_of(&env, "v2").await;
+    env.apply(&approval("ok-v2", "v2", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait("schemachange/v2", "condition=Applied")
+        .await
+        .unwrap();
+    env.apply(&change(
+        "v1",
+        "1",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL);",
+    ))
+    .await
+    .unwrap();
+    env.wait_jsonpath("schemachange/v1", "{.status.phase}", "Failed")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/v1").await.unwrap();
+    let ready = json["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap();
+    assert_eq!(ready["reason"], "VersionOutOfOrder", "{json:#}");
+    assert!(
+        ready["message"].as_str().unwrap().contains("above 2"),
+        "{json:#}"
+    );
+    assert_eq!(
+        pg.psql("SELECT to_regclass('public.orders') IS NULL")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn database_error_fails_the_change_with_the_message() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    pg.psql("CREATE TABLE dup (id int PRIMARY KEY, code int NOT NULL); INSERT INTO dup VALUES (1, 7), (2, 7);")
+        .unwrap();
+    setup(&env, &pg, "x").await;
+    env.apply(&change(
+        "uniq",
+        "1",
+        "CREATE UNIQUE INDEX uk_dup_code ON dup (code);",
+    ))
+    .await
+    .unwrap();
+    let digest = digest_of(&env, "uniq").await;
+    env.apply(&approval("ok-uniq", "uniq", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/uniq", "{.status.phase}", "Failed")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/uniq").await.unwrap();
+    let applied = json["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Applied")
+        .unwrap();
+    assert_eq!(applied["status"], "False");
+    assert_eq!(applied["reason"], "ExecutionFailed", "{json:#}");
+    let error = json["status"]["execution"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("duplicate") || error.contains("unique"),
+        "{error}"
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'uk_dup_code'")
+            .unwrap()
+            .trim(),
+        "0"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn missing_secret_makes_the_instance_not_ready() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    let manifests = pg.base_manifests("x");
+    // Everything but the Secret.
+    let without_secret: Vec<&str> = manifests
+        .split("---\n")
+        .filter(|doc| !doc.contains("kind: Secret"))
+        .collect();
+    env.apply(&without_secret.join("---\n")).await.unwrap();
+    env.wait_jsonpath(
+        "databaseinstance/pg",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+        "SecretNotFound",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("databaseinstance/pg").await.unwrap();
+    let ready = &json["status"]["conditions"][0];
+    assert_eq!(ready["status"], "False", "{json:#}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("pg-credentials")
+    );
+    // Creating the Secret makes it Ready on the next (backed-off) attempt.
+    env.apply(&pg.base_manifests("x")).await.unwrap();
+    env.wait("databaseinstance/pg", "condition=Ready")
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn canary_password_never_appears_in_logs_events_or_status() {
+    const CANARY: &str = "canary-Pw-7f3a9c1e";
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    setup(&env, &pg, CANARY).await;
+    env.apply(&change("add-accounts", "1", GOOD_SQL))
+        .await
+        .unwrap();
+    let digest = digest_of(&env, "add-accounts").await;
+    env.apply(&approval("ok", "add-accounts", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait("schemachange/add-accounts", "condition=Applied")
+        .await
+        .unwrap();
+    // A failing change too, so error paths are covered.
+    env.apply(&change(
+        "bad",
+        "2",
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);",
+    ))
+    .await
+    .unwrap();
+    let bad_digest = digest_of(&env, "bad").await;
+    env.apply(&approval("ok-bad", "bad", &bad_digest, "approve"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/bad", "{.status.phase}", "Failed")
+        .await
+        .unwrap();
+    let everything = env
+        .kubectl_async(&[
+            "get",
+            "schemachanges,databaseinstances,projects,approvals,events,configmaps",
+            "-o",
+            "json",
+        ])
+        .await
+        .unwrap();
+    assert!(
+        everything.contains("add-accounts"),
+        "the dump has the objects"
+    );
+    assert!(!everything.contains(CANARY), "canary in API objects");
+    let logs = env.logs();
+    assert!(logs.contains("add-accounts"), "logs were captured");
+    assert!(!logs.contains(CANARY), "canary in logs");
+}
