@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod crd;
+pub mod dev;
 pub mod diff;
 pub mod exec_change;
 pub mod review;
@@ -28,6 +29,8 @@ pub enum Command {
     Crd(crd::CrdArgs),
     /// Review SQL files or SchemaChange manifests against the SQL review policy (for CI).
     Review(review::ReviewArgs),
+    /// The playground: an in-process Kubernetes API, the operator and a SQLite database.
+    Dev(dev::DevArgs),
     /// Run the operator: the four controllers, /metrics, /healthz, /readyz, leader election.
     Run(run::RunArgs),
     /// Print a database's canonical schema (DDL or JSON).
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Crd(args) => crd::run(&args),
         Command::Review(args) => review::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Dev(args) => dev::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::ExecChange(args) => exec_change::run(&args),

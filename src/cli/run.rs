@@ -117,16 +117,19 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Runs the operator with `client` until `shutdown` resolves. Used by `run` and `dev`.
+/// Runs the operator with `client` until `shutdown` resolves. Used by `run` and `dev`;
+/// `on_ready` is called with the HTTP address once the controllers start (after leadership).
 pub async fn operate(
     client: kube::Client,
     args: &RunArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(SocketAddr) + Send,
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(args.http_addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "serving /metrics /healthz /readyz");
+    let http_addr = listener.local_addr()?;
+    tracing::info!(addr = %http_addr, "serving /metrics /healthz /readyz");
     let app = router(metrics.clone(), ready.clone());
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(async move {
@@ -175,6 +178,7 @@ pub async fn operate(
         }
     }
     ready.store(true, Ordering::SeqCst);
+    on_ready(http_addr);
     let lost = {
         let elector = elector.clone();
         async move {
@@ -216,7 +220,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let client = kube::Client::try_default().await?;
-        operate(client, args, shutdown_signal()).await
+        operate(client, args, shutdown_signal(), |_| {}).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -133,7 +133,7 @@ impl Env {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            schemagate::cli::run::operate(client, &args, shutdown)
+            schemagate::cli::run::operate(client, &args, shutdown, |_| {})
                 .await
                 .unwrap();
         }));
