@@ -68,6 +68,13 @@ impl Env {
     /// Starts the API (emulator unless opted out), installs the CRDs, creates a namespace and
     /// starts the operator watching it.
     pub async fn start() -> Result<Self> {
+        let mut env = Self::start_without_operator().await?;
+        env.start_operator();
+        Ok(env)
+    }
+
+    /// Like [`Env::start`] without an operator (tests start operator processes themselves).
+    pub async fn start_without_operator() -> Result<Self> {
         let _ = capture_logs();
         let dir = tempfile::tempdir()?;
         let (client, kubeconfig, emulator) = if real_cluster() {
@@ -104,7 +111,7 @@ impl Env {
                 },
             )
             .await?;
-        let mut env = Self {
+        Ok(Self {
             kubeconfig,
             ns,
             client,
@@ -112,9 +119,7 @@ impl Env {
             _emulator: emulator,
             stop: None,
             operator: None,
-        };
-        env.start_operator();
-        Ok(env)
+        })
     }
 
     fn start_operator(&mut self) {
@@ -138,6 +143,24 @@ impl Env {
                 .unwrap();
         }));
         self.stop = Some(stop);
+    }
+
+    /// `schemagate run` as a child process watching the test namespace (logs to `log`).
+    pub fn spawn_operator_process(
+        &self,
+        identity: &str,
+        log: &std::path::Path,
+    ) -> Result<std::process::Child> {
+        let log = std::fs::File::create(log)?;
+        Ok(Command::new(env!("CARGO_BIN_EXE_schemagate"))
+            .args(["run", "--no-leader-election", "--http-addr", "127.0.0.1:0"])
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("SCHEMAGATE_WATCH_NAMESPACES", &self.ns)
+            .env("POD_NAME", identity)
+            .env("RUST_LOG", "schemagate=debug,info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?)
     }
 
     /// Stops the operator gracefully.
