@@ -376,3 +376,85 @@ async fn canary_password_never_appears_in_logs_events_or_status() {
     assert!(logs.contains("add-accounts"), "logs were captured");
     assert!(!logs.contains(CANARY), "canary in logs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_snapshots_go_to_owned_compressed_config_maps() {
+    use std::io::Read as _;
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    // About 60 KiB of canonical DDL.
+    let tables: String = (0..300)
+        .map(|i| {
+            format!(
+                "CREATE TABLE filler_{i} (id bigint PRIMARY KEY, label text NOT NULL, \
+                 created_at timestamptz NOT NULL DEFAULT now());"
+            )
+        })
+        .collect();
+    pg.psql(&tables).unwrap();
+    setup(&env, &pg, "x").await;
+    env.apply(&change("add-accounts", "1", GOOD_SQL)).await.unwrap();
+    let digest = digest_of(&env, "add-accounts").await;
+    env.apply(&approval("ok", "add-accounts", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait("schemachange/add-accounts", "condition=Applied")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/add-accounts").await.unwrap();
+    let after = &json["status"]["snapshots"]["after"];
+    assert!(after["ddl"].is_null(), "too large to inline: {after:#}");
+    assert!(after["size"].as_u64().unwrap() > 32 * 1024);
+    let names: Vec<&str> = after["configMaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(!names.is_empty());
+    let mut compressed = Vec::new();
+    for name in &names {
+        let cm = env.get_json(&format!("configmap/{name}")).await.unwrap();
+        assert_eq!(cm["metadata"]["ownerReferences"][0]["kind"], "SchemaChange");
+        assert_eq!(cm["metadata"]["ownerReferences"][0]["name"], "add-accounts");
+        let b64 = cm["binaryData"]["ddl.gz"].as_str().unwrap();
+        compressed.extend(base64_decode(b64));
+    }
+    let mut ddl = String::new();
+    flate2::read::GzDecoder::new(compressed.as_slice())
+        .read_to_string(&mut ddl)
+        .unwrap();
+    assert_eq!(ddl.len() as u64, after["size"].as_u64().unwrap());
+    assert!(ddl.contains("\"accounts\"") && ddl.contains("\"filler_299\""));
+    assert!(
+        json["status"]["snapshots"]["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("accounts"))
+    );
+}
+
+/// Standard base64 (the Kubernetes encoding of binaryData), without a dependency.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {c}"),
+        }
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|c| *c != b'=').collect();
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= value(*c) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
