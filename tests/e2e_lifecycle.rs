@@ -458,3 +458,41 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_an_applying_change_cancels_it() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    pg.psql("CREATE TABLE runs (change text NOT NULL)").unwrap();
+    setup(&env, &pg, "x").await;
+    let sql = "INSERT INTO runs (change) VALUES ('slow');\n\
+               DO $$ BEGIN PERFORM pg_sleep(30); END $$;";
+    env.apply(&change("slow", "1", sql)).await.unwrap();
+    let digest = digest_of(&env, "slow").await;
+    env.apply(&approval("ok", "slow", &digest, "approve"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let running = pg
+            .psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")
+            .unwrap();
+        if running.trim() != "0" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Returns once the finalizer is gone, long before the 30 s sleep would end.
+    env.kubectl_async(&["delete", "schemachange", "slow", "--timeout=20s"])
+        .await
+        .unwrap();
+    assert_eq!(pg.psql("SELECT count(*) FROM runs").unwrap().trim(), "0");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")
+            .unwrap()
+            .trim(),
+        "0",
+        "the statement was cancelled"
+    );
+}
