@@ -393,7 +393,9 @@ async fn large_snapshots_go_to_owned_compressed_config_maps() {
         .collect();
     pg.psql(&tables).unwrap();
     setup(&env, &pg, "x").await;
-    env.apply(&change("add-accounts", "1", GOOD_SQL)).await.unwrap();
+    env.apply(&change("add-accounts", "1", GOOD_SQL))
+        .await
+        .unwrap();
     let digest = digest_of(&env, "add-accounts").await;
     env.apply(&approval("ok", "add-accounts", &digest, "approve"))
         .await

@@ -337,6 +337,43 @@ pub async fn run(
 
 use futures::FutureExt as _;
 
+/// A filter for watch mappers: true when `fingerprint(obj)` differs from the last one seen for
+/// that object, so a status-only update of a related object does not re-trigger everything.
+fn changed_by<K: Resource>(
+    fingerprint: impl Fn(&K) -> String + Send + Sync + 'static,
+) -> impl Fn(&K) -> bool + Send + Sync + 'static {
+    let seen: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
+    move |obj: &K| {
+        let key = format!(
+            "{}/{}",
+            obj.meta().namespace.as_deref().unwrap_or_default(),
+            obj.meta().name.as_deref().unwrap_or_default()
+        );
+        let now = fingerprint(obj);
+        seen.lock()
+            .map(|mut m| m.insert(key, now.clone()).as_ref() != Some(&now))
+            .unwrap_or(true)
+    }
+}
+
+fn ready_of(
+    conditions: Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,
+) -> String {
+    conditions
+        .and_then(|c| crate::api::conditions::find(c, crate::api::conditions::types::READY))
+        .map(|c| format!("{}/{}", c.status, c.reason))
+        .unwrap_or_default()
+}
+
+fn phase_of(change: &SchemaChange) -> String {
+    format!(
+        "{:?}/{:?}/{}",
+        change.status.as_ref().and_then(|s| s.phase),
+        change.status.as_ref().and_then(|s| s.sql_digest.clone()),
+        change.metadata.deletion_timestamp.is_some()
+    )
+}
+
 /// SchemaChanges, re-triggered by their Approvals, their instance and project, the siblings
 /// they may be blocked on, and the end of their own execution.
 fn schema_change_controller(
@@ -353,6 +390,21 @@ fn schema_change_controller(
     let by_instance = store.clone();
     let by_project = store.clone();
     let by_sibling = store;
+    let instance_changed = changed_by(|i: &DatabaseInstance| {
+        format!(
+            "{:?}/{}",
+            i.metadata.generation,
+            ready_of(i.status.as_ref().map(|s| &s.conditions))
+        )
+    });
+    let project_changed = changed_by(|p: &Project| {
+        format!(
+            "{:?}/{}",
+            p.metadata.generation,
+            ready_of(p.status.as_ref().map(|s| &s.conditions))
+        )
+    });
+    let sibling_changed = changed_by(phase_of);
     controller
         .watches(
             scoped::<Approval>(client, ns),
@@ -367,6 +419,9 @@ fn schema_change_controller(
             scoped::<DatabaseInstance>(client, ns),
             watcher::Config::default(),
             move |instance: DatabaseInstance| {
+                if !instance_changed(&instance) {
+                    return Vec::new();
+                }
                 let name = instance.metadata.name.clone().unwrap_or_default();
                 let ns = instance.metadata.namespace.clone();
                 by_instance
@@ -381,6 +436,9 @@ fn schema_change_controller(
             scoped::<Project>(client, ns),
             watcher::Config::default(),
             move |project: Project| {
+                if !project_changed(&project) {
+                    return Vec::new();
+                }
                 let name = project.metadata.name.clone().unwrap_or_default();
                 let ns = project.metadata.namespace.clone();
                 by_project
@@ -396,6 +454,9 @@ fn schema_change_controller(
             watcher::Config::default(),
             move |changed: SchemaChange| {
                 // A change that moved on may unblock the later versions for the same database.
+                if !sibling_changed(&changed) {
+                    return Vec::new();
+                }
                 let ns = changed.metadata.namespace.clone();
                 let name = changed.metadata.name.clone();
                 by_sibling
@@ -444,10 +505,20 @@ fn approval_controller(
     let controller = Controller::new(scoped::<Approval>(client, ns), watcher::Config::default())
         .with_config(config);
     let store = controller.store();
+    let change_changed = changed_by(|c: &SchemaChange| {
+        format!(
+            "{}/{:?}",
+            phase_of(c),
+            c.status.as_ref().and_then(|s| s.approval.clone())
+        )
+    });
     controller.watches(
         scoped::<SchemaChange>(client, ns),
         watcher::Config::default(),
         move |change: SchemaChange| {
+            if !change_changed(&change) {
+                return Vec::new();
+            }
             let name = change.metadata.name.clone().unwrap_or_default();
             let ns = change.metadata.namespace.clone();
             store
