@@ -141,7 +141,7 @@ fn instructions(kubeconfig: &Path, http: SocketAddr, server_db: bool) -> String 
     let k = kubeconfig.display();
     let instance = if server_db {
         "# The `playground` DatabaseInstance for --database is already created.\n\
-         kubectl apply -f examples/project.yaml -f examples/change.yaml"
+         kubectl apply -f examples/2-project.yaml -f examples/3-change.yaml"
     } else {
         "kubectl apply -f examples/"
     };

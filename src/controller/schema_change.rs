@@ -226,10 +226,11 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
             target.history_row = row;
             target.config = Some(cfg);
         }
-        Err(e) if e.is_transient() => {
+        // Not fatal: the change waits (or, when deleted, is released without the database).
+        Err(e) => {
+            tracing::info!(error = %engine::error_chain(&e), "history table not readable");
             target.not_ready = engine::error_chain(&e);
         }
-        Err(e) => return Err(e.into()),
     }
     Ok(target)
 }
