@@ -498,3 +498,31 @@ async fn deleting_an_applying_change_cancels_it() {
         "the statement was cancelled"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unreachable_server_is_reported_and_changes_wait() {
+    let env = Env::start().await.unwrap();
+    let mut pg = PgTarget::fresh().unwrap();
+    // A port nothing listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    pg.port = free.local_addr().unwrap().port();
+    drop(free);
+    env.apply(&pg.base_manifests("x")).await.unwrap();
+    env.wait_jsonpath(
+        "databaseinstance/pg",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+        "Unreachable",
+    )
+    .await
+    .unwrap();
+    env.apply(&change("waits", "1", GOOD_SQL)).await.unwrap();
+    env.wait_jsonpath(
+        "schemachange/waits",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+        "InstanceNotReady",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("schemachange/waits").await.unwrap();
+    assert_eq!(json["status"]["phase"], "Pending", "{json:#}");
+}

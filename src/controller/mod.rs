@@ -546,3 +546,46 @@ fn ns_name<K: Resource>(obj: &K) -> Result<(String, String), Error> {
 fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
     k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(8), Duration::from_secs(256));
+        assert_eq!(backoff(50), Duration::from_secs(256));
+    }
+
+    #[test]
+    fn mapper_filter_fires_only_when_the_fingerprint_changes() {
+        let changed = changed_by(|c: &SchemaChange| phase_of(c));
+        let spec: crate::api::SchemaChangeSpec = serde_json::from_value(serde_json::json!({
+            "projectRef": "p", "instanceRef": "i", "version": "1", "sql": "SELECT 1;"
+        }))
+        .unwrap();
+        let mut change = SchemaChange::new("c", spec);
+        change.metadata.namespace = Some("ns".into());
+        assert!(changed(&change), "first sight");
+        assert!(!changed(&change), "same phase");
+        change.status = Some(crate::api::SchemaChangeStatus {
+            phase: Some(crate::api::Phase::Applied),
+            ..Default::default()
+        });
+        assert!(changed(&change), "phase moved");
+        assert!(!changed(&change));
+    }
+
+    #[test]
+    fn errors_know_their_class_and_label() {
+        let e = Error::Engine(crate::engine::EngineError::Config("bad".into()));
+        assert!(!e.is_transient());
+        assert_eq!(e.metric_label(), "database");
+        let e = Error::Engine(crate::engine::EngineError::LockBusy(Duration::from_secs(1)));
+        assert!(e.is_transient());
+        assert_eq!(Error::MissingField("name").metric_label(), "invalid_object");
+    }
+}
