@@ -526,3 +526,36 @@ async fn unreachable_server_is_reported_and_changes_wait() {
     let json = env.get_json("schemachange/waits").await.unwrap();
     assert_eq!(json["status"]["phase"], "Pending", "{json:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_change_is_applied_with_snapshots() {
+    let env = Env::start().await.unwrap();
+    let db = PgTarget::fresh_mysql().unwrap();
+    // The testkit's MariaDB root has no password.
+    setup(&env, &db, "").await;
+    env.apply(&change(
+        "add-accounts",
+        "1",
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, email varchar(255) NOT NULL DEFAULT '');",
+    ))
+    .await
+    .unwrap();
+    let digest = digest_of(&env, "add-accounts").await;
+    env.apply(&approval("ok", "add-accounts", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait("schemachange/add-accounts", "condition=Applied")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.psql("SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'accounts'")
+            .unwrap()
+            .trim(),
+        "1"
+    );
+    let json = env.get_json("schemachange/add-accounts").await.unwrap();
+    let after = json["status"]["snapshots"]["after"]["ddl"]
+        .as_str()
+        .unwrap();
+    assert!(after.contains("`accounts`"), "{after}");
+}

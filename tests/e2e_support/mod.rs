@@ -263,8 +263,13 @@ impl KubectlOnly {
     }
 }
 
-/// A PostgreSQL database for one test: host, port and database name from the testkit.
+/// A database for one test (PostgreSQL unless made with `fresh_mysql`): host, port and
+/// database name from the testkit.
 pub struct PgTarget {
+    /// `postgres` or `mysql`.
+    pub engine: &'static str,
+    /// User name.
+    pub user: &'static str,
     /// URL (superuser, no password: the testkit server trusts local connections).
     pub url: String,
     /// Host.
@@ -282,6 +287,8 @@ impl PgTarget {
         let (host, port) = schemagate_testkit::host_port(&url)?;
         let database = url.rsplit('/').next().unwrap_or_default().to_owned();
         Ok(Self {
+            engine: "postgres",
+            user: "postgres",
             url,
             host,
             port,
@@ -289,8 +296,26 @@ impl PgTarget {
         })
     }
 
-    /// Runs SQL through psql and returns its output.
+    /// A fresh database on the shared MariaDB server.
+    pub fn fresh_mysql() -> Result<Self> {
+        let url = schemagate_testkit::fresh_mysql_database()?;
+        let (host, port) = schemagate_testkit::host_port(&url)?;
+        let database = url.rsplit('/').next().unwrap_or_default().to_owned();
+        Ok(Self {
+            engine: "mysql",
+            user: "root",
+            url,
+            host,
+            port,
+            database,
+        })
+    }
+
+    /// Runs SQL through psql (or the mariadb client) and returns its output.
     pub fn psql(&self, sql: &str) -> Result<String> {
+        if self.engine == "mysql" {
+            return schemagate_testkit::mariadb(&self.url, Some(&self.database), sql);
+        }
         schemagate_testkit::psql(&self.url, sql)
     }
 
@@ -302,7 +327,7 @@ kind: Secret
 metadata:
   name: pg-credentials
 stringData:
-  username: postgres
+  username: {user}
   password: "{password}"
 ---
 apiVersion: schemagate.io/v1alpha1
@@ -310,7 +335,7 @@ kind: DatabaseInstance
 metadata:
   name: pg
 spec:
-  engine: postgres
+  engine: {engine}
   host: "{host}"
   port: {port}
   database: "{database}"
@@ -329,6 +354,8 @@ spec:
   review:
     preset: default
 "#,
+            engine = self.engine,
+            user = self.user,
             host = self.host,
             port = self.port,
             database = self.database,
