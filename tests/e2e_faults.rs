@@ -127,3 +127,59 @@ async fn two_operators_at_once_apply_each_change_once() {
         "c1,c2,c3"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_mid_change_on_mariadb_reports_needs_intervention() {
+    let env = Env::start_without_operator().await.unwrap();
+    let db = PgTarget::fresh_mysql().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let first = Operator(
+        env.spawn_operator_process("first", &logs.path().join("first.log"))
+            .unwrap(),
+    );
+    // The testkit's MariaDB root has no password.
+    env.apply(&db.base_manifests("")).await.unwrap();
+    env.wait("databaseinstance/pg", "condition=Ready")
+        .await
+        .unwrap();
+    let sql = "CREATE TABLE first_one (id bigint PRIMARY KEY);\n\
+               DO SLEEP(4);\n\
+               CREATE TABLE second_one (id bigint PRIMARY KEY);";
+    env.apply(&change("two-step", "1", sql)).await.unwrap();
+    approve(&env, "two-step").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sleeping = db
+            .psql("SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'DO SLEEP%'")
+            .unwrap();
+        if sleeping.trim() != "0" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the change never reached its second statement"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut first = first;
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    drop(first);
+    let _second = Operator(
+        env.spawn_operator_process("second", &logs.path().join("second.log"))
+            .unwrap(),
+    );
+    env.wait_jsonpath(
+        "schemachange/two-step",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+        "NeedsIntervention",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("schemachange/two-step").await.unwrap();
+    assert_eq!(json["status"]["phase"], "Failed", "{json:#}");
+    let tables = db
+        .psql("SELECT group_concat(table_name ORDER BY table_name) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE '%_one'")
+        .unwrap();
+    assert_eq!(tables.trim(), "first_one", "never re-run, never continued");
+}

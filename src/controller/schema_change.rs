@@ -125,6 +125,10 @@ async fn reconcile_change(
         Decision::Release | Decision::CancelAndRelease => {
             remove_finalizer(&api, change, name).await?;
         }
+        Decision::InProgress => {
+            // Not running here (checked above): another executor, or a dead one.
+            spawn_recovery(ctx, ns, change, &target, &observed.sql);
+        }
         Decision::WaitForInstance { .. } => {
             // The instance controller retries the connection; its status change re-triggers us.
         }
@@ -465,12 +469,7 @@ fn spawn_execution(
     cfg: ConnectionConfig,
     lock_retries: u32,
 ) {
-    let engine_name = cfg.engine.as_str();
-    let mut opts = ctx.settings.exec.clone();
-    opts.max_attempts = 1 + lock_retries;
-    let executor = engine::Executor::new(cfg, opts);
     let uid = approved.uid().to_owned();
-    ctx.executions.start(&uid, executor.cancel_handle());
     let approved_by = approved
         .record()
         .approvals
@@ -494,11 +493,61 @@ fn spawn_execution(
         },
         operator: ctx.settings.identity.clone(),
     };
+    spawn_run(ctx, ns, work, cfg, lock_retries);
+}
+
+/// Settles a history row left `running` by an executor that died (the operator was killed
+/// mid-change on a non-transactional path). The row proves the change was approved and started.
+/// The executor, under the database lock, never re-runs a change that ran any statement: it
+/// marks it NeedsIntervention (or, when nothing ran, runs it — which the approval allowed).
+fn spawn_recovery(ctx: &Context, ns: &str, change: &SchemaChange, target: &Target, sql: &SqlText) {
+    let (Some(cfg), Some(instance), Some(row), SqlText::Resolved(sql)) =
+        (&target.config, &target.instance, &target.history_row, sql)
+    else {
+        return;
+    };
+    // Only the SQL the history row recorded may run.
+    if crate::workflow::sql_digest(sql) != row.sql_sha256 {
+        return;
+    }
+    tracing::info!("history says running but no executor here: settling it under the lock");
+    let work = engine::Change {
+        uid: row.change_uid.clone(),
+        namespace: ns.to_owned(),
+        name: change.name_any(),
+        version: change.spec.version.clone(),
+        sql: sql.clone(),
+        approved_by: row.approved_by.clone(),
+        operator: ctx.settings.identity.clone(),
+    };
+    spawn_run(
+        ctx,
+        ns,
+        work,
+        cfg.clone(),
+        instance.spec.timeouts.lock_retries,
+    );
+}
+
+/// Runs `work` in the background and reports the run on the change's status.
+fn spawn_run(
+    ctx: &Context,
+    ns: &str,
+    work: engine::Change,
+    cfg: ConnectionConfig,
+    lock_retries: u32,
+) {
+    let engine_name = cfg.engine.as_str();
+    let mut opts = ctx.settings.exec.clone();
+    opts.max_attempts = 1 + lock_retries;
+    let executor = engine::Executor::new(cfg, opts);
+    let uid = work.uid.clone();
+    ctx.executions.start(&uid, executor.cancel_handle());
     let api: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
-    let name = approved.name().to_owned();
+    let name = work.name.clone();
     let metrics = ctx.metrics.clone();
     let executions = ctx.executions.clone();
-    let span = tracing::info_span!("execute", namespace = %ns, name = %approved.name());
+    let span = tracing::info_span!("execute", namespace = %ns, name = %work.name);
     tokio::spawn(
         async move {
             tracing::info!(version = %work.version, "executing");
