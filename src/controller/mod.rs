@@ -234,7 +234,12 @@ fn error_policy<K>(_obj: Arc<K>, error: &Error, ctx: Arc<Context>, controller: &
         transient = error.is_transient(),
         "reconcile failed"
     );
-    if error.is_transient() {
+    if let Error::Kube(kube::Error::Api(status)) = error
+        && status.code == 409
+    {
+        // A stale read lost a compare-and-swap: a fresher object is already on its way.
+        Action::requeue(Duration::from_millis(200))
+    } else if error.is_transient() {
         Action::requeue(Duration::from_secs(5))
     } else {
         Action::requeue(Duration::from_secs(300))
