@@ -559,3 +559,48 @@ async fn mariadb_change_is_applied_with_snapshots() {
         .unwrap();
     assert!(after.contains("`accounts`"), "{after}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn later_version_waits_blocked_until_the_earlier_one_is_applied() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    setup(&env, &pg, "x").await;
+    env.apply(&change("v1", "1", GOOD_SQL)).await.unwrap();
+    env.apply(&change(
+        "v2",
+        "2",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL);",
+    ))
+    .await
+    .unwrap();
+    let d1 = digest_of(&env, "v1").await;
+    let d2 = digest_of(&env, "v2").await;
+    env.apply(&approval("ok-v2", "v2", &d2, "approve"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/v2", "{.status.phase}", "Blocked")
+        .await
+        .unwrap();
+    assert_eq!(
+        pg.psql("SELECT to_regclass('public.orders') IS NULL")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+    // Approving v1 applies it, which unblocks v2 (watch-driven).
+    env.apply(&approval("ok-v1", "v1", &d1, "approve"))
+        .await
+        .unwrap();
+    env.wait("schemachange/v1", "condition=Applied")
+        .await
+        .unwrap();
+    env.wait("schemachange/v2", "condition=Applied")
+        .await
+        .unwrap();
+    assert_eq!(
+        pg.psql("SELECT string_agg(version, ',' ORDER BY finished_at) FROM schemagate.history WHERE status = 'applied'")
+            .unwrap()
+            .trim(),
+        "1,2"
+    );
+}

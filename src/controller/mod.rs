@@ -121,6 +121,8 @@ pub struct Context {
     recorder: Recorder,
     /// Executions run by this process.
     executions: Arc<Executions>,
+    /// The SchemaChange controller's cache (siblings are read from it, not listed per reconcile).
+    changes: std::sync::OnceLock<kube::runtime::reflector::Store<SchemaChange>>,
     /// Consecutive connection failures per DatabaseInstance uid (for backoff).
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -285,11 +287,14 @@ pub async fn run(
             recorder,
             executions: Arc::new(Executions::default()),
             failures: Mutex::new(HashMap::new()),
+            changes: std::sync::OnceLock::new(),
         });
         let ns = scope.as_deref();
         let config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
+        let changes = schema_change_controller(&client, ns, config.clone());
+        let _ = ctx.changes.set(changes.store());
         tasks.push(
-            schema_change_controller(&client, ns, config.clone())
+            changes
                 .graceful_shutdown_on(shutdown.clone())
                 .run(
                     schema_change::reconcile,

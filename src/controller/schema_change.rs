@@ -314,7 +314,7 @@ async fn observe(
         .filter(|a| a.spec.schema_change_ref == name)
         .map(|a| observed_approval(&a))
         .collect();
-    let siblings = api_siblings(ctx, ns, change).await?;
+    let siblings = siblings(ctx, ns, change).await;
     Ok(Observed {
         change: ObservedChange::from_resource(change, None),
         project,
@@ -341,26 +341,30 @@ pub(super) fn observed_approval(a: &Approval) -> ObservedApproval {
     }
 }
 
-async fn api_siblings(
-    ctx: &Context,
-    ns: &str,
-    change: &SchemaChange,
-) -> Result<Vec<SiblingChange>, Error> {
-    let api: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
+/// The other live changes for the same instance, from the controller's cache (spec fields are
+/// immutable, so only the phase can be a little behind; a phase change re-triggers us).
+async fn siblings(ctx: &Context, ns: &str, change: &SchemaChange) -> Vec<SiblingChange> {
     let name = change.name_any();
-    Ok(api
-        .list(&ListParams::default())
-        .await?
-        .items
+    let Some(store) = ctx.changes.get() else {
+        return Vec::new();
+    };
+    // Before the initial list is complete an earlier version could be missing: wait for it.
+    let _ = store.wait_until_ready().await;
+    store
+        .state()
         .into_iter()
-        .filter(|c| c.spec.instance_ref == change.spec.instance_ref && c.name_any() != name)
-        .filter(|c| c.metadata.deletion_timestamp.is_none())
+        .filter(|c| {
+            c.metadata.namespace.as_deref() == Some(ns)
+                && c.spec.instance_ref == change.spec.instance_ref
+                && c.name_any() != name
+                && c.metadata.deletion_timestamp.is_none()
+        })
         .map(|c| SiblingChange {
             name: c.name_any(),
             version: c.spec.version.clone(),
             phase: c.status.as_ref().and_then(|s| s.phase),
         })
-        .collect())
+        .collect()
 }
 
 async fn read_sql(ctx: &Context, ns: &str, change: &SchemaChange) -> Result<SqlText, Error> {
