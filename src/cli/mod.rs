@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod crd;
+pub mod dev;
 pub mod diff;
 pub mod exec_change;
 pub mod review;
 pub mod review_manifest;
 pub mod review_output;
+pub mod run;
 pub mod snapshot;
 
 /// schemagate — reviewed, approved, exactly-once database schema changes for Kubernetes.
@@ -27,6 +29,10 @@ pub enum Command {
     Crd(crd::CrdArgs),
     /// Review SQL files or SchemaChange manifests against the SQL review policy (for CI).
     Review(review::ReviewArgs),
+    /// The playground: an in-process Kubernetes API, the operator and a SQLite database.
+    Dev(dev::DevArgs),
+    /// Run the operator: the four controllers, /metrics, /healthz, /readyz, leader election.
+    Run(run::RunArgs),
     /// Print a database's canonical schema (DDL or JSON).
     Snapshot(snapshot::SnapshotArgs),
     /// Compare two schema snapshots (files or database URLs); exit 1 when they differ.
@@ -41,6 +47,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
         Command::Review(args) => review::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Dev(args) => dev::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::ExecChange(args) => exec_change::run(&args),

@@ -1,0 +1,210 @@
+//! `schemagate dev`: the playground. Starts the Kubernetes API emulator in-process, registers the
+//! CRDs, runs the operator against it and against a SQLite file (or `--database URL`), writes a
+//! kubeconfig only once everything is ready and prints the kubectl commands to try.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use k8s_openapi::api::core::v1::Secret as K8sSecret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+
+use crate::api::database_instance::{
+    CredentialsSecretRef, DatabaseInstance, DatabaseInstanceSpec, Engine, Timeouts, TlsMode,
+    TlsSpec,
+};
+use crate::engine::{ConnectionConfig, EngineKind};
+
+use super::run::{RunArgs, init_logging, operate, shutdown_signal};
+
+/// Options of `schemagate dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Where to write the kubeconfig for kubectl (written once everything is ready).
+    #[arg(long, default_value = "schemagate-dev.kubeconfig")]
+    pub kubeconfig: PathBuf,
+    /// A PostgreSQL or MySQL URL to use instead of the embedded SQLite database
+    /// (`postgres://user:pass@host:5432/db`). The playground creates the `playground`
+    /// DatabaseInstance and its Secret for it.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// The SQLite database file of the playground (relative to the current directory).
+    #[arg(long, default_value = "schemagate-dev.sqlite")]
+    pub sqlite: PathBuf,
+    /// Address of the emulated Kubernetes API.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Address of the operator's /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub http_addr: SocketAddr,
+}
+
+/// Runs `schemagate dev` until ctrl-c.
+pub fn run(args: &DevArgs) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(playground(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn register_crds(client: &Client) -> anyhow::Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in crate::api::crds() {
+        match crds.create(&PostParams::default(), &crd).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(e).context("registering the CRDs"),
+        }
+    }
+    Ok(())
+}
+
+/// Creates the `playground` DatabaseInstance and its Secret for a `--database` URL.
+async fn create_server_instance(client: &Client, url: &str) -> anyhow::Result<()> {
+    let cfg = ConnectionConfig::from_url(url).context("--database")?;
+    let engine = match cfg.engine {
+        EngineKind::Postgres => Engine::Postgres,
+        EngineKind::Mysql => Engine::Mysql,
+        EngineKind::Sqlite => Engine::Sqlite,
+    };
+    let secrets: Api<K8sSecret> = Api::namespaced(client.clone(), "default");
+    let secret = K8sSecret {
+        metadata: ObjectMeta {
+            name: Some("playground-credentials".to_owned()),
+            ..ObjectMeta::default()
+        },
+        string_data: Some(
+            [
+                ("username".to_owned(), cfg.username.clone()),
+                ("password".to_owned(), cfg.password.expose().to_owned()),
+            ]
+            .into(),
+        ),
+        ..K8sSecret::default()
+    };
+    secrets.create(&PostParams::default(), &secret).await?;
+    let tls = match cfg.tls {
+        crate::engine::TlsMode::Disable => TlsMode::Disable,
+        _ => TlsMode::Require,
+    };
+    let spec = DatabaseInstanceSpec {
+        engine,
+        host: Some(cfg.host.clone()),
+        port: Some(cfg.port),
+        database: cfg.database.clone(),
+        credentials_secret_ref: Some(CredentialsSecretRef {
+            name: "playground-credentials".to_owned(),
+            username_key: "username".to_owned(),
+            password_key: "password".to_owned(),
+        }),
+        tls: TlsSpec {
+            mode: tls,
+            ca_secret_ref: None,
+        },
+        environment: Some("dev".to_owned()),
+        timeouts: Timeouts::default(),
+        drift_check_interval_seconds: 600,
+    };
+    let instances: Api<DatabaseInstance> = Api::namespaced(client.clone(), "default");
+    instances
+        .create(
+            &PostParams::default(),
+            &DatabaseInstance::new("playground", spec),
+        )
+        .await?;
+    Ok(())
+}
+
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn instructions(kubeconfig: &Path, http: SocketAddr, server_db: bool) -> String {
+    let k = kubeconfig.display();
+    let instance = if server_db {
+        "# The `playground` DatabaseInstance for --database is already created.\n\
+         kubectl apply -f examples/2-project.yaml -f examples/3-change.yaml"
+    } else {
+        "kubectl apply -f examples/"
+    };
+    format!(
+        r#"
+schemagate dev is ready. In another terminal:
+
+  export KUBECONFIG={k}
+  {instance}
+  kubectl get schemachanges -w          # Reviewing → AwaitingApproval (ctrl-c to stop)
+  kubectl describe schemachange add-accounts   # findings, digest, Events
+
+  # approve exactly the SQL that was reviewed:
+  DIGEST=$(kubectl get schemachange add-accounts -o jsonpath='{{.status.sqlDigest}}')
+  sed "s/REPLACE_WITH_DIGEST/$DIGEST/" examples/approve/approval.yaml | kubectl apply -f -
+  kubectl wait --for=condition=Applied schemachange/add-accounts
+  kubectl get schemachange add-accounts -o jsonpath='{{.status.execution}}{{"\n"}}{{.status.snapshots}}{{"\n"}}'
+
+Metrics: http://{http}/metrics   Stop with ctrl-c.
+"#
+    )
+}
+
+async fn playground(args: &DevArgs) -> anyhow::Result<()> {
+    let emulator = kube_emulator::Emulator::builder()
+        .listen(args.listen)
+        .start()
+        .await
+        .context("starting the Kubernetes API emulator")?;
+    let client = emulator.client().await?;
+    register_crds(&client).await?;
+    if let Some(url) = &args.database {
+        create_server_instance(&client, url).await?;
+    }
+    let run_args = RunArgs {
+        http_addr: args.http_addr,
+        concurrency: 4,
+        watch_namespaces: Vec::new(),
+        no_leader_election: true,
+        lease_namespace: "default".to_owned(),
+        lease_name: "schemagate-leader".to_owned(),
+        identity: Some("schemagate-dev".to_owned()),
+    };
+    let kubeconfig = args.kubeconfig.clone();
+    let kubeconfig_yaml = emulator.kubeconfig_yaml();
+    let server_db = args.database.is_some();
+    let written = std::sync::Mutex::new(None);
+    let result = operate(client, &run_args, shutdown_signal(), |http| {
+        let outcome = write_atomically(&kubeconfig, &kubeconfig_yaml);
+        if outcome.is_ok() {
+            println!("{}", instructions(&kubeconfig, http, server_db));
+        }
+        if let Ok(mut w) = written.lock() {
+            *w = Some(outcome);
+        }
+    })
+    .await;
+    let _ = std::fs::remove_file(&args.kubeconfig);
+    emulator.shutdown().await;
+    if let Ok(mut w) = written.lock()
+        && let Some(Err(e)) = w.take()
+    {
+        return Err(e);
+    }
+    result
+}

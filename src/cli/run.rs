@@ -1,0 +1,232 @@
+//! `schemagate run`: the operator — the four controllers in one process, `/metrics`,
+//! `/healthz`, `/readyz`, JSON logs on request, leader election on a Lease, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use clap::Args;
+
+use crate::controller::{self, Metrics, Settings};
+
+/// Options of `schemagate run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// Reconciles run at once per controller.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: u16,
+    /// Namespaces to watch (comma-separated); all when unset.
+    #[arg(long, env = "SCHEMAGATE_WATCH_NAMESPACES", value_delimiter = ',')]
+    pub watch_namespaces: Vec<String>,
+    /// Run without leader election (a single replica, tests, `schemagate dev`).
+    #[arg(long)]
+    pub no_leader_election: bool,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "schemagate-system")]
+    pub lease_namespace: String,
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "schemagate-leader")]
+    pub lease_name: String,
+    /// Identity of this replica (history table, Events, Lease holder).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+}
+
+/// Installs the tracing subscriber: JSON when `SCHEMAGATE_LOG_FORMAT=json`, `RUST_LOG` filter.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = std::env::var("SCHEMAGATE_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().with_current_span(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+#[derive(Clone)]
+struct HttpState {
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+}
+
+async fn metrics(
+    State(s): State<HttpState>,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    (
+        StatusCode::OK,
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+}
+
+async fn readyz(State(s): State<HttpState>) -> StatusCode {
+    if s.ready.load(Ordering::SeqCst) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+/// The HTTP router for /metrics, /healthz and /readyz.
+fn router(metrics_: Arc<Metrics>, ready: Arc<AtomicBool>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(HttpState {
+            metrics: metrics_,
+            ready,
+        })
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the operator with `client` until `shutdown` resolves. Used by `run` and `dev`;
+/// `on_ready` is called with the HTTP address once the controllers start (after leadership).
+pub async fn operate(
+    client: kube::Client,
+    args: &RunArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(SocketAddr) + Send,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind(args.http_addr).await?;
+    let http_addr = listener.local_addr()?;
+    tracing::info!(addr = %http_addr, "serving /metrics /healthz /readyz");
+    let app = router(metrics.clone(), ready.clone());
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = http_stopped.await;
+            })
+            .await;
+    });
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        format!(
+            "schemagate-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis()
+        )
+    });
+    let settings = Settings {
+        identity: identity.clone(),
+        namespaces: args
+            .watch_namespaces
+            .iter()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect(),
+        concurrency: args.concurrency,
+        exec: crate::engine::ExecOptions::default(),
+    };
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+    let elector = (!args.no_leader_election).then(|| {
+        controller::leader::Elector::new(
+            client.clone(),
+            &args.lease_namespace,
+            &args.lease_name,
+            &identity,
+        )
+    });
+    if let Some(elector) = &elector {
+        tracing::info!(lease = %args.lease_name, namespace = %args.lease_namespace, "waiting for leadership");
+        tokio::select! {
+            () = elector.acquire() => tracing::info!("became leader"),
+            () = shutdown.clone() => {
+                let _ = stop_http.send(());
+                let _ = http.await;
+                return Ok(());
+            }
+        }
+    }
+    ready.store(true, Ordering::SeqCst);
+    on_ready(http_addr);
+    let lost = {
+        let elector = elector.clone();
+        async move {
+            match elector {
+                Some(e) => e.hold().await,
+                None => std::future::pending().await,
+            }
+        }
+    };
+    let stop = {
+        let shutdown = shutdown.clone();
+        async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = lost => tracing::warn!("lost leadership; stopping"),
+            }
+        }
+    };
+    controller::run(client, metrics, settings, stop).await;
+    ready.store(false, Ordering::SeqCst);
+    if let Some(elector) = &elector {
+        elector.release().await;
+    }
+    let _ = stop_http.send(());
+    let _ = http.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs `schemagate run`.
+pub fn run(args: &RunArgs) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        let client = kube::Client::try_default().await?;
+        operate(client, args, shutdown_signal(), |_| {}).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "schemagate run failed");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Approval controller: the `Accepted` condition (does this Approval count, and if not, why) from
+//! `workflow::approval_verdict`. Reads the named SchemaChange and its Project; writes only the
+//! Approval's status.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use kube::Api;
+use kube::runtime::controller::Action;
+use tracing::Instrument as _;
+
+use crate::api::approval::Approval;
+use crate::api::conditions::types;
+use crate::api::project::Project;
+use crate::api::schema_change::SchemaChange;
+use crate::workflow::{
+    EventNote, EventType, ObservedChange, approval_verdict, next_approval_status,
+};
+
+use super::{Context, Error, ns_name, status_patch};
+
+/// Reconciles one Approval.
+pub async fn reconcile(approval: Arc<Approval>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let (ns, name) = ns_name(approval.as_ref())?;
+    let span = tracing::info_span!("reconcile", kind = "Approval", namespace = %ns, name = %name);
+    let result = reconcile_approval(&approval, &ctx, &ns, &name)
+        .instrument(span)
+        .await;
+    ctx.metrics.reconciled("approval", started.elapsed());
+    result
+}
+
+async fn reconcile_approval(
+    approval: &Approval,
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+) -> Result<Action, Error> {
+    let changes: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
+    let change = changes.get_opt(&approval.spec.schema_change_ref).await?;
+    let policy = match &change {
+        Some(c) => {
+            let projects: Api<Project> = Api::namespaced(ctx.client.clone(), ns);
+            projects
+                .get_opt(&c.spec.project_ref)
+                .await?
+                .map(|p| p.spec.approval)
+        }
+        None => None,
+    };
+    let observed = super::schema_change::observed_approval(approval);
+    let observed_change = change
+        .as_ref()
+        .map(|c| ObservedChange::from_resource(c, None));
+    let verdict = approval_verdict(&observed, observed_change.as_ref(), policy.as_ref());
+    let current = approval.status.clone().unwrap_or_default();
+    let (status, changed) = next_approval_status(
+        &current,
+        &observed,
+        approval.metadata.generation,
+        &verdict,
+        super::now(),
+    );
+    if changed {
+        let api: Api<Approval> = Api::namespaced(ctx.client.clone(), ns);
+        status_patch::write(&api, name, approval.status.as_ref(), &status).await?;
+        let before = crate::api::conditions::find(&current.conditions, types::ACCEPTED);
+        if before.is_none_or(|c| c.reason != verdict.reason) {
+            let note = EventNote {
+                type_: if verdict.accepted {
+                    EventType::Normal
+                } else {
+                    EventType::Warning
+                },
+                reason: verdict.reason.to_owned(),
+                message: verdict.message.clone(),
+            };
+            ctx.publish(approval, &note).await;
+        }
+    }
+    Ok(Action::await_change())
+}

@@ -1,0 +1,601 @@
+//! Thin Kubernetes glue: one controller per kind, each reconcile is observe (async reads) →
+//! `workflow::decide` → act once → report (status subresource patch, Event on transitions).
+//!
+//! The only module (with `main.rs`) that uses both kube and the database engine. No decision
+//! logic lives here: what to do next comes from `crate::workflow`.
+
+pub mod approval;
+pub mod connection;
+pub mod database_instance;
+pub mod leader;
+pub mod metrics;
+pub mod project;
+pub mod schema_change;
+pub mod snapshots;
+mod status_patch;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource};
+
+use crate::api::{Approval, DatabaseInstance, Project, SchemaChange};
+use crate::engine::{CancelHandle, ExecutionReport};
+use crate::workflow::{EventNote, EventType};
+
+pub use metrics::Metrics;
+
+/// Name of the finalizer schemagate puts on SchemaChanges.
+pub const FINALIZER: &str = "schemagate.io/finalizer";
+
+/// Errors of a reconcile. Each knows whether retrying may help and its metric label.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Kubernetes API failed.
+    #[error("Kubernetes API request failed")]
+    Kube(#[source] kube::Error),
+    /// The database failed (connection, history table, introspection).
+    #[error("database access failed")]
+    Engine(#[source] crate::engine::EngineError),
+    /// A status or snapshot could not be serialized.
+    #[error("serialization failed")]
+    Serialize(#[source] serde_json::Error),
+    /// The object has no namespace or name (never for namespaced kinds from the API server).
+    #[error("object is missing {0}")]
+    MissingField(&'static str),
+}
+
+impl Error {
+    /// Whether a later retry may succeed.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Kube(_) => true,
+            Self::Engine(e) => e.is_transient(),
+            Self::Serialize(_) | Self::MissingField(_) => false,
+        }
+    }
+
+    /// Label for the failures metric.
+    #[must_use]
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "kube",
+            Self::Engine(_) => "database",
+            Self::Serialize(_) => "serialize",
+            Self::MissingField(_) => "invalid_object",
+        }
+    }
+}
+
+impl From<kube::Error> for Error {
+    fn from(e: kube::Error) -> Self {
+        Self::Kube(e)
+    }
+}
+
+impl From<crate::engine::EngineError> for Error {
+    fn from(e: crate::engine::EngineError) -> Self {
+        Self::Engine(e)
+    }
+}
+
+/// Operator settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Identity recorded in the history table and on Events (pod name).
+    pub identity: String,
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Reconciles run at once per controller.
+    pub concurrency: u16,
+    /// Executor options (lock waits, retries).
+    pub exec: crate::engine::ExecOptions,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            identity: "schemagate".to_owned(),
+            namespaces: Vec::new(),
+            concurrency: 4,
+            exec: crate::engine::ExecOptions::default(),
+        }
+    }
+}
+
+/// State shared by every controller.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Settings.
+    pub settings: Settings,
+    recorder: Recorder,
+    /// Executions run by this process.
+    executions: Arc<Executions>,
+    /// The SchemaChange controller's cache (siblings are read from it, not listed per reconcile).
+    changes: std::sync::OnceLock<kube::runtime::reflector::Store<SchemaChange>>,
+    /// Consecutive connection failures per DatabaseInstance uid (for backoff).
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// How an execution run by this process ended.
+#[derive(Debug, Clone)]
+pub enum Finished {
+    /// The executor reported; the history table has the row.
+    Report(ExecutionReport),
+    /// The executor failed before recording anything; `transient` errors are retried.
+    Error {
+        /// The error chain (free of credentials).
+        message: String,
+        /// Whether retrying may succeed.
+        transient: bool,
+    },
+}
+
+/// Changes executing in this process (with cancel handles) and the ends of finished runs, by uid.
+#[derive(Debug, Default)]
+pub struct Executions {
+    running: Mutex<HashMap<String, CancelHandle>>,
+    finished: Mutex<HashMap<String, Finished>>,
+}
+
+impl Executions {
+    /// The cancel handle of a change running here.
+    pub fn running(&self, uid: &str) -> Option<CancelHandle> {
+        self.running.lock().ok().and_then(|m| m.get(uid).cloned())
+    }
+
+    /// Marks a change as running.
+    pub fn start(&self, uid: &str, handle: CancelHandle) {
+        if let Ok(mut m) = self.running.lock() {
+            m.insert(uid.to_owned(), handle);
+        }
+    }
+
+    /// Marks a change as finished.
+    pub fn finish(&self, uid: &str, end: Finished) {
+        if let Ok(mut m) = self.finished.lock() {
+            m.insert(uid.to_owned(), end);
+        }
+        if let Ok(mut m) = self.running.lock() {
+            m.remove(uid);
+        }
+    }
+
+    /// How the last run of a change here ended, if not yet recorded.
+    pub fn finished(&self, uid: &str) -> Option<Finished> {
+        self.finished.lock().ok().and_then(|m| m.get(uid).cloned())
+    }
+
+    /// Forgets a recorded run.
+    pub fn forget(&self, uid: &str) {
+        if let Ok(mut m) = self.finished.lock() {
+            m.remove(uid);
+        }
+    }
+}
+
+impl Context {
+    fn publish_note(&self, note: &EventNote) -> KubeEvent {
+        KubeEvent {
+            type_: match note.type_ {
+                EventType::Normal => KubeEventType::Normal,
+                EventType::Warning => KubeEventType::Warning,
+            },
+            reason: note.reason.clone(),
+            note: Some(truncate(&note.message, 1000)),
+            action: "Reconcile".to_owned(),
+            secondary: None,
+        }
+    }
+
+    /// Publishes an Event on `obj`; a failure to publish is logged, never fatal.
+    pub async fn publish<K>(&self, obj: &K, note: &EventNote)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = self.publish_note(note);
+        if let Err(e) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::warn!(error = %e, "publishing an Event failed");
+        }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Capped exponential backoff: 1 s, 2 s, 4 s … at most 5 minutes.
+#[must_use]
+pub fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.min(8)).min(Duration::from_secs(300))
+}
+
+/// Shared error policy: transient errors retry with backoff, permanent ones wait longer.
+fn error_policy<K>(_obj: Arc<K>, error: &Error, ctx: Arc<Context>, controller: &str) -> Action {
+    ctx.metrics.failure(controller, error.metric_label());
+    tracing::warn!(
+        controller,
+        error = %crate::engine::error_chain(error),
+        transient = error.is_transient(),
+        "reconcile failed"
+    );
+    if let Error::Kube(kube::Error::Api(status)) = error
+        && status.code == 409
+    {
+        // A stale read lost a compare-and-swap: a fresher object is already on its way.
+        Action::requeue(Duration::from_millis(200))
+    } else if error.is_transient() {
+        Action::requeue(Duration::from_secs(5))
+    } else {
+        Action::requeue(Duration::from_secs(300))
+    }
+}
+
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs the four controllers until `shutdown` resolves (then finishes running reconciles).
+pub async fn run(
+    client: Client,
+    metrics: Arc<Metrics>,
+    settings: Settings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let scopes: Vec<Option<String>> = if settings.namespaces.is_empty() {
+        vec![None]
+    } else {
+        settings.namespaces.iter().cloned().map(Some).collect()
+    };
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+    let mut tasks = Vec::new();
+    for scope in scopes {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "schemagate".to_owned(),
+                instance: Some(settings.identity.clone()),
+            },
+        );
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            metrics: metrics.clone(),
+            settings: settings.clone(),
+            recorder,
+            executions: Arc::new(Executions::default()),
+            failures: Mutex::new(HashMap::new()),
+            changes: std::sync::OnceLock::new(),
+        });
+        let ns = scope.as_deref();
+        let config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
+        let changes = schema_change_controller(&client, ns, config.clone());
+        let _ = ctx.changes.set(changes.store());
+        tasks.push(
+            changes
+                .graceful_shutdown_on(shutdown.clone())
+                .run(
+                    schema_change::reconcile,
+                    |o, e, c| error_policy(o, e, c, "schemachange"),
+                    ctx.clone(),
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        );
+        tasks.push(
+            Controller::new(
+                scoped::<DatabaseInstance>(&client, ns),
+                watcher::Config::default(),
+            )
+            .with_config(config.clone())
+            .graceful_shutdown_on(shutdown.clone())
+            .run(
+                database_instance::reconcile,
+                |o, e, c| error_policy(o, e, c, "databaseinstance"),
+                ctx.clone(),
+            )
+            .for_each(|_| futures::future::ready(()))
+            .boxed(),
+        );
+        tasks.push(
+            project_controller(&client, ns, config.clone())
+                .graceful_shutdown_on(shutdown.clone())
+                .run(
+                    project::reconcile,
+                    |o, e, c| error_policy(o, e, c, "project"),
+                    ctx.clone(),
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        );
+        tasks.push(
+            approval_controller(&client, ns, config)
+                .graceful_shutdown_on(shutdown.clone())
+                .run(
+                    approval::reconcile,
+                    |o, e, c| error_policy(o, e, c, "approval"),
+                    ctx,
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        );
+    }
+    futures::future::join_all(tasks).await;
+}
+
+use futures::FutureExt as _;
+
+/// A filter for watch mappers: true when `fingerprint(obj)` differs from the last one seen for
+/// that object, so a status-only update of a related object does not re-trigger everything.
+fn changed_by<K: Resource>(
+    fingerprint: impl Fn(&K) -> String + Send + Sync + 'static,
+) -> impl Fn(&K) -> bool + Send + Sync + 'static {
+    let seen: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
+    move |obj: &K| {
+        let key = format!(
+            "{}/{}",
+            obj.meta().namespace.as_deref().unwrap_or_default(),
+            obj.meta().name.as_deref().unwrap_or_default()
+        );
+        let now = fingerprint(obj);
+        seen.lock()
+            .map(|mut m| m.insert(key, now.clone()).as_ref() != Some(&now))
+            .unwrap_or(true)
+    }
+}
+
+fn ready_of(
+    conditions: Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,
+) -> String {
+    conditions
+        .and_then(|c| crate::api::conditions::find(c, crate::api::conditions::types::READY))
+        .map(|c| format!("{}/{}", c.status, c.reason))
+        .unwrap_or_default()
+}
+
+fn phase_of(change: &SchemaChange) -> String {
+    format!(
+        "{:?}/{:?}/{}",
+        change.status.as_ref().and_then(|s| s.phase),
+        change.status.as_ref().and_then(|s| s.sql_digest.clone()),
+        change.metadata.deletion_timestamp.is_some()
+    )
+}
+
+/// SchemaChanges, re-triggered by their Approvals, their instance and project, the siblings
+/// they may be blocked on, and the end of their own execution.
+fn schema_change_controller(
+    client: &Client,
+    ns: Option<&str>,
+    config: kube::runtime::controller::Config,
+) -> Controller<SchemaChange> {
+    let controller = Controller::new(
+        scoped::<SchemaChange>(client, ns),
+        watcher::Config::default(),
+    )
+    .with_config(config);
+    let store = controller.store();
+    let by_instance = store.clone();
+    let by_project = store.clone();
+    let by_sibling = store;
+    let instance_changed = changed_by(|i: &DatabaseInstance| {
+        format!(
+            "{:?}/{}",
+            i.metadata.generation,
+            ready_of(i.status.as_ref().map(|s| &s.conditions))
+        )
+    });
+    let project_changed = changed_by(|p: &Project| {
+        format!(
+            "{:?}/{}",
+            p.metadata.generation,
+            ready_of(p.status.as_ref().map(|s| &s.conditions))
+        )
+    });
+    let sibling_changed = changed_by(phase_of);
+    controller
+        .watches(
+            scoped::<Approval>(client, ns),
+            watcher::Config::default(),
+            |approval: Approval| {
+                approval.metadata.namespace.clone().map(|ns| {
+                    ObjectRef::<SchemaChange>::new(&approval.spec.schema_change_ref).within(&ns)
+                })
+            },
+        )
+        .watches(
+            scoped::<DatabaseInstance>(client, ns),
+            watcher::Config::default(),
+            move |instance: DatabaseInstance| {
+                if !instance_changed(&instance) {
+                    return Vec::new();
+                }
+                let name = instance.metadata.name.clone().unwrap_or_default();
+                let ns = instance.metadata.namespace.clone();
+                by_instance
+                    .state()
+                    .into_iter()
+                    .filter(|c| c.spec.instance_ref == name && c.metadata.namespace == ns)
+                    .map(|c| ObjectRef::from(c.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches(
+            scoped::<Project>(client, ns),
+            watcher::Config::default(),
+            move |project: Project| {
+                if !project_changed(&project) {
+                    return Vec::new();
+                }
+                let name = project.metadata.name.clone().unwrap_or_default();
+                let ns = project.metadata.namespace.clone();
+                by_project
+                    .state()
+                    .into_iter()
+                    .filter(|c| c.spec.project_ref == name && c.metadata.namespace == ns)
+                    .map(|c| ObjectRef::from(c.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches(
+            scoped::<SchemaChange>(client, ns),
+            watcher::Config::default(),
+            move |changed: SchemaChange| {
+                // A change that moved on may unblock the later versions for the same database.
+                if !sibling_changed(&changed) {
+                    return Vec::new();
+                }
+                let ns = changed.metadata.namespace.clone();
+                let name = changed.metadata.name.clone();
+                by_sibling
+                    .state()
+                    .into_iter()
+                    .filter(|c| {
+                        c.spec.instance_ref == changed.spec.instance_ref
+                            && c.metadata.namespace == ns
+                            && c.metadata.name != name
+                            && c.status.as_ref().and_then(|s| s.phase)
+                                == Some(crate::api::Phase::Blocked)
+                    })
+                    .map(|c| ObjectRef::from(c.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+}
+
+/// Projects, re-triggered by their SchemaChanges (for the counts by phase).
+fn project_controller(
+    client: &Client,
+    ns: Option<&str>,
+    config: kube::runtime::controller::Config,
+) -> Controller<Project> {
+    Controller::new(scoped::<Project>(client, ns), watcher::Config::default())
+        .with_config(config)
+        .watches(
+            scoped::<SchemaChange>(client, ns),
+            watcher::Config::default(),
+            |change: SchemaChange| {
+                change
+                    .metadata
+                    .namespace
+                    .clone()
+                    .map(|ns| ObjectRef::<Project>::new(&change.spec.project_ref).within(&ns))
+            },
+        )
+}
+
+/// Approvals, re-triggered by the SchemaChange they name.
+fn approval_controller(
+    client: &Client,
+    ns: Option<&str>,
+    config: kube::runtime::controller::Config,
+) -> Controller<Approval> {
+    let controller = Controller::new(scoped::<Approval>(client, ns), watcher::Config::default())
+        .with_config(config);
+    let store = controller.store();
+    let change_changed = changed_by(|c: &SchemaChange| {
+        format!(
+            "{}/{:?}",
+            phase_of(c),
+            c.status.as_ref().and_then(|s| s.approval.clone())
+        )
+    });
+    controller.watches(
+        scoped::<SchemaChange>(client, ns),
+        watcher::Config::default(),
+        move |change: SchemaChange| {
+            if !change_changed(&change) {
+                return Vec::new();
+            }
+            let name = change.metadata.name.clone().unwrap_or_default();
+            let ns = change.metadata.namespace.clone();
+            store
+                .state()
+                .into_iter()
+                .filter(|a| a.spec.schema_change_ref == name && a.metadata.namespace == ns)
+                .map(|a| ObjectRef::from(a.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
+}
+
+/// Namespace and name of a namespaced object.
+fn ns_name<K: Resource>(obj: &K) -> Result<(String, String), Error> {
+    let ns = obj
+        .meta()
+        .namespace
+        .clone()
+        .ok_or(Error::MissingField("namespace"))?;
+    let name = obj.meta().name.clone().ok_or(Error::MissingField("name"))?;
+    Ok((ns, name))
+}
+
+/// The current time as a Kubernetes `Time`.
+fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(8), Duration::from_secs(256));
+        assert_eq!(backoff(50), Duration::from_secs(256));
+    }
+
+    #[test]
+    fn mapper_filter_fires_only_when_the_fingerprint_changes() {
+        let changed = changed_by(|c: &SchemaChange| phase_of(c));
+        let spec: crate::api::SchemaChangeSpec = serde_json::from_value(serde_json::json!({
+            "projectRef": "p", "instanceRef": "i", "version": "1", "sql": "SELECT 1;"
+        }))
+        .unwrap();
+        let mut change = SchemaChange::new("c", spec);
+        change.metadata.namespace = Some("ns".into());
+        assert!(changed(&change), "first sight");
+        assert!(!changed(&change), "same phase");
+        change.status = Some(crate::api::SchemaChangeStatus {
+            phase: Some(crate::api::Phase::Applied),
+            ..Default::default()
+        });
+        assert!(changed(&change), "phase moved");
+        assert!(!changed(&change));
+    }
+
+    #[test]
+    fn errors_know_their_class_and_label() {
+        let e = Error::Engine(crate::engine::EngineError::Config("bad".into()));
+        assert!(!e.is_transient());
+        assert_eq!(e.metric_label(), "database");
+        let e = Error::Engine(crate::engine::EngineError::LockBusy(Duration::from_secs(1)));
+        assert!(e.is_transient());
+        assert_eq!(Error::MissingField("name").metric_label(), "invalid_object");
+    }
+}

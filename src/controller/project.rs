@@ -1,0 +1,153 @@
+//! Project controller: validates the review policy (unknown rule → `Ready=False` naming it) and
+//! counts the project's SchemaChanges by phase. Reads only; writes only the Project's status.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use kube::api::ListParams;
+use kube::runtime::controller::Action;
+use kube::{Api, ResourceExt};
+use tracing::Instrument as _;
+
+use crate::api::conditions::{reasons, set_condition, types};
+use crate::api::project::{Project, ReviewPolicy, ReviewPreset, RuleLevel};
+use crate::api::schema_change::SchemaChange;
+use crate::review::{Policy, PolicyError};
+
+use super::{Context, Error, ns_name, status_patch};
+
+/// Builds the review engine's policy from a Project's `spec.review`.
+///
+/// # Errors
+/// An unknown rule id or a malformed rule payload.
+pub fn review_policy(spec: &ReviewPolicy) -> Result<Policy, PolicyError> {
+    let mut policy = Policy::preset(match spec.preset {
+        ReviewPreset::Default => "default",
+        ReviewPreset::Strict => "strict",
+    })?;
+    let mut unknown = Vec::new();
+    for rule in &spec.rules {
+        let level = match rule.level {
+            RuleLevel::Error => crate::review::RuleLevel::Error,
+            RuleLevel::Warning => crate::review::RuleLevel::Warning,
+            RuleLevel::Disabled => crate::review::RuleLevel::Disabled,
+        };
+        match policy.set_rule(&rule.id, Some(level), rule.payload.clone()) {
+            Ok(()) => {}
+            Err(PolicyError::UnknownRules(ids)) => unknown.extend(ids),
+            Err(e) => return Err(e),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(policy)
+    } else {
+        Err(PolicyError::UnknownRules(unknown))
+    }
+}
+
+/// Reconciles one Project.
+pub async fn reconcile(project: Arc<Project>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let (ns, name) = ns_name(project.as_ref())?;
+    let span = tracing::info_span!("reconcile", kind = "Project", namespace = %ns, name = %name);
+    let result = reconcile_project(&project, &ctx, &ns, &name)
+        .instrument(span)
+        .await;
+    ctx.metrics.reconciled("project", started.elapsed());
+    result
+}
+
+async fn reconcile_project(
+    project: &Project,
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+) -> Result<Action, Error> {
+    let changes: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    for change in changes.list(&ListParams::default()).await?.items {
+        if change.spec.project_ref == name {
+            let phase = change
+                .status
+                .as_ref()
+                .and_then(|s| s.phase)
+                .unwrap_or_default();
+            *counts.entry(phase.as_str().to_owned()).or_default() += 1;
+        }
+    }
+    let current = project.status.clone().unwrap_or_default();
+    let mut status = current.clone();
+    let (ok, reason, message) = match review_policy(&project.spec.review) {
+        Ok(_) => (
+            true,
+            reasons::POLICY_VALID,
+            "review and approval policies are valid".to_owned(),
+        ),
+        Err(e) => (false, reasons::INVALID_POLICY, e.to_string()),
+    };
+    let generation = project.metadata.generation;
+    set_condition(
+        &mut status.conditions,
+        types::READY,
+        ok,
+        reason,
+        &message,
+        generation,
+        super::now(),
+    );
+    status.changes = counts;
+    status.observed_generation = generation;
+    if status != current {
+        let api: Api<Project> = Api::namespaced(ctx.client.clone(), ns);
+        status_patch::write(&api, name, project.status.as_ref(), &status).await?;
+        if !ok
+            && crate::api::conditions::find(&current.conditions, types::READY)
+                .is_none_or(|c| c.reason != reason)
+        {
+            let note = crate::workflow::EventNote {
+                type_: crate::workflow::EventType::Warning,
+                reason: reason.to_owned(),
+                message,
+            };
+            ctx.publish(project, &note).await;
+        }
+    }
+    let _ = project.name_any();
+    Ok(Action::await_change())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::api::project::RuleOverride;
+
+    #[test]
+    fn unknown_rules_are_all_named() {
+        let spec = ReviewPolicy {
+            preset: ReviewPreset::Default,
+            rules: vec![
+                RuleOverride {
+                    id: "no.such-rule".into(),
+                    level: RuleLevel::Error,
+                    payload: None,
+                },
+                RuleOverride {
+                    id: "table.require-pk".into(),
+                    level: RuleLevel::Error,
+                    payload: None,
+                },
+                RuleOverride {
+                    id: "other.bogus".into(),
+                    level: RuleLevel::Warning,
+                    payload: None,
+                },
+            ],
+        };
+        let message = review_policy(&spec).unwrap_err().to_string();
+        assert!(message.contains("no.such-rule"), "{message}");
+        assert!(message.contains("other.bogus"), "{message}");
+        assert!(review_policy(&ReviewPolicy::default()).is_ok());
+    }
+}

@@ -1,0 +1,128 @@
+//! The operator process's plumbing against the emulator: Lease-based leader election and the
+//! /metrics, /healthz, /readyz endpoints.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+
+use schemagate::controller::leader::Elector;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn only_one_candidate_holds_the_lease_until_it_releases() {
+    let emu = kube_emulator::Emulator::start().await.unwrap();
+    let client = emu.client().await.unwrap();
+    let a = Elector::new(client.clone(), "default", "leader", "replica-a");
+    let b = Elector::new(client.clone(), "default", "leader", "replica-b");
+    assert!(
+        a.try_acquire().await.unwrap(),
+        "first candidate takes the lease"
+    );
+    assert!(!b.try_acquire().await.unwrap(), "second one must wait");
+    assert!(a.try_acquire().await.unwrap(), "the holder renews");
+    assert!(!b.try_acquire().await.unwrap());
+    a.release().await;
+    assert!(
+        b.try_acquire().await.unwrap(),
+        "released lease is taken at once"
+    );
+    assert!(!a.try_acquire().await.unwrap());
+    let lease: k8s_openapi::api::coordination::v1::Lease = kube::Api::namespaced(client, "default")
+        .get("leader")
+        .await
+        .unwrap();
+    let spec = lease.spec.unwrap();
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-b"));
+    assert_eq!(spec.lease_transitions, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_health_readiness_and_metrics_once_leader() {
+    let emu = kube_emulator::Emulator::start().await.unwrap();
+    let client = emu.client().await.unwrap();
+    // CRDs are installed before the operator starts, as in a real deployment.
+    let crds: kube::Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = kube::Api::all(emu.client().await.unwrap());
+    for crd in schemagate::api::crds() {
+        crds.create(&Default::default(), &crd).await.unwrap();
+    }
+    let args = schemagate::cli::run::RunArgs {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        concurrency: 2,
+        watch_namespaces: vec![],
+        no_leader_election: false,
+        lease_namespace: "default".into(),
+        lease_name: "schemagate-leader".into(),
+        identity: Some("only-replica".into()),
+    };
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let operator = tokio::spawn(async move {
+        schemagate::cli::run::operate(
+            client,
+            &args,
+            async {
+                let _ = stop_rx.await;
+            },
+            move |addr| {
+                let _ = ready_tx.send(addr);
+            },
+        )
+        .await
+        .unwrap();
+    });
+    let addr = ready_rx.await.unwrap();
+    assert!(http_get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(http_get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
+    // A Project to reconcile, so the counters have a series.
+    let project: schemagate::api::Project = serde_json::from_value(serde_json::json!({
+        "apiVersion": "schemagate.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"instances": ["db"]}
+    }))
+    .unwrap();
+    kube::Api::<schemagate::api::Project>::namespaced(emu.client().await.unwrap(), "default")
+        .create(&Default::default(), &project)
+        .await
+        .unwrap();
+    let expected = "schemagate_reconciles_total{controller=\"project\"}";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let metrics = http_get(addr, "/metrics").await;
+        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+        if metrics.contains(expected) {
+            assert!(metrics.contains("schemagate_reconcile_duration_seconds_bucket"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let lease: k8s_openapi::api::coordination::v1::Lease =
+        kube::Api::namespaced(emu.client().await.unwrap(), "default")
+            .get("schemagate-leader")
+            .await
+            .unwrap();
+    assert_eq!(
+        lease.spec.unwrap().holder_identity.as_deref(),
+        Some("only-replica")
+    );
+    stop_tx.send(()).unwrap();
+    operator.await.unwrap();
+    // Graceful shutdown gives the lease up.
+    let lease: k8s_openapi::api::coordination::v1::Lease =
+        kube::Api::namespaced(emu.client().await.unwrap(), "default")
+            .get("schemagate-leader")
+            .await
+            .unwrap();
+    assert_eq!(lease.spec.unwrap().holder_identity, None);
+}
