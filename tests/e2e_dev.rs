@@ -125,6 +125,33 @@ fn playground_reviews_approves_and_applies_the_example_change() {
         None,
     );
     assert_eq!(applied, "1");
+    // The newcomer sees the schema before and after, and what changed.
+    let after = kubectl(
+        &kubeconfig,
+        cwd,
+        &[
+            "get",
+            "schemachange",
+            "add-accounts",
+            "-o",
+            "jsonpath={.status.snapshots.after.ddl}",
+        ],
+        None,
+    );
+    assert!(after.contains("CREATE TABLE \"accounts\""), "{after}");
+    let diff = kubectl(
+        &kubeconfig,
+        cwd,
+        &[
+            "get",
+            "schemachange",
+            "add-accounts",
+            "-o",
+            "jsonpath={.status.snapshots.diff}",
+        ],
+        None,
+    );
+    assert!(diff.contains("+ table accounts"), "{diff}");
     // The change really ran in the playground's SQLite file.
     assert!(cwd.join("schemagate-dev.sqlite").exists());
     // SIGTERM stops it gracefully and removes the kubeconfig.

@@ -7,7 +7,7 @@ use super::EngineError;
 use super::config::ConnectionConfig;
 use super::session::Session;
 
-/// Introspects the session's database. `None` for engines without snapshot support (SQLite).
+/// Introspects the session's database. `None` when the engine has no snapshot support (all three have it today).
 pub async fn snapshot(s: &mut Session) -> Result<Option<Schema>, EngineError> {
     let mut schema = match s {
         Session::Pg(c) => super::introspect_pg::snapshot(c)
@@ -16,7 +16,9 @@ pub async fn snapshot(s: &mut Session) -> Result<Option<Schema>, EngineError> {
         Session::My(c) => super::introspect_my::snapshot(c)
             .await
             .map_err(EngineError::Introspect)?,
-        Session::Lite(_) => return Ok(None),
+        Session::Lite(c) => super::introspect_sqlite::snapshot(c)
+            .await
+            .map_err(EngineError::Introspect)?,
     };
     schema.normalize();
     Ok(Some(schema))

@@ -7,6 +7,7 @@ pub mod history;
 pub mod introspect;
 mod introspect_my;
 mod introspect_pg;
+mod introspect_sqlite;
 mod paths;
 pub mod session;
 pub mod split;

@@ -232,6 +232,13 @@ async fn run_transaction(
             let _ = s.exec("ROLLBACK").await;
             return Ok(r);
         }
+        // Engines without the PostgreSQL side connection take the before-snapshot inside the
+        // transaction, before the first statement (SQLite: the database is locked from BEGIN).
+        let before_inline = if before_task.is_none() {
+            capture(ex, s).await?
+        } else {
+            None
+        };
         let step = match s {
             // One round trip for the whole script: the server streams one completion per
             // statement, which gives rows affected, the failing statement and (from arrival
@@ -285,7 +292,7 @@ async fn run_transaction(
         }
         let before = match before_task.take() {
             Some(task) => task.await.ok().flatten(),
-            None => None,
+            None => before_inline,
         };
         let after = capture(ex, s).await?;
         let mut rec = base_record(change, stmts.len(), ChangeStatus::Applied);

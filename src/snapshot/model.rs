@@ -14,6 +14,8 @@ pub enum Dialect {
     Postgres,
     /// MySQL / MariaDB.
     Mysql,
+    /// SQLite.
+    Sqlite,
 }
 
 /// A whole database schema.
@@ -177,7 +179,7 @@ impl Schema {
         let preamble = match self.dialect {
             // Function bodies may mention tables created later in the file.
             Dialect::Postgres => "SET check_function_bodies = false;\n\n",
-            Dialect::Mysql => "",
+            Dialect::Mysql | Dialect::Sqlite => "",
         };
         let body: String = super::render::render(self)
             .iter()

@@ -109,7 +109,7 @@ fn part_of_line(l: &str) -> (String, String) {
 /// Quotes an identifier for the dialect (always quoted, so any name is safe).
 pub fn ident(d: Dialect, s: &str) -> String {
     match d {
-        Dialect::Postgres => format!("\"{}\"", s.replace('"', "\"\"")),
+        Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", s.replace('"', "\"\"")),
         Dialect::Mysql => format!("`{}`", s.replace('`', "``")),
     }
 }
@@ -117,7 +117,7 @@ pub fn ident(d: Dialect, s: &str) -> String {
 /// A string literal for the dialect.
 pub fn literal(d: Dialect, s: &str) -> String {
     match d {
-        Dialect::Postgres => format!("'{}'", s.replace('\'', "''")),
+        Dialect::Postgres | Dialect::Sqlite => format!("'{}'", s.replace('\'', "''")),
         Dialect::Mysql => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
     }
 }
@@ -142,8 +142,9 @@ fn column_sql(d: Dialect, c: &Column) -> String {
     let mut s = format!("{} {}", ident(d, &c.name), c.data_type);
     if let Some(coll) = &c.collation {
         match d {
-            Dialect::Postgres => s.push_str(&format!(" COLLATE {coll}")),
-            Dialect::Mysql => s.push_str(&format!(" COLLATE {coll}")),
+            Dialect::Postgres | Dialect::Mysql | Dialect::Sqlite => {
+                s.push_str(&format!(" COLLATE {coll}"));
+            }
         }
     }
     if let Some(g) = &c.generated {
@@ -152,7 +153,7 @@ fn column_sql(d: Dialect, c: &Column) -> String {
     if let Some(id) = &c.identity {
         match d {
             Dialect::Postgres => s.push_str(&format!(" GENERATED {id} AS IDENTITY")),
-            Dialect::Mysql => {}
+            Dialect::Mysql | Dialect::Sqlite => {}
         }
     }
     if !c.nullable {
@@ -209,6 +210,10 @@ fn table_sql(d: Dialect, t: &Table) -> String {
         }
         return s;
     }
+    if d == Dialect::Sqlite {
+        // SQLite has no comments; its foreign keys are table constraints.
+        return s;
+    }
     if let Some(cm) = &t.comment {
         s.push_str(&format!(";\nCOMMENT ON TABLE {q} IS {}", literal(d, cm)));
     }
@@ -258,7 +263,7 @@ pub fn render(s: &Schema) -> Vec<RenderedObject> {
     };
     let indexes_and_fks = |out: &mut Vec<RenderedObject>| {
         for t in &s.tables {
-            if d == Dialect::Postgres {
+            if matches!(d, Dialect::Postgres | Dialect::Sqlite) {
                 for i in &t.indexes {
                     out.push(RenderedObject {
                         kind: "index".into(),
@@ -314,6 +319,12 @@ pub fn render(s: &Schema) -> Vec<RenderedObject> {
             objs(&[K::Function, K::Procedure], &mut out);
             objs(&[K::View, K::MaterializedView], &mut out);
             objs(&[K::Trigger, K::Event], &mut out);
+        }
+        Dialect::Sqlite => {
+            tables(&mut out);
+            indexes_and_fks(&mut out);
+            objs(&[K::View], &mut out);
+            objs(&[K::Trigger], &mut out);
         }
     }
     out
