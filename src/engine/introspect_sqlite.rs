@@ -175,6 +175,16 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
     Ok(schema)
 }
 
+/// One foreign key, assembled from its per-column rows.
+#[derive(Default)]
+struct ForeignKey {
+    target: String,
+    from: Vec<String>,
+    to: Vec<String>,
+    on_update: String,
+    on_delete: String,
+}
+
 fn empty_table(name: String) -> Table {
     Table {
         schema: String::new(),
