@@ -127,21 +127,25 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
     )))
     .fetch_all(&mut *c)
     .await?;
-    type FkKey = (String, i64);
-    let mut foreign: BTreeMap<FkKey, (String, Vec<String>, Vec<String>, String, String)> =
-        BTreeMap::new();
+    let mut foreign: BTreeMap<(String, i64), ForeignKey> = BTreeMap::new();
     for row in &fks {
         let key = (row.try_get(0)?, row.try_get(1)?);
-        let entry = foreign.entry(key).or_insert_with(Default::default);
-        entry.0 = row.try_get(2)?;
-        entry.1.push(row.try_get(3)?);
-        entry
-            .2
+        let fk = foreign.entry(key).or_default();
+        fk.target = row.try_get(2)?;
+        fk.from.push(row.try_get(3)?);
+        fk.to
             .push(row.try_get::<Option<String>, _>(4)?.unwrap_or_default());
-        entry.3 = row.try_get(5)?;
-        entry.4 = row.try_get(6)?;
+        fk.on_update = row.try_get(5)?;
+        fk.on_delete = row.try_get(6)?;
     }
-    for ((table, id), (target, from, to, on_update, on_delete)) in foreign {
+    for ((table, id), fk) in foreign {
+        let ForeignKey {
+            target,
+            from,
+            to,
+            on_update,
+            on_delete,
+        } = fk;
         if let Some(t) = tables.get_mut(&table) {
             let to: Vec<String> = to
                 .iter()
