@@ -410,20 +410,25 @@ pub async fn get(s: &mut Session, change_uid: &str) -> Result<Option<HistoryReco
 
 /// All applied changes, oldest first.
 pub async fn applied_versions(s: &mut Session) -> Result<Vec<AppliedVersion>, EngineError> {
-    Ok(select(
-        s,
-        "WHERE status = 'applied' ORDER BY finished_at, change_uid",
-        None,
-    )
-    .await?
-    .into_iter()
-    .map(|r| AppliedVersion {
-        namespace: r.namespace,
-        name: r.name,
-        version: r.version,
-        change_uid: r.change_uid,
-    })
-    .collect())
+    // Only the four small columns: the rows also hold two compressed snapshots each, and this
+    // runs on every reconcile of every change.
+    let sql = format!(
+        "SELECT namespace, name, version, change_uid FROM {} \
+         WHERE status = 'applied' ORDER BY finished_at, change_uid",
+        table(s.engine())
+    );
+    let q = sqlx::AssertSqlSafe(sql);
+    let rows: Vec<(String, String, String, String)> =
+        with_conn!(s, c => sqlx::query_as(q).fetch_all(c).await).map_err(EngineError::History)?;
+    Ok(rows
+        .into_iter()
+        .map(|(namespace, name, version, change_uid)| AppliedVersion {
+            namespace,
+            name,
+            version,
+            change_uid,
+        })
+        .collect())
 }
 
 /// The most recently applied version, if any.
