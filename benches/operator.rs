@@ -47,6 +47,7 @@ async fn main() {
         lease_namespace: "default".into(),
         lease_name: "l".into(),
         identity: Some("bench".into()),
+        lease_duration_seconds: 15,
     };
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let op_client = client.clone();

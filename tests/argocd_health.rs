@@ -129,6 +129,7 @@ fn observed() -> Observed {
             environment: Some("prod".into()),
             ready: true,
             message: "connected".into(),
+            checked: true,
         }),
         sql: SqlText::Resolved(SQL.into()),
         review: None,

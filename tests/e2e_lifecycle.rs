@@ -604,3 +604,59 @@ async fn later_version_waits_blocked_until_the_earlier_one_is_applied() {
         "1,2"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wrong_password_is_auth_failed_without_leaking_it() {
+    const WRONG: &str = "wrong-Canary-Pw-5b1d";
+    let env = Env::start().await.unwrap();
+    let mut pg = PgTarget::fresh().unwrap();
+    // A login role that must give its password (the testkit server trusts only `postgres`).
+    let role = schemagate_testkit::unique_name("sg_login_");
+    schemagate_testkit::psql(
+        &pg.url,
+        &format!("CREATE ROLE {role} LOGIN PASSWORD 'right-Pw-1';"),
+    )
+    .unwrap();
+    pg.user = role;
+    env.apply(&pg.base_manifests(WRONG)).await.unwrap();
+    env.wait_jsonpath(
+        "databaseinstance/pg",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+        "AuthFailed",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("databaseinstance/pg").await.unwrap();
+    let ready = &json["status"]["conditions"][0];
+    assert_eq!(ready["status"], "False", "{json:#}");
+    let everything = format!("{json}{}", env.logs());
+    assert!(
+        !everything.contains(WRONG),
+        "the password leaked: {everything}"
+    );
+    // The right password, but the role may not create the history table: a reason of its own
+    // (not "Unreachable"), and the backoff starts afresh since something changed.
+    env.apply(&pg.base_manifests("right-Pw-1")).await.unwrap();
+    env.wait_jsonpath(
+        "databaseinstance/pg",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+        "PermissionDenied",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("databaseinstance/pg").await.unwrap();
+    let message = json["status"]["conditions"][0]["message"].as_str().unwrap();
+    assert!(message.contains("permission denied"), "{json:#}");
+    // The DBA grants it: Ready on the next attempt.
+    schemagate_testkit::psql(
+        &pg.url,
+        &format!(
+            "GRANT CREATE ON DATABASE \"{}\" TO {};",
+            pg.database, pg.user
+        ),
+    )
+    .unwrap();
+    env.wait("databaseinstance/pg", "condition=Ready")
+        .await
+        .unwrap();
+}

@@ -64,6 +64,7 @@ async fn serves_health_readiness_and_metrics_once_leader() {
         lease_namespace: "default".into(),
         lease_name: "schemagate-leader".into(),
         identity: Some("only-replica".into()),
+        lease_duration_seconds: 15,
     };
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -125,4 +126,91 @@ async fn serves_health_readiness_and_metrics_once_leader() {
             .await
             .unwrap();
     assert_eq!(lease.spec.unwrap().holder_identity, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_loses_its_lease_stops_and_campaigns_again() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let emu = kube_emulator::Emulator::start().await.unwrap();
+    let client = emu.client().await.unwrap();
+    let crds: kube::Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = kube::Api::all(client.clone());
+    for crd in schemagate::api::crds() {
+        crds.create(&Default::default(), &crd).await.unwrap();
+    }
+    let args = schemagate::cli::run::RunArgs {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        concurrency: 2,
+        watch_namespaces: vec![],
+        no_leader_election: false,
+        lease_namespace: "default".into(),
+        lease_name: "schemagate-leader".into(),
+        identity: Some("replica-a".into()),
+        lease_duration_seconds: 3,
+    };
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let operator = tokio::spawn(async move {
+        schemagate::cli::run::operate(
+            client,
+            &args,
+            async {
+                let _ = stop_rx.await;
+            },
+            move |addr| {
+                let _ = ready_tx.send(addr);
+            },
+        )
+        .await
+        .unwrap();
+    });
+    let addr = ready_rx.await.unwrap();
+    let leases: kube::Api<Lease> = kube::Api::namespaced(emu.client().await.unwrap(), "default");
+    let wait_for = |ready: bool| async move {
+        let want = if ready {
+            "HTTP/1.1 200"
+        } else {
+            "HTTP/1.1 503"
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !http_get(addr, "/readyz").await.starts_with(want) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "/readyz never answered {want}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    wait_for(true).await;
+
+    // Another candidate takes the Lease (as after a network partition) and then dies.
+    let mut lease = leases.get("schemagate-leader").await.unwrap();
+    let spec = lease.spec.as_mut().unwrap();
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-a"));
+    spec.holder_identity = Some("replica-b".into());
+    spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
+    leases
+        .replace("schemagate-leader", &Default::default(), &lease)
+        .await
+        .unwrap();
+
+    // The old leader notices at its next renewal and stops leading ...
+    wait_for(false).await;
+    // ... and takes the Lease back once replica-b's has expired.
+    wait_for(true).await;
+    let spec = leases.get("schemagate-leader").await.unwrap().spec.unwrap();
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-a"));
+    assert_eq!(spec.lease_transitions, Some(2));
+
+    stop_tx.send(()).unwrap();
+    operator.await.unwrap();
+    let spec = leases.get("schemagate-leader").await.unwrap().spec.unwrap();
+    assert_eq!(
+        spec.holder_identity, None,
+        "a graceful stop releases the Lease"
+    );
 }

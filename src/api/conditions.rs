@@ -32,6 +32,9 @@ pub mod reasons {
     pub const SECRET_INVALID: &str = "SecretInvalid";
     /// The database rejected the credentials.
     pub const AUTH_FAILED: &str = "AuthFailed";
+    /// Connected, but the user lacks a privilege the operator needs (creating or reading the
+    /// history table, reading the catalog).
+    pub const PERMISSION_DENIED: &str = "PermissionDenied";
     /// The server cannot be reached.
     pub const UNREACHABLE: &str = "Unreachable";
     /// TLS negotiation or verification failed.
@@ -82,6 +85,9 @@ pub mod reasons {
     pub const REVIEWING: &str = "Reviewing";
     /// The target DatabaseInstance is not Ready, so the change waits.
     pub const INSTANCE_NOT_READY: &str = "InstanceNotReady";
+    /// The target DatabaseInstance has not been checked yet (the operator is starting, or the
+    /// instance is new), so the change waits; not a warning.
+    pub const WAITING_FOR_INSTANCE: &str = "WaitingForInstance";
     /// The Project's policy is invalid, so the change waits for it to be fixed.
     pub const PROJECT_NOT_READY: &str = "ProjectNotReady";
     /// The SQL (from a ConfigMap) no longer matches the digest that was reviewed.

@@ -184,6 +184,7 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
         lease_namespace: "default".to_owned(),
         lease_name: "schemagate-leader".to_owned(),
         identity: Some("schemagate-dev".to_owned()),
+        lease_duration_seconds: 15,
     };
     let kubeconfig = args.kubeconfig.clone();
     let kubeconfig_yaml = emulator.kubeconfig_yaml();

@@ -38,6 +38,10 @@ pub struct RunArgs {
     /// Identity of this replica (history table, Events, Lease holder).
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
+    /// Seconds a leader's Lease stays valid without renewal (renewed every third of it); a
+    /// replica takes over this long after the leader died without releasing it.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=600))]
+    pub lease_duration_seconds: u64,
 }
 
 /// Installs the tracing subscriber: JSON when `SCHEMAGATE_LOG_FORMAT=json`, `RUST_LOG` filter.
@@ -159,48 +163,59 @@ pub async fn operate(
     };
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
     let elector = (!args.no_leader_election).then(|| {
-        controller::leader::Elector::new(
+        let mut elector = controller::leader::Elector::new(
             client.clone(),
             &args.lease_namespace,
             &args.lease_name,
             &identity,
-        )
+        );
+        elector.lease_duration = std::time::Duration::from_secs(args.lease_duration_seconds);
+        elector
     });
-    if let Some(elector) = &elector {
-        tracing::info!(lease = %args.lease_name, namespace = %args.lease_namespace, "waiting for leadership");
-        tokio::select! {
-            () = elector.acquire() => tracing::info!("became leader"),
-            () = shutdown.clone() => {
-                let _ = stop_http.send(());
-                let _ = http.await;
-                return Ok(());
-            }
-        }
-    }
-    ready.store(true, Ordering::SeqCst);
-    on_ready(http_addr);
-    let lost = {
-        let elector = elector.clone();
-        async move {
-            match elector {
-                Some(e) => e.hold().await,
-                None => std::future::pending().await,
-            }
-        }
-    };
-    let stop = {
-        let shutdown = shutdown.clone();
-        async move {
+    let mut on_ready = Some(on_ready);
+    // Lead until shut down: a replica that loses its Lease stops its controllers and campaigns
+    // again, so two replicas never both stay idle.
+    loop {
+        if let Some(elector) = &elector {
+            tracing::info!(lease = %args.lease_name, namespace = %args.lease_namespace, "waiting for leadership");
             tokio::select! {
-                () = shutdown => {}
-                () = lost => tracing::warn!("lost leadership; stopping"),
+                () = elector.acquire() => tracing::info!("became leader"),
+                () = shutdown.clone() => break,
             }
         }
-    };
-    controller::run(client, metrics, settings, stop).await;
-    ready.store(false, Ordering::SeqCst);
-    if let Some(elector) = &elector {
-        elector.release().await;
+        ready.store(true, Ordering::SeqCst);
+        if let Some(on_ready) = on_ready.take() {
+            on_ready(http_addr);
+        }
+        let lost_leadership = Arc::new(AtomicBool::new(false));
+        let stop = {
+            let shutdown = shutdown.clone();
+            let elector = elector.clone();
+            let lost_leadership = lost_leadership.clone();
+            async move {
+                let lost = async {
+                    match elector {
+                        Some(e) => e.hold().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    () = shutdown => {}
+                    () = lost => {
+                        tracing::warn!("lost leadership; stopping the controllers");
+                        lost_leadership.store(true, Ordering::SeqCst);
+                    }
+                }
+            }
+        };
+        controller::run(client.clone(), metrics.clone(), settings.clone(), stop).await;
+        ready.store(false, Ordering::SeqCst);
+        if !lost_leadership.load(Ordering::SeqCst) {
+            if let Some(elector) = &elector {
+                elector.release().await;
+            }
+            break;
+        }
     }
     let _ = stop_http.send(());
     let _ = http.await;

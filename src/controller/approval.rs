@@ -64,7 +64,7 @@ async fn reconcile_approval(
     );
     if changed {
         let api: Api<Approval> = Api::namespaced(ctx.client.clone(), ns);
-        status_patch::write(&api, name, approval.status.as_ref(), &status).await?;
+        status_patch::write(&api, &ctx.metrics, name, approval.status.as_ref(), &status).await?;
         let before = crate::api::conditions::find(&current.conditions, types::ACCEPTED);
         if before.is_none_or(|c| c.reason != verdict.reason) {
             let note = EventNote {

@@ -52,9 +52,32 @@ impl ConnectionError {
     }
 }
 
-/// `AuthFailed`, `TlsFailed` or `Unreachable` for a connection error.
+/// Whether the database refused an operation for lack of privilege: SQLSTATE 42501 on
+/// PostgreSQL, errors 1044 (database), 1142 (table) and 1227 on MySQL/MariaDB, SQLite cannot.
+fn permission_denied(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    code == "42501"
+        || db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|m| matches!(m.number(), 1044 | 1142 | 1227))
+}
+
+/// `AuthFailed`, `TlsFailed`, `PermissionDenied` or `Unreachable` for a connection error.
 fn engine_reason(e: &EngineError) -> &'static str {
     match e {
+        EngineError::Session(source)
+        | EngineError::History(source)
+        | EngineError::Introspect(source)
+            if permission_denied(source) =>
+        {
+            reasons::PERMISSION_DENIED
+        }
+        EngineError::Connect { source, .. } if permission_denied(source) => {
+            reasons::PERMISSION_DENIED
+        }
         EngineError::Connect { source, .. } => match source {
             sqlx::Error::Database(db) => {
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();

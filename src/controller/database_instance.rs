@@ -167,6 +167,12 @@ async fn reconcile_instance(
             }
         }
         Err(e) => {
+            // A different failure means something was fixed: start backing off afresh.
+            let previous = crate::api::conditions::find(&current.conditions, types::READY)
+                .map(|c| c.reason.as_str());
+            if previous.is_some_and(|r| r != e.reason()) {
+                reset_failures(ctx, &uid);
+            }
             let failures = count_failure(ctx, &uid);
             let message = crate::engine::error_chain(&e);
             tracing::info!(reason = e.reason(), error = %message, "instance not ready");
@@ -185,7 +191,7 @@ async fn reconcile_instance(
     status.observed_generation = generation;
     if status != current {
         let api: Api<DatabaseInstance> = Api::namespaced(ctx.client.clone(), ns);
-        status_patch::write(&api, name, instance.status.as_ref(), &status).await?;
+        status_patch::write(&api, &ctx.metrics, name, instance.status.as_ref(), &status).await?;
         if let Some(note) = transition(&current, &status) {
             ctx.publish(instance, &note).await;
         }

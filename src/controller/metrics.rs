@@ -17,6 +17,11 @@ struct ControllerLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FailureLabels {
     controller: String,
     error: String,
@@ -41,6 +46,8 @@ pub struct Metrics {
     duration: Family<ControllerLabel, Histogram>,
     executions: Family<ExecutionLabels, Counter>,
     findings: Family<RuleLabel, Counter>,
+    history_reads: Counter,
+    status_writes: Family<KindLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -71,6 +78,8 @@ impl Metrics {
         );
         let executions = Family::<ExecutionLabels, Counter>::default();
         let findings = Family::<RuleLabel, Counter>::default();
+        let history_reads = Counter::default();
+        let status_writes = Family::<KindLabel, Counter>::default();
         registry.register("reconciles", "Reconciles run", reconciles.clone());
         registry.register(
             "reconcile_failures",
@@ -92,6 +101,16 @@ impl Metrics {
             "Review findings reported, by rule",
             findings.clone(),
         );
+        registry.register(
+            "history_reads",
+            "Reads of a target database's history table (one serves every change of that database)",
+            history_reads.clone(),
+        );
+        registry.register(
+            "status_writes",
+            "Status writes, by kind (none when nothing changed)",
+            status_writes.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             reconciles,
@@ -99,7 +118,24 @@ impl Metrics {
             duration,
             executions,
             findings,
+            history_reads,
+            status_writes,
         }
+    }
+
+    /// Counts one status write.
+    pub fn status_written(&self, kind: &str) {
+        self.status_writes
+            .get_or_create(&KindLabel {
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The counter of history table reads (shared with the history cache).
+    #[must_use]
+    pub fn history_reads(&self) -> Counter {
+        self.history_reads.clone()
     }
 
     /// Counts one reconcile and its duration.
@@ -164,7 +200,11 @@ mod tests {
         m.reconciled("schemachange", Duration::from_millis(3));
         m.failure("schemachange", "kube");
         m.executed("postgres", "applied");
+        m.status_written("SchemaChange");
+        m.history_reads().inc();
         let text = m.encode();
+        assert!(text.contains("schemagate_status_writes_total{kind=\"SchemaChange\"} 1"));
+        assert!(text.contains("schemagate_history_reads_total 1"));
         assert!(text.contains("schemagate_reconciles_total{controller=\"schemachange\"} 1"));
         assert!(text.contains(
             "schemagate_reconcile_failures_total{controller=\"schemachange\",error=\"kube\"} 1"

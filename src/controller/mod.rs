@@ -7,6 +7,7 @@
 pub mod approval;
 pub mod connection;
 pub mod database_instance;
+pub mod history_cache;
 pub mod leader;
 pub mod metrics;
 pub mod project;
@@ -21,8 +22,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType, Recorder, Reporter};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client, Resource};
 
 use crate::api::{Approval, DatabaseInstance, Project, SchemaChange};
@@ -33,6 +34,32 @@ pub use metrics::Metrics;
 
 /// Name of the finalizer schemagate puts on SchemaChanges.
 pub const FINALIZER: &str = "schemagate.io/finalizer";
+
+/// SchemaChange events from the shared cache, each seen after the cache applied it.
+type ChangeEvents = ReflectHandle<SchemaChange>;
+
+/// Events a slow subscriber may lag behind the SchemaChange watch before it holds the watch up.
+const CHANGE_EVENTS_BUFFER: usize = 1024;
+
+/// What the operator keeps of a SchemaChange in its cache: everything it decides on, without
+/// what only people read. The canonical DDL of the snapshots (up to 2 × 32 KiB per change, kept
+/// in the API server and the history table), `managedFields` and kubectl's last-applied copy
+/// of the spec. Status writes are merge patches computed against this slim copy, so they never
+/// mention, and never remove, what was left out.
+fn slim(change: &mut SchemaChange) {
+    change.metadata.managed_fields = None;
+    if let Some(annotations) = change.metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    if let Some(snapshots) = change.status.as_mut().and_then(|s| s.snapshots.as_mut()) {
+        for snapshot in [snapshots.before.as_mut(), snapshots.after.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            snapshot.ddl = None;
+        }
+    }
+}
 
 /// Errors of a reconcile. Each knows whether retrying may help and its metric label.
 #[derive(Debug, thiserror::Error)]
@@ -121,8 +148,11 @@ pub struct Context {
     recorder: Recorder,
     /// Executions run by this process.
     executions: Arc<Executions>,
-    /// The SchemaChange controller's cache (siblings are read from it, not listed per reconcile).
+    /// The SchemaChange controller's cache (siblings and project counts are read from it, not
+    /// listed per reconcile).
     changes: std::sync::OnceLock<kube::runtime::reflector::Store<SchemaChange>>,
+    /// Target databases' history, read once per database and shared by its changes.
+    history: Arc<history_cache::HistoryCache>,
     /// Consecutive connection failures per DatabaseInstance uid (for backoff).
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -288,11 +318,48 @@ pub async fn run(
             executions: Arc::new(Executions::default()),
             failures: Mutex::new(HashMap::new()),
             changes: std::sync::OnceLock::new(),
+            history: Arc::new(history_cache::HistoryCache::new(
+                history_cache::DEFAULT_TTL,
+                metrics.history_reads(),
+            )),
         });
         let ns = scope.as_deref();
         let config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
-        let changes = schema_change_controller(&client, ns, config.clone());
-        let _ = ctx.changes.set(changes.store());
+        // One watch of SchemaChanges, slimmed, feeding one cache and every controller that
+        // reacts to them.
+        let (reader, writer) = reflector::store_shared::<SchemaChange>(CHANGE_EVENTS_BUFFER);
+        let (Some(for_changes), Some(for_siblings), Some(for_projects), Some(for_approvals)) = (
+            writer.subscribe(),
+            writer.subscribe(),
+            writer.subscribe(),
+            writer.subscribe(),
+        ) else {
+            tracing::error!("the SchemaChange cache takes no subscriptions");
+            return;
+        };
+        let feed = watcher(
+            scoped::<SchemaChange>(&client, ns),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .modify(slim)
+        .reflect_shared(writer)
+        .take_until(shutdown.clone())
+        .for_each(|event| {
+            if let Err(e) = event {
+                tracing::warn!(error = %e, "watching SchemaChanges failed; retrying");
+            }
+            futures::future::ready(())
+        });
+        tasks.push(feed.boxed());
+        let _ = ctx.changes.set(reader.clone());
+        let changes = schema_change_controller(
+            &client,
+            ns,
+            config.clone(),
+            (for_changes, reader),
+            for_siblings,
+        );
         tasks.push(
             changes
                 .graceful_shutdown_on(shutdown.clone())
@@ -320,7 +387,7 @@ pub async fn run(
             .boxed(),
         );
         tasks.push(
-            project_controller(&client, ns, config.clone())
+            project_controller(&client, ns, config.clone(), for_projects)
                 .graceful_shutdown_on(shutdown.clone())
                 .run(
                     project::reconcile,
@@ -331,7 +398,7 @@ pub async fn run(
                 .boxed(),
         );
         tasks.push(
-            approval_controller(&client, ns, config)
+            approval_controller(&client, ns, config, for_approvals)
                 .graceful_shutdown_on(shutdown.clone())
                 .run(
                     approval::reconcile,
@@ -390,12 +457,10 @@ fn schema_change_controller(
     client: &Client,
     ns: Option<&str>,
     config: kube::runtime::controller::Config,
+    (changes, reader): (ChangeEvents, Store<SchemaChange>),
+    siblings: ChangeEvents,
 ) -> Controller<SchemaChange> {
-    let controller = Controller::new(
-        scoped::<SchemaChange>(client, ns),
-        watcher::Config::default(),
-    )
-    .with_config(config);
+    let controller = Controller::for_shared_stream(changes, reader).with_config(config);
     let store = controller.store();
     let by_instance = store.clone();
     let by_project = store.clone();
@@ -459,30 +524,26 @@ fn schema_change_controller(
                     .collect::<Vec<_>>()
             },
         )
-        .watches(
-            scoped::<SchemaChange>(client, ns),
-            watcher::Config::default(),
-            move |changed: SchemaChange| {
-                // A change that moved on may unblock the later versions for the same database.
-                if !sibling_changed(&changed) {
-                    return Vec::new();
-                }
-                let ns = changed.metadata.namespace.clone();
-                let name = changed.metadata.name.clone();
-                by_sibling
-                    .state()
-                    .into_iter()
-                    .filter(|c| {
-                        c.spec.instance_ref == changed.spec.instance_ref
-                            && c.metadata.namespace == ns
-                            && c.metadata.name != name
-                            && c.status.as_ref().and_then(|s| s.phase)
-                                == Some(crate::api::Phase::Blocked)
-                    })
-                    .map(|c| ObjectRef::from(c.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_shared_stream(siblings, move |changed: Arc<SchemaChange>| {
+            // A change that moved on may unblock the later versions for the same database.
+            if !sibling_changed(&changed) {
+                return Vec::new();
+            }
+            let ns = changed.metadata.namespace.clone();
+            let name = changed.metadata.name.clone();
+            by_sibling
+                .state()
+                .into_iter()
+                .filter(|c| {
+                    c.spec.instance_ref == changed.spec.instance_ref
+                        && c.metadata.namespace == ns
+                        && c.metadata.name != name
+                        && c.status.as_ref().and_then(|s| s.phase)
+                            == Some(crate::api::Phase::Blocked)
+                })
+                .map(|c| ObjectRef::from(c.as_ref()))
+                .collect::<Vec<_>>()
+        })
 }
 
 /// Projects, re-triggered by their SchemaChanges (for the counts by phase).
@@ -490,20 +551,18 @@ fn project_controller(
     client: &Client,
     ns: Option<&str>,
     config: kube::runtime::controller::Config,
+    changes: ChangeEvents,
 ) -> Controller<Project> {
+    // Counting is per project, and a burst of change events needs one count, not one each.
     Controller::new(scoped::<Project>(client, ns), watcher::Config::default())
-        .with_config(config)
-        .watches(
-            scoped::<SchemaChange>(client, ns),
-            watcher::Config::default(),
-            |change: SchemaChange| {
-                change
-                    .metadata
-                    .namespace
-                    .clone()
-                    .map(|ns| ObjectRef::<Project>::new(&change.spec.project_ref).within(&ns))
-            },
-        )
+        .with_config(config.debounce(Duration::from_millis(200)))
+        .watches_shared_stream(changes, |change: Arc<SchemaChange>| {
+            change
+                .metadata
+                .namespace
+                .clone()
+                .map(|ns| ObjectRef::<Project>::new(&change.spec.project_ref).within(&ns))
+        })
 }
 
 /// Approvals, re-triggered by the SchemaChange they name.
@@ -511,6 +570,7 @@ fn approval_controller(
     client: &Client,
     ns: Option<&str>,
     config: kube::runtime::controller::Config,
+    changes: ChangeEvents,
 ) -> Controller<Approval> {
     let controller = Controller::new(scoped::<Approval>(client, ns), watcher::Config::default())
         .with_config(config);
@@ -522,23 +582,19 @@ fn approval_controller(
             c.status.as_ref().and_then(|s| s.approval.clone())
         )
     });
-    controller.watches(
-        scoped::<SchemaChange>(client, ns),
-        watcher::Config::default(),
-        move |change: SchemaChange| {
-            if !change_changed(&change) {
-                return Vec::new();
-            }
-            let name = change.metadata.name.clone().unwrap_or_default();
-            let ns = change.metadata.namespace.clone();
-            store
-                .state()
-                .into_iter()
-                .filter(|a| a.spec.schema_change_ref == name && a.metadata.namespace == ns)
-                .map(|a| ObjectRef::from(a.as_ref()))
-                .collect::<Vec<_>>()
-        },
-    )
+    controller.watches_shared_stream(changes, move |change: Arc<SchemaChange>| {
+        if !change_changed(&change) {
+            return Vec::new();
+        }
+        let name = change.metadata.name.clone().unwrap_or_default();
+        let ns = change.metadata.namespace.clone();
+        store
+            .state()
+            .into_iter()
+            .filter(|a| a.spec.schema_change_ref == name && a.metadata.namespace == ns)
+            .map(|a| ObjectRef::from(a.as_ref()))
+            .collect::<Vec<_>>()
+    })
 }
 
 /// Namespace and name of a namespaced object.
@@ -587,6 +643,40 @@ mod tests {
         });
         assert!(changed(&change), "phase moved");
         assert!(!changed(&change));
+    }
+
+    #[test]
+    fn the_slim_cache_copy_never_makes_a_status_write_drop_the_snapshots() {
+        let mut change: SchemaChange = serde_json::from_value(serde_json::json!({
+            "apiVersion": "schemagate.io/v1alpha1", "kind": "SchemaChange",
+            "metadata": {"name": "c", "namespace": "ns",
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}",
+                                         "team": "a"},
+                         "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {"projectRef": "p", "instanceRef": "i", "version": "1", "sql": "SELECT 1;"},
+            "status": {"phase": "Applied",
+                       "snapshots": {"before": {"digest": "d1", "size": 3, "ddl": "a;\n"},
+                                     "after": {"digest": "d2", "size": 3, "ddl": "b;\n"},
+                                     "diff": ["+ table b"]}}
+        }))
+        .unwrap();
+        slim(&mut change);
+        assert_eq!(change.metadata.managed_fields, None);
+        let annotations = change.metadata.annotations.clone().unwrap();
+        assert_eq!(annotations.keys().collect::<Vec<_>>(), ["team"]);
+        let old = change.status.clone().unwrap();
+        let snapshots = old.snapshots.clone().unwrap();
+        assert_eq!(snapshots.after.unwrap().digest, "d2", "references are kept");
+        assert_eq!(snapshots.diff, ["+ table b"]);
+        // A later status write computed from the slim copy leaves the DDL alone.
+        let mut new = old.clone();
+        new.observed_generation = Some(2);
+        let patch = status_patch::replace_patch(
+            &serde_json::to_value(&old).unwrap(),
+            &serde_json::to_value(&new).unwrap(),
+        );
+        assert!(!patch.to_string().contains("ddl"), "{patch}");
+        assert!(!patch.to_string().contains("null"), "{patch}");
     }
 
     #[test]

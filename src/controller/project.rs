@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use kube::Api;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
-use kube::{Api, ResourceExt};
 use tracing::Instrument as _;
 
 use crate::api::conditions::{reasons, set_condition, types};
@@ -58,15 +58,38 @@ pub async fn reconcile(project: Arc<Project>, ctx: Arc<Context>) -> Result<Actio
     result
 }
 
+/// Delay of the re-count after a count changed.
+const RECOUNT_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The namespace's SchemaChanges: from the SchemaChange controller's cache (every change event
+/// re-triggers the count, so listing them from the API server each time would be quadratic).
+async fn project_changes(ctx: &Context, ns: &str) -> Result<Vec<Arc<SchemaChange>>, Error> {
+    if let Some(store) = ctx.changes.get() {
+        let _ = store.wait_until_ready().await;
+        return Ok(store
+            .state()
+            .into_iter()
+            .filter(|c| c.metadata.namespace.as_deref() == Some(ns))
+            .collect());
+    }
+    let api: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(Arc::new)
+        .collect())
+}
+
 async fn reconcile_project(
     project: &Project,
     ctx: &Context,
     ns: &str,
     name: &str,
 ) -> Result<Action, Error> {
-    let changes: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
-    for change in changes.list(&ListParams::default()).await?.items {
+    for change in project_changes(ctx, ns).await? {
         if change.spec.project_ref == name {
             let phase = change
                 .status
@@ -100,7 +123,7 @@ async fn reconcile_project(
     status.observed_generation = generation;
     if status != current {
         let api: Api<Project> = Api::namespaced(ctx.client.clone(), ns);
-        status_patch::write(&api, name, project.status.as_ref(), &status).await?;
+        status_patch::write(&api, &ctx.metrics, name, project.status.as_ref(), &status).await?;
         if !ok
             && crate::api::conditions::find(&current.conditions, types::READY)
                 .is_none_or(|c| c.reason != reason)
@@ -112,8 +135,10 @@ async fn reconcile_project(
             };
             ctx.publish(project, &note).await;
         }
+        // The counts come from a cache that may not yet hold the change event that triggered
+        // this reconcile: count once more shortly, until a count changes nothing.
+        return Ok(Action::requeue(RECOUNT_AFTER));
     }
-    let _ = project.name_any();
     Ok(Action::await_change())
 }
 

@@ -5,7 +5,6 @@
 //! Decisions come from `crate::workflow` only. Deleting a change never touches the database,
 //! except to cancel an execution this process is running for it.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,7 +27,7 @@ use crate::review::{Catalog, Level, Risk};
 use crate::workflow::{
     ApprovedChange, Decision, HistoryEntry, HistoryFacts, HistoryStatus, Observed,
     ObservedApproval, ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome,
-    SiblingChange, SqlText, Version, cached_review, decide, next_status,
+    SiblingChange, SqlText, cached_review, decide, next_status,
 };
 
 use super::{Context, Error, FINALIZER, connection, ns_name, snapshots, status_patch};
@@ -98,16 +97,33 @@ async fn reconcile_change(
     tracing::debug!(?decision, "decided");
     let update = next_status(&observed, &decision);
     let mut status = update.status;
+    // Only decisions read from the history need the row itself (with its snapshots).
+    let row = match (&decision, &target.config) {
+        (
+            Decision::RecordApplied
+            | Decision::Fail { .. }
+            | Decision::NeedsIntervention { .. }
+            | Decision::InProgress,
+            Some(cfg),
+        ) if observed
+            .history
+            .as_ref()
+            .is_some_and(|h| h.this_change.is_some()) =>
+        {
+            history_row(cfg, &uid).await?
+        }
+        _ => None,
+    };
     if matches!(
         decision,
         Decision::RecordApplied | Decision::Fail { .. } | Decision::NeedsIntervention { .. }
-    ) && let Some(row) = &target.history_row
+    ) && let Some(row) = &row
     {
         fill_from_history(ctx, change, &uid, row, &mut status).await?;
     }
     let current = change.status.clone().unwrap_or_default();
     if status != current {
-        status_patch::write(&api, name, change.status.as_ref(), &status).await?;
+        status_patch::write(&api, &ctx.metrics, name, change.status.as_ref(), &status).await?;
     }
     if let Some(event) = &update.event {
         ctx.publish(change, event).await;
@@ -119,7 +135,7 @@ async fn reconcile_change(
         Decision::Execute(approved) => {
             if let (Some(cfg), Some(instance)) = (target.config, &target.instance) {
                 let retries = instance.spec.timeouts.lock_retries;
-                spawn_execution(ctx, ns, approved, cfg, retries);
+                spawn_execution(ctx, ns, approved, cfg, retries, &target.history_key);
             }
         }
         Decision::Release | Decision::CancelAndRelease => {
@@ -127,7 +143,9 @@ async fn reconcile_change(
         }
         Decision::InProgress => {
             // Not running here (checked above): another executor, or a dead one.
-            spawn_recovery(ctx, ns, change, &target, &observed.sql);
+            if let Some(row) = &row {
+                spawn_recovery(ctx, ns, change, &target, row, &observed.sql);
+            }
         }
         Decision::WaitForInstance { .. } => {
             // The instance controller retries the connection; its status change re-triggers us.
@@ -189,8 +207,8 @@ struct Target {
     not_ready: String,
     /// History facts, when the database was read.
     history: Option<HistoryFacts>,
-    /// This change's history row.
-    history_row: Option<HistoryRecord>,
+    /// The history cache key of the instance.
+    history_key: String,
 }
 
 async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Result<Target, Error> {
@@ -201,7 +219,7 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
         config: None,
         not_ready: String::new(),
         history: None,
-        history_row: None,
+        history_key: super::history_cache::key(ns, &change.spec.instance_ref),
     };
     let Some(instance) = &target.instance else {
         return Ok(target);
@@ -224,10 +242,13 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
         }
     };
     let uid = change.uid().unwrap_or_default();
-    match read_history(&cfg, &uid).await {
-        Ok((facts, row)) => {
-            target.history = Some(facts);
-            target.history_row = row;
+    let identity = super::history_cache::InstanceIdentity {
+        uid: instance.uid().unwrap_or_default(),
+        generation: instance.metadata.generation,
+    };
+    match ctx.history.get(&target.history_key, &identity, &cfg).await {
+        Ok(index) => {
+            target.history = Some(index.facts(&uid));
             target.config = Some(cfg);
         }
         // Not fatal: the change waits (or, when deleted, is released without the database).
@@ -239,41 +260,15 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
     Ok(target)
 }
 
-async fn read_history(
+/// This change's whole history row (with its snapshots), read when it is to be reported.
+async fn history_row(
     cfg: &ConnectionConfig,
     uid: &str,
-) -> Result<(HistoryFacts, Option<HistoryRecord>), engine::EngineError> {
+) -> Result<Option<HistoryRecord>, engine::EngineError> {
     let mut s = Session::connect(cfg).await?;
-    let result = async {
-        engine::history::ensure(&mut s).await?;
-        let row = engine::history::get(&mut s, uid).await?;
-        let applied = engine::history::applied_versions(&mut s).await?;
-        Ok::<_, engine::EngineError>((row, applied))
-    }
-    .await;
+    let row = engine::history::get(&mut s, uid).await;
     s.close().await;
-    let (row, applied) = result?;
-    let applied_versions: BTreeSet<Version> = applied
-        .iter()
-        .filter(|a| a.change_uid != uid)
-        .filter_map(|a| Version::parse(&a.version).ok())
-        .collect();
-    let this_change = row.as_ref().map(|r| HistoryEntry {
-        status: match r.status {
-            engine::ChangeStatus::Running => HistoryStatus::Running,
-            engine::ChangeStatus::Applied => HistoryStatus::Applied,
-            engine::ChangeStatus::Failed => HistoryStatus::Failed,
-            engine::ChangeStatus::NeedsIntervention => HistoryStatus::NeedsIntervention,
-        },
-        message: r.error.clone(),
-    });
-    Ok((
-        HistoryFacts {
-            this_change,
-            applied_versions,
-        },
-        row,
-    ))
+    row
 }
 
 async fn observe(
@@ -297,6 +292,10 @@ async fn observe(
         environment: i.spec.environment.clone(),
         ready: target.config.is_some(),
         message: target.not_ready.clone(),
+        checked: i
+            .status
+            .as_ref()
+            .is_some_and(|s| crate::api::conditions::find(&s.conditions, types::READY).is_some()),
     });
     let sql = read_sql(ctx, ns, change).await?;
     let status = change.status.clone().unwrap_or_default();
@@ -304,17 +303,16 @@ async fn observe(
         SqlText::Resolved(sql) => cached_review(&status, &crate::workflow::sql_digest(sql)),
         SqlText::Unavailable(_) => None,
     };
-    let name = change.name_any();
-    let approvals_api: Api<Approval> = Api::namespaced(client.clone(), ns);
-    let approvals = approvals_api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|a| a.spec.schema_change_ref == name)
-        .map(|a| observed_approval(&a))
-        .collect();
-    let siblings = siblings(ctx, ns, change).await;
+    let approvals = approvals(ctx, ns, change, target).await?;
+    let decided_by_history = target
+        .history
+        .as_ref()
+        .is_some_and(|h| h.this_change.is_some());
+    let siblings = if decided_by_history {
+        Vec::new()
+    } else {
+        siblings(ctx, ns, change).await
+    };
     Ok(Observed {
         change: ObservedChange::from_resource(change, None),
         project,
@@ -326,6 +324,35 @@ async fn observe(
         siblings,
         now: super::now(),
     })
+}
+
+/// The Approvals naming this change. Listed from the API server rather than read from the
+/// Approval controller's cache: the watch event that triggered this reconcile may reach that
+/// cache later, and a missed Approval would leave the change waiting with nothing to wake it.
+/// Not needed when the history decides (applied, failed, running) or the change is going away.
+async fn approvals(
+    ctx: &Context,
+    ns: &str,
+    change: &SchemaChange,
+    target: &Target,
+) -> Result<Vec<ObservedApproval>, Error> {
+    let decided_by_history = target
+        .history
+        .as_ref()
+        .is_some_and(|h| h.this_change.is_some());
+    if decided_by_history || change.metadata.deletion_timestamp.is_some() {
+        return Ok(Vec::new());
+    }
+    let name = change.name_any();
+    let api: Api<Approval> = Api::namespaced(ctx.client.clone(), ns);
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .filter(|a| a.spec.schema_change_ref == name)
+        .map(observed_approval)
+        .collect())
 }
 
 /// What the workflow sees of an Approval. The approver identity is recorded by the admission
@@ -472,6 +499,7 @@ fn spawn_execution(
     approved: ApprovedChange,
     cfg: ConnectionConfig,
     lock_retries: u32,
+    history_key: &str,
 ) {
     let uid = approved.uid().to_owned();
     let approved_by = approved
@@ -497,16 +525,23 @@ fn spawn_execution(
         },
         operator: ctx.settings.identity.clone(),
     };
-    spawn_run(ctx, ns, work, cfg, lock_retries);
+    spawn_run(ctx, ns, work, cfg, lock_retries, history_key);
 }
 
 /// Settles a history row left `running` by an executor that died (the operator was killed
 /// mid-change on a non-transactional path). The row proves the change was approved and started.
 /// The executor, under the database lock, never re-runs a change that ran any statement: it
 /// marks it NeedsIntervention (or, when nothing ran, runs it — which the approval allowed).
-fn spawn_recovery(ctx: &Context, ns: &str, change: &SchemaChange, target: &Target, sql: &SqlText) {
-    let (Some(cfg), Some(instance), Some(row), SqlText::Resolved(sql)) =
-        (&target.config, &target.instance, &target.history_row, sql)
+fn spawn_recovery(
+    ctx: &Context,
+    ns: &str,
+    change: &SchemaChange,
+    target: &Target,
+    row: &HistoryRecord,
+    sql: &SqlText,
+) {
+    let (Some(cfg), Some(instance), SqlText::Resolved(sql)) =
+        (&target.config, &target.instance, sql)
     else {
         return;
     };
@@ -530,6 +565,7 @@ fn spawn_recovery(ctx: &Context, ns: &str, change: &SchemaChange, target: &Targe
         work,
         cfg.clone(),
         instance.spec.timeouts.lock_retries,
+        &target.history_key,
     );
 }
 
@@ -540,6 +576,7 @@ fn spawn_run(
     work: engine::Change,
     cfg: ConnectionConfig,
     lock_retries: u32,
+    history_key: &str,
 ) {
     let engine_name = cfg.engine.as_str();
     let mut opts = ctx.settings.exec.clone();
@@ -551,12 +588,16 @@ fn spawn_run(
     let name = work.name.clone();
     let metrics = ctx.metrics.clone();
     let executions = ctx.executions.clone();
+    let history = ctx.history.clone();
+    let history_key = history_key.to_owned();
     let span = tracing::info_span!("execute", namespace = %ns, name = %work.name);
     tokio::spawn(
         async move {
             tracing::info!(version = %work.version, "executing");
             let started_at = chrono::Utc::now().to_rfc3339();
             let result = executor.execute(&work).await;
+            // Before the end is reported: the reconcile it triggers must read the new row.
+            history.invalidate(&history_key).await;
             let finished_at = chrono::Utc::now().to_rfc3339();
             let outcome = match &result {
                 Ok(report) => format!("{:?}", report.outcome),

@@ -33,12 +33,19 @@ pub fn replace_patch(old: &Value, new: &Value) -> Value {
     }
 }
 
-/// Writes `new` as the status of `name`, replacing `old`.
-pub async fn write<K, S>(api: &Api<K>, name: &str, old: Option<&S>, new: &S) -> Result<(), Error>
+/// Writes `new` as the status of `name`, replacing `old`, and counts the write.
+pub async fn write<K, S>(
+    api: &Api<K>,
+    metrics: &super::Metrics,
+    name: &str,
+    old: Option<&S>,
+    new: &S,
+) -> Result<(), Error>
 where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize,
 {
+    metrics.status_written(&K::kind(&()));
     let old = match old {
         Some(s) => serde_json::to_value(s).map_err(Error::Serialize)?,
         None => Value::Object(Map::new()),

@@ -93,6 +93,23 @@ pub struct HistoryRecord {
     pub after_digest: Option<String>,
 }
 
+/// One row of the history table without its snapshots, as listed by [`index`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The change uid.
+    pub change_uid: String,
+    /// Namespace of the SchemaChange.
+    pub namespace: String,
+    /// Name of the SchemaChange.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Status.
+    pub status: ChangeStatus,
+    /// Error message, if any.
+    pub error: Option<String>,
+}
+
 /// An applied change, as listed by [`applied_versions`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedVersion {
@@ -408,25 +425,45 @@ pub async fn get(s: &mut Session, change_uid: &str) -> Result<Option<HistoryReco
         .next())
 }
 
-/// All applied changes, oldest first.
-pub async fn applied_versions(s: &mut Session) -> Result<Vec<AppliedVersion>, EngineError> {
-    // Only the four small columns: the rows also hold two compressed snapshots each, and this
-    // runs on every reconcile of every change.
+/// Every row without the snapshot columns (each row also holds two compressed snapshots), in
+/// the order the changes finished (unfinished rows last), then by uid. One query: this is what the
+/// operator reads, once per database and not once per change.
+pub async fn index(s: &mut Session) -> Result<Vec<IndexEntry>, EngineError> {
     let sql = format!(
-        "SELECT namespace, name, version, change_uid FROM {} \
-         WHERE status = 'applied' ORDER BY finished_at, change_uid",
+        "SELECT change_uid, namespace, name, version, status, error FROM {} \
+         ORDER BY CASE WHEN finished_at IS NULL THEN 1 ELSE 0 END, finished_at, change_uid",
         table(s.engine())
     );
     let q = sqlx::AssertSqlSafe(sql);
-    let rows: Vec<(String, String, String, String)> =
+    type Row = (String, String, String, String, String, Option<String>);
+    let rows: Vec<Row> =
         with_conn!(s, c => sqlx::query_as(q).fetch_all(c).await).map_err(EngineError::History)?;
     Ok(rows
         .into_iter()
-        .map(|(namespace, name, version, change_uid)| AppliedVersion {
-            namespace,
-            name,
-            version,
-            change_uid,
+        .map(
+            |(change_uid, namespace, name, version, status, error)| IndexEntry {
+                change_uid,
+                namespace,
+                name,
+                version,
+                status: ChangeStatus::parse(&status),
+                error,
+            },
+        )
+        .collect())
+}
+
+/// All applied changes, oldest first.
+pub async fn applied_versions(s: &mut Session) -> Result<Vec<AppliedVersion>, EngineError> {
+    Ok(index(s)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == ChangeStatus::Applied)
+        .map(|e| AppliedVersion {
+            namespace: e.namespace,
+            name: e.name,
+            version: e.version,
+            change_uid: e.change_uid,
         })
         .collect())
 }

@@ -18,7 +18,7 @@ pub use config::{ConnectionConfig, EngineKind, Secret, Timeouts, TlsMode};
 pub use executor::{
     CancelHandle, Change, ExecOptions, ExecutionReport, Executor, Outcome, StatementResult,
 };
-pub use history::{AppliedVersion, ChangeStatus, HistoryRecord};
+pub use history::{AppliedVersion, ChangeStatus, HistoryRecord, IndexEntry};
 pub use session::Session;
 pub use split::{ScriptStatement, split_statements};
 

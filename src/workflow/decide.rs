@@ -33,6 +33,9 @@ pub enum Decision {
     WaitForInstance {
         /// The instance's own message.
         message: String,
+        /// False while the instance has not been checked yet (start-up, a new instance): a
+        /// normal wait, not a warning.
+        checked: bool,
     },
     /// Review the SQL with this digest (no review is known for it yet).
     Review {
@@ -149,6 +152,7 @@ pub fn decide(observed: &Observed) -> Decision {
                 "DatabaseInstance {} is not ready: {}",
                 change.spec.instance_ref, instance.message
             ),
+            checked: instance.checked,
         };
     };
     let sql = match &observed.sql {

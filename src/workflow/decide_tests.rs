@@ -114,6 +114,18 @@ fn cases() -> Vec<Case> {
             Some(reasons::INSTANCE_NOT_READY),
         ),
         case(
+            "instance not checked yet: a normal wait",
+            with(base(), |o| {
+                let i = o.instance.as_mut().unwrap();
+                i.ready = false;
+                i.checked = false;
+                o.history = None;
+            }),
+            "WaitForInstance",
+            P::Pending,
+            Some(reasons::WAITING_FOR_INSTANCE),
+        ),
+        case(
             "instance not ready keeps AwaitingApproval",
             with(
                 with_phase(reviewed(RiskLevel::Low), P::AwaitingApproval),

@@ -62,6 +62,7 @@ pub fn base() -> Observed {
             environment: Some("prod".into()),
             ready: true,
             message: "connected".into(),
+            checked: true,
         }),
         sql: SqlText::Resolved(SQL.into()),
         review: None,
@@ -157,10 +158,12 @@ pub fn history_entry(status: HistoryStatus, message: &str) -> Option<HistoryEntr
 
 pub fn applied_versions(o: &mut Observed, versions: &[&str]) {
     let h = o.history.as_mut().unwrap();
-    h.applied_versions = versions
-        .iter()
-        .map(|v| Version::parse(v).unwrap())
-        .collect();
+    h.applied_versions = std::sync::Arc::new(
+        versions
+            .iter()
+            .map(|v| Version::parse(v).unwrap())
+            .collect(),
+    );
 }
 
 pub fn sibling(name: &str, version: &str, phase: Option<Phase>) -> SiblingChange {

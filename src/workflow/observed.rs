@@ -4,6 +4,7 @@
 //! Plain data built by the controller; nothing here reads a cluster or a database.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use sha2::{Digest, Sha256};
@@ -99,6 +100,8 @@ pub struct ObservedInstance {
     pub ready: bool,
     /// Its `Ready` condition message (why it is not ready).
     pub message: String,
+    /// Whether the instance controller has checked it at all (it has a `Ready` condition).
+    pub checked: bool,
 }
 
 /// The SQL of the change.
@@ -252,8 +255,9 @@ pub struct HistoryEntry {
 pub struct HistoryFacts {
     /// The row for this change's uid, if any.
     pub this_change: Option<HistoryEntry>,
-    /// Versions of every applied change in the database.
-    pub applied_versions: BTreeSet<Version>,
+    /// Versions of every applied change in the database (shared by every change that targets
+    /// it: the operator reads the history once per database).
+    pub applied_versions: Arc<BTreeSet<Version>>,
 }
 
 impl HistoryFacts {

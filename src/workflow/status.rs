@@ -196,8 +196,13 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
             b.ready(false, reason, message);
             Phase::Pending
         }
-        Decision::WaitForInstance { message } => {
-            b.ready(false, reasons::INSTANCE_NOT_READY, message);
+        Decision::WaitForInstance { message, checked } => {
+            let reason = if *checked {
+                reasons::INSTANCE_NOT_READY
+            } else {
+                reasons::WAITING_FOR_INSTANCE
+            };
+            b.ready(false, reason, message);
             current.phase.unwrap_or(Phase::Pending)
         }
         Decision::Review { digest } => {

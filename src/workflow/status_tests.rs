@@ -248,3 +248,28 @@ fn a_new_digest_drops_the_stale_review() {
     assert_eq!(o.change.status.sql_digest, Some(digest()));
     assert_eq!(update.event.unwrap().reason, reasons::REVIEWING);
 }
+
+#[test]
+fn an_instance_not_checked_yet_is_a_normal_wait_and_a_failing_one_a_warning() {
+    let mut o = base();
+    o.history = None;
+    let instance = o.instance.as_mut().unwrap();
+    instance.ready = false;
+    instance.checked = false;
+    instance.message = "not checked yet".into();
+    let event = reconcile(&mut o).event.unwrap();
+    assert_eq!(event.type_, EventType::Normal);
+    assert_eq!(event.reason, reasons::WAITING_FOR_INSTANCE);
+    // The check then fails: that is worth a warning.
+    let instance = o.instance.as_mut().unwrap();
+    instance.checked = true;
+    instance.message = "connection refused".into();
+    let event = reconcile(&mut o).event.unwrap();
+    assert_eq!(event.type_, EventType::Warning);
+    assert_eq!(event.reason, reasons::INSTANCE_NOT_READY);
+    assert!(
+        event.message.contains("connection refused"),
+        "{}",
+        event.message
+    );
+}

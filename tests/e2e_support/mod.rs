@@ -132,6 +132,7 @@ impl Env {
             lease_namespace: self.ns.clone(),
             lease_name: "schemagate-leader".into(),
             identity: Some("e2e-operator".into()),
+            lease_duration_seconds: 15,
         };
         let client = self.client.clone();
         self.operator = Some(tokio::spawn(async move {
@@ -269,7 +270,7 @@ pub struct PgTarget {
     /// `postgres` or `mysql`.
     pub engine: &'static str,
     /// User name.
-    pub user: &'static str,
+    pub user: String,
     /// URL (superuser, no password: the testkit server trusts local connections).
     pub url: String,
     /// Host.
@@ -288,7 +289,7 @@ impl PgTarget {
         let database = url.rsplit('/').next().unwrap_or_default().to_owned();
         Ok(Self {
             engine: "postgres",
-            user: "postgres",
+            user: "postgres".into(),
             url,
             host,
             port,
@@ -303,7 +304,7 @@ impl PgTarget {
         let database = url.rsplit('/').next().unwrap_or_default().to_owned();
         Ok(Self {
             engine: "mysql",
-            user: "root",
+            user: "root".into(),
             url,
             host,
             port,
