@@ -214,3 +214,43 @@ async fn a_leader_that_loses_its_lease_stops_and_campaigns_again() {
         "a graceful stop releases the Lease"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stops_promptly_even_when_the_crds_are_missing() {
+    let emu = kube_emulator::Emulator::start().await.unwrap();
+    let client = emu.client().await.unwrap();
+    let args = schemagate::cli::run::RunArgs {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        concurrency: 2,
+        watch_namespaces: vec![],
+        no_leader_election: true,
+        lease_namespace: "default".into(),
+        lease_name: "schemagate-leader".into(),
+        identity: Some("no-crds".into()),
+        lease_duration_seconds: 15,
+    };
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let operator = tokio::spawn(async move {
+        schemagate::cli::run::operate(
+            client,
+            &args,
+            async {
+                let _ = stop_rx.await;
+            },
+            move |addr| {
+                let _ = ready_tx.send(addr);
+            },
+        )
+        .await
+        .unwrap();
+    });
+    ready_rx.await.unwrap();
+    // Let every watch fail and back off at least once.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), operator)
+        .await
+        .expect("the operator did not stop within 10 s")
+        .unwrap();
+}

@@ -409,8 +409,26 @@ pub async fn run(
                 .boxed(),
         );
     }
-    futures::future::join_all(tasks).await;
+    // Graceful shutdown lets running reconciles finish. kube's controllers only notice it once
+    // their cache has synced, so a controller whose kind cannot be listed (CRD missing, RBAC)
+    // would never stop: after a grace period, stop anyway. Executions run in their own tasks
+    // and are crash-safe (the history table under the database lock).
+    let all = futures::future::join_all(tasks);
+    let grace = async move {
+        shutdown.await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        _ = all => {}
+        () = grace => tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "some controllers did not stop in time (a kind that cannot be listed?); stopping anyway"
+        ),
+    }
 }
+
+/// How long a graceful shutdown may take before the controllers are dropped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 use futures::FutureExt as _;
 
