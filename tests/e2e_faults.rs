@@ -126,6 +126,13 @@ async fn two_operators_at_once_apply_each_change_once() {
             .trim(),
         "c1,c2,c3"
     );
+    // Neither operator later mistakes the other's work for a lost history row: the changes stay
+    // Applied once both have seen every status update.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    for name in names {
+        let json = env.get_json(&format!("schemachange/{name}")).await.unwrap();
+        assert_eq!(json["status"]["phase"], "Applied", "{json:#}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -19,7 +19,7 @@ use crate::api::conditions::{is_true, types};
 use crate::api::database_instance::DatabaseInstance;
 use crate::api::project::Project;
 use crate::api::schema_change::{
-    ExecutionRecord, Finding, FindingLevel, RiskLevel, SchemaChange, SchemaChangeStatus,
+    ExecutionRecord, Finding, FindingLevel, Phase, RiskLevel, SchemaChange, SchemaChangeStatus,
     StatementResult,
 };
 use crate::engine::{self, ConnectionConfig, EngineKind, ExecutionReport, HistoryRecord, Session};
@@ -246,7 +246,20 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
         uid: instance.uid().unwrap_or_default(),
         generation: instance.metadata.generation,
     };
-    match ctx.history.get(&target.history_key, &identity, &cfg).await {
+    let mut index = ctx.history.get(&target.history_key, &identity, &cfg).await;
+    // The status says the change ran but the (possibly cached) index has no row for it: another
+    // operator may have run it since the index was read. Read again before the workflow takes
+    // the missing row at its word.
+    let phase = change.status.as_ref().and_then(|s| s.phase);
+    if matches!(phase, Some(Phase::Applied | Phase::Applying))
+        && index
+            .as_ref()
+            .is_ok_and(|i| i.facts(&uid).this_change.is_none())
+    {
+        ctx.history.invalidate(&target.history_key).await;
+        index = ctx.history.get(&target.history_key, &identity, &cfg).await;
+    }
+    match index {
         Ok(index) => {
             target.history = Some(index.facts(&uid));
             target.config = Some(cfg);
