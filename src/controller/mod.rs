@@ -38,6 +38,9 @@ pub const FINALIZER: &str = "schemagate.io/finalizer";
 /// SchemaChange events from the shared cache, each seen after the cache applied it.
 type ChangeEvents = ReflectHandle<SchemaChange>;
 
+/// SchemaChanges per page of the initial list.
+const CHANGE_LIST_PAGE: u32 = 100;
+
 /// Events a slow subscriber may lag behind the SchemaChange watch before it holds the watch up.
 const CHANGE_EVENTS_BUFFER: usize = 1024;
 
@@ -337,9 +340,10 @@ pub async fn run(
             tracing::error!("the SchemaChange cache takes no subscriptions");
             return;
         };
+        // Small list pages: each page is held whole (snapshots included) until slimmed.
         let feed = watcher(
             scoped::<SchemaChange>(&client, ns),
-            watcher::Config::default(),
+            watcher::Config::default().page_size(CHANGE_LIST_PAGE),
         )
         .default_backoff()
         .modify(slim)
