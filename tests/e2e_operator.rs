@@ -17,6 +17,35 @@ async fn http_get(addr: SocketAddr, path: &str) -> String {
     out
 }
 
+/// Runs the operator in-process; returns its HTTP address (once ready), a stop switch and its
+/// task.
+async fn spawn_operator(
+    client: kube::Client,
+    args: schemagate::cli::run::RunArgs,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let operator = tokio::spawn(async move {
+        schemagate::cli::run::operate(
+            client,
+            &args,
+            async {
+                let _ = stop_rx.await;
+            },
+            move |addr| {
+                let _ = ready_tx.send(addr);
+            },
+        )
+        .await
+        .unwrap();
+    });
+    (ready_rx.await.unwrap(), stop_tx, operator)
+}
+
 #[tokio::test]
 async fn only_one_candidate_holds_the_lease_until_it_releases() {
     let emu = kube_emulator::Emulator::start().await.unwrap();
@@ -66,23 +95,7 @@ async fn serves_health_readiness_and_metrics_once_leader() {
         identity: Some("only-replica".into()),
         lease_duration_seconds: 15,
     };
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let operator = tokio::spawn(async move {
-        schemagate::cli::run::operate(
-            client,
-            &args,
-            async {
-                let _ = stop_rx.await;
-            },
-            move |addr| {
-                let _ = ready_tx.send(addr);
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let addr = ready_rx.await.unwrap();
+    let (addr, stop_tx, operator) = spawn_operator(client, args).await;
     assert!(http_get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
     assert!(http_get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
     // A Project to reconcile, so the counters have a series.
@@ -149,23 +162,7 @@ async fn a_leader_that_loses_its_lease_stops_and_campaigns_again() {
         identity: Some("replica-a".into()),
         lease_duration_seconds: 3,
     };
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let operator = tokio::spawn(async move {
-        schemagate::cli::run::operate(
-            client,
-            &args,
-            async {
-                let _ = stop_rx.await;
-            },
-            move |addr| {
-                let _ = ready_tx.send(addr);
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let addr = ready_rx.await.unwrap();
+    let (addr, stop_tx, operator) = spawn_operator(client, args).await;
     let leases: kube::Api<Lease> = kube::Api::namespaced(emu.client().await.unwrap(), "default");
     let wait_for = |ready: bool| async move {
         let want = if ready {
@@ -229,23 +226,7 @@ async fn stops_promptly_even_when_the_crds_are_missing() {
         identity: Some("no-crds".into()),
         lease_duration_seconds: 15,
     };
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let operator = tokio::spawn(async move {
-        schemagate::cli::run::operate(
-            client,
-            &args,
-            async {
-                let _ = stop_rx.await;
-            },
-            move |addr| {
-                let _ = ready_tx.send(addr);
-            },
-        )
-        .await
-        .unwrap();
-    });
-    ready_rx.await.unwrap();
+    let (_addr, stop_tx, operator) = spawn_operator(client, args).await;
     // Let every watch fail and back off at least once.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     stop_tx.send(()).unwrap();
