@@ -89,6 +89,7 @@ fn approval_is_immutable() {
         ApprovalSpec {
             schema_change_ref: "c1".into(),
             sql_digest: "a".repeat(64),
+            schema_change_uid: None,
             decision: Decision::Approve,
             comment: None,
         },

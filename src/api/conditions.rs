@@ -94,8 +94,12 @@ pub mod reasons {
     pub const SQL_CHANGED: &str = "SqlChanged";
     /// `spec.version` is not a version.
     pub const INVALID_VERSION: &str = "InvalidVersion";
-    /// Status says applied but the history table has no record of the change.
+    /// Status says the change ran (applied or failed) but the target database's history table
+    /// has no record of it; it is never run again automatically.
     pub const HISTORY_MISSING: &str = "HistoryMissing";
+    /// The executor refused the change before running anything (for example transaction control
+    /// or a NUL byte in the script that the review did not catch); nothing ran.
+    pub const EXECUTION_REFUSED: &str = "ExecutionRefused";
     /// The change was deleted while it was applying; execution was cancelled.
     pub const CANCELLED: &str = "Cancelled";
 
@@ -109,6 +113,14 @@ pub mod reasons {
     pub const CHANGE_NOT_REVIEWED: &str = "ChangeNotReviewed";
     /// The Approval's sqlDigest differs from the change's reviewed digest.
     pub const DIGEST_MISMATCH: &str = "DigestMismatch";
+    /// The Approval's schemaChangeUid names another object than the current SchemaChange.
+    pub const UID_MISMATCH: &str = "UidMismatch";
+    /// The Approval is older than the SchemaChange it names: it was made for an earlier object
+    /// of the same name.
+    pub const PREDATES_CHANGE: &str = "PredatesChange";
+    /// The Approval is older than the review it would approve (the change was reviewed again,
+    /// e.g. because its DatabaseInstance now points at another database).
+    pub const PREDATES_REVIEW: &str = "PredatesReview";
     /// The change was already applied before this Approval arrived.
     pub const ALREADY_APPLIED: &str = "AlreadyApplied";
     /// The approver is not allowed by the project's approval policy.

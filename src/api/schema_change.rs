@@ -258,9 +258,17 @@ pub struct ReviewRecord {
     /// Findings left out of `findings` to keep the status small.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub truncated: u32,
-    /// When the review ran (RFC 3339).
+    /// When the review ran (RFC 3339). Only Approvals created at or after this second count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_at: Option<String>,
+    /// The database the SQL was reviewed against (engine, host, port, database and the
+    /// DatabaseInstance's uid). If the instance is pointed elsewhere, the change is reviewed
+    /// again and needs new Approvals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Fingerprint of what was reviewed: the SQL digest, the target and the review policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 // serde's skip_serializing_if hands a reference.
@@ -300,6 +308,9 @@ pub struct ApprovalRecord {
     /// When the change became approved (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_at: Option<String>,
+    /// The database the approval is for (the target of the review it approves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// One Approval that counted.

@@ -11,6 +11,7 @@ pub mod history_cache;
 pub mod leader;
 pub mod metrics;
 pub mod project;
+pub mod reviews;
 pub mod schema_change;
 pub mod snapshots;
 mod status_patch;
@@ -156,6 +157,8 @@ pub struct Context {
     changes: std::sync::OnceLock<kube::runtime::reflector::Store<SchemaChange>>,
     /// Target databases' history, read once per database and shared by its changes.
     history: Arc<history_cache::HistoryCache>,
+    /// The reviews this process computed (decisions never read a review back from status).
+    reviews: reviews::Reviews,
     /// Consecutive connection failures per DatabaseInstance uid (for backoff).
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -231,11 +234,22 @@ impl Context {
         }
     }
 
-    /// Publishes an Event on `obj`; a failure to publish is logged, never fatal.
+    /// Publishes an Event on `obj` and logs it (Events are published on transitions only, so
+    /// every refusal and failure is logged once, with its reason); a failure to publish is
+    /// logged, never fatal.
     pub async fn publish<K>(&self, obj: &K, note: &EventNote)
     where
         K: Resource<DynamicType = ()>,
     {
+        let kind = K::kind(&());
+        match note.type_ {
+            EventType::Normal => {
+                tracing::info!(%kind, reason = %note.reason, message = %note.message, "event");
+            }
+            EventType::Warning => {
+                tracing::warn!(%kind, reason = %note.reason, message = %note.message, "event");
+            }
+        }
         let event = self.publish_note(note);
         if let Err(e) = self.recorder.publish(&event, &obj.object_ref(&())).await {
             tracing::warn!(error = %e, "publishing an Event failed");
@@ -321,6 +335,7 @@ pub async fn run(
             executions: Arc::new(Executions::default()),
             failures: Mutex::new(HashMap::new()),
             changes: std::sync::OnceLock::new(),
+            reviews: reviews::Reviews::default(),
             history: Arc::new(history_cache::HistoryCache::new(
                 history_cache::DEFAULT_TTL,
                 metrics.history_reads(),

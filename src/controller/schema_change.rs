@@ -25,9 +25,8 @@ use crate::api::schema_change::{
 use crate::engine::{self, ConnectionConfig, EngineKind, ExecutionReport, HistoryRecord, Session};
 use crate::review::{Catalog, Level, Risk};
 use crate::workflow::{
-    ApprovedChange, Decision, HistoryEntry, HistoryFacts, HistoryStatus, Observed,
-    ObservedApproval, ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome,
-    SiblingChange, SqlText, cached_review, decide, next_status,
+    ApprovedChange, Decision, HistoryFacts, Observed, ObservedApproval, ObservedChange,
+    ObservedInstance, ObservedProject, ReviewOutcome, SiblingChange, SqlText, decide, next_status,
 };
 
 use super::{Context, Error, FINALIZER, connection, ns_name, snapshots, status_patch};
@@ -75,27 +74,30 @@ async fn reconcile_change(
     }
     let target = observe_target(ctx, ns, change).await?;
     let mut observed = observe(ctx, ns, change, &target).await?;
-    if let Some(history) = &mut observed.history
-        && history.this_change.is_none()
-        && let Some(super::Finished::Error {
-            message,
-            transient: false,
-        }) = ctx.executions.finished(&uid)
-    {
-        // The executor refused the change before recording it (e.g. transaction control in
-        // the script): report it as failed instead of running it again.
-        history.this_change = Some(HistoryEntry {
-            status: HistoryStatus::Failed,
-            message: Some(message),
-        });
-    }
     let mut decision = decide(&observed);
-    if let Decision::Review { .. } = decision {
-        observed.review = Some(run_review(ctx, &observed, &target).await);
+    if let Decision::Review { digest, key } = decision {
+        let review = run_review(ctx, &observed, &target).await.stamped(
+            key,
+            digest,
+            &observed
+                .instance
+                .as_ref()
+                .map(|i| i.target.clone())
+                .unwrap_or_default(),
+            &observed.change.status,
+            observed.change.created.as_ref(),
+            &observed.now,
+        );
+        ctx.reviews.put(&uid, review.clone());
+        observed.review = Some(review);
         decision = decide(&observed);
     }
     tracing::debug!(?decision, "decided");
     let update = next_status(&observed, &decision);
+    if deleting || update.status.phase.is_some_and(Phase::is_terminal) {
+        // The review is only needed on the way to an execution.
+        ctx.reviews.forget(&uid);
+    }
     let mut status = update.status;
     // Only decisions read from the history need the row itself (with its snapshots).
     let row = match (&decision, &target.config) {
@@ -302,6 +304,7 @@ async fn observe(
             spec: p.spec,
         });
     let instance = target.instance.as_ref().map(|i| ObservedInstance {
+        target: crate::workflow::Target::of(&i.uid().unwrap_or_default(), &i.spec),
         environment: i.spec.environment.clone(),
         ready: target.config.is_some(),
         message: target.not_ready.clone(),
@@ -311,10 +314,14 @@ async fn observe(
             .is_some_and(|s| crate::api::conditions::find(&s.conditions, types::READY).is_some()),
     });
     let sql = read_sql(ctx, ns, change).await?;
-    let status = change.status.clone().unwrap_or_default();
-    let review = match &sql {
-        SqlText::Resolved(sql) => cached_review(&status, &crate::workflow::sql_digest(sql)),
-        SqlText::Unavailable(_) => None,
+    let uid = change.uid().unwrap_or_default();
+    let review = ctx.reviews.get(&uid);
+    let refused = match ctx.executions.finished(&uid) {
+        Some(super::Finished::Error {
+            message,
+            transient: false,
+        }) => Some(message),
+        _ => None,
     };
     let approvals = approvals(ctx, ns, change, target).await?;
     let decided_by_history = target
@@ -332,6 +339,7 @@ async fn observe(
         instance,
         sql,
         review,
+        refused,
         approvals,
         history: target.history.clone(),
         siblings,
@@ -376,6 +384,7 @@ pub(super) fn observed_approval(a: &Approval) -> ObservedApproval {
         change: a.spec.schema_change_ref.clone(),
         decision: a.spec.decision,
         sql_digest: a.spec.sql_digest.clone(),
+        change_uid: a.spec.schema_change_uid.clone(),
         approver: None,
         created: a.metadata.creation_timestamp.clone(),
     }

@@ -93,7 +93,8 @@ impl Builder<'_> {
         self.set(types::READY, value, reason, message);
     }
 
-    /// Records the digest and the review (keeping `reviewedAt` when the review is unchanged).
+    /// Records the digest and the operator's own review of it (with when and against which
+    /// target it was computed).
     fn review(&mut self) {
         let SqlText::Resolved(sql) = &self.observed.sql else {
             return;
@@ -101,19 +102,8 @@ impl Builder<'_> {
         let Some(review) = &self.observed.review else {
             return;
         };
-        let digest = sql_digest(sql);
-        let kept_at = self
-            .status
-            .review
-            .as_ref()
-            .filter(|r| {
-                self.status.sql_digest.as_deref() == Some(digest.as_str())
-                    && **r == review.to_record(r.reviewed_at.clone())
-            })
-            .and_then(|r| r.reviewed_at.clone());
-        let at = kept_at.or_else(|| Some(self.observed.now.0.to_string()));
-        self.status.review = Some(review.to_record(at));
-        self.status.sql_digest = Some(digest);
+        self.status.review = Some(review.to_record());
+        self.status.sql_digest = Some(sql_digest(sql));
         if review.errors == 0 {
             let risk = match review.risk {
                 RiskLevel::Low => "LOW",
@@ -205,7 +195,7 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
             b.ready(false, reason, message);
             current.phase.unwrap_or(Phase::Pending)
         }
-        Decision::Review { digest } => {
+        Decision::Review { digest, .. } => {
             if b.status.sql_digest.as_deref() != Some(digest.as_str()) {
                 b.status.review = None;
                 b.status.sql_digest = Some(digest.clone());
@@ -238,13 +228,22 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
             b.ready(false, reasons::REJECTED, &message);
             Phase::Rejected
         }
-        Decision::WaitForApproval { have, need } => {
+        Decision::WaitForApproval {
+            have,
+            need,
+            ignored,
+        } => {
             b.review();
             let digest = b.status.sql_digest.clone().unwrap_or_default();
-            let message = format!(
+            let uid = &observed.change.uid;
+            let mut message = format!(
                 "{have} of {need} approval(s); approve with an Approval whose schemaChangeRef is \
-                 {name} and sqlDigest is {digest}"
+                 {name}, schemaChangeUid is {uid} and sqlDigest is {digest}"
             );
+            if !ignored.is_empty() {
+                message.push_str("; not counted: ");
+                message.push_str(&ignored.join("; "));
+            }
             b.set(types::APPROVED, false, reasons::AWAITING_APPROVAL, &message);
             b.ready(false, reasons::AWAITING_APPROVAL, &message);
             Phase::AwaitingApproval
