@@ -137,7 +137,8 @@ async fn reconcile_change(
         Decision::Execute(approved) => {
             if let (Some(cfg), Some(instance)) = (target.config, &target.instance) {
                 let retries = instance.spec.timeouts.lock_retries;
-                spawn_execution(ctx, ns, approved, cfg, retries, &target.history_key);
+                let mode = engine_mode(change.spec.transaction_mode);
+                spawn_execution(ctx, ns, approved, mode, cfg, retries, &target.history_key);
             }
         }
         Decision::Release | Decision::CancelAndRelease => {
@@ -519,6 +520,7 @@ fn spawn_execution(
     ctx: &Context,
     ns: &str,
     approved: ApprovedChange,
+    transaction_mode: engine::TransactionMode,
     cfg: ConnectionConfig,
     lock_retries: u32,
     history_key: &str,
@@ -546,6 +548,7 @@ fn spawn_execution(
             Some(approved_by.join(", "))
         },
         operator: ctx.settings.identity.clone(),
+        transaction_mode,
     };
     spawn_run(ctx, ns, work, cfg, lock_retries, history_key);
 }
@@ -580,6 +583,7 @@ fn spawn_recovery(
         sql: sql.clone(),
         approved_by: row.approved_by.clone(),
         operator: ctx.settings.identity.clone(),
+        transaction_mode: engine_mode(change.spec.transaction_mode),
     };
     spawn_run(
         ctx,
@@ -589,6 +593,14 @@ fn spawn_recovery(
         instance.spec.timeouts.lock_retries,
         &target.history_key,
     );
+}
+
+/// `spec.transactionMode` for the engine (immutable by a CEL rule, so what was approved).
+fn engine_mode(mode: crate::api::schema_change::TransactionMode) -> engine::TransactionMode {
+    match mode {
+        crate::api::schema_change::TransactionMode::Auto => engine::TransactionMode::Auto,
+        crate::api::schema_change::TransactionMode::None => engine::TransactionMode::None,
+    }
 }
 
 /// Runs `work` in the background and reports the run on the change's status.

@@ -29,6 +29,8 @@ pub struct Change {
     pub approved_by: Option<String>,
     /// Operator identity (pod name, …).
     pub operator: String,
+    /// How the statements are grouped into transactions.
+    pub transaction_mode: paths::TransactionMode,
 }
 
 impl Change {

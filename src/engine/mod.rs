@@ -19,6 +19,7 @@ pub use executor::{
     CancelHandle, Change, ExecOptions, ExecutionReport, Executor, Outcome, StatementResult,
 };
 pub use history::{AppliedVersion, ChangeStatus, HistoryRecord, IndexEntry};
+pub use paths::TransactionMode;
 pub use session::Session;
 pub use split::{ScriptStatement, split_statements};
 
