@@ -45,6 +45,9 @@ pub mod reasons {
     pub const SCHEMA_DRIFT: &str = "SchemaDrift";
     /// No change has been recorded yet, so there is nothing to compare with.
     pub const NO_BASELINE: &str = "NoBaseline";
+    /// The drift check could not take or compare the live schema (a lock timeout, a catalog
+    /// error); `Drifted` is `Unknown` until the next check. Never affects `Ready`.
+    pub const DRIFT_CHECK_FAILED: &str = "DriftCheckFailed";
 
     // Project
     /// The review and approval policies are valid.
@@ -148,7 +151,46 @@ pub fn set_condition(
     observed_generation: Option<i64>,
     now: Time,
 ) -> bool {
-    let status = status_str(status);
+    set_condition_status(
+        conditions,
+        condition_type,
+        status_str(status),
+        reason,
+        message,
+        observed_generation,
+        now,
+    )
+}
+
+/// Like [`set_condition`] with status `Unknown`: the operator could not find out.
+pub fn set_condition_unknown(
+    conditions: &mut Vec<Condition>,
+    condition_type: &str,
+    reason: &str,
+    message: &str,
+    observed_generation: Option<i64>,
+    now: Time,
+) -> bool {
+    set_condition_status(
+        conditions,
+        condition_type,
+        "Unknown",
+        reason,
+        message,
+        observed_generation,
+        now,
+    )
+}
+
+fn set_condition_status(
+    conditions: &mut Vec<Condition>,
+    condition_type: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    observed_generation: Option<i64>,
+    now: Time,
+) -> bool {
     if let Some(existing) = conditions.iter_mut().find(|c| c.type_ == condition_type) {
         let unchanged = existing.status == status
             && existing.reason == reason

@@ -161,6 +161,8 @@ pub struct Context {
     reviews: reviews::Reviews,
     /// Consecutive connection failures per DatabaseInstance uid (for backoff).
     failures: Mutex<HashMap<String, u32>>,
+    /// The last drift check of each DatabaseInstance (the schedule of the next one).
+    drift_checks: database_instance::DriftChecks,
 }
 
 /// How an execution run by this process ended.
@@ -177,24 +179,52 @@ pub enum Finished {
     },
 }
 
-/// Changes executing in this process (with cancel handles) and the ends of finished runs, by uid.
+/// Changes executing in this process (with cancel handles and the database they run on) and
+/// the ends of finished runs, by uid.
 #[derive(Debug, Default)]
 pub struct Executions {
-    running: Mutex<HashMap<String, CancelHandle>>,
+    running: Mutex<HashMap<String, Running>>,
     finished: Mutex<HashMap<String, Finished>>,
+}
+
+/// A change executing in this process.
+#[derive(Debug)]
+struct Running {
+    handle: CancelHandle,
+    /// The history cache key of its DatabaseInstance (`history_cache::key`).
+    database: String,
 }
 
 impl Executions {
     /// The cancel handle of a change running here.
     pub fn running(&self, uid: &str) -> Option<CancelHandle> {
-        self.running.lock().ok().and_then(|m| m.get(uid).cloned())
+        self.running
+            .lock()
+            .ok()
+            .and_then(|m| m.get(uid).map(|r| r.handle.clone()))
     }
 
-    /// Marks a change as running.
-    pub fn start(&self, uid: &str, handle: CancelHandle) {
+    /// Marks a change as running on the DatabaseInstance of `database` (its history cache key).
+    pub fn start(&self, uid: &str, database: &str, handle: CancelHandle) {
         if let Ok(mut m) = self.running.lock() {
-            m.insert(uid.to_owned(), handle);
+            m.insert(
+                uid.to_owned(),
+                Running {
+                    handle,
+                    database: database.to_owned(),
+                },
+            );
         }
+    }
+
+    /// Whether this process is executing a change on the DatabaseInstance of `database` (its
+    /// history cache key): a drift snapshot then waits, instead of queueing behind the change's
+    /// locks or reading its half-done schema.
+    pub fn executing_on(&self, database: &str) -> bool {
+        self.running
+            .lock()
+            .map(|m| m.values().any(|r| r.database == database))
+            .unwrap_or(false)
     }
 
     /// Marks a change as finished.
@@ -334,6 +364,7 @@ pub async fn run(
             recorder,
             executions: Arc::new(Executions::default()),
             failures: Mutex::new(HashMap::new()),
+            drift_checks: database_instance::DriftChecks::default(),
             changes: std::sync::OnceLock::new(),
             reviews: reviews::Reviews::default(),
             history: Arc::new(history_cache::HistoryCache::new(
@@ -391,19 +422,15 @@ pub async fn run(
                 .boxed(),
         );
         tasks.push(
-            Controller::new(
-                scoped::<DatabaseInstance>(&client, ns),
-                watcher::Config::default(),
-            )
-            .with_config(config.clone())
-            .graceful_shutdown_on(shutdown.clone())
-            .run(
-                database_instance::reconcile,
-                |o, e, c| error_policy(o, e, c, "databaseinstance"),
-                ctx.clone(),
-            )
-            .for_each(|_| futures::future::ready(()))
-            .boxed(),
+            instance_controller(&client, ns, config.clone())
+                .graceful_shutdown_on(shutdown.clone())
+                .run(
+                    database_instance::reconcile,
+                    |o, e, c| error_policy(o, e, c, "databaseinstance"),
+                    ctx.clone(),
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
         );
         tasks.push(
             project_controller(&client, ns, config.clone(), for_projects)
@@ -581,6 +608,31 @@ fn schema_change_controller(
                 .map(|c| ObjectRef::from(c.as_ref()))
                 .collect::<Vec<_>>()
         })
+}
+
+/// DatabaseInstances, triggered by spec (generation) and annotation changes only: not by status
+/// writes, its own included (each drift check used to write status, whose watch event woke the
+/// next reconcile, forever). Everything else is a timer the reconcile sets. The cache still
+/// holds every update, so a reconcile reads the current status.
+fn instance_controller(
+    client: &Client,
+    ns: Option<&str>,
+    config: kube::runtime::controller::Config,
+) -> Controller<DatabaseInstance> {
+    use kube::runtime::{Predicate as _, predicates};
+    let (reader, writer) = reflector::store();
+    let triggers = watcher(
+        scoped::<DatabaseInstance>(client, ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(writer)
+    .applied_objects()
+    .predicate_filter(
+        predicates::generation.combine(predicates::annotations),
+        kube::runtime::PredicateConfig::default(),
+    );
+    Controller::for_stream(triggers, reader).with_config(config)
 }
 
 /// Projects, re-triggered by their SchemaChanges (for the counts by phase).

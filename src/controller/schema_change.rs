@@ -617,7 +617,8 @@ fn spawn_run(
     opts.max_attempts = 1 + lock_retries;
     let executor = engine::Executor::new(cfg, opts);
     let uid = work.uid.clone();
-    ctx.executions.start(&uid, executor.cancel_handle());
+    ctx.executions
+        .start(&uid, history_key, executor.cancel_handle());
     let api: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
     let name = work.name.clone();
     let metrics = ctx.metrics.clone();

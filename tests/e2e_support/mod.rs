@@ -58,6 +58,8 @@ pub struct Env {
     _emulator: Option<kube_emulator::EmulatorHandle>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     operator: Option<tokio::task::JoinHandle<()>>,
+    /// The in-process operator's /metrics address, once it serves.
+    http_addr: Arc<Mutex<Option<std::net::SocketAddr>>>,
 }
 
 fn real_cluster() -> bool {
@@ -119,6 +121,7 @@ impl Env {
             _emulator: emulator,
             stop: None,
             operator: None,
+            http_addr: Arc::default(),
         })
     }
 
@@ -135,13 +138,16 @@ impl Env {
             lease_duration_seconds: 15,
         };
         let client = self.client.clone();
+        let http_addr = self.http_addr.clone();
         self.operator = Some(tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            schemagate::cli::run::operate(client, &args, shutdown, |_| {})
-                .await
-                .unwrap();
+            schemagate::cli::run::operate(client, &args, shutdown, move |addr| {
+                *http_addr.lock().unwrap() = Some(addr);
+            })
+            .await
+            .unwrap();
         }));
         self.stop = Some(stop);
     }
@@ -172,6 +178,33 @@ impl Env {
         if let Some(task) = self.operator.take() {
             let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
         }
+    }
+
+    /// The in-process operator's Prometheus text (/metrics).
+    pub async fn metrics(&self) -> Result<String> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let addr = (*self.http_addr.lock().unwrap()).context("the operator is not serving yet")?;
+        let mut conn = tokio::net::TcpStream::connect(addr).await?;
+        conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut body = String::new();
+        conn.read_to_string(&mut body).await?;
+        Ok(body)
+    }
+
+    /// The sum of every series of a metric family whose labels contain `labels` (e.g.
+    /// `controller="databaseinstance"`; empty for all), 0 when there is none yet.
+    pub async fn metric_sum(&self, family: &str, labels: &str) -> Result<f64> {
+        Ok(self
+            .metrics()
+            .await?
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("{family}{{")) || l.starts_with(&format!("{family} "))
+            })
+            .filter(|l| l.contains(labels))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum())
     }
 
     /// Everything logged so far.
