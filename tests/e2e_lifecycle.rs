@@ -293,6 +293,56 @@ async fn database_error_fails_the_change_with_the_message() {
     );
 }
 
+/// `transactionMode: none` reaches the engine: statement by statement on PostgreSQL, so a
+/// failing second statement leaves the first applied, and the change stops as NeedsIntervention
+/// (at most once per statement) instead of rolling back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transaction_mode_none_keeps_what_ran_and_needs_intervention() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    pg.psql("CREATE TABLE dup (id int PRIMARY KEY, code int NOT NULL); INSERT INTO dup VALUES (1, 7), (2, 7);")
+        .unwrap();
+    setup(&env, &pg, "x").await;
+    let manifest = change(
+        "steps",
+        "1",
+        "CREATE TABLE step_one (id int PRIMARY KEY);\nCREATE UNIQUE INDEX uk_dup_code ON dup (code);",
+    );
+    env.apply(&format!("{manifest}  transactionMode: none\n"))
+        .await
+        .unwrap();
+    let digest = digest_of(&env, "steps").await;
+    env.apply(&approval("ok-steps", "steps", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/steps", "{.status.phase}", "Failed")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/steps").await.unwrap();
+    let applied = json["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Applied")
+        .unwrap();
+    assert_eq!(applied["reason"], "NeedsIntervention", "{json:#}");
+    assert_eq!(json["status"]["execution"]["statementsApplied"], 1, "{json:#}");
+    assert_eq!(
+        pg.psql("SELECT to_regclass('public.step_one') IS NOT NULL")
+            .unwrap()
+            .trim(),
+        "t",
+        "the first statement committed on its own"
+    );
+    assert_eq!(
+        pg.psql("SELECT status FROM schemagate.history").unwrap().trim(),
+        "needs-intervention"
+    );
+    // The schema the partial run left is in status for whoever decides.
+    let diff = json["status"]["snapshots"]["diff"].to_string();
+    assert!(diff.contains("step_one"), "{json:#}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn missing_secret_makes_the_instance_not_ready() {
     let env = Env::start().await.unwrap();
