@@ -326,7 +326,10 @@ async fn transaction_mode_none_keeps_what_ran_and_needs_intervention() {
         .find(|c| c["type"] == "Applied")
         .unwrap();
     assert_eq!(applied["reason"], "NeedsIntervention", "{json:#}");
-    assert_eq!(json["status"]["execution"]["statementsApplied"], 1, "{json:#}");
+    assert_eq!(
+        json["status"]["execution"]["statementsApplied"], 1,
+        "{json:#}"
+    );
     assert_eq!(
         pg.psql("SELECT to_regclass('public.step_one') IS NOT NULL")
             .unwrap()
@@ -335,7 +338,9 @@ async fn transaction_mode_none_keeps_what_ran_and_needs_intervention() {
         "the first statement committed on its own"
     );
     assert_eq!(
-        pg.psql("SELECT status FROM schemagate.history").unwrap().trim(),
+        pg.psql("SELECT status FROM schemagate.history")
+            .unwrap()
+            .trim(),
         "needs-intervention"
     );
     // The schema the partial run left is in status for whoever decides.

@@ -292,3 +292,70 @@ async fn sqlite_refuses_transaction_mode_none_before_anything_runs() {
     assert!(s.exec("SELECT * FROM t").await.is_err(), "nothing ran");
     s.close().await;
 }
+
+/// A history table left in layout 1 by an older operator gains the snapshot-error columns in
+/// place, its rows kept, also when two processes migrate it at the same moment.
+async fn layout_1_is_migrated_in_place(cfg: ConnectionConfig, table: &str, meta: &str) {
+    let ex = Executor::new(cfg.clone(), quick());
+    let old = change(
+        "old",
+        "CREATE TABLE t1 (id int PRIMARY KEY);",
+        TransactionMode::Auto,
+    );
+    assert_eq!(ex.execute(&old).await.unwrap().outcome, Outcome::Applied);
+    for column in ["before_error", "after_error"] {
+        exec(&cfg, &format!("ALTER TABLE {table} DROP COLUMN {column}")).await;
+    }
+    exec(
+        &cfg,
+        &format!("UPDATE {meta} SET v = '1' WHERE k = 'layout_version'"),
+    )
+    .await;
+    let (mut a, mut b) = (
+        Session::connect(&cfg).await.unwrap(),
+        Session::connect(&cfg).await.unwrap(),
+    );
+    let (ra, rb) = tokio::join!(history::ensure(&mut a), history::ensure(&mut b));
+    ra.unwrap();
+    rb.unwrap();
+    a.close().await;
+    b.close().await;
+    // A migrator that finds the columns already added (it lost the race) succeeds too.
+    exec(
+        &cfg,
+        &format!("UPDATE {meta} SET v = '1' WHERE k = 'layout_version'"),
+    )
+    .await;
+    let mut late = Session::connect(&cfg).await.unwrap();
+    history::ensure(&mut late).await.unwrap();
+    late.close().await;
+    let kept = row(&cfg, "old").await.unwrap();
+    assert_eq!(kept.status, ChangeStatus::Applied);
+    assert_eq!((kept.before_error, kept.after_error), (None, None));
+    let new = change(
+        "new",
+        "CREATE TABLE t2 (id int PRIMARY KEY);",
+        TransactionMode::Auto,
+    );
+    assert_eq!(ex.execute(&new).await.unwrap().outcome, Outcome::Applied);
+    assert!(row(&cfg, "new").await.unwrap().after_digest.is_some());
+}
+
+#[tokio::test]
+async fn pg_history_layout_1_is_migrated_in_place() {
+    let cfg = cfg(&fresh_pg_database().unwrap());
+    layout_1_is_migrated_in_place(cfg, "schemagate.history", "schemagate.meta").await;
+}
+
+#[tokio::test]
+async fn mariadb_history_layout_1_is_migrated_in_place() {
+    let cfg = cfg(&fresh_mysql_database().unwrap());
+    layout_1_is_migrated_in_place(cfg, "schemagate_history", "schemagate_meta").await;
+}
+
+#[tokio::test]
+async fn sqlite_history_layout_1_is_migrated_in_place() {
+    let file = sqlite_file().unwrap();
+    let cfg = ConnectionConfig::sqlite(file.path());
+    layout_1_is_migrated_in_place(cfg, "schemagate_history", "schemagate_meta").await;
+}
