@@ -227,3 +227,57 @@ async fn an_idle_operator_reconciles_once_per_drift_interval_and_writes_nothing(
         .unwrap();
     assert_eq!(ready["status"], "True", "{instance:#}");
 }
+
+/// A drift check that cannot take its snapshot — another session holds an exclusive lock on a
+/// table with a column default, as a long migration by another tool would — leaves `Ready`
+/// alone (the instance stays usable) and says so on `Drifted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drift_check_that_hits_the_lock_timeout_leaves_ready_alone() {
+    use sqlx::Connection as _;
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    pg.psql("CREATE TABLE busy (id int, note text DEFAULT 'x')")
+        .unwrap();
+    let mut holder = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let manifests = pg.base_manifests("x").replace(
+        "  environment: prod\n",
+        "  environment: prod\n  timeouts:\n    lockSeconds: 1\n",
+    );
+    env.apply(&manifests).await.unwrap();
+    env.wait_jsonpath(
+        "databaseinstance/pg",
+        "{.status.conditions[?(@.type==\"Drifted\")].reason}",
+        "DriftCheckFailed",
+    )
+    .await
+    .unwrap();
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let json = env.get_json("databaseinstance/pg").await.unwrap();
+    let condition = |kind: &str| {
+        json["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == kind)
+            .unwrap()
+            .clone()
+    };
+    let ready = condition("Ready");
+    assert_eq!(
+        (ready["status"].as_str(), ready["reason"].as_str()),
+        (Some("True"), Some("Connected")),
+        "{json:#}"
+    );
+    let drifted = condition("Drifted");
+    assert_eq!(drifted["status"], "Unknown", "{json:#}");
+    let message = drifted["message"].as_str().unwrap();
+    assert!(message.contains("lock timeout"), "{message}");
+    assert!(message.contains("retried in 600 s"), "{message}");
+}

@@ -769,6 +769,33 @@ mod tests {
     }
 
     #[test]
+    fn executions_know_which_instance_they_run_on() {
+        let executions = Executions::default();
+        let handle = crate::engine::Executor::new(
+            crate::engine::ConnectionConfig::sqlite("/nonexistent/db.sqlite"),
+            crate::engine::ExecOptions::default(),
+        )
+        .cancel_handle();
+        let db = history_cache::key("ns", "db");
+        assert!(!executions.executing_on(&db));
+        executions.start("uid-1", &db, handle);
+        assert!(executions.executing_on(&db));
+        assert!(!executions.executing_on(&history_cache::key("ns", "other")));
+        assert!(executions.running("uid-1").is_some());
+        executions.finish(
+            "uid-1",
+            Finished::Error {
+                message: "x".into(),
+                transient: true,
+            },
+        );
+        assert!(
+            !executions.executing_on(&db),
+            "a finished run frees the instance"
+        );
+    }
+
+    #[test]
     fn errors_know_their_class_and_label() {
         let e = Error::Engine(crate::engine::EngineError::Config("bad".into()));
         assert!(!e.is_transient());
