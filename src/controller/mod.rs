@@ -506,6 +506,27 @@ fn ready_of(
         .unwrap_or_default()
 }
 
+/// What of a DatabaseInstance its SchemaChanges depend on: the spec (generation) and whether
+/// it is Ready, and why not. Drift results, `lastDriftCheck`, the server version and the
+/// Ready message are noise to them.
+fn instance_fingerprint(instance: &DatabaseInstance) -> String {
+    format!(
+        "{:?}/{}",
+        instance.metadata.generation,
+        ready_of(instance.status.as_ref().map(|s| &s.conditions))
+    )
+}
+
+/// What of a Project its SchemaChanges depend on: the spec and whether its policy is valid
+/// (not its counts by phase).
+fn project_fingerprint(project: &Project) -> String {
+    format!(
+        "{:?}/{}",
+        project.metadata.generation,
+        ready_of(project.status.as_ref().map(|s| &s.conditions))
+    )
+}
+
 fn phase_of(change: &SchemaChange) -> String {
     format!(
         "{:?}/{:?}/{}",
@@ -529,20 +550,8 @@ fn schema_change_controller(
     let by_instance = store.clone();
     let by_project = store.clone();
     let by_sibling = store;
-    let instance_changed = changed_by(|i: &DatabaseInstance| {
-        format!(
-            "{:?}/{}",
-            i.metadata.generation,
-            ready_of(i.status.as_ref().map(|s| &s.conditions))
-        )
-    });
-    let project_changed = changed_by(|p: &Project| {
-        format!(
-            "{:?}/{}",
-            p.metadata.generation,
-            ready_of(p.status.as_ref().map(|s| &s.conditions))
-        )
-    });
+    let instance_changed = changed_by(instance_fingerprint);
+    let project_changed = changed_by(project_fingerprint);
     let sibling_changed = changed_by(phase_of);
     controller
         .watches(
@@ -766,6 +775,68 @@ mod tests {
         );
         assert!(!patch.to_string().contains("ddl"), "{patch}");
         assert!(!patch.to_string().contains("null"), "{patch}");
+    }
+
+    #[test]
+    fn schema_changes_ignore_instance_status_noise() {
+        use crate::api::conditions::{reasons, set_condition, set_condition_unknown, types};
+        let mut instance: DatabaseInstance = serde_json::from_value(serde_json::json!({
+            "apiVersion": "schemagate.io/v1alpha1", "kind": "DatabaseInstance",
+            "metadata": {"name": "db", "namespace": "ns", "generation": 1},
+            "spec": {"engine": "sqlite", "database": "/tmp/x.sqlite"}
+        }))
+        .unwrap();
+        let changed = changed_by(instance_fingerprint);
+        assert!(changed(&instance), "first sight");
+        let t = now();
+        let status = instance.status.get_or_insert_default();
+        set_condition(
+            &mut status.conditions,
+            types::READY,
+            true,
+            reasons::CONNECTED,
+            "connected; server SQLite 3",
+            Some(1),
+            t.clone(),
+        );
+        assert!(changed(&instance), "became Ready");
+        let status = instance.status.get_or_insert_default();
+        set_condition(
+            &mut status.conditions,
+            types::READY,
+            true,
+            reasons::CONNECTED,
+            "connected; server SQLite 4",
+            Some(1),
+            t.clone(),
+        );
+        set_condition_unknown(
+            &mut status.conditions,
+            types::DRIFTED,
+            reasons::DRIFT_CHECK_FAILED,
+            "lock timeout",
+            Some(1),
+            t.clone(),
+        );
+        status.last_drift_check = Some("2026-01-01T00:00:00Z".into());
+        status.drift = vec!["+ table t".into()];
+        assert!(
+            !changed(&instance),
+            "drift, versions and messages are noise"
+        );
+        instance.metadata.generation = Some(2);
+        assert!(changed(&instance), "a spec edit");
+        let status = instance.status.get_or_insert_default();
+        set_condition(
+            &mut status.conditions,
+            types::READY,
+            false,
+            reasons::UNREACHABLE,
+            "down",
+            Some(2),
+            t,
+        );
+        assert!(changed(&instance), "no longer Ready");
     }
 
     #[test]
