@@ -348,6 +348,65 @@ async fn transaction_mode_none_keeps_what_ran_and_needs_intervention() {
     assert!(diff.contains("step_one"), "{json:#}");
 }
 
+/// SQLite refuses `transactionMode: none` (its executor lock is the change's transaction):
+/// nothing runs and the change says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_refuses_transaction_mode_none_and_runs_nothing() {
+    let env = Env::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.sqlite");
+    // A SQLite instance under the name the `change` helper targets.
+    env.apply(&format!(
+        r#"apiVersion: schemagate.io/v1alpha1
+kind: DatabaseInstance
+metadata:
+  name: pg
+spec:
+  engine: sqlite
+  database: "{}"
+  environment: dev
+---
+apiVersion: schemagate.io/v1alpha1
+kind: Project
+metadata:
+  name: shop
+spec:
+  instances: [pg]
+  approval:
+    autoApprove:
+      - environments: [dev]
+        maxRisk: LOW
+"#,
+        file.display()
+    ))
+    .await
+    .unwrap();
+    let manifest = change("steps", "1", GOOD_SQL);
+    env.apply(&format!("{manifest}  transactionMode: none\n"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/steps", "{.status.phase}", "Failed")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/steps").await.unwrap();
+    let applied = json["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Applied")
+        .unwrap();
+    assert_eq!(applied["reason"], "ExecutionRefused", "{json:#}");
+    let message = applied["message"].as_str().unwrap();
+    assert!(message.contains("transactionMode none"), "{message}");
+    let cfg = schemagate::engine::ConnectionConfig::sqlite(&file);
+    let mut s = schemagate::engine::Session::connect(&cfg).await.unwrap();
+    assert!(
+        s.exec("SELECT * FROM accounts").await.is_err(),
+        "nothing ran"
+    );
+    s.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn missing_secret_makes_the_instance_not_ready() {
     let env = Env::start().await.unwrap();
