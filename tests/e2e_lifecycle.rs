@@ -389,14 +389,14 @@ spec:
         .await
         .unwrap();
     let json = env.get_json("schemachange/steps").await.unwrap();
-    let applied = json["status"]["conditions"]
+    let ready = json["status"]["conditions"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["type"] == "Applied")
+        .find(|c| c["type"] == "Ready")
         .unwrap();
-    assert_eq!(applied["reason"], "ExecutionRefused", "{json:#}");
-    let message = applied["message"].as_str().unwrap();
+    assert_eq!(ready["reason"], "ExecutionRefused", "{json:#}");
+    let message = ready["message"].as_str().unwrap();
     assert!(message.contains("transactionMode none"), "{message}");
     let cfg = schemagate::engine::ConnectionConfig::sqlite(&file);
     let mut s = schemagate::engine::Session::connect(&cfg).await.unwrap();
