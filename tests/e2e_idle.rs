@@ -7,7 +7,7 @@ mod e2e_support;
 
 use std::time::{Duration, Instant};
 
-use e2e_support::{Env, PgTarget};
+use e2e_support::{Env, PgTarget, condition};
 
 /// Drift interval of every instance in the test.
 const INTERVAL_SECS: u64 = 3;
@@ -219,13 +219,11 @@ async fn an_idle_operator_reconciles_once_per_drift_interval_and_writes_nothing(
         "{transactions} transactions in {bursts} drift checks"
     );
     let instance = env.get_json("databaseinstance/pg").await.unwrap();
-    let ready = instance["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Ready")
-        .unwrap();
-    assert_eq!(ready["status"], "True", "{instance:#}");
+    assert_eq!(
+        condition(&instance, "Ready")["status"],
+        "True",
+        "{instance:#}"
+    );
 }
 
 /// A drift check that cannot take its snapshot — another session holds an exclusive lock on a
@@ -260,22 +258,13 @@ async fn a_drift_check_that_hits_the_lock_timeout_leaves_ready_alone() {
         .await
         .unwrap();
     let json = env.get_json("databaseinstance/pg").await.unwrap();
-    let condition = |kind: &str| {
-        json["status"]["conditions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["type"] == kind)
-            .unwrap()
-            .clone()
-    };
-    let ready = condition("Ready");
+    let ready = condition(&json, "Ready");
     assert_eq!(
         (ready["status"].as_str(), ready["reason"].as_str()),
         (Some("True"), Some("Connected")),
         "{json:#}"
     );
-    let drifted = condition("Drifted");
+    let drifted = condition(&json, "Drifted");
     assert_eq!(drifted["status"], "Unknown", "{json:#}");
     let message = drifted["message"].as_str().unwrap();
     assert!(message.contains("lock timeout"), "{message}");

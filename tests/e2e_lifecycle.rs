@@ -4,7 +4,7 @@
 
 mod e2e_support;
 
-use e2e_support::{Env, PgTarget, approval, change};
+use e2e_support::{Env, PgTarget, approval, change, condition};
 
 const GOOD_SQL: &str = "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);";
 
@@ -319,13 +319,11 @@ async fn transaction_mode_none_keeps_what_ran_and_needs_intervention() {
         .await
         .unwrap();
     let json = env.get_json("schemachange/steps").await.unwrap();
-    let applied = json["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Applied")
-        .unwrap();
-    assert_eq!(applied["reason"], "NeedsIntervention", "{json:#}");
+    assert_eq!(
+        condition(&json, "Applied")["reason"],
+        "NeedsIntervention",
+        "{json:#}"
+    );
     assert_eq!(
         json["status"]["execution"]["statementsApplied"], 1,
         "{json:#}"
@@ -389,12 +387,7 @@ spec:
         .await
         .unwrap();
     let json = env.get_json("schemachange/steps").await.unwrap();
-    let ready = json["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Ready")
-        .unwrap();
+    let ready = condition(&json, "Ready");
     assert_eq!(ready["reason"], "ExecutionRefused", "{json:#}");
     let message = ready["message"].as_str().unwrap();
     assert!(message.contains("transactionMode none"), "{message}");

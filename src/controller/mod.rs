@@ -497,33 +497,34 @@ fn changed_by<K: Resource>(
     }
 }
 
-fn ready_of(
+/// An object's generation and its `Ready` condition (status and reason): what related changes
+/// depend on. Messages, other conditions and the rest of the status are noise to them.
+fn generation_and_ready(
+    generation: Option<i64>,
     conditions: Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,
 ) -> String {
-    conditions
+    let ready = conditions
         .and_then(|c| crate::api::conditions::find(c, crate::api::conditions::types::READY))
         .map(|c| format!("{}/{}", c.status, c.reason))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    format!("{generation:?}/{ready}")
 }
 
-/// What of a DatabaseInstance its SchemaChanges depend on: the spec (generation) and whether
-/// it is Ready, and why not. Drift results, `lastDriftCheck`, the server version and the
-/// Ready message are noise to them.
+/// What of a DatabaseInstance its SchemaChanges depend on: the spec and whether it is Ready,
+/// and why not — not drift results, `lastDriftCheck` or the server version.
 fn instance_fingerprint(instance: &DatabaseInstance) -> String {
-    format!(
-        "{:?}/{}",
+    generation_and_ready(
         instance.metadata.generation,
-        ready_of(instance.status.as_ref().map(|s| &s.conditions))
+        instance.status.as_ref().map(|s| &s.conditions),
     )
 }
 
 /// What of a Project its SchemaChanges depend on: the spec and whether its policy is valid
 /// (not its counts by phase).
 fn project_fingerprint(project: &Project) -> String {
-    format!(
-        "{:?}/{}",
+    generation_and_ready(
         project.metadata.generation,
-        ready_of(project.status.as_ref().map(|s| &s.conditions))
+        project.status.as_ref().map(|s| &s.conditions),
     )
 }
 

@@ -397,6 +397,14 @@ spec:
     }
 }
 
+/// The condition of type `kind` in an object's JSON (`status.conditions`); panics when absent.
+pub fn condition<'a>(object: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    object["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == kind))
+        .unwrap_or_else(|| panic!("no {kind} condition: {object:#}"))
+}
+
 /// A SchemaChange manifest.
 pub fn change(name: &str, version: &str, sql: &str) -> String {
     let sql = sql.replace('\n', "\n    ");
