@@ -76,18 +76,23 @@ async fn reconcile_change(
     let mut observed = observe(ctx, ns, change, &target).await?;
     let mut decision = decide(&observed);
     if let Decision::Review { digest, key } = decision {
-        let review = run_review(ctx, &observed, &target).await.stamped(
-            key,
-            digest,
-            &observed
-                .instance
-                .as_ref()
-                .map(|i| i.target.clone())
-                .unwrap_or_default(),
-            &observed.change.status,
-            observed.change.created.as_ref(),
-            &observed.now,
-        );
+        let reviewed_target = observed
+            .instance
+            .as_ref()
+            .map(|i| i.target.clone())
+            .unwrap_or_default();
+        let review =
+            run_review(ctx, &observed, &target)
+                .await
+                .stamped(&crate::workflow::ReviewStamp {
+                    key: &key,
+                    digest: &digest,
+                    target: &reviewed_target,
+                    previous_key: observed.review.as_ref().map(|r| r.key.as_str()),
+                    status: &observed.change.status,
+                    created: observed.change.created.as_ref(),
+                    now: &observed.now,
+                });
         ctx.reviews.put(&uid, review.clone());
         observed.review = Some(review);
         decision = decide(&observed);
