@@ -6,7 +6,6 @@
 //! the catalog and the findings), never to the whole script's syntax trees.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -18,58 +17,12 @@ mod parse;
 pub mod policy;
 pub mod registry;
 mod rules;
-pub mod split;
+pub use crate::sqltext::split;
 
+pub use crate::sqltext::{Engine, UnknownEngine};
 pub use catalog::{Catalog, CatalogError};
 pub use policy::{Payload, Policy, PolicyError, RuleLevel};
 pub use registry::{RULES, RuleId, RuleInfo};
-
-/// The SQL dialect family of a database. MariaDB uses `Mysql`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL and MariaDB.
-    Mysql,
-    /// SQLite.
-    Sqlite,
-}
-
-impl Engine {
-    /// The lowercase name (`postgres`, `mysql`, `sqlite`).
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Postgres => "postgres",
-            Engine::Mysql => "mysql",
-            Engine::Sqlite => "sqlite",
-        }
-    }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An engine name that is not postgres, mysql (mariadb) or sqlite.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown engine {0:?} (expected postgres, mysql or sqlite)")]
-pub struct UnknownEngine(pub String);
-
-impl FromStr for Engine {
-    type Err = UnknownEngine;
-    fn from_str(s: &str) -> Result<Self, UnknownEngine> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => Ok(Engine::Postgres),
-            "mysql" | "mariadb" => Ok(Engine::Mysql),
-            "sqlite" | "sqlite3" => Ok(Engine::Sqlite),
-            _ => Err(UnknownEngine(s.to_owned())),
-        }
-    }
-}
 
 /// The level of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,0 +1,62 @@
+//! SQL text handling shared by `review` and `engine`: the statement splitter and the guards that
+//! both the reviewer and the executor apply (transaction control, NUL bytes, MySQL executable
+//! comments). Pure text work on `&str`: it must import nothing from `review`, `engine`,
+//! `controller`, kube or sqlx, so that executing never depends on reviewing and both see the
+//! same statements.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub mod guard;
+mod lex;
+pub mod split;
+
+/// The SQL dialect family of a database. MariaDB uses `Mysql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Engine {
+    /// The lowercase name (`postgres`, `mysql`, `sqlite`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An engine name that is not postgres, mysql (mariadb) or sqlite.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown engine {0:?} (expected postgres, mysql or sqlite)")]
+pub struct UnknownEngine(pub String);
+
+impl FromStr for Engine {
+    type Err = UnknownEngine;
+    fn from_str(s: &str) -> Result<Self, UnknownEngine> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Ok(Engine::Postgres),
+            "mysql" | "mariadb" => Ok(Engine::Mysql),
+            "sqlite" | "sqlite3" => Ok(Engine::Sqlite),
+            _ => Err(UnknownEngine(s.to_owned())),
+        }
+    }
+}
+
