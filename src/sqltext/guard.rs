@@ -38,12 +38,11 @@ impl fmt::Display for NulByte {
 #[must_use]
 pub fn find_nul(script: &str) -> Option<NulByte> {
     let offset = script.as_bytes().iter().position(|&b| b == 0)?;
-    let before = &script[..offset];
-    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let (line, column) = super::position(script, offset);
     Some(NulByte {
         offset,
-        line: before.matches('\n').count() + 1,
-        column: before[line_start..].chars().count(),
+        line,
+        column,
     })
 }
 
@@ -199,7 +198,9 @@ fn statement_control(
             procedural(engine, all().get(i + 3..).unwrap_or(&[]))
                 .and_then(|what| found(what, Some("inside a BEGIN NOT ATOMIC block")))
         }
-        "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" => found(describe(&head, i), None),
+        "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" => {
+            found(describe(&head, i), None)
+        }
         "START" if is_at(1, "TRANSACTION") => found(describe(&head, i), None),
         // MySQL has no END or ABORT statement; `END` there closes a compound body.
         "END" | "ABORT" if !mysql => found(describe(&head, i), None),
@@ -305,9 +306,17 @@ fn set_control(toks: &[Tok<'_>]) -> Option<String> {
 fn is_procedure(toks: &[Tok<'_>]) -> bool {
     toks.iter()
         .find(|t| {
-            ["PROCEDURE", "FUNCTION", "TABLE", "VIEW", "TRIGGER", "EVENT", "INDEX"]
-                .iter()
-                .any(|k| t.is(k))
+            [
+                "PROCEDURE",
+                "FUNCTION",
+                "TABLE",
+                "VIEW",
+                "TRIGGER",
+                "EVENT",
+                "INDEX",
+            ]
+            .iter()
+            .any(|k| t.is(k))
         })
         .is_some_and(|t| t.is("PROCEDURE"))
 }
@@ -332,8 +341,7 @@ fn procedure_body_control(engine: Engine, toks: &[Tok<'_>]) -> Option<String> {
                         }
                         j += 2;
                     }
-                } else if toks[k].is("BEGIN") && toks.get(k + 1).is_some_and(|t| t.is("ATOMIC"))
-                {
+                } else if toks[k].is("BEGIN") && toks.get(k + 1).is_some_and(|t| t.is("ATOMIC")) {
                     return procedural(engine, &toks[k + 2..]);
                 }
                 k += 1;
@@ -397,9 +405,12 @@ fn pg_body_control(tok: &Tok<'_>) -> Option<String> {
         Tok::Str(s) => Cow::Owned(s.replace("''", "'")),
         _ => return None,
     };
-    let toks: Vec<Tok<'_>> =
-        lex::Tokens::new(&body, Engine::Postgres, Escapes::default_for(Engine::Postgres))
-            .collect();
+    let toks: Vec<Tok<'_>> = lex::Tokens::new(
+        &body,
+        Engine::Postgres,
+        Escapes::default_for(Engine::Postgres),
+    )
+    .collect();
     procedural(Engine::Postgres, &toks)
 }
 
@@ -459,7 +470,9 @@ fn procedural(engine: Engine, toks: &[Tok<'_>]) -> Option<String> {
                 at_start = STATEMENT_OPENERS.contains(&w.as_str());
             }
             Tok::Word(_) => {
-                at_start = t.word().is_some_and(|w| STATEMENT_OPENERS.contains(&w.as_str()));
+                at_start = t
+                    .word()
+                    .is_some_and(|w| STATEMENT_OPENERS.contains(&w.as_str()));
             }
             _ => at_start = false,
         }

@@ -13,7 +13,11 @@ const TRANSACTION_CONTROL: &[(Engine, &str, &str)] = &[
     // PostgreSQL
     (PG, "BEGIN", "BEGIN"),
     (PG, "begin work", "BEGIN WORK"),
-    (PG, "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE", "BEGIN TRANSACTION"),
+    (
+        PG,
+        "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        "BEGIN TRANSACTION",
+    ),
     (PG, "START TRANSACTION", "START TRANSACTION"),
     (PG, "start transaction read only", "START TRANSACTION"),
     (PG, "COMMIT", "COMMIT"),
@@ -41,15 +45,27 @@ const TRANSACTION_CONTROL: &[(Engine, &str, &str)] = &[
     (PG, "RELEASE SAVEPOINT s", "RELEASE SAVEPOINT"),
     (PG, "RELEASE s", "RELEASE"),
     (PG, "PREPARE TRANSACTION 'gx'", "PREPARE TRANSACTION"),
-    (PG, "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET TRANSACTION"),
+    (
+        PG,
+        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        "SET TRANSACTION",
+    ),
     (PG, "SET TRANSACTION SNAPSHOT '0001'", "SET TRANSACTION"),
     (
         PG,
         "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
         "SET SESSION CHARACTERISTICS AS TRANSACTION",
     ),
-    (PG, "DO $$ BEGIN INSERT INTO t VALUES (1); COMMIT; END $$", "COMMIT"),
-    (PG, "DO $x$ BEGIN ROLLBACK; END $x$ LANGUAGE plpgsql", "ROLLBACK"),
+    (
+        PG,
+        "DO $$ BEGIN INSERT INTO t VALUES (1); COMMIT; END $$",
+        "COMMIT",
+    ),
+    (
+        PG,
+        "DO $x$ BEGIN ROLLBACK; END $x$ LANGUAGE plpgsql",
+        "ROLLBACK",
+    ),
     (PG, "DO 'BEGIN COMMIT; END'", "COMMIT"),
     (
         PG,
@@ -80,19 +96,35 @@ const TRANSACTION_CONTROL: &[(Engine, &str, &str)] = &[
     (MY, "BEGIN", "BEGIN"),
     (MY, "BEGIN WORK", "BEGIN WORK"),
     (MY, "START TRANSACTION", "START TRANSACTION"),
-    (MY, "START TRANSACTION WITH CONSISTENT SNAPSHOT", "START TRANSACTION"),
+    (
+        MY,
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+        "START TRANSACTION",
+    ),
     (MY, "COMMIT", "COMMIT"),
     (MY, "COMMIT/**/", "COMMIT"),
     (MY, "commit -- x", "COMMIT"),
     (MY, "commit # x", "COMMIT"),
-    (MY, "COMMIT WORK AND NO CHAIN NO RELEASE", "COMMIT WORK AND NO CHAIN NO RELEASE"),
+    (
+        MY,
+        "COMMIT WORK AND NO CHAIN NO RELEASE",
+        "COMMIT WORK AND NO CHAIN NO RELEASE",
+    ),
     (MY, "ROLLBACK WORK", "ROLLBACK WORK"),
     (MY, "ROLLBACK TO SAVEPOINT s", "ROLLBACK TO SAVEPOINT"),
     (MY, "SAVEPOINT s", "SAVEPOINT"),
     (MY, "RELEASE SAVEPOINT s", "RELEASE SAVEPOINT"),
-    (MY, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET TRANSACTION"),
+    (
+        MY,
+        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        "SET TRANSACTION",
+    ),
     (MY, "SET SESSION TRANSACTION READ ONLY", "SET TRANSACTION"),
-    (MY, "SET GLOBAL TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET TRANSACTION"),
+    (
+        MY,
+        "SET GLOBAL TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        "SET TRANSACTION",
+    ),
     (MY, "SET autocommit = 0", "SET autocommit"),
     (MY, "set AUTOCOMMIT=0", "SET autocommit"),
     (MY, "SET SESSION autocommit := 0", "SET autocommit"),
@@ -108,7 +140,11 @@ const TRANSACTION_CONTROL: &[(Engine, &str, &str)] = &[
     (MY, "/*!50000 START TRANSACTION */", "START TRANSACTION"),
     (MY, "SELECT 1 /*M!100000 ; COMMIT */", "COMMIT"),
     (MY, "PREPARE s FROM 'COMMIT'", "COMMIT"),
-    (MY, "EXECUTE IMMEDIATE 'START TRANSACTION'", "START TRANSACTION"),
+    (
+        MY,
+        "EXECUTE IMMEDIATE 'START TRANSACTION'",
+        "START TRANSACTION",
+    ),
     (
         MY,
         "CREATE PROCEDURE p() BEGIN INSERT INTO t VALUES (1); COMMIT; END",
@@ -148,14 +184,22 @@ const TRANSACTION_CONTROL: &[(Engine, &str, &str)] = &[
     // SQLite
     (LITE, "BEGIN", "BEGIN"),
     (LITE, "BEGIN DEFERRED", "BEGIN DEFERRED"),
-    (LITE, "BEGIN IMMEDIATE TRANSACTION", "BEGIN IMMEDIATE TRANSACTION"),
+    (
+        LITE,
+        "BEGIN IMMEDIATE TRANSACTION",
+        "BEGIN IMMEDIATE TRANSACTION",
+    ),
     (LITE, "BEGIN EXCLUSIVE", "BEGIN EXCLUSIVE"),
     (LITE, "COMMIT", "COMMIT"),
     (LITE, "COMMIT TRANSACTION", "COMMIT TRANSACTION"),
     (LITE, "END", "END"),
     (LITE, "END TRANSACTION", "END TRANSACTION"),
     (LITE, "ROLLBACK", "ROLLBACK"),
-    (LITE, "ROLLBACK TRANSACTION TO SAVEPOINT s", "ROLLBACK TRANSACTION TO SAVEPOINT"),
+    (
+        LITE,
+        "ROLLBACK TRANSACTION TO SAVEPOINT s",
+        "ROLLBACK TRANSACTION TO SAVEPOINT",
+    ),
     (LITE, "SAVEPOINT s", "SAVEPOINT"),
     (LITE, "RELEASE s", "RELEASE"),
     (LITE, "RELEASE SAVEPOINT s", "RELEASE SAVEPOINT"),
@@ -177,7 +221,10 @@ const NOT_TRANSACTION_CONTROL: &[(Engine, &str)] = &[
         "CREATE FUNCTION f() RETURNS int AS $$ DECLARE c int; BEGIN SELECT commit INTO c FROM t; RETURN c; END $$ LANGUAGE plpgsql",
     ),
     (PG, "DO $$ BEGIN PERFORM 1; RAISE NOTICE 'commit'; END $$"),
-    (PG, "DO $$ BEGIN UPDATE t SET note = 'x' WHERE commit_id = 1; END $$"),
+    (
+        PG,
+        "DO $$ BEGIN UPDATE t SET note = 'x' WHERE commit_id = 1; END $$",
+    ),
     (
         PG,
         "CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (1); END",
@@ -211,11 +258,17 @@ const NOT_TRANSACTION_CONTROL: &[(Engine, &str)] = &[
     (MY, "SET @saved = @@autocommit"),
     (MY, "SET NAMES utf8mb4"),
     (MY, "/*!40101 SET NAMES utf8 */"),
-    (MY, "/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */"),
+    (
+        MY,
+        "/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */",
+    ),
     (MY, "PREPARE s FROM 'SELECT 1'"),
     (MY, "START SLAVE"),
     (MY, "END"),
-    (LITE, "CREATE TRIGGER tr AFTER INSERT ON a BEGIN UPDATE b SET x = 1; DELETE FROM c; END"),
+    (
+        LITE,
+        "CREATE TRIGGER tr AFTER INSERT ON a BEGIN UPDATE b SET x = 1; DELETE FROM c; END",
+    ),
     (LITE, "CREATE TABLE [commit] (id int)"),
 ];
 
@@ -243,10 +296,7 @@ fn context_says_where_it_was_found() {
     assert_eq!(t.to_string(), "ROLLBACK inside a procedure body");
     let t = transaction_control(MY, "PREPARE s FROM 'COMMIT'").unwrap();
     assert_eq!(t.to_string(), "COMMIT inside dynamic SQL");
-    assert_eq!(
-        transaction_control(LITE, "END").unwrap().to_string(),
-        "END"
-    );
+    assert_eq!(transaction_control(LITE, "END").unwrap().to_string(), "END");
 }
 
 #[test]
@@ -289,6 +339,12 @@ fn executable_comments_are_found_and_expanded_on_mysql() {
         expand_executable_comments(MY, "/*!50100 SET NAMES utf8 */").trim(),
         "SET NAMES utf8"
     );
-    assert!(!has_executable_comment(MY, "SELECT '/*! not a comment */' /* plain */"));
-    assert!(!has_executable_comment(MY, "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1"));
+    assert!(!has_executable_comment(
+        MY,
+        "SELECT '/*! not a comment */' /* plain */"
+    ));
+    assert!(!has_executable_comment(
+        MY,
+        "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1"
+    ));
 }

@@ -31,7 +31,12 @@ impl Escapes {
             Escapes { single, double }
         }
         const PG: &[Escapes] = &[e(false, false), e(true, false)];
-        const MYSQL: &[Escapes] = &[e(true, true), e(false, false), e(true, false), e(false, true)];
+        const MYSQL: &[Escapes] = &[
+            e(true, true),
+            e(false, false),
+            e(true, false),
+            e(false, true),
+        ];
         const SQLITE: &[Escapes] = &[e(false, false)];
         match engine {
             Engine::Postgres => PG,
@@ -290,7 +295,14 @@ impl<'a> Iterator for Tokens<'a> {
                     let mysql = engine == Engine::Mysql;
                     let end = quoted_end(bytes, i, b'"', mysql && self.escapes.double);
                     let inner = self.inner(i, end);
-                    (if mysql { Tok::Str(inner) } else { Tok::Ident(inner) }, end)
+                    (
+                        if mysql {
+                            Tok::Str(inner)
+                        } else {
+                            Tok::Ident(inner)
+                        },
+                        end,
+                    )
                 }
                 b'`' if engine != Engine::Postgres => {
                     let end = quoted_end(bytes, i, b'`', false);
@@ -352,7 +364,10 @@ mod tests {
     #[test]
     fn comments_strings_and_quotes_are_not_words() {
         assert_eq!(
-            words("COMMIT/**/ -- x\n; 'commit' \"commit\" work", Engine::Postgres),
+            words(
+                "COMMIT/**/ -- x\n; 'commit' \"commit\" work",
+                Engine::Postgres
+            ),
             vec!["COMMIT", "WORK"]
         );
         assert_eq!(
@@ -378,9 +393,17 @@ mod tests {
     #[test]
     fn backslash_readings_differ() {
         let sql = r"SELECT 'a\'; COMMIT; --'";
-        let std = tokens(sql, Engine::Postgres, Escapes::default_for(Engine::Postgres));
+        let std = tokens(
+            sql,
+            Engine::Postgres,
+            Escapes::default_for(Engine::Postgres),
+        );
         assert!(std.iter().any(|t| t.is("COMMIT")));
-        let off = tokens(sql, Engine::Postgres, Escapes::variants(Engine::Postgres)[1]);
+        let off = tokens(
+            sql,
+            Engine::Postgres,
+            Escapes::variants(Engine::Postgres)[1],
+        );
         assert!(!off.iter().any(|t| t.is("COMMIT")));
     }
 

@@ -60,3 +60,22 @@ impl FromStr for Engine {
     }
 }
 
+/// The 1-based line and 0-based column (in characters) of byte `offset` in `text`, counting
+/// from a known position: `start` is (line, column) of `text`'s first byte.
+#[must_use]
+pub fn advance(start: (usize, usize), text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    match before.rfind('\n') {
+        Some(nl) => (
+            start.0 + before.matches('\n').count(),
+            before[nl + 1..].chars().count(),
+        ),
+        None => (start.0, start.1 + before.chars().count()),
+    }
+}
+
+/// The 1-based line and 0-based column (in characters) of byte `offset` in `text`.
+#[must_use]
+pub fn position(text: &str, offset: usize) -> (usize, usize) {
+    advance((1, 0), text, offset)
+}

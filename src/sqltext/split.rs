@@ -456,7 +456,8 @@ mod tests {
     #[test]
     fn mysql_executable_comments_start_statements_and_are_scanned() {
         // A leading executable comment is a statement the server runs, not trivia.
-        let sql = "/*!40101 SET NAMES utf8 */;\n/* plain */ CREATE /*M! OR REPLACE */ TABLE t (a int);";
+        let sql =
+            "/*!40101 SET NAMES utf8 */;\n/* plain */ CREATE /*M! OR REPLACE */ TABLE t (a int);";
         let got: Vec<_> = split(sql, Engine::Mysql).collect();
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].text, "/*!40101 SET NAMES utf8 */");
