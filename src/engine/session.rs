@@ -49,10 +49,23 @@ pub enum ErrorClass {
     LockTimeout,
     /// The statement was cancelled (by us) or hit the statement timeout.
     Cancelled,
-    /// The connection is gone (server stopped, network).
+    /// The connection is gone or unusable (server stopped, network, protocol error). Whether
+    /// retrying later may help is [`super::EngineError::is_transient`]'s call: a protocol error
+    /// ([`is_protocol_error`]) will not go away.
     Connection,
     /// Anything else: bad SQL, constraint violation, …
     Other,
+}
+
+/// Whether `err` says client and server disagree about the wire protocol: PostgreSQL SQLSTATE
+/// 08P01 (`invalid message format`, e.g. a NUL byte in a query) or a sqlx protocol error.
+/// Sending the same thing again fails the same way, so it is never transient.
+pub fn is_protocol_error(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("08P01"),
+        _ => false,
+    }
 }
 
 /// Classifies a sqlx error.
