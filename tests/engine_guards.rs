@@ -246,3 +246,48 @@ async fn mysql_leading_executable_comments_are_executed() {
         1
     );
 }
+
+async fn text_of(s: &mut Session, sql: &'static str) -> String {
+    match s {
+        Session::Pg(c) => sqlx::query_scalar::<_, String>(sql).fetch_one(c).await,
+        Session::My(c) => sqlx::query_scalar::<_, String>(sql).fetch_one(c).await,
+        Session::Lite(c) => sqlx::query_scalar::<_, String>(sql).fetch_one(c).await,
+    }
+    .unwrap()
+}
+
+#[tokio::test]
+async fn pg_sessions_read_literals_as_the_guards_do_whatever_the_database_default() {
+    let url = fresh_pg_database().unwrap();
+    let cfg = cfg(&url);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    exec(
+        &cfg,
+        &format!("ALTER DATABASE \"{db}\" SET standard_conforming_strings = off"),
+    )
+    .await;
+    let mut s = Session::connect(&cfg).await.unwrap();
+    assert_eq!(
+        text_of(&mut s, "SHOW standard_conforming_strings").await,
+        "on"
+    );
+    // So `\` is an ordinary character, as the splitter and the guards read it.
+    assert_eq!(text_of(&mut s, r"SELECT 'a\'").await, r"a\");
+    s.close().await;
+}
+
+#[tokio::test]
+async fn mysql_sessions_read_literals_as_the_guards_do() {
+    let cfg = cfg(&fresh_mysql_database().unwrap());
+    let mut s = Session::connect(&cfg).await.unwrap();
+    s.exec("SET SESSION sql_mode = 'ANSI,NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES'")
+        .await
+        .unwrap();
+    s.pin_literal_syntax().await.unwrap();
+    let mode = text_of(&mut s, "SELECT @@SESSION.sql_mode").await;
+    assert!(!mode.contains("NO_BACKSLASH_ESCAPES"), "{mode}");
+    assert!(!mode.contains("ANSI"), "{mode}");
+    assert!(mode.contains("STRICT_TRANS_TABLES"), "{mode}");
+    assert_eq!(text_of(&mut s, r#"SELECT "a\"b""#).await, "a\"b");
+    s.close().await;
+}

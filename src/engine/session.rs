@@ -147,6 +147,7 @@ impl Session {
         };
         s.set_timeouts(cfg.timeouts.lock, cfg.timeouts.statement)
             .await?;
+        s.pin_literal_syntax().await?;
         Ok(s)
     }
 
@@ -202,6 +203,25 @@ impl Session {
                     .map_err(EngineError::Session)?;
             }
         }
+        Ok(())
+    }
+
+    /// Makes this session read string literals the way schemagate's splitter and guards do,
+    /// whatever the server's or database's defaults: PostgreSQL `standard_conforming_strings =
+    /// on`; MySQL without `NO_BACKSLASH_ESCAPES`, `ANSI_QUOTES` and `ANSI` (the rest of the
+    /// session's `sql_mode`, which sqlx derived from the global one, is kept). A script that
+    /// changes this itself is read both ways by the guards from then on.
+    pub async fn pin_literal_syntax(&mut self) -> Result<(), EngineError> {
+        let sql = match self {
+            Self::Pg(_) => "SET standard_conforming_strings = on",
+            Self::My(_) => {
+                "SET SESSION sql_mode = TRIM(BOTH ',' FROM \
+                 REPLACE(REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), \
+                 ',NO_BACKSLASH_ESCAPES,', ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','))"
+            }
+            Self::Lite(_) => return Ok(()),
+        };
+        self.exec(sql).await.map_err(EngineError::Session)?;
         Ok(())
     }
 

@@ -25,6 +25,10 @@ use super::Risk;
 /// - LOW: anything else.
 #[must_use]
 pub fn statement_risk(stmt: &Statement) -> Risk {
+    // Bulk data: nothing nested, no calls; not worth a walk over every value.
+    if super::rules::literal_insert(stmt) {
+        return own_risk(stmt);
+    }
     let mut walk = RiskWalk { risk: Risk::Low };
     let _ = stmt.visit(&mut walk);
     walk.risk

@@ -117,27 +117,139 @@ pub fn transaction_control(engine: Engine, sql: &str) -> Option<TransactionContr
 /// `LOCK/UNLOCK TABLES`, and procedural `COMMIT`/`ROLLBACK` in PostgreSQL `DO` blocks,
 /// procedure bodies and MariaDB `BEGIN NOT ATOMIC` blocks.
 ///
-/// The script is cut into statements the way every reading the server may use would cut it:
-/// MySQL executable comments' content is SQL, and string literals are read with and without
-/// backslash escapes (a session setting in the script itself can switch them), so a `COMMIT`
-/// the default reading sees inside a literal is still found. Compound bodies of triggers and
-/// routines are kept whole, so their `BEGIN … END` is not mistaken for transaction control.
+/// Statements are cut as the server cuts them: MySQL executable comments' content is SQL, and
+/// compound bodies of triggers and routines are kept whole, so their `BEGIN … END` is not
+/// mistaken for transaction control. The executor pins how the session reads string literals
+/// (see `engine::Session::pin_literal_syntax`); once the script itself may change that
+/// (`SET standard_conforming_strings`, `SET sql_mode`), every later statement is also read with
+/// backslashes in literals taken the other way, so a `COMMIT` the default reading sees inside a
+/// literal is still found.
 #[must_use]
 pub fn find_transaction_control(engine: Engine, script: &str) -> Vec<(usize, TransactionControl)> {
-    let mut found: Vec<(usize, TransactionControl)> = Vec::new();
-    for (n, &escapes) in Escapes::variants(engine).iter().enumerate() {
-        for part in split::split_with(script, engine, escapes) {
-            if found.iter().any(|(offset, _)| *offset == part.range.start) {
-                continue;
-            }
-            if let Some(mut t) = statement_control(engine, part.text, escapes, 0) {
-                t.other_escapes = n > 0;
-                found.push((part.range.start, t));
-            }
+    let change = reading_change(engine, script);
+    let default = Escapes::default_for(engine);
+    let mut found = Vec::new();
+    for part in split::split(script, engine) {
+        if let Some(t) = statement_control(engine, part.text, default, 0) {
+            found.push((part.range.start, t));
+        } else if change.is_some_and(|c| part.range.start > c)
+            && let Some((offset, mut t)) = other_readings(engine, part.text)
+        {
+            t.other_escapes = true;
+            found.push((part.range.start + offset, t));
         }
     }
-    found.sort_by_key(|(offset, _)| *offset);
     found
+}
+
+/// Transaction control in `statement` under a reading of literals other than the default: the
+/// server may then cut it into several statements.
+fn other_readings(engine: Engine, statement: &str) -> Option<(usize, TransactionControl)> {
+    Escapes::variants(engine)
+        .iter()
+        .skip(1)
+        .find_map(|&escapes| {
+            split::split_with(statement, engine, escapes).find_map(|part| {
+                statement_control(engine, part.text, escapes, 0).map(|t| (part.range.start, t))
+            })
+        })
+}
+
+/// The setting that decides how string literals are read, per engine.
+fn reading_setting(engine: Engine) -> Option<&'static str> {
+    match engine {
+        Engine::Postgres => Some("standard_conforming_strings"),
+        Engine::Mysql => Some("sql_mode"),
+        Engine::Sqlite => None,
+    }
+}
+
+/// Offset of the first statement that may change how the server reads string literals:
+/// PostgreSQL `standard_conforming_strings` set to anything but on (or reset, or set through
+/// `set_config`), MySQL `sql_mode` set to anything but literals without `NO_BACKSLASH_ESCAPES`
+/// and `ANSI_QUOTES`/`ANSI` (`mysqldump`'s `SQL_MODE='NO_AUTO_VALUE_ON_ZERO'` changes nothing).
+fn reading_change(engine: Engine, script: &str) -> Option<usize> {
+    let key = reading_setting(engine)?;
+    let escapes = Escapes::default_for(engine);
+    split::split(script, engine)
+        .find(|part| {
+            contains_ignore_case(part.text, key) && changes_reading(engine, part.text, escapes, key)
+        })
+        .map(|part| part.range.start)
+}
+
+fn contains_ignore_case(text: &str, key: &str) -> bool {
+    text.as_bytes()
+        .windows(key.len())
+        .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
+}
+
+fn changes_reading(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {
+    let toks = significant(text, engine, escapes, usize::MAX);
+    if !toks.first().is_some_and(|t| t.is("SET")) {
+        // `RESET`, `set_config(…)`, a routine body: assume it may.
+        return toks.iter().any(|t| match t {
+            Tok::Word(w) | Tok::Str(w) => w.eq_ignore_ascii_case(key),
+            _ => false,
+        });
+    }
+    assignments(&toks[1..]).iter().any(|(target, value)| {
+        target
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(key))
+            && !keeps_default_reading(engine, value)
+    })
+}
+
+/// Whether a value assigned to the reading setting keeps the default reading.
+fn keeps_default_reading(engine: Engine, value: &[Tok<'_>]) -> bool {
+    !value.is_empty()
+        && value.iter().all(|t| match (engine, t) {
+            (Engine::Postgres, Tok::Word(v) | Tok::Str(v)) => ["on", "true", "yes", "1"]
+                .iter()
+                .any(|on| v.eq_ignore_ascii_case(on)),
+            (Engine::Mysql, Tok::Str(v)) => {
+                let v = v.to_ascii_uppercase();
+                !v.contains("NO_BACKSLASH_ESCAPES") && !v.contains("ANSI")
+            }
+            _ => false,
+        })
+}
+
+/// The assignments of a `SET` (the tokens after `SET`): the last word of each target and its
+/// value tokens, split at top-level commas; a target ends at `=`, `:=` or `TO`.
+fn assignments<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<(Option<String>, &'t [Tok<'a>])> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    // (end of the target, start of the value)
+    let mut op: Option<(usize, usize)> = None;
+    let mut k = 0;
+    while k <= toks.len() {
+        let t = toks.get(k);
+        let end_of_assignment = t.is_none() || (depth == 0 && t == Some(&Tok::Punct(b',')));
+        if end_of_assignment {
+            let (target_end, value_start) = op.unwrap_or((k, k));
+            let target = toks[start..target_end].iter().rev().find_map(Tok::word);
+            out.push((target, &toks[value_start.min(k)..k]));
+            start = k + 1;
+            op = None;
+        } else if let Some(t) = t {
+            match t {
+                Tok::Punct(b'(') => depth += 1,
+                Tok::Punct(b')') => depth = depth.saturating_sub(1),
+                _ if depth > 0 || op.is_some() => {}
+                Tok::Punct(b'=') => op = Some((k, k + 1)),
+                Tok::Punct(b':') if toks.get(k + 1) == Some(&Tok::Punct(b'=')) => {
+                    op = Some((k, k + 2));
+                }
+                _ if t.is("TO") => op = Some((k, k + 1)),
+                _ => {}
+            }
+        }
+        k += 1;
+    }
+    out
 }
 
 fn found(what: String, context: Option<&'static str>) -> Option<TransactionControl> {
@@ -271,35 +383,10 @@ fn set_control(toks: &[Tok<'_>]) -> Option<String> {
     {
         return Some("SET SESSION CHARACTERISTICS AS TRANSACTION".to_owned());
     }
-    let mut depth = 0usize;
-    let mut target: Option<&Tok<'_>> = None;
-    let mut in_target = true;
-    for (k, t) in toks.iter().enumerate() {
-        match t {
-            Tok::Punct(b'(') => depth += 1,
-            Tok::Punct(b')') => depth = depth.saturating_sub(1),
-            Tok::Punct(b',') if depth == 0 => {
-                in_target = true;
-                continue;
-            }
-            Tok::Punct(b'=') if depth == 0 => in_target = false,
-            Tok::Punct(b':') if toks.get(k + 1) == Some(&Tok::Punct(b'=')) => in_target = false,
-            _ if t.is("TO") && depth == 0 => in_target = false,
-            _ => {}
-        }
-        if in_target && matches!(t, Tok::Word(_)) {
-            target = Some(t);
-        }
-        if !in_target && target.is_some_and(|t| t.is("AUTOCOMMIT")) {
-            return Some("SET autocommit".to_owned());
-        }
-        if !in_target {
-            target = None;
-        }
-    }
-    target
-        .filter(|t| t.is("AUTOCOMMIT"))
-        .map(|_| "SET autocommit".to_owned())
+    assignments(toks)
+        .iter()
+        .any(|(target, _)| target.as_deref() == Some("AUTOCOMMIT"))
+        .then(|| "SET autocommit".to_owned())
 }
 
 /// Whether the words after `CREATE` (`OR REPLACE`, `DEFINER = …`, …) name a procedure.

@@ -300,19 +300,76 @@ fn context_says_where_it_was_found() {
 }
 
 #[test]
-fn statements_the_server_would_cut_differently_are_checked_part_by_part() {
-    // With standard_conforming_strings off, PostgreSQL ends the literal later and runs COMMIT.
-    let sql = r"SELECT 'x\' ; SELECT '; COMMIT; SELECT '";
-    let t = transaction_control(PG, sql).unwrap();
-    assert_eq!(t.what, "COMMIT");
-    assert!(t.other_escapes);
-    assert!(t.to_string().contains("backslashes"));
-    // With NO_BACKSLASH_ESCAPES, MySQL ends this literal early and runs COMMIT.
-    let t = transaction_control(MY, r"SELECT 'a\'; COMMIT; SELECT ''").unwrap();
-    assert_eq!(t.what, "COMMIT");
-    assert!(t.other_escapes);
+fn after_the_script_changes_how_literals_are_read_other_readings_are_checked() {
+    // With standard_conforming_strings off, PostgreSQL reads `\'` as a quote: the literal
+    // ends later and COMMIT is a statement of its own.
+    let hidden = "SELECT 'a\\', 'b; COMMIT; --';";
+    assert_eq!(transaction_control(PG, hidden), None);
+    for change in [
+        "SET standard_conforming_strings = off",
+        "SET SESSION standard_conforming_strings TO 'off'",
+        "SET standard_conforming_strings = DEFAULT",
+        "RESET standard_conforming_strings",
+        "SELECT set_config('standard_conforming_strings', 'off', false)",
+    ] {
+        let sql = format!("{change};\n{hidden}");
+        let found = find_transaction_control(PG, &sql);
+        assert_eq!(found.len(), 1, "{change}");
+        let (offset, t) = &found[0];
+        assert_eq!(t.what, "COMMIT");
+        assert!(t.other_escapes);
+        assert!(t.to_string().contains("backslashes"), "{t}");
+        assert!(sql[*offset..].starts_with("COMMIT"), "{change}");
+    }
+    let kept = format!("SET standard_conforming_strings = on;\n{hidden}");
+    assert_eq!(transaction_control(PG, &kept), None);
+    // Before the change the session reads literals as pinned: nothing to see there.
+    let before = format!("{hidden}\nSET standard_conforming_strings = off;");
+    assert_eq!(transaction_control(PG, &before), None);
+
+    // MySQL: NO_BACKSLASH_ESCAPES ends `'a\'` early.
+    let hidden = "SELECT 'a\\'; COMMIT; --';";
+    assert_eq!(transaction_control(MY, hidden), None);
+    for change in [
+        "SET sql_mode = 'NO_BACKSLASH_ESCAPES'",
+        "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')",
+        "SET @@session.sql_mode := @saved",
+        "/*!40101 SET SQL_MODE = 'ANSI' */",
+    ] {
+        let t = transaction_control(MY, &format!("{change};\n{hidden}"))
+            .unwrap_or_else(|| panic!("{change}"));
+        assert!(t.other_escapes, "{change}");
+    }
+    // mysqldump's header keeps the reading.
+    let dump = format!(
+        "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n{hidden}"
+    );
+    assert_eq!(transaction_control(MY, &dump), None);
     // SQLite has one reading only.
     assert_eq!(transaction_control(LITE, r"SELECT 'a\'; x'"), None);
+}
+
+#[test]
+fn set_assignments_are_split_at_top_level_commas() {
+    let toks: Vec<Tok<'_>> = lex::Tokens::new(
+        "a = f(1, 2), @@session.b := 'x', c TO on, d",
+        MY,
+        Escapes::default_for(MY),
+    )
+    .collect();
+    let got: Vec<(Option<String>, usize)> = assignments(&toks)
+        .into_iter()
+        .map(|(t, v)| (t, v.len()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some("A".into()), 6),
+            (Some("B".into()), 1),
+            (Some("C".into()), 1),
+            (Some("D".into()), 0)
+        ]
+    );
 }
 
 #[test]

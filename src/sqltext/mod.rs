@@ -79,3 +79,42 @@ pub fn advance(start: (usize, usize), text: &str, offset: usize) -> (usize, usiz
 pub fn position(text: &str, offset: usize) -> (usize, usize) {
     advance((1, 0), text, offset)
 }
+
+#[cfg(test)]
+mod tests {
+    /// `sqltext` is the leaf that `review` and `engine` share: it may use neither of them, nor
+    /// the layers above, nor kube or sqlx.
+    #[test]
+    fn imports_nothing_from_other_layers() {
+        let sources = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("lex.rs", include_str!("lex.rs")),
+            ("split.rs", include_str!("split.rs")),
+            ("guard.rs", include_str!("guard.rs")),
+            ("guard_tests.rs", include_str!("guard_tests.rs")),
+        ];
+        let forbidden: Vec<String> = [
+            "review",
+            "engine",
+            "controller",
+            "workflow",
+            "snapshot",
+            "api",
+            "cli",
+        ]
+        .iter()
+        .map(|m| ["crate::", m].concat())
+        .chain(["kube", "sqlx"].iter().map(|c| [c, "::"].concat()))
+        .collect();
+        for (file, text) in sources {
+            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for f in &forbidden {
+                    assert!(
+                        !line.contains(f.as_str()),
+                        "sqltext/{file} uses {f}: {line}"
+                    );
+                }
+            }
+        }
+    }
+}

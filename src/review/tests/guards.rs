@@ -88,13 +88,17 @@ fn trigger_and_routine_bodies_are_not_transaction_control() {
 
 #[test]
 fn statements_cut_differently_by_the_server_are_errors() {
-    // standard_conforming_strings = off turns the second statement's literal into SQL.
-    let sql = "SET standard_conforming_strings = off;\nSELECT 'x\\' ;\nSELECT '; COMMIT; SELECT ';";
+    // After standard_conforming_strings = off, PostgreSQL reads `\'` as a quote, and the
+    // second statement's last literal becomes SQL.
+    let sql = "SET standard_conforming_strings = off;\nSELECT 'x\\', 'y; COMMIT; --';";
     let r = review(sql, Engine::Postgres, &default(), None);
     let tc = of(&r, "schemagate.transaction-control");
     assert_eq!(tc.len(), 1, "{:?}", r.findings);
-    assert_eq!((tc[0].statement, tc[0].line), (2, 3));
+    assert_eq!((tc[0].statement, tc[0].line, tc[0].column), (1, 2, 17));
     assert!(tc[0].message.contains("backslashes"), "{}", tc[0].message);
+    // Without the change, that literal is just a literal.
+    let r = review(&sql[39..], Engine::Postgres, &default(), None);
+    assert!(of(&r, "schemagate.transaction-control").is_empty());
 }
 
 #[test]
