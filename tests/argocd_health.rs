@@ -16,7 +16,7 @@ use schemagate::api::schema_change::{
 };
 use schemagate::workflow::{
     Approver, HistoryEntry, HistoryFacts, HistoryStatus, Observed, ObservedApproval,
-    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, SqlText, Target,
+    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SqlText, Target,
     approval_verdict, decide, next_approval_status, next_status, review_key, sql_digest,
 };
 use serde_json::{Value, json};
@@ -174,14 +174,15 @@ fn stamp(o: &Observed, r: ReviewOutcome) -> ReviewOutcome {
         &target,
         &o.project.as_ref().unwrap().spec.review,
     );
-    r.stamped(
-        key,
-        sql_digest(SQL),
-        &target,
-        &o.change.status,
-        o.change.created.as_ref(),
-        &at(500),
-    )
+    r.stamped(&ReviewStamp {
+        key: &key,
+        digest: &sql_digest(SQL),
+        target: &target,
+        previous_key: None,
+        status: &o.change.status,
+        created: o.change.created.as_ref(),
+        now: &at(500),
+    })
 }
 
 fn approve(user: &str) -> ObservedApproval {

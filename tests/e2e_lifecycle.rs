@@ -4,7 +4,7 @@
 
 mod e2e_support;
 
-use e2e_support::{Env, PgTarget, approval, change, condition};
+use e2e_support::{Env, PgTarget, Reviewed, approval, change, condition};
 
 const GOOD_SQL: &str = "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);";
 
@@ -16,16 +16,8 @@ async fn setup(env: &Env, pg: &PgTarget, password: &str) {
         .unwrap();
 }
 
-async fn digest_of(env: &Env, name: &str) -> String {
-    env.wait_jsonpath(
-        &format!("schemachange/{name}"),
-        "{.status.phase}",
-        "AwaitingApproval",
-    )
-    .await
-    .unwrap();
-    let json = env.get_json(&format!("schemachange/{name}")).await.unwrap();
-    json["status"]["sqlDigest"].as_str().unwrap().to_owned()
+async fn digest_of(env: &Env, name: &str) -> Reviewed {
+    env.reviewed(name).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -185,8 +177,11 @@ async fn approval_with_another_digest_does_not_count() {
         .await
         .unwrap();
     let digest = digest_of(&env, "add-accounts").await;
-    let wrong = "0".repeat(64);
-    assert_ne!(digest, wrong);
+    let wrong = Reviewed {
+        digest: "0".repeat(64),
+        ..digest.clone()
+    };
+    assert_ne!(digest.digest, wrong.digest);
     env.apply(&approval("stale", "add-accounts", &wrong, "approve"))
         .await
         .unwrap();

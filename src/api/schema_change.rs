@@ -275,6 +275,10 @@ pub struct ReviewRecord {
     /// Fingerprint of what was reviewed: the SQL digest, the target and the review policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// True when this review replaced an earlier one (the instance was retargeted or the policy
+    /// edited): every Approval must then be created in a later second than `reviewedAt`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supersedes: bool,
 }
 
 // serde's skip_serializing_if hands a reference.

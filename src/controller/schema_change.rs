@@ -76,18 +76,23 @@ async fn reconcile_change(
     let mut observed = observe(ctx, ns, change, &target).await?;
     let mut decision = decide(&observed);
     if let Decision::Review { digest, key } = decision {
-        let review = run_review(ctx, &observed, &target).await.stamped(
-            key,
-            digest,
-            &observed
-                .instance
-                .as_ref()
-                .map(|i| i.target.clone())
-                .unwrap_or_default(),
-            &observed.change.status,
-            observed.change.created.as_ref(),
-            &observed.now,
-        );
+        let reviewed_target = observed
+            .instance
+            .as_ref()
+            .map(|i| i.target.clone())
+            .unwrap_or_default();
+        let review =
+            run_review(ctx, &observed, &target)
+                .await
+                .stamped(&crate::workflow::ReviewStamp {
+                    key: &key,
+                    digest: &digest,
+                    target: &reviewed_target,
+                    previous_key: observed.review.as_ref().map(|r| r.key.as_str()),
+                    status: &observed.change.status,
+                    created: observed.change.created.as_ref(),
+                    now: &observed.now,
+                });
         ctx.reviews.put(&uid, review.clone());
         observed.review = Some(review);
         decision = decide(&observed);
@@ -155,8 +160,14 @@ async fn reconcile_change(
         }
         _ => {}
     }
+    if target.history_unreadable && !deleting {
+        return Ok(Action::requeue(HISTORY_RETRY));
+    }
     Ok(Action::await_change())
 }
+
+/// When to look again after the history table could not be read.
+const HISTORY_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn has_finalizer(change: &SchemaChange) -> bool {
     change.finalizers().iter().any(|f| f == FINALIZER)
@@ -212,6 +223,8 @@ struct Target {
     history: Option<HistoryFacts>,
     /// The history cache key of the instance.
     history_key: String,
+    /// The instance is usable but its history table could not be read (a transient error).
+    history_unreadable: bool,
 }
 
 async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Result<Target, Error> {
@@ -223,6 +236,7 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
         not_ready: String::new(),
         history: None,
         history_key: super::history_cache::key(ns, &change.spec.instance_ref),
+        history_unreadable: false,
     };
     let Some(instance) = &target.instance else {
         return Ok(target);
@@ -268,9 +282,11 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
             target.config = Some(cfg);
         }
         // Not fatal: the change waits (or, when deleted, is released without the database).
+        // The instance stays Ready, so nothing else would wake this change: retry on a timer.
         Err(e) => {
             tracing::info!(error = %engine::error_chain(&e), "history table not readable");
             target.not_ready = engine::error_chain(&e);
+            target.history_unreadable = true;
         }
     }
     Ok(target)

@@ -13,28 +13,6 @@ use super::session::{ErrorClass, Session, classify};
 use super::split::ScriptStatement;
 use super::{EngineError, error_chain};
 
-/// `BEGIN`, `COMMIT`, … inside a script would break the one-transaction guarantee.
-pub(crate) fn is_transaction_control(sql: &str) -> bool {
-    let first: String = words(sql, 2);
-    matches!(
-        first.as_str(),
-        "BEGIN"
-            | "BEGIN;"
-            | "COMMIT"
-            | "ROLLBACK"
-            | "END"
-            | "START TRANSACTION"
-            | "SAVEPOINT"
-            | "RELEASE SAVEPOINT"
-            | "BEGIN TRANSACTION"
-            | "BEGIN WORK"
-            | "COMMIT WORK"
-            | "ABORT"
-    ) || first.starts_with("COMMIT ")
-        || first.starts_with("ROLLBACK ")
-        || first.starts_with("SAVEPOINT ")
-}
-
 /// PostgreSQL statements that refuse to run inside a transaction block.
 pub(crate) fn pg_needs_autocommit(sql: &str) -> bool {
     let w = words(sql, 4);

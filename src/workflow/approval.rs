@@ -13,7 +13,7 @@ use crate::api::conditions::{reasons, set_condition, types};
 use crate::api::project::ApprovalPolicy;
 use crate::api::schema_change::{ApprovalRecord, ApproverRecord, Phase, RiskLevel};
 
-use super::observed::{ObservedApproval, ObservedChange};
+use super::observed::{ObservedApproval, ObservedChange, ReviewOutcome};
 use super::version::Version;
 
 /// Whether an Approval counts, with a PascalCase reason and a human message.
@@ -55,18 +55,27 @@ struct Subject<'a> {
     digest: Option<&'a str>,
     /// When the review being approved was computed.
     reviewed_at: Option<&'a Time>,
+    /// Whether that review replaced an earlier one (retargeted instance, edited policy).
+    review_supersedes: bool,
     author: Option<&'a str>,
 }
 
-/// Whether `approval` was created before `bound`, at the API server's one-second resolution:
-/// an Approval created in the same second as the bound counts.
-fn created_before(approval: &ObservedApproval, bound: Option<&Time>) -> bool {
+/// Whether `approval` was created too early relative to `bound` (the change's creation, or its
+/// review). Creation timestamps have one-second resolution: an Approval that names the change's
+/// uid may come from the same second (the uid proves which object it was made for); one that
+/// does not must come from a later second, or a script could delete and recreate a change
+/// within the second its Approval was made.
+fn too_early(approval: &ObservedApproval, bound: Option<&Time>, bound_by_uid: bool) -> bool {
     let Some(bound) = bound else { return false };
     let bound_second = bound.0.as_second();
-    approval
-        .created
-        .as_ref()
-        .is_none_or(|created| created.0.as_second() < bound_second)
+    approval.created.as_ref().is_none_or(|created| {
+        let second = created.0.as_second();
+        if bound_by_uid {
+            second < bound_second
+        } else {
+            second <= bound_second
+        }
+    })
 }
 
 /// Checks one Approval against a change's identity, its reviewed digest and review, and the
@@ -87,6 +96,7 @@ fn check(
     policy: &ApprovalPolicy,
 ) -> Result<(), Verdict> {
     let change_name = subject.name;
+    let bound_by_uid = approval.change_uid.is_some();
     if let Some(uid) = &approval.change_uid
         && uid != subject.uid
     {
@@ -99,13 +109,14 @@ fn check(
             ),
         ));
     }
-    if created_before(approval, subject.created) {
+    if too_early(approval, subject.created, bound_by_uid) {
         return Err(Verdict::refused(
             reasons::PREDATES_CHANGE,
             format!(
-                "created before SchemaChange {change_name} (uid {}) existed: it was made for an \
-                 earlier object of the same name; create a new Approval",
-                subject.uid
+                "not created after SchemaChange {change_name} (uid {}): it may have been made for \
+                 an earlier object of the same name; create a new Approval (with \
+                 schemaChangeUid {})",
+                subject.uid, subject.uid
             ),
         ));
     }
@@ -127,17 +138,30 @@ fn check(
             ),
         ));
     }
-    if created_before(approval, subject.reviewed_at) {
+    if too_early(
+        approval,
+        subject.reviewed_at,
+        bound_by_uid && !subject.review_supersedes,
+    ) {
         let at = subject
             .reviewed_at
             .map(|t| t.0.to_string())
             .unwrap_or_default();
+        let hint = if bound_by_uid && !subject.review_supersedes {
+            ""
+        } else if bound_by_uid {
+            " (after a new review, an Approval must be created in a later second than it)"
+        } else {
+            " (an Approval without schemaChangeUid must be created in a later second than the \
+             review)"
+        };
         return Err(Verdict::refused(
             reasons::PREDATES_REVIEW,
             format!(
                 "created before the review it would approve (SchemaChange {change_name} was \
-                 reviewed at {at}, e.g. again after its DatabaseInstance changed target); \
-                 read the review and create a new Approval"
+                 reviewed at {at}, e.g. again after its DatabaseInstance changed target){hint}; \
+                 read the review and create a new Approval with schemaChangeUid {}",
+                subject.uid
             ),
         ));
     }
@@ -227,6 +251,7 @@ pub fn approval_verdict(
         created: change.created.as_ref(),
         digest: status.sql_digest.as_deref(),
         reviewed_at: reviewed_at.as_ref(),
+        review_supersedes: status.review.as_ref().is_some_and(|r| r.supersedes),
         author: change.author.as_deref(),
     };
     if let Err(verdict) = check(approval, &subject, policy) {
@@ -306,14 +331,13 @@ fn record(approval: &ObservedApproval) -> ApproverRecord {
     }
 }
 
-/// Counts the Approvals for `change` against its reviewed `digest` and the time of the review
-/// (`reviewed_at`). Approvers are distinct by user name; Approvals whose approver is unknown
+/// Counts the Approvals for `change` against the operator's review of it (digest, time, and
+/// whether it replaced an earlier review). Approvers are distinct by user name; Approvals whose approver is unknown
 /// count together as one approver.
 #[must_use]
 pub fn tally(
     change: &ObservedChange,
-    digest: &str,
-    reviewed_at: Option<&Time>,
+    review: &ReviewOutcome,
     policy: &ApprovalPolicy,
     approvals: &[ObservedApproval],
 ) -> Tally {
@@ -321,8 +345,9 @@ pub fn tally(
         name: &change.name,
         uid: &change.uid,
         created: change.created.as_ref(),
-        digest: Some(digest),
-        reviewed_at,
+        digest: Some(&review.digest),
+        reviewed_at: review.reviewed_at.as_ref(),
+        review_supersedes: review.supersedes,
         author: change.author.as_deref(),
     };
     let mut ordered: Vec<&ObservedApproval> = approvals

@@ -96,6 +96,15 @@ fn verdict_table() {
         created: Some(at(REVIEWED_AT)),
         ..approve("a1", "dba")
     };
+    let same_second_bound = ObservedApproval {
+        created: Some(at(REVIEWED_AT)),
+        change_uid: Some(reviewed.uid.clone()),
+        ..approve("a1", "dba")
+    };
+    let same_second_as_change = ObservedApproval {
+        created: reviewed.created.clone(),
+        ..approve("a1", "dba")
+    };
     // (name, approval, change, policy, accepted, reason)
     let cases: Vec<VerdictCase<'_>> = vec![
         (
@@ -131,12 +140,28 @@ fn verdict_table() {
             reasons::PREDATES_REVIEW,
         ),
         (
-            "same second as the review",
+            "same second as the review, not bound by uid",
             same_second_as_review,
+            Some(&reviewed),
+            Some(&open),
+            false,
+            reasons::PREDATES_REVIEW,
+        ),
+        (
+            "same second as the review, bound by uid",
+            same_second_bound,
             Some(&reviewed),
             Some(&open),
             true,
             reasons::MATCHED,
+        ),
+        (
+            "same second as the change, not bound by uid",
+            same_second_as_change,
+            Some(&reviewed),
+            Some(&open),
+            false,
+            reasons::PREDATES_CHANGE,
         ),
         (
             "approve matches",

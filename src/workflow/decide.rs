@@ -217,13 +217,7 @@ pub fn decide(observed: &Observed) -> Decision {
         };
     }
     let policy = &project.spec.approval;
-    let counted = tally(
-        change,
-        &digest,
-        review.reviewed_at.as_ref(),
-        policy,
-        &observed.approvals,
-    );
+    let counted = tally(change, review, policy, &observed.approvals);
     if let Some(rejection) = &counted.rejection {
         return Decision::Reject {
             by: rejection.user.clone().unwrap_or_else(|| {

@@ -729,6 +729,28 @@ fn cases() -> Vec<Case> {
             Some(reasons::REVIEWING),
         ),
         case(
+            "re-reviewed after a retarget: a uid-bound approval from that second does not count",
+            with(approved_once(), |o| {
+                o.approvals[0].change_uid = Some("uid-1".into());
+                let review = o.review.as_mut().unwrap();
+                review.supersedes = true;
+                review.reviewed_at = o.approvals[0].created.clone();
+            }),
+            "WaitForApproval",
+            P::AwaitingApproval,
+            Some(reasons::AWAITING_APPROVAL),
+        ),
+        case(
+            "first review: a uid-bound approval from the same second counts",
+            with(approved_once(), |o| {
+                o.approvals[0].change_uid = Some("uid-1".into());
+                o.review.as_mut().unwrap().reviewed_at = o.approvals[0].created.clone();
+            }),
+            "Execute",
+            P::Applying,
+            Some(reasons::APPLYING),
+        ),
+        case(
             "review policy edited: reviewed again",
             with(approved_once(), |o| {
                 o.project.as_mut().unwrap().spec.review.preset =

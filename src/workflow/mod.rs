@@ -39,8 +39,8 @@ pub use approval::{
 pub use decide::{Decision, decide};
 pub use observed::{
     Approver, HistoryEntry, HistoryFacts, HistoryStatus, Observed, ObservedApproval,
-    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, SiblingChange, SqlText,
-    Target, review_key, sql_digest,
+    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SiblingChange,
+    SqlText, Target, review_key, sql_digest,
 };
 pub use status::{EventNote, EventType, StatusUpdate, next_status};
 pub use version::{Version, VersionError};

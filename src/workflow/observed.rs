@@ -169,6 +169,25 @@ fn hex_of(bytes: &[u8]) -> String {
         })
 }
 
+/// What [`ReviewOutcome::stamped`] tags a fresh review with.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewStamp<'a> {
+    /// The [`review_key`] the review was computed for.
+    pub key: &'a str,
+    /// The SQL digest reviewed.
+    pub digest: &'a str,
+    /// The target reviewed against.
+    pub target: &'a Target,
+    /// The key of the review this process held for the change before, if any.
+    pub previous_key: Option<&'a str>,
+    /// The change's current status (a review recorded there may keep its time).
+    pub status: &'a SchemaChangeStatus,
+    /// The change's creation time.
+    pub created: Option<&'a Time>,
+    /// Now.
+    pub now: &'a Time,
+}
+
 /// What a review depends on, as one fingerprint: the exact SQL, the target database and the
 /// review policy. A review is reused only while all three are unchanged.
 #[must_use]
@@ -205,6 +224,10 @@ pub struct ReviewOutcome {
     pub target: String,
     /// When the review was computed. Approvals created before this second do not count.
     pub reviewed_at: Option<Time>,
+    /// This review replaced an earlier one of the same change with another key (the instance
+    /// was retargeted or the policy edited): then even an Approval naming the change's uid must
+    /// be created in a later second than this review.
+    pub supersedes: bool,
     /// Highest risk of any statement.
     pub risk: RiskLevel,
     /// Number of statements.
@@ -231,6 +254,7 @@ impl ReviewOutcome {
             digest: String::new(),
             target: String::new(),
             reviewed_at: None,
+            supersedes: false,
             risk,
             statements,
             errors: u32::try_from(errors).unwrap_or(u32::MAX),
@@ -244,19 +268,13 @@ impl ReviewOutcome {
     /// restarted and reviewed again): then the recorded time is kept, but never earlier than
     /// the change's creation, so a forged `reviewedAt` cannot let an older Approval count.
     #[must_use]
-    pub fn stamped(
-        mut self,
-        key: String,
-        digest: String,
-        target: &Target,
-        status: &SchemaChangeStatus,
-        created: Option<&Time>,
-        now: &Time,
-    ) -> Self {
-        let recorded = status
+    pub fn stamped(mut self, stamp: &ReviewStamp<'_>) -> Self {
+        let status_key = stamp.status.review.as_ref().and_then(|r| r.key.as_deref());
+        let recorded = stamp
+            .status
             .review
             .as_ref()
-            .filter(|r| r.key.as_deref() == Some(key.as_str()))
+            .filter(|r| r.key.as_deref() == Some(stamp.key))
             .filter(|r| {
                 (r.risk, r.statements, r.errors, r.warnings)
                     == (self.risk, self.statements, self.errors, self.warnings)
@@ -264,15 +282,19 @@ impl ReviewOutcome {
             .and_then(|r| r.reviewed_at.as_deref())
             .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
             .map(Time)
-            .filter(|t| t.0 <= now.0);
-        let at = match (recorded, created) {
+            .filter(|t| t.0 <= stamp.now.0);
+        let at = match (recorded, stamp.created) {
             (Some(at), Some(created)) if at.0 < created.0 => created.clone(),
             (Some(at), _) => at,
-            (None, _) => now.clone(),
+            (None, _) => stamp.now.clone(),
         };
-        self.key = key;
-        self.digest = digest;
-        self.target.clone_from(&target.display);
+        self.supersedes = [stamp.previous_key, status_key]
+            .into_iter()
+            .flatten()
+            .any(|k| !k.is_empty() && k != stamp.key);
+        self.key = stamp.key.to_owned();
+        self.digest = stamp.digest.to_owned();
+        self.target.clone_from(&stamp.target.display);
         self.reviewed_at = Some(at);
         self
     }
@@ -294,6 +316,7 @@ impl ReviewOutcome {
             reviewed_at: self.reviewed_at.as_ref().map(|t| t.0.to_string()),
             target: (!self.target.is_empty()).then(|| self.target.clone()),
             key: (!self.key.is_empty()).then(|| self.key.clone()),
+            supersedes: self.supersedes,
         }
     }
 }
@@ -474,66 +497,62 @@ mod tests {
             display: "sqlite:/x".into(),
         };
         let review = ReviewOutcome::from_findings(RiskLevel::Low, 1, Vec::new());
-        let fresh = review.clone().stamped(
-            "k".into(),
-            "d".into(),
-            &target,
-            &SchemaChangeStatus::default(),
-            Some(&at(100)),
-            &at(1_000),
-        );
+        let empty = SchemaChangeStatus::default();
+        let (created, first_time, later) = (at(100), at(1_000), at(5_000));
+        let stamp = |key: &'static str, status: &'static SchemaChangeStatus, now: &'static Time| {
+            ReviewStamp {
+                key,
+                digest: "d",
+                target: Box::leak(Box::new(target.clone())),
+                previous_key: None,
+                status,
+                created: Some(Box::leak(Box::new(created.clone()))),
+                now,
+            }
+        };
+        let first_time: &'static Time = Box::leak(Box::new(first_time));
+        let later: &'static Time = Box::leak(Box::new(later));
+        let empty: &'static SchemaChangeStatus = Box::leak(Box::new(empty));
+        let fresh = review.clone().stamped(&stamp("k", empty, first_time));
         assert_eq!(
-            fresh.reviewed_at,
-            Some(at(1_000)),
+            fresh.reviewed_at.as_ref(),
+            Some(first_time),
             "a first review is stamped now"
         );
         assert_eq!(
             (fresh.key.as_str(), fresh.target.as_str()),
             ("k", "sqlite:/x")
         );
-        let mut status = SchemaChangeStatus {
+        assert!(!fresh.supersedes);
+        let recorded: &'static SchemaChangeStatus = Box::leak(Box::new(SchemaChangeStatus {
             review: Some(fresh.to_record()),
             ..SchemaChangeStatus::default()
-        };
-        let again = review.clone().stamped(
-            "k".into(),
-            "d".into(),
-            &target,
-            &status,
-            Some(&at(100)),
-            &at(5_000),
-        );
+        }));
+        let again = review.clone().stamped(&stamp("k", recorded, later));
         assert_eq!(
-            again.reviewed_at,
-            Some(at(1_000)),
-            "a restart keeps the recorded time"
+            again.reviewed_at.as_ref(),
+            Some(first_time),
+            "a restart keeps the time"
         );
-        let other_key = review.clone().stamped(
-            "k2".into(),
-            "d".into(),
-            &target,
-            &status,
-            Some(&at(100)),
-            &at(5_000),
-        );
+        assert!(!again.supersedes, "the same review");
+        let other_key = review.clone().stamped(&stamp("k2", recorded, later));
         assert_eq!(
-            other_key.reviewed_at,
-            Some(at(5_000)),
+            other_key.reviewed_at.as_ref(),
+            Some(later),
             "another target or policy: now"
         );
+        assert!(other_key.supersedes, "it replaces the recorded review");
+        let mut in_memory = stamp("k2", empty, later);
+        in_memory.previous_key = Some("k");
+        assert!(review.clone().stamped(&in_memory).supersedes);
         // A forged, earlier reviewedAt cannot reach before the change existed.
-        if let Some(r) = status.review.as_mut() {
+        let mut forged = recorded.clone();
+        if let Some(r) = forged.review.as_mut() {
             r.reviewed_at = Some(at(10).0.to_string());
         }
-        let forged = review.stamped(
-            "k".into(),
-            "d".into(),
-            &target,
-            &status,
-            Some(&at(100)),
-            &at(5_000),
-        );
-        assert_eq!(forged.reviewed_at, Some(at(100)));
+        let forged: &'static SchemaChangeStatus = Box::leak(Box::new(forged));
+        let stamped = review.stamped(&stamp("k", forged, later));
+        assert_eq!(stamped.reviewed_at, Some(created));
     }
 
     #[test]

@@ -125,7 +125,8 @@ impl Env {
         })
     }
 
-    fn start_operator(&mut self) {
+    /// Starts the in-process operator (again, after [`Env::stop_operator`]).
+    pub fn start_operator(&mut self) {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let args = schemagate::cli::run::RunArgs {
             http_addr: "127.0.0.1:0".parse().unwrap(),
@@ -423,8 +424,48 @@ spec:
     )
 }
 
-/// An Approval manifest.
-pub fn approval(name: &str, change: &str, digest: &str, decision: &str) -> String {
+/// What an Approval quotes of a reviewed change: its SQL digest and its uid.
+#[derive(Debug, Clone)]
+pub struct Reviewed {
+    /// `status.sqlDigest`.
+    pub digest: String,
+    /// `metadata.uid`.
+    pub uid: String,
+}
+
+impl Reviewed {
+    /// Reads them from a SchemaChange as JSON.
+    pub fn of(change: &serde_json::Value) -> Self {
+        Self {
+            digest: change["status"]["sqlDigest"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            uid: change["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+}
+
+impl Env {
+    /// Waits until `name` awaits approval and returns what an Approval must quote.
+    pub async fn reviewed(&self, name: &str) -> Result<Reviewed> {
+        self.wait_jsonpath(
+            &format!("schemachange/{name}"),
+            "{.status.phase}",
+            "AwaitingApproval",
+        )
+        .await?;
+        Ok(Reviewed::of(
+            &self.get_json(&format!("schemachange/{name}")).await?,
+        ))
+    }
+}
+
+/// An Approval manifest bound to the reviewed change (digest and uid).
+pub fn approval(name: &str, change: &str, reviewed: &Reviewed, decision: &str) -> String {
     format!(
         r#"apiVersion: schemagate.io/v1alpha1
 kind: Approval
@@ -432,8 +473,11 @@ metadata:
   name: {name}
 spec:
   schemaChangeRef: {change}
+  schemaChangeUid: "{uid}"
   sqlDigest: "{digest}"
   decision: {decision}
-"#
+"#,
+        uid = reviewed.uid,
+        digest = reviewed.digest,
     )
 }
