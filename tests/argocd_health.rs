@@ -127,6 +127,7 @@ fn observed() -> Observed {
             policy_error: None,
         }),
         instance: Some(ObservedInstance {
+            engine: schemagate::api::database_instance::Engine::Postgres,
             environment: Some("prod".into()),
             ready: true,
             message: "connected".into(),

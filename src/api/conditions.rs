@@ -100,6 +100,9 @@ pub mod reasons {
     /// Status says the change ran (applied or failed) but the target database's history table
     /// has no record of it; it is never run again automatically.
     pub const HISTORY_MISSING: &str = "HistoryMissing";
+    /// The change asks for something its engine cannot do safely (`transactionMode: none` on
+    /// SQLite, where the executor's lock is the change's transaction).
+    pub const UNSUPPORTED_TRANSACTION_MODE: &str = "UnsupportedTransactionMode";
     /// The executor refused the change before running anything (for example transaction control
     /// or a NUL byte in the script that the review did not catch); nothing ran.
     pub const EXECUTION_REFUSED: &str = "ExecutionRefused";

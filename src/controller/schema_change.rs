@@ -321,6 +321,7 @@ async fn observe(
             spec: p.spec,
         });
     let instance = target.instance.as_ref().map(|i| ObservedInstance {
+        engine: i.spec.engine,
         target: crate::workflow::Target::of(&i.uid().unwrap_or_default(), &i.spec),
         environment: i.spec.environment.clone(),
         ready: target.config.is_some(),

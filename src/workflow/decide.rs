@@ -195,6 +195,17 @@ pub fn decide(observed: &Observed) -> Decision {
             ),
         };
     }
+    if instance.engine == crate::api::database_instance::Engine::Sqlite
+        && change.spec.transaction_mode == crate::api::schema_change::TransactionMode::None
+    {
+        return Decision::Fail {
+            reason: reasons::UNSUPPORTED_TRANSACTION_MODE,
+            message: "transactionMode none is not supported on SQLite: the executor's lock is the \
+                      change's own transaction, so statements cannot commit one by one; create \
+                      the change again with transactionMode auto"
+                .to_owned(),
+        };
+    }
     let version = match Version::parse(&change.spec.version) {
         Ok(version) => version,
         Err(error) => {

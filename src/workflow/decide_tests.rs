@@ -187,6 +187,16 @@ fn cases() -> Vec<Case> {
             Some(reasons::SQL_CHANGED),
         ),
         case(
+            "transactionMode none on SQLite is refused before review",
+            with(base(), |o| {
+                o.instance.as_mut().unwrap().engine = crate::api::database_instance::Engine::Sqlite;
+                o.change.spec.transaction_mode = crate::api::schema_change::TransactionMode::None;
+            }),
+            "Fail",
+            P::Failed,
+            Some(reasons::UNSUPPORTED_TRANSACTION_MODE),
+        ),
+        case(
             "version not a version",
             with(base(), |o| o.change.spec.version = "v5".into()),
             "Fail",

@@ -65,6 +65,7 @@ pub fn base() -> Observed {
             message: "connected".into(),
             checked: true,
             target: target(),
+            engine: crate::api::database_instance::Engine::Postgres,
         }),
         sql: SqlText::Resolved(SQL.into()),
         review: None,

@@ -112,6 +112,8 @@ pub struct ObservedInstance {
     pub checked: bool,
     /// The database it points at.
     pub target: Target,
+    /// Its engine.
+    pub engine: crate::api::database_instance::Engine,
 }
 
 /// The database a DatabaseInstance points at, as far as reviews and approvals are concerned:

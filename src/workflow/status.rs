@@ -64,6 +64,8 @@ const WARNING_REASONS: &[&str] = &[
     reasons::VERSION_OUT_OF_ORDER,
     reasons::INVALID_VERSION,
     reasons::EXECUTION_FAILED,
+    reasons::EXECUTION_REFUSED,
+    reasons::UNSUPPORTED_TRANSACTION_MODE,
     reasons::NEEDS_INTERVENTION,
     reasons::HISTORY_MISSING,
     reasons::CANCELLED,
@@ -291,7 +293,7 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
             Phase::Applied
         }
         Decision::Fail { reason, message } => {
-            if *reason == reasons::EXECUTION_FAILED {
+            if *reason == reasons::EXECUTION_FAILED || *reason == reasons::EXECUTION_REFUSED {
                 b.set(types::APPLIED, false, reason, message);
             }
             b.ready(false, reason, message);
