@@ -359,3 +359,26 @@ async fn sqlite_history_layout_1_is_migrated_in_place() {
     let cfg = ConnectionConfig::sqlite(file.path());
     layout_1_is_migrated_in_place(cfg, "schemagate_history", "schemagate_meta").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pg_many_sessions_create_the_history_table_at_once() {
+    // The operator's instance probe, two reconciles and an executor may all meet a fresh
+    // database together; `IF NOT EXISTS` alone lets the losers fail on PostgreSQL's catalog.
+    for _ in 0..3 {
+        let cfg = cfg(&fresh_pg_database().unwrap());
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let cfg = cfg.clone();
+                tokio::spawn(async move {
+                    let mut s = Session::connect(&cfg).await.unwrap();
+                    let r = schemagate::engine::history::ensure(&mut s).await;
+                    s.close().await;
+                    r.map_err(|e| schemagate::engine::error_chain(&e))
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+    }
+}

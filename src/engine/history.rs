@@ -191,6 +191,30 @@ fn layout_v1(engine: EngineKind) -> String {
 /// Creates the history table (and its layout-version record) when missing and migrates an older
 /// layout. Idempotent; call under the executor lock.
 pub async fn ensure(s: &mut Session) -> Result<(), EngineError> {
+    // Two sessions creating the schema or a table at once on PostgreSQL: `IF NOT EXISTS` does not
+    // stop the loser from failing on the catalog's unique index. The winner's objects exist by
+    // then, so looking again succeeds.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ensure_once(s).await {
+            Err(EngineError::History(e)) if attempt < 3 && lost_create_race(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A concurrent `CREATE … IF NOT EXISTS` lost to another session (PostgreSQL: unique violation
+/// on a catalog, or duplicate object).
+fn lost_create_race(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| matches!(code.as_ref(), "23505" | "42P06" | "42P07" | "42710"))
+}
+
+async fn ensure_once(s: &mut Session) -> Result<(), EngineError> {
     // Fast path, one query: the table exists in the current layout (the usual case).
     if let Ok(v) = read_layout_version(s).await
         && v == LAYOUT_VERSION
