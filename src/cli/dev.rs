@@ -182,8 +182,8 @@ In another terminal:
 
   # approve exactly the SQL that was reviewed, for exactly this object:
   DIGEST=$(kubectl get schemachange add-accounts -o jsonpath='{{.status.sqlDigest}}')
-  UID=$(kubectl get schemachange add-accounts -o jsonpath='{{.metadata.uid}}')
-  sed -e "s/REPLACE_WITH_DIGEST/$DIGEST/" -e "s/REPLACE_WITH_UID/$UID/" \
+  CHANGE_UID=$(kubectl get schemachange add-accounts -o jsonpath='{{.metadata.uid}}')
+  sed -e "s/REPLACE_WITH_DIGEST/$DIGEST/" -e "s/REPLACE_WITH_UID/$CHANGE_UID/" \
     examples/approve/approval.yaml | kubectl apply -f -
   kubectl wait --for=condition=Applied schemachange/add-accounts
   kubectl get schemachange add-accounts -o jsonpath='{{.status.execution}}{{"\n"}}{{.status.snapshots}}{{"\n"}}'
