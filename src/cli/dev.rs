@@ -17,7 +17,7 @@ use crate::api::database_instance::{
     CredentialsSecretRef, DatabaseInstance, DatabaseInstanceSpec, Engine, Timeouts, TlsMode,
     TlsSpec,
 };
-use crate::engine::{ConnectionConfig, EngineKind};
+use crate::engine::ConnectionConfig;
 
 use super::run::{RunArgs, init_logging, operate, shutdown_signal};
 
@@ -108,11 +108,7 @@ async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<
 /// Creates the `playground` DatabaseInstance and its Secret for a `--database` URL.
 async fn create_server_instance(client: &Client, url: &str) -> anyhow::Result<()> {
     let cfg = ConnectionConfig::from_url(url).context("--database")?;
-    let engine = match cfg.engine {
-        EngineKind::Postgres => Engine::Postgres,
-        EngineKind::Mysql => Engine::Mysql,
-        EngineKind::Sqlite => Engine::Sqlite,
-    };
+    let engine = cfg.engine;
     let secrets: Api<K8sSecret> = Api::namespaced(client.clone(), "default");
     let secret = K8sSecret {
         metadata: ObjectMeta {

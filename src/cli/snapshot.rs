@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::engine::{ConnectionConfig, EngineKind, error_chain, introspect};
+use crate::engine::{ConnectionConfig, error_chain, introspect};
+use crate::sqltext::Engine;
 
 /// Output format of a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,9 +33,9 @@ pub struct SnapshotArgs {
 pub(crate) fn config(url: &str, engine: Option<&str>) -> Result<ConnectionConfig, String> {
     let cfg = ConnectionConfig::from_url(url).map_err(|e| error_chain(&e))?;
     if let Some(e) = engine {
-        let want: EngineKind = e
+        let want: Engine = e
             .parse()
-            .map_err(|e: crate::engine::EngineError| e.to_string())?;
+            .map_err(|_| format!("unknown engine `{}`", e.to_ascii_lowercase()))?;
         if want != cfg.engine {
             return Err(format!(
                 "--engine {want} does not match the URL's engine {}",

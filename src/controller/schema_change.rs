@@ -22,8 +22,9 @@ use crate::api::schema_change::{
     ExecutionRecord, Finding, FindingLevel, Phase, RiskLevel, SchemaChange, SchemaChangeStatus,
     StatementResult,
 };
-use crate::engine::{self, ConnectionConfig, EngineKind, ExecutionReport, HistoryRecord, Session};
+use crate::engine::{self, ConnectionConfig, ExecutionReport, HistoryRecord, Session};
 use crate::review::{Catalog, Level, Risk};
+use crate::sqltext::Engine;
 use crate::workflow::{
     ApprovedChange, Decision, HistoryFacts, Observed, ObservedApproval, ObservedChange,
     ObservedInstance, ObservedProject, ReviewOutcome, SiblingChange, SqlText, decide, next_status,
@@ -475,7 +476,7 @@ async fn run_review(ctx: &Context, observed: &Observed, target: &Target) -> Revi
     let (Some(project), Some(instance)) = (&observed.project, &target.instance) else {
         return ReviewOutcome::default();
     };
-    let engine = connection::review_engine(instance.spec.engine);
+    let engine = instance.spec.engine;
     // The workflow only asks for a review once the project's policy is valid.
     let Ok(policy) = super::project::review_policy(&project.spec.review) else {
         return ReviewOutcome::default();
@@ -518,8 +519,8 @@ async fn run_review(ctx: &Context, observed: &Observed, target: &Target) -> Revi
 
 /// The live schema as review context; `None` when it cannot be read (the review then only
 /// sees what the script itself creates).
-async fn live_catalog(cfg: &ConnectionConfig, engine: crate::review::Engine) -> Option<Catalog> {
-    if cfg.engine == EngineKind::Sqlite {
+async fn live_catalog(cfg: &ConnectionConfig, engine: Engine) -> Option<Catalog> {
+    if cfg.engine == Engine::Sqlite {
         return None;
     }
     match engine::introspect::snapshot_database(cfg).await {

@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn a_missing_snapshot_says_why() {
         let schema = Schema {
-            dialect: crate::snapshot::Dialect::Sqlite,
+            dialect: crate::sqltext::Engine::Sqlite,
             tables: Vec::new(),
             objects: Vec::new(),
         };

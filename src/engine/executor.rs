@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::config::{ConnectionConfig, EngineKind};
+use super::config::ConnectionConfig;
 use super::session::Session;
 use super::{EngineError, paths};
+use crate::sqltext::Engine;
 use crate::sqltext::{self, guard};
 
 /// A change to execute.
@@ -195,13 +196,13 @@ const PG_LOCK_KEY: i64 = 0x5343_4847_5445_0001;
 /// part of the change outside the history row's transaction; on MySQL the intent records would
 /// be written inside the script's own transaction. The error is permanent
 /// ([`EngineError::Config`]): running the same script again cannot succeed.
-fn refuse_unsafe_script(engine: EngineKind, sql: &str) -> Result<(), EngineError> {
+fn refuse_unsafe_script(engine: Engine, sql: &str) -> Result<(), EngineError> {
     if let Some(nul) = guard::find_nul(sql) {
         return Err(EngineError::Config(format!(
             "{nul}; the change was not run"
         )));
     }
-    if let Some((offset, control)) = guard::find_transaction_control(engine.dialect(), sql)
+    if let Some((offset, control)) = guard::find_transaction_control(engine, sql)
         .into_iter()
         .next()
     {
@@ -247,7 +248,7 @@ impl Executor {
             *g = backend;
         }
         let result = match self.cfg.engine {
-            EngineKind::Sqlite => paths::run_sqlite(self, &mut s, change, &stmts).await,
+            Engine::Sqlite => paths::run_sqlite(self, &mut s, change, &stmts).await,
             _ => {
                 self.lock(&mut s).await?;
                 let r = paths::run_locked(self, &mut s, change, &stmts).await;

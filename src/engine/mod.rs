@@ -14,7 +14,7 @@ pub mod split;
 
 use std::time::Duration;
 
-pub use config::{ConnectionConfig, EngineKind, Secret, Timeouts, TlsMode};
+pub use config::{ConnectionConfig, Secret, Timeouts, TlsMode};
 pub use executor::{
     CancelHandle, Change, ExecOptions, ExecutionReport, Executor, Outcome, StatementResult,
 };

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::config::EngineKind;
 use super::executor::{Change, ExecutionReport, Executor, Outcome, StatementResult};
 use super::history::{self, ChangeStatus, HistoryRecord};
 use super::session::{ErrorClass, Session, classify};
 use super::split::ScriptStatement;
 use super::{EngineError, error_chain};
+use crate::sqltext::Engine;
 
 /// PostgreSQL statements that refuse to run inside a transaction block.
 pub(crate) fn pg_needs_autocommit(sql: &str) -> bool {
@@ -208,9 +208,9 @@ pub(crate) async fn run_locked(
     }
     let transactional = change.transaction_mode == TransactionMode::Auto
         && match s.engine() {
-            EngineKind::Postgres => !stmts.iter().any(|st| pg_needs_autocommit(&st.sql)),
-            EngineKind::Mysql => false,
-            EngineKind::Sqlite => true,
+            Engine::Postgres => !stmts.iter().any(|st| pg_needs_autocommit(&st.sql)),
+            Engine::Mysql => false,
+            Engine::Sqlite => true,
         };
     if transactional {
         run_transaction(ex, s, change, stmts, "BEGIN").await
@@ -241,7 +241,7 @@ pub(crate) async fn run_sqlite(
         match history::ensure(s).await {
             Ok(()) => break,
             Err(EngineError::History(e))
-                if classify(EngineKind::Sqlite, &e) == ErrorClass::LockTimeout
+                if classify(Engine::Sqlite, &e) == ErrorClass::LockTimeout
                     && Instant::now() < deadline => {}
             Err(e) => return Err(e),
         }
@@ -273,7 +273,7 @@ async fn run_transaction(
         // PostgreSQL: the before-snapshot on this session under the executor lock, just before
         // BEGIN (so it waits for no lock of the change) in a read-only transaction of its own;
         // taken again on a retry, as others may have changed the schema meanwhile.
-        let mut before = if engine == EngineKind::Sqlite {
+        let mut before = if engine == Engine::Sqlite {
             Shot::Off
         } else {
             capture_apart(ex, s).await
@@ -286,7 +286,7 @@ async fn run_transaction(
             }
             return Err(EngineError::Execution(e));
         }
-        if engine == EngineKind::Sqlite
+        if engine == Engine::Sqlite
             && let Some(rec) = history::get(s, &change.uid).await?
             && let Some(r) = from_existing(&rec, stmts.len())
         {
@@ -295,7 +295,7 @@ async fn run_transaction(
         }
         // SQLite: the database is locked from BEGIN IMMEDIATE, so the before-snapshot is taken
         // inside the transaction, before the first statement.
-        if engine == EngineKind::Sqlite {
+        if engine == Engine::Sqlite {
             before = capture_inside(ex, s).await?;
         }
         let started_at = Utc::now();

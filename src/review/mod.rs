@@ -231,16 +231,6 @@ mod tests {
     }
 
     #[test]
-    fn engine_parses_and_serialises_lowercase() {
-        assert_eq!("MariaDB".parse::<Engine>().unwrap(), Engine::Mysql);
-        assert_eq!(
-            serde_json::to_string(&Engine::Postgres).unwrap(),
-            "\"postgres\""
-        );
-        assert!("oracle".parse::<Engine>().is_err());
-    }
-
-    #[test]
     fn risk_levels() {
         let r = review(
             "SELECT 1; UPDATE t SET a = 1 WHERE id = 1; DROP TABLE x_del",

@@ -6,17 +6,10 @@ use sha2::{Digest, Sha256};
 
 use super::SnapshotError;
 
-/// SQL dialect of a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL / MariaDB.
-    Mysql,
-    /// SQLite.
-    Sqlite,
-}
+/// SQL dialect of a snapshot: the one engine type ([`crate::sqltext::Engine`]) under the name
+/// the snapshot model and the introspection code use for it. Serialised the same way
+/// (`postgres`, `mysql`, `sqlite`).
+pub use crate::sqltext::Engine as Dialect;
 
 /// A whole database schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
