@@ -1,11 +1,49 @@
-//! Canonical DDL rendering of a [`Schema`], and parsing that DDL back into per-object pieces for
+//! The canonical form of a [`Schema`]: its order ([`Schema::normalize`]), its DDL
+//! ([`Schema::canonical_ddl`]) and digest, and parsing that DDL back into per-object pieces for
 //! diffing. Pure text; the exact layout here is what digests are computed over.
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
+
 use super::model::{Column, Dialect, Object, ObjectKind, Schema, Table};
 
 const HEADER: &str = "-- schemagate: ";
+
+impl Schema {
+    /// Sorts everything into canonical order (columns keep their ordinal order).
+    pub fn normalize(&mut self) {
+        self.tables
+            .sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+        for t in &mut self.tables {
+            t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        self.objects
+            .sort_by(|a, b| (a.kind, &a.schema, &a.name).cmp(&(b.kind, &b.schema, &b.name)));
+        order_views(&mut self.objects);
+    }
+
+    /// Canonical DDL: deterministic, loadable into an empty database.
+    pub fn canonical_ddl(&self) -> String {
+        let preamble = match self.dialect {
+            // Function bodies may mention tables created later in the file.
+            Dialect::Postgres => "SET check_function_bodies = false;\n\n",
+            Dialect::Mysql | Dialect::Sqlite => "",
+        };
+        let body: String = render(self)
+            .iter()
+            .map(|o| o.to_text(self.dialect))
+            .collect();
+        format!("{preamble}{body}")
+    }
+
+    /// sha256 (hex) of the canonical DDL.
+    pub fn digest(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical_ddl().as_bytes()))
+    }
+}
 
 /// One object of the canonical DDL: its kind label, qualified name and statement(s).
 #[derive(Debug, Clone, PartialEq, Eq)]
