@@ -10,7 +10,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 pub mod catalog;
-mod catalog_ops;
 mod guards;
 mod parse;
 pub mod policy;

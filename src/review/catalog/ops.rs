@@ -6,7 +6,7 @@ use sqlparser::ast::{
     TableConstraint,
 };
 
-use super::catalog::{Column, Index, Table, WalkIssue, index_column_name};
+use super::table::{Column, Index, Table, WalkIssue, index_column_name};
 
 /// Whether a column option makes the column auto-increment / identity.
 pub(crate) fn is_auto_increment(opt: &ColumnOption) -> bool {

@@ -1,14 +1,21 @@
 //! In-memory catalog of tables, columns, indexes and keys, built from schema DDL and updated by
-//! walking a script's statements through it. Pure: it must not apply review rules or levels.
+//! walking a script's statements through it ([`table`] holds the data, `ops` the per-table
+//! edits of a statement). Pure: it must not apply review rules or levels.
 
 use std::collections::HashMap;
 
 use sqlparser::ast::{
-    AlterTableOperation, CommentObject, Expr, Ident, IndexColumn, ObjectName, ObjectType, Statement,
+    AlterTableOperation, CommentObject, Ident, ObjectName, ObjectType, Statement,
 };
 
-pub(crate) use super::catalog_ops::is_auto_increment;
-use super::catalog_ops::{add_column, add_constraint, alter};
+mod ops;
+mod table;
+
+pub(crate) use ops::is_auto_increment;
+use ops::{add_column, add_constraint, alter};
+pub(crate) use table::index_column_name;
+pub use table::{Column, Index, Table, WalkIssue};
+
 use super::{Engine, parse, split};
 
 /// A schema DDL statement the catalog needs but cannot read.
@@ -24,80 +31,6 @@ pub struct CatalogError {
     /// The parser error.
     #[source]
     pub source: sqlparser::parser::ParserError,
-}
-
-/// A column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    /// Name as written (case kept).
-    pub name: String,
-    /// Data type as sqlparser prints it, e.g. `VARCHAR(20)`.
-    pub data_type: String,
-    /// Declared NOT NULL (or part of the primary key).
-    pub not_null: bool,
-    /// Has a DEFAULT (or is auto-increment / identity / serial).
-    pub has_default: bool,
-    /// Column comment.
-    pub comment: Option<String>,
-}
-
-/// An index, unique key or primary key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Index {
-    /// Index name (empty when unnamed).
-    pub name: String,
-    /// Column names (expressions as printed).
-    pub columns: Vec<String>,
-    /// Unique index or constraint.
-    pub unique: bool,
-    /// The primary key.
-    pub primary: bool,
-}
-
-/// A table.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Table {
-    /// Name as written, without schema.
-    pub name: String,
-    /// Columns in order.
-    pub columns: Vec<Column>,
-    /// Indexes, including the primary key and unique constraints.
-    pub indexes: Vec<Index>,
-    /// Table comment.
-    pub comment: Option<String>,
-    /// Estimated row count, when known from a live snapshot.
-    pub rows: Option<u64>,
-}
-
-impl Table {
-    /// The column named `name` (case-insensitive).
-    #[must_use]
-    pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-    }
-
-    pub(crate) fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
-        self.columns
-            .iter_mut()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-    }
-
-    /// The primary key, if any.
-    #[must_use]
-    pub fn primary_key(&self) -> Option<&Index> {
-        self.indexes.iter().find(|i| i.primary)
-    }
-}
-
-/// Something a walk-through finds wrong with a statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WalkIssue {
-    /// CREATE of a table, column or index that already exists.
-    Duplicate(String),
-    /// Reference to a table, column or index that does not exist.
-    Unknown(String),
 }
 
 /// The schema of one database.
@@ -127,17 +60,6 @@ pub(crate) fn last_name(name: &ObjectName) -> String {
         .and_then(|p| p.as_ident())
         .map(|i| i.value.clone())
         .unwrap_or_default()
-}
-
-/// The name a column or expression of an index is known by.
-pub(crate) fn index_column_name(col: &IndexColumn) -> String {
-    match &col.column.expr {
-        Expr::Identifier(i) => i.value.clone(),
-        Expr::CompoundIdentifier(parts) => {
-            parts.last().map(|i| i.value.clone()).unwrap_or_default()
-        }
-        other => other.to_string(),
-    }
 }
 
 impl Catalog {
@@ -513,5 +435,5 @@ fn describes_tables(text: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "tests/catalog.rs"]
+#[path = "../tests/catalog.rs"]
 mod tests;
