@@ -1,5 +1,5 @@
 //! In-memory catalog of tables, columns, indexes and keys, built from schema DDL and updated by
-//! walking a script's statements through it ([`table`] holds the data, `ops` the per-table
+//! walking a script's statements through it (`table` holds the data, `ops` the per-table
 //! edits of a statement). Pure: it must not apply review rules or levels.
 
 use std::collections::HashMap;
