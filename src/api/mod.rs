@@ -23,6 +23,13 @@ pub const GROUP: &str = "schemagate.io";
 /// The API version.
 pub const VERSION: &str = "v1alpha1";
 
+/// A count (of statements, findings, lines …) as status holds it: `u32`, the CRD schema's
+/// integer. A larger count, which no real script reaches, saturates at `u32::MAX`.
+#[must_use]
+pub fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// The CRDs of all four kinds, in a stable order.
 #[must_use]
 pub fn crds() -> Vec<CustomResourceDefinition> {

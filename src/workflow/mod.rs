@@ -21,6 +21,7 @@
 pub mod approval;
 pub mod decide;
 pub mod observed;
+pub mod review;
 pub mod status;
 pub mod version;
 
@@ -42,5 +43,6 @@ pub use observed::{
     ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SiblingChange,
     SqlText, Target, review_key, sql_digest,
 };
+pub use review::review_policy;
 pub use status::{EventNote, EventType, StatusUpdate, next_status};
 pub use version::{Version, VersionError};
