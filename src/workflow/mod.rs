@@ -20,6 +20,7 @@
 
 pub mod approval;
 pub mod decide;
+pub mod instance;
 pub mod observed;
 pub mod review;
 pub mod status;
