@@ -10,8 +10,7 @@
 //! skipped, and a drift check that fails leaves `Ready` alone. What to write and when to check
 //! next is decided in `workflow::instance`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use kube::runtime::controller::Action;
@@ -28,23 +27,6 @@ use crate::workflow::instance::{
 
 use super::connection::{self, ConnectionError};
 use super::{Context, Error, backoff, ns_name, status_patch};
-
-/// The last drift check of each DatabaseInstance (by uid) run by this process. Checks that
-/// find what the status already says are not written, so the schedule lives here.
-#[derive(Debug, Default)]
-pub struct DriftChecks(Mutex<HashMap<String, LastCheck>>);
-
-impl DriftChecks {
-    fn get(&self, uid: &str) -> Option<LastCheck> {
-        self.0.lock().ok().and_then(|m| m.get(uid).cloned())
-    }
-
-    fn record(&self, uid: &str, check: LastCheck) {
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(uid.to_owned(), check);
-        }
-    }
-}
 
 /// Reconciles one DatabaseInstance.
 pub async fn reconcile(
