@@ -60,7 +60,8 @@ pub struct Env {
     operator: Option<tokio::task::JoinHandle<()>>,
 }
 
-fn real_cluster() -> bool {
+/// Whether the tests run against a real cluster (`SCHEMAGATE_E2E_REAL_CLUSTER=1`).
+pub fn real_cluster() -> bool {
     std::env::var("SCHEMAGATE_E2E_REAL_CLUSTER").is_ok_and(|v| v == "1")
 }
 
