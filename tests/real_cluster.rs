@@ -670,6 +670,69 @@ async fn chart_lifecycle(kube: &RealKube, watch_namespaces_value: bool) {
     )
     .unwrap();
     wait("databaseinstance/pg", "condition=Ready").unwrap();
+
+    // A change whose SQL comes from a ConfigMap (read with `configmaps get`), approved, applied,
+    // then deleted: the operator removes its finalizer (a metadata-only patch the policy allows).
+    as_admin(
+        &[
+            "create",
+            "configmap",
+            "migration-2",
+            "--from-literal=up.sql=CREATE INDEX idx_accounts_email ON accounts (email);",
+        ],
+        None,
+    )
+    .unwrap();
+    as_admin(
+        &["apply", "-f", "-"],
+        Some(
+            r#"apiVersion: schemagate.io/v1alpha1
+kind: SchemaChange
+metadata:
+  name: index-email
+spec:
+  projectRef: shop
+  instanceRef: pg
+  version: "2"
+  sqlFrom:
+    configMapKeyRef: {name: migration-2, key: up.sql}
+"#,
+        ),
+    )
+    .unwrap();
+    if let Err(e) = wait(
+        "schemachange/index-email",
+        "jsonpath={.status.phase}=AwaitingApproval",
+    ) {
+        panic!(
+            "{e}\noperator log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    let held: Value = serde_json::from_str(
+        &as_admin(&["get", "schemachange/index-email", "-o", "json"], None).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        held["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "the operator put its finalizer on the change: {held:#}"
+    );
+    let digest = held["status"]["sqlDigest"].as_str().unwrap().to_owned();
+    kube.kubectl(
+        "alice",
+        &["-n", &team, "apply", "-f", "-"],
+        Some(&approval("ok-2", "index-email", &digest, "approve")),
+    )
+    .unwrap();
+    wait("schemachange/index-email", "condition=Applied").unwrap();
+    as_admin(
+        &["delete", "schemachange/index-email", "--timeout=60s"],
+        None,
+    )
+    .unwrap();
+
     // The operator holds its Lease in the release namespace.
     let lease: Value = serde_json::from_str(
         &kube
