@@ -256,7 +256,8 @@ func startEtcd(dataDir string, clientPort, peerPort int) (*embed.Etcd, error) {
 	cfg.Name = "sg-kube"
 	cfg.Dir = dataDir
 	cfg.UnsafeNoFsync = true
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "warn"
+	cfg.LogOutputs = []string{filepath.Join(filepath.Dir(dataDir), "etcd.log")}
 	cu := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(clientPort)}
 	pu := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(peerPort)}
 	cfg.ListenClientUrls = []url.URL{cu}
