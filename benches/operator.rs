@@ -47,7 +47,11 @@ async fn main() {
         }
         None => {
             let emu = kube_emulator::Emulator::start().await.unwrap();
-            (emu.client().await.unwrap(), Some(emu), "the emulator".to_owned())
+            (
+                emu.client().await.unwrap(),
+                Some(emu),
+                "the emulator".to_owned(),
+            )
         }
     };
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
