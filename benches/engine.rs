@@ -258,6 +258,7 @@ fn bench_migration(rt: &tokio::runtime::Runtime) {
                 sql: migration.clone(),
                 approved_by: None,
                 operator: "bench".into(),
+                transaction_mode: schemagate::engine::TransactionMode::Auto,
             };
             let t = Instant::now();
             let r = rt.block_on(ex.execute(&change)).unwrap();

@@ -160,6 +160,7 @@ async fn main() {
             .await
             .unwrap()
             .unwrap();
+        let uid = held.metadata.uid.clone().unwrap();
         let digest = held.status.unwrap().sql_digest.unwrap();
         let started = Instant::now();
         approvals
@@ -168,7 +169,8 @@ async fn main() {
                 &obj(serde_json::json!({
                     "apiVersion": "schemagate.io/v1alpha1", "kind": "Approval",
                     "metadata": {"name": format!("a{i}")},
-                    "spec": {"schemaChangeRef": name, "sqlDigest": digest, "decision": "approve"}
+                    "spec": {"schemaChangeRef": name, "schemaChangeUid": uid,
+                             "sqlDigest": digest, "decision": "approve"}
                 })),
             )
             .await

@@ -210,6 +210,7 @@ async fn main() {
                             sql: c.spec.sql.clone().unwrap(),
                             approved_by: Some("bench".into()),
                             operator: "bench".into(),
+                            transaction_mode: schemagate::engine::TransactionMode::Auto,
                         })
                         .await
                         .unwrap();

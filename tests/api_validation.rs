@@ -80,6 +80,14 @@ fn schema_change_sql_and_target_are_immutable() {
     assert!(
         error_text(validate_cel_update(&swapped, &old)).contains("sql and sqlFrom are immutable")
     );
+
+    // The transaction mode is part of what was approved: `none` keeps half a change on failure.
+    let mut no_transaction = old.clone();
+    no_transaction.spec.transaction_mode = schemagate::api::schema_change::TransactionMode::None;
+    assert!(
+        error_text(validate_cel_update(&no_transaction, &old))
+            .contains("transactionMode is immutable")
+    );
 }
 
 #[test]
@@ -89,6 +97,7 @@ fn approval_is_immutable() {
         ApprovalSpec {
             schema_change_ref: "c1".into(),
             sql_digest: "a".repeat(64),
+            schema_change_uid: None,
             decision: Decision::Approve,
             comment: None,
         },

@@ -23,8 +23,8 @@ use schemagate::api::schema_change::{
 };
 use schemagate::workflow::{
     Approver, HistoryEntry, HistoryFacts, HistoryStatus, Observed, ObservedApproval,
-    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, SqlText, approval_verdict,
-    decide, next_approval_status, next_status, sql_digest,
+    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SqlText, Target,
+    approval_verdict, decide, next_approval_status, next_status, review_key, sql_digest,
 };
 use serde_json::{Value, json};
 
@@ -147,6 +147,7 @@ fn observed() -> Observed {
             name: "add-orders".into(),
             uid: "u1".into(),
             generation: Some(1),
+            created: Some(at(100)),
             deleting: false,
             author: Some("dev".into()),
             spec: SchemaChangeSpec {
@@ -170,13 +171,19 @@ fn observed() -> Observed {
             policy_error: None,
         }),
         instance: Some(ObservedInstance {
+            engine: schemagate::api::database_instance::Engine::Postgres,
             environment: Some("prod".into()),
             ready: true,
             message: "connected".into(),
             checked: true,
+            target: Target {
+                key: "t1".into(),
+                display: "postgres://db:5432/shop (DatabaseInstance uid i1)".into(),
+            },
         }),
         sql: SqlText::Resolved(SQL.into()),
         review: None,
+        refused: None,
         approvals: Vec::new(),
         history: Some(HistoryFacts::default()),
         siblings: Vec::new(),
@@ -204,12 +211,32 @@ fn review(errors: bool) -> ReviewOutcome {
     )
 }
 
+/// `r` as the operator keeps it after reviewing the fixture's SQL against its target.
+fn stamp(o: &Observed, r: ReviewOutcome) -> ReviewOutcome {
+    let target = o.instance.as_ref().unwrap().target.clone();
+    let key = review_key(
+        &sql_digest(SQL),
+        &target,
+        &o.project.as_ref().unwrap().spec.review,
+    );
+    r.stamped(&ReviewStamp {
+        key: &key,
+        digest: &sql_digest(SQL),
+        target: &target,
+        previous_key: None,
+        status: &o.change.status,
+        created: o.change.created.as_ref(),
+        now: &at(500),
+    })
+}
+
 fn approve(user: &str) -> ObservedApproval {
     ObservedApproval {
         name: format!("ok-{user}"),
         change: "add-orders".into(),
         decision: ApprovalDecision::Approve,
         sql_digest: sql_digest(SQL),
+        change_uid: None,
         approver: Some(Approver {
             user: user.into(),
             groups: Vec::new(),
@@ -250,7 +277,7 @@ fn schema_change_lifecycle_health() {
     assert_eq!(status["phase"], "Reviewing");
     assert_eq!(change_health(&o, status).0, "Progressing");
     // Reviewed, waiting for a human: Suspended, and the message says what to quote.
-    o.review = Some(review(false));
+    o.review = Some(stamp(&o, review(false)));
     let status = reconcile(&mut o);
     assert_eq!(status["phase"], "AwaitingApproval");
     let (h, m) = change_health(&o, status);
@@ -297,14 +324,14 @@ fn schema_change_failures_are_degraded_and_waits_progressing() {
     let cases: [(&str, Bend, &str, &str); 6] = [
         (
             "review failed",
-            |o| o.review = Some(review(true)),
+            |o| o.review = Some(stamp(&o.clone(), review(true))),
             "Degraded",
             "column.comment",
         ),
         (
             "rejected",
             |o| {
-                o.review = Some(review(false));
+                o.review = Some(stamp(&o.clone(), review(false)));
                 let mut r = approve("dba");
                 r.decision = ApprovalDecision::Reject;
                 o.approvals.push(r);

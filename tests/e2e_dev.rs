@@ -56,10 +56,12 @@ fn playground_reviews_approves_and_applies_the_example_change() {
         .unwrap();
     assert!(status.success());
     let kubeconfig = dir.path().join("dev.kubeconfig");
+    std::fs::create_dir(dir.path().join("data")).unwrap();
     let dev = Dev(Command::new(env!("CARGO_BIN_EXE_schemagate"))
         .arg("dev")
         .arg("--kubeconfig")
         .arg(&kubeconfig)
+        .args(["--sqlite", "data/play.db"])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -97,9 +99,22 @@ fn playground_reviews_approves_and_applies_the_example_change() {
         None,
     );
     assert_eq!(digest.len(), 64, "{digest}");
+    let uid = kubectl(
+        &kubeconfig,
+        cwd,
+        &[
+            "get",
+            "schemachange",
+            "add-accounts",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ],
+        None,
+    );
     let approval = std::fs::read_to_string(cwd.join("examples/approve/approval.yaml"))
         .unwrap()
-        .replace("REPLACE_WITH_DIGEST", &digest);
+        .replace("REPLACE_WITH_DIGEST", &digest)
+        .replace("REPLACE_WITH_UID", &uid);
     kubectl(&kubeconfig, cwd, &["apply", "-f", "-"], Some(&approval));
     kubectl(
         &kubeconfig,
@@ -152,8 +167,31 @@ fn playground_reviews_approves_and_applies_the_example_change() {
         None,
     );
     assert!(diff.contains("+ table accounts"), "{diff}");
-    // The change really ran in the playground's SQLite file.
-    assert!(cwd.join("schemagate-dev.sqlite").exists());
+    // The change really ran in the playground's SQLite file, the one given with --sqlite.
+    let database = kubectl(
+        &kubeconfig,
+        cwd,
+        &[
+            "get",
+            "databaseinstance",
+            "playground",
+            "-o",
+            "jsonpath={.spec.database}",
+        ],
+        None,
+    );
+    let file = cwd.join("data/play.db");
+    assert_eq!(Path::new(&database), file.canonicalize().unwrap().as_path());
+    let conn = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from sqlite_master where name='accounts'\").fetchone()[0])",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&conn.stdout).trim(), "1");
+    assert!(!cwd.join("schemagate-dev.sqlite").exists());
     // SIGTERM stops it gracefully and removes the kubeconfig.
     let mut dev = dev;
     let status = Command::new("kill")

@@ -19,16 +19,8 @@ impl Drop for Operator {
 }
 
 async fn approve(env: &Env, name: &str) {
-    env.wait_jsonpath(
-        &format!("schemachange/{name}"),
-        "{.status.phase}",
-        "AwaitingApproval",
-    )
-    .await
-    .unwrap();
-    let json = env.get_json(&format!("schemachange/{name}")).await.unwrap();
-    let digest = json["status"]["sqlDigest"].as_str().unwrap();
-    env.apply(&approval(&format!("ok-{name}"), name, digest, "approve"))
+    let reviewed = env.reviewed(name).await.unwrap();
+    env.apply(&approval(&format!("ok-{name}"), name, &reviewed, "approve"))
         .await
         .unwrap();
 }

@@ -4,7 +4,7 @@
 
 mod e2e_support;
 
-use e2e_support::{Env, PgTarget, approval, change};
+use e2e_support::{Env, PgTarget, Reviewed, approval, change, condition};
 
 const GOOD_SQL: &str = "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);";
 
@@ -16,16 +16,8 @@ async fn setup(env: &Env, pg: &PgTarget, password: &str) {
         .unwrap();
 }
 
-async fn digest_of(env: &Env, name: &str) -> String {
-    env.wait_jsonpath(
-        &format!("schemachange/{name}"),
-        "{.status.phase}",
-        "AwaitingApproval",
-    )
-    .await
-    .unwrap();
-    let json = env.get_json(&format!("schemachange/{name}")).await.unwrap();
-    json["status"]["sqlDigest"].as_str().unwrap().to_owned()
+async fn digest_of(env: &Env, name: &str) -> Reviewed {
+    env.reviewed(name).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -185,8 +177,11 @@ async fn approval_with_another_digest_does_not_count() {
         .await
         .unwrap();
     let digest = digest_of(&env, "add-accounts").await;
-    let wrong = "0".repeat(64);
-    assert_ne!(digest, wrong);
+    let wrong = Reviewed {
+        digest: "0".repeat(64),
+        ..digest.clone()
+    };
+    assert_ne!(digest.digest, wrong.digest);
     env.apply(&approval("stale", "add-accounts", &wrong, "approve"))
         .await
         .unwrap();
@@ -291,6 +286,115 @@ async fn database_error_fails_the_change_with_the_message() {
             .trim(),
         "0"
     );
+}
+
+/// `transactionMode: none` reaches the engine: statement by statement on PostgreSQL, so a
+/// failing second statement leaves the first applied, and the change stops as NeedsIntervention
+/// (at most once per statement) instead of rolling back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transaction_mode_none_keeps_what_ran_and_needs_intervention() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    pg.psql("CREATE TABLE dup (id int PRIMARY KEY, code int NOT NULL); INSERT INTO dup VALUES (1, 7), (2, 7);")
+        .unwrap();
+    setup(&env, &pg, "x").await;
+    let manifest = change(
+        "steps",
+        "1",
+        "CREATE TABLE step_one (id int PRIMARY KEY);\nCREATE UNIQUE INDEX uk_dup_code ON dup (code);",
+    );
+    env.apply(&format!("{manifest}  transactionMode: none\n"))
+        .await
+        .unwrap();
+    let digest = digest_of(&env, "steps").await;
+    env.apply(&approval("ok-steps", "steps", &digest, "approve"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/steps", "{.status.phase}", "Failed")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/steps").await.unwrap();
+    assert_eq!(
+        condition(&json, "Applied")["reason"],
+        "NeedsIntervention",
+        "{json:#}"
+    );
+    assert_eq!(
+        json["status"]["execution"]["statementsApplied"], 1,
+        "{json:#}"
+    );
+    assert_eq!(
+        pg.psql("SELECT to_regclass('public.step_one') IS NOT NULL")
+            .unwrap()
+            .trim(),
+        "t",
+        "the first statement committed on its own"
+    );
+    assert_eq!(
+        pg.psql("SELECT status FROM schemagate.history")
+            .unwrap()
+            .trim(),
+        "needs-intervention"
+    );
+    // The schema the partial run left is in status for whoever decides.
+    let diff = json["status"]["snapshots"]["diff"].to_string();
+    assert!(diff.contains("step_one"), "{json:#}");
+}
+
+/// SQLite refuses `transactionMode: none` (its executor lock is the change's transaction):
+/// nothing runs and the change says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_refuses_transaction_mode_none_and_runs_nothing() {
+    let env = Env::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.sqlite");
+    // A SQLite instance under the name the `change` helper targets.
+    env.apply(&format!(
+        r#"apiVersion: schemagate.io/v1alpha1
+kind: DatabaseInstance
+metadata:
+  name: pg
+spec:
+  engine: sqlite
+  database: "{}"
+  environment: dev
+---
+apiVersion: schemagate.io/v1alpha1
+kind: Project
+metadata:
+  name: shop
+spec:
+  instances: [pg]
+  approval:
+    autoApprove:
+      - environments: [dev]
+        maxRisk: LOW
+"#,
+        file.display()
+    ))
+    .await
+    .unwrap();
+    let manifest = change("steps", "1", GOOD_SQL);
+    env.apply(&format!("{manifest}  transactionMode: none\n"))
+        .await
+        .unwrap();
+    env.wait_jsonpath("schemachange/steps", "{.status.phase}", "Failed")
+        .await
+        .unwrap();
+    let json = env.get_json("schemachange/steps").await.unwrap();
+    let ready = condition(&json, "Ready");
+    // Refused before review and approval: the spec can never run on SQLite.
+    assert_eq!(ready["reason"], "UnsupportedTransactionMode", "{json:#}");
+    assert!(json["status"]["approval"].is_null(), "{json:#}");
+    let message = ready["message"].as_str().unwrap();
+    assert!(message.contains("transactionMode none"), "{message}");
+    let cfg = schemagate::engine::ConnectionConfig::sqlite(&file);
+    let mut s = schemagate::engine::Session::connect(&cfg).await.unwrap();
+    assert!(
+        s.exec("SELECT * FROM accounts").await.is_err(),
+        "nothing ran"
+    );
+    s.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

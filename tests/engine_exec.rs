@@ -23,6 +23,7 @@ fn change(uid: &str, sql: &str) -> Change {
         sql: sql.into(),
         approved_by: Some("dba@example.com".into()),
         operator: "test".into(),
+        transaction_mode: schemagate::engine::TransactionMode::Auto,
     }
 }
 

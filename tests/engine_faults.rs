@@ -191,6 +191,7 @@ async fn postgres_stopped_mid_change_leaves_nothing_half_recorded() {
         sql,
         approved_by: None,
         operator: "test".into(),
+        transaction_mode: schemagate::engine::TransactionMode::Auto,
     };
     let task = tokio::spawn({
         let (cfg, change, opts) = (cfg.clone(), change.clone(), opts.clone());

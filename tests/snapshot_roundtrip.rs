@@ -20,6 +20,7 @@ async fn load_with_executor(url: &str, ddl: &str) {
         sql: ddl.into(),
         approved_by: None,
         operator: "test".into(),
+        transaction_mode: schemagate::engine::TransactionMode::Auto,
     };
     let r = ex.execute(&change).await.unwrap();
     assert_eq!(r.outcome, Outcome::Applied, "{:?}\n{ddl}", r.error);

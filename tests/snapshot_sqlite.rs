@@ -36,6 +36,7 @@ async fn apply(cfg: &ConnectionConfig, uid: &str, sql: &str) {
         sql: sql.into(),
         approved_by: None,
         operator: "test".into(),
+        transaction_mode: schemagate::engine::TransactionMode::Auto,
     };
     let r = ex.execute(&change).await.unwrap();
     assert_eq!(r.outcome, Outcome::Applied, "{:?}\n{sql}", r.error);

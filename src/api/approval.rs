@@ -38,6 +38,13 @@ pub struct ApprovalSpec {
     /// An Approval whose digest differs from the change's does not count.
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sql_digest: String,
+    /// The SchemaChange's `metadata.uid`, when the approver wants to bind the decision to that
+    /// exact object (recommended; `schemagate dev` and the awaiting-approval message print it).
+    /// Without it the Approval still only counts for a SchemaChange created before it, and only
+    /// when it was created after that change's latest review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
+    pub schema_change_uid: Option<String>,
     /// `approve` or `reject`.
     pub decision: Decision,
     /// Why, for the record and for notifications.

@@ -45,6 +45,9 @@ pub mod reasons {
     pub const SCHEMA_DRIFT: &str = "SchemaDrift";
     /// No change has been recorded yet, so there is nothing to compare with.
     pub const NO_BASELINE: &str = "NoBaseline";
+    /// The drift check could not take or compare the live schema (a lock timeout, a catalog
+    /// error); `Drifted` is `Unknown` until the next check. Never affects `Ready`.
+    pub const DRIFT_CHECK_FAILED: &str = "DriftCheckFailed";
 
     // Project
     /// The review and approval policies are valid.
@@ -94,8 +97,15 @@ pub mod reasons {
     pub const SQL_CHANGED: &str = "SqlChanged";
     /// `spec.version` is not a version.
     pub const INVALID_VERSION: &str = "InvalidVersion";
-    /// Status says applied but the history table has no record of the change.
+    /// Status says the change ran (applied or failed) but the target database's history table
+    /// has no record of it; it is never run again automatically.
     pub const HISTORY_MISSING: &str = "HistoryMissing";
+    /// The change asks for something its engine cannot do safely (`transactionMode: none` on
+    /// SQLite, where the executor's lock is the change's transaction).
+    pub const UNSUPPORTED_TRANSACTION_MODE: &str = "UnsupportedTransactionMode";
+    /// The executor refused the change before running anything (for example transaction control
+    /// or a NUL byte in the script that the review did not catch); nothing ran.
+    pub const EXECUTION_REFUSED: &str = "ExecutionRefused";
     /// The change was deleted while it was applying; execution was cancelled.
     pub const CANCELLED: &str = "Cancelled";
 
@@ -109,6 +119,14 @@ pub mod reasons {
     pub const CHANGE_NOT_REVIEWED: &str = "ChangeNotReviewed";
     /// The Approval's sqlDigest differs from the change's reviewed digest.
     pub const DIGEST_MISMATCH: &str = "DigestMismatch";
+    /// The Approval's schemaChangeUid names another object than the current SchemaChange.
+    pub const UID_MISMATCH: &str = "UidMismatch";
+    /// The Approval is older than the SchemaChange it names: it was made for an earlier object
+    /// of the same name.
+    pub const PREDATES_CHANGE: &str = "PredatesChange";
+    /// The Approval is older than the review it would approve (the change was reviewed again,
+    /// e.g. because its DatabaseInstance now points at another database).
+    pub const PREDATES_REVIEW: &str = "PredatesReview";
     /// The change was already applied before this Approval arrived.
     pub const ALREADY_APPLIED: &str = "AlreadyApplied";
     /// The approver is not allowed by the project's approval policy.
@@ -136,7 +154,46 @@ pub fn set_condition(
     observed_generation: Option<i64>,
     now: Time,
 ) -> bool {
-    let status = status_str(status);
+    set_condition_status(
+        conditions,
+        condition_type,
+        status_str(status),
+        reason,
+        message,
+        observed_generation,
+        now,
+    )
+}
+
+/// Like [`set_condition`] with status `Unknown`: the operator could not find out.
+pub fn set_condition_unknown(
+    conditions: &mut Vec<Condition>,
+    condition_type: &str,
+    reason: &str,
+    message: &str,
+    observed_generation: Option<i64>,
+    now: Time,
+) -> bool {
+    set_condition_status(
+        conditions,
+        condition_type,
+        "Unknown",
+        reason,
+        message,
+        observed_generation,
+        now,
+    )
+}
+
+fn set_condition_status(
+    conditions: &mut Vec<Condition>,
+    condition_type: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    observed_generation: Option<i64>,
+    now: Time,
+) -> bool {
     if let Some(existing) = conditions.iter_mut().find(|c| c.type_ == condition_type) {
         let unchanged = existing.status == status
             && existing.reason == reason

@@ -66,8 +66,12 @@ pub struct SchemaChangeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 4096))]
     pub description: Option<String>,
-    /// How statements are grouped into transactions. Defaults to `auto`.
+    /// How statements are grouped into transactions: `auto` (default) runs the change and its
+    /// history record in one transaction where the engine allows it; `none` runs statement by
+    /// statement with an intent record each (PostgreSQL, MySQL; refused on SQLite). Immutable:
+    /// it is part of what was reviewed and approved.
     #[serde(default)]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("transactionMode is immutable: create a new SchemaChange"))]
     pub transaction_mode: TransactionMode,
 }
 
@@ -102,7 +106,9 @@ pub enum TransactionMode {
     /// statement by statement with an intent record for each.
     #[default]
     Auto,
-    /// Statement by statement with an intent record for each, also on PostgreSQL and SQLite.
+    /// Statement by statement, each committed on its own after an intent record, also on
+    /// PostgreSQL: at most once per statement, and a change that fails part-way stops as
+    /// `NeedsIntervention`. Refused on SQLite (its executor lock is the change's transaction).
     None,
 }
 
@@ -258,9 +264,21 @@ pub struct ReviewRecord {
     /// Findings left out of `findings` to keep the status small.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub truncated: u32,
-    /// When the review ran (RFC 3339).
+    /// When the review ran (RFC 3339). Only Approvals created at or after this second count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_at: Option<String>,
+    /// The database the SQL was reviewed against (engine, host, port, database and the
+    /// DatabaseInstance's uid). If the instance is pointed elsewhere, the change is reviewed
+    /// again and needs new Approvals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Fingerprint of what was reviewed: the SQL digest, the target and the review policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// True when this review replaced an earlier one (the instance was retargeted or the policy
+    /// edited): every Approval must then be created in a later second than `reviewedAt`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supersedes: bool,
 }
 
 // serde's skip_serializing_if hands a reference.
@@ -300,6 +318,9 @@ pub struct ApprovalRecord {
     /// When the change became approved (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_at: Option<String>,
+    /// The database the approval is for (the target of the review it approves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// One Approval that counted.
@@ -378,6 +399,14 @@ pub struct SnapshotsRecord {
     /// Diff lines left out of `diff`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub diff_truncated: u32,
+    /// Why there is no `before` snapshot although the change ran (the catalog query failed);
+    /// the diff is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_error: Option<String>,
+    /// Why there is no `after` snapshot although the change ran (the catalog query failed);
+    /// the diff is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_error: Option<String>,
 }
 
 /// One schema snapshot: inline canonical DDL when it fits in 32 KiB, otherwise ConfigMaps.

@@ -32,7 +32,8 @@ pub struct DevArgs {
     /// DatabaseInstance and its Secret for it.
     #[arg(long)]
     pub database: Option<String>,
-    /// The SQLite database file of the playground (relative to the current directory).
+    /// The SQLite database file of the playground (relative to the current directory). The
+    /// playground creates the `playground` DatabaseInstance for it, with its absolute path.
     #[arg(long, default_value = "schemagate-dev.sqlite")]
     pub sqlite: PathBuf,
     /// Address of the emulated Kubernetes API.
@@ -72,6 +73,36 @@ async fn register_crds(client: &Client) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Creates the `playground` DatabaseInstance for the SQLite file at `path` (made absolute, so
+/// it does not depend on the operator's working directory).
+async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<PathBuf> {
+    let path = std::path::absolute(path)
+        .with_context(|| format!("--sqlite {}: cannot make the path absolute", path.display()))?;
+    let spec = DatabaseInstanceSpec {
+        engine: Engine::Sqlite,
+        host: None,
+        port: None,
+        database: path.to_string_lossy().into_owned(),
+        credentials_secret_ref: None,
+        tls: TlsSpec {
+            mode: TlsMode::Disable,
+            ca_secret_ref: None,
+        },
+        environment: Some("dev".to_owned()),
+        timeouts: Timeouts::default(),
+        drift_check_interval_seconds: 600,
+    };
+    let instances: Api<DatabaseInstance> = Api::namespaced(client.clone(), "default");
+    instances
+        .create(
+            &PostParams::default(),
+            &DatabaseInstance::new("playground", spec),
+        )
+        .await
+        .context("creating the playground DatabaseInstance")?;
+    Ok(path)
 }
 
 /// Creates the `playground` DatabaseInstance and its Secret for a `--database` URL.
@@ -137,26 +168,23 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn instructions(kubeconfig: &Path, http: SocketAddr, server_db: bool) -> String {
+fn instructions(kubeconfig: &Path, http: SocketAddr, database: &str) -> String {
     let k = kubeconfig.display();
-    let instance = if server_db {
-        "# The `playground` DatabaseInstance for --database is already created.\n\
-         kubectl apply -f examples/2-project.yaml -f examples/3-change.yaml"
-    } else {
-        "kubectl apply -f examples/"
-    };
     format!(
         r#"
-schemagate dev is ready. In another terminal:
+schemagate dev is ready; its `playground` DatabaseInstance is {database}.
+In another terminal:
 
   export KUBECONFIG={k}
-  {instance}
+  kubectl apply -f examples/            # a project and a change for the playground instance
   kubectl get schemachanges -w          # Reviewing → AwaitingApproval (ctrl-c to stop)
   kubectl describe schemachange add-accounts   # findings, digest, Events
 
-  # approve exactly the SQL that was reviewed:
+  # approve exactly the SQL that was reviewed, for exactly this object:
   DIGEST=$(kubectl get schemachange add-accounts -o jsonpath='{{.status.sqlDigest}}')
-  sed "s/REPLACE_WITH_DIGEST/$DIGEST/" examples/approve/approval.yaml | kubectl apply -f -
+  UID=$(kubectl get schemachange add-accounts -o jsonpath='{{.metadata.uid}}')
+  sed -e "s/REPLACE_WITH_DIGEST/$DIGEST/" -e "s/REPLACE_WITH_UID/$UID/" \
+    examples/approve/approval.yaml | kubectl apply -f -
   kubectl wait --for=condition=Applied schemachange/add-accounts
   kubectl get schemachange add-accounts -o jsonpath='{{.status.execution}}{{"\n"}}{{.status.snapshots}}{{"\n"}}'
 
@@ -173,9 +201,23 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
         .context("starting the Kubernetes API emulator")?;
     let client = emulator.client().await?;
     register_crds(&client).await?;
-    if let Some(url) = &args.database {
-        create_server_instance(&client, url).await?;
-    }
+    let database = match &args.database {
+        Some(url) => {
+            create_server_instance(&client, url).await?;
+            let cfg = ConnectionConfig::from_url(url).context("--database")?;
+            format!(
+                "{}://{}:{}/{}",
+                cfg.engine.as_str(),
+                cfg.host,
+                cfg.port,
+                cfg.database
+            )
+        }
+        None => {
+            let path = create_sqlite_instance(&client, &args.sqlite).await?;
+            format!("the SQLite file {}", path.display())
+        }
+    };
     let run_args = RunArgs {
         http_addr: args.http_addr,
         concurrency: 4,
@@ -188,12 +230,11 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
     };
     let kubeconfig = args.kubeconfig.clone();
     let kubeconfig_yaml = emulator.kubeconfig_yaml();
-    let server_db = args.database.is_some();
     let written = std::sync::Mutex::new(None);
     let result = operate(client, &run_args, shutdown_signal(), |http| {
         let outcome = write_atomically(&kubeconfig, &kubeconfig_yaml);
         if outcome.is_ok() {
-            println!("{}", instructions(&kubeconfig, http, server_db));
+            println!("{}", instructions(&kubeconfig, http, &database));
         }
         if let Ok(mut w) = written.lock() {
             *w = Some(outcome);

@@ -51,6 +51,7 @@ pub fn run(args: &ExecChangeArgs) -> ExitCode {
         sql,
         approved_by: None,
         operator: "cli".into(),
+        transaction_mode: crate::engine::TransactionMode::Auto,
     };
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()

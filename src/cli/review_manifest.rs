@@ -28,6 +28,14 @@ pub enum ManifestError {
         /// What is missing.
         message: String,
     },
+    /// The input is too large or too deeply nested to be a set of manifests worth parsing.
+    #[error("{path}: {message}")]
+    Limit {
+        /// The input path.
+        path: String,
+        /// Which limit, and by how much.
+        message: String,
+    },
     /// A DatabaseInstance has an engine schemagate does not know.
     #[error("{path}: DatabaseInstance {name}: {source}")]
     Engine {
@@ -74,8 +82,52 @@ pub struct ChangeInput {
 
 const API_GROUP: &str = "schemagate.io/";
 
+/// Most YAML documents read from one input (a generous bound for a folder of manifests).
+pub const MAX_DOCUMENTS: usize = 2_000;
+
+/// Deepest `[`/`{` nesting accepted in a document: real manifests stay under 20, and a YAML
+/// parser spends time quadratic in the depth before it gives up.
+pub const MAX_NESTING: usize = 64;
+
+/// The deepest flow-collection nesting (`[`, `{`) in `text`, ignoring quoted scalars and
+/// comments; stops counting past `limit`. A quote or `#` counts only where YAML would read it as
+/// one (after a separator), so an apostrophe inside plain text cannot hide what follows.
+fn flow_nesting(text: &str, limit: usize) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut after_separator = true;
+    for c in text.chars() {
+        if comment {
+            comment = c != '\n';
+            after_separator = true;
+            continue;
+        }
+        let separator_before = after_separator;
+        after_separator = matches!(c, ' ' | '\t' | '\n' | ':' | ',' | '[' | '{' | '-');
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') if separator_before => quote = Some(c),
+            (None, '#') if separator_before => comment = true,
+            (None, '[' | '{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > limit {
+                    return deepest;
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Splits `text` into YAML documents if it looks like Kubernetes manifests (every document a
-/// mapping, at least one with `apiVersion` and `kind`); `None` means "treat as SQL".
+/// mapping, at least one with `apiVersion` and `kind`); `None` means "treat as SQL". Inputs with
+/// more than [`MAX_DOCUMENTS`] documents or nesting deeper than [`MAX_NESTING`] are refused
+/// before any YAML parsing.
 pub fn documents(path: &str, text: &str) -> Result<Option<Vec<Document>>, ManifestError> {
     let mut docs = Vec::new();
     let mut start_line = 1;
@@ -100,8 +152,31 @@ pub fn documents(path: &str, text: &str) -> Result<Option<Vec<Document>>, Manife
         current.push('\n');
     }
     flush(&mut current, start_line, &mut raw);
-    let mut any_object = false;
     let yaml_name = path.ends_with(".yaml") || path.ends_with(".yml");
+    let limit = |message: String| ManifestError::Limit {
+        path: path.to_owned(),
+        message,
+    };
+    if raw.len() > MAX_DOCUMENTS {
+        if !yaml_name && raw.len() == 1 {
+            return Ok(None);
+        }
+        return Err(limit(format!(
+            "{} YAML documents, more than the {MAX_DOCUMENTS} one input may hold; split it",
+            raw.len()
+        )));
+    }
+    for (first_line, doc) in &raw {
+        if flow_nesting(doc, MAX_NESTING) > MAX_NESTING {
+            if !yaml_name {
+                return Ok(None);
+            }
+            return Err(limit(format!(
+                "the document at line {first_line} nests [ or {{ deeper than {MAX_NESTING} levels"
+            )));
+        }
+    }
+    let mut any_object = false;
     for (first_line, doc) in raw {
         let value = match serde_yaml_ng::from_str::<Value>(&doc) {
             Ok(v) => v,
@@ -172,9 +247,55 @@ fn block_position(doc: &Document, key: &str) -> Option<(usize, usize)> {
     Some((doc.first_line + at, indent))
 }
 
+/// Documents of one kind by `metadata.name`, so each SchemaChange finds its ConfigMap and
+/// DatabaseInstance without scanning every document (thousands of inputs stay linear).
+fn by_name<'a>(
+    docs: &'a [Document],
+    kind: &str,
+    ours: bool,
+) -> std::collections::HashMap<&'a str, Vec<&'a Document>> {
+    let mut index: std::collections::HashMap<&str, Vec<&Document>> =
+        std::collections::HashMap::new();
+    for doc in docs.iter().filter(|d| kind_is(d, kind, ours)) {
+        if let Some(name) = get_str(&doc.value, &["metadata", "name"]) {
+            index.entry(name).or_default().push(doc);
+        }
+    }
+    index
+}
+
+fn find_named<'a>(
+    index: &std::collections::HashMap<&str, Vec<&'a Document>>,
+    name: &str,
+    near: &Document,
+) -> Option<&'a Document> {
+    index
+        .get(name)?
+        .iter()
+        .copied()
+        .find(|d| same_namespace(d, near))
+}
+
+/// A ConfigMap key's text, from `data` or (base64) `binaryData`.
+fn config_map_text(cm: &Value, key: &str) -> Result<Option<String>, String> {
+    if let Some(text) = get_str(cm, &["data", key]) {
+        return Ok(Some(text.to_owned()));
+    }
+    let Some(encoded) = get(cm, &["binaryData", key]) else {
+        return Ok(None);
+    };
+    let bytes: k8s_openapi::ByteString = serde_yaml_ng::from_value(encoded.clone())
+        .map_err(|e| format!("binaryData key {key} is not base64: {e}"))?;
+    String::from_utf8(bytes.0)
+        .map(Some)
+        .map_err(|_| format!("binaryData key {key} is not UTF-8 text"))
+}
+
 /// Every SchemaChange in `docs`, with its SQL resolved.
 pub fn changes(docs: &[Document]) -> Result<Vec<ChangeInput>, ManifestError> {
     let mut out = Vec::new();
+    let config_maps = by_name(docs, "ConfigMap", false);
+    let instances = by_name(docs, "DatabaseInstance", true);
     for doc in docs.iter().filter(|d| kind_is(d, "SchemaChange", true)) {
         let name = get_str(&doc.value, &["metadata", "name"])
             .unwrap_or("<unnamed>")
@@ -191,21 +312,20 @@ pub fn changes(docs: &[Document]) -> Result<Vec<ChangeInput>, ManifestError> {
                 .ok_or_else(|| err("sqlFrom.configMapKeyRef has no name".into()))?;
             let key = get_str(r, &["key"])
                 .ok_or_else(|| err("sqlFrom.configMapKeyRef has no key".into()))?;
-            let cm = docs
-                .iter()
-                .find(|d| {
-                    kind_is(d, "ConfigMap", false)
-                        && get_str(&d.value, &["metadata", "name"]) == Some(cm_name)
-                        && same_namespace(d, doc)
-                })
-                .ok_or_else(|| {
+            let cm = find_named(&config_maps, cm_name, doc).ok_or_else(|| {
                     err(format!(
                         "sqlFrom refers to ConfigMap {cm_name}, which is not among the input files; pass its manifest too"
                     ))
                 })?;
-            let sql = get_str(&cm.value, &["data", key])
-                .ok_or_else(|| err(format!("ConfigMap {cm_name} has no data key {key}")))?;
-            (cm.path.clone(), sql.to_owned(), block_position(cm, key))
+            let sql = config_map_text(&cm.value, key)
+                .map_err(|m| err(format!("ConfigMap {cm_name}: {m}")))?
+                .ok_or_else(|| {
+                    err(format!(
+                        "ConfigMap {cm_name} has no key {key} in data or binaryData"
+                    ))
+                })?;
+            let pos = block_position(cm, key);
+            (cm.path.clone(), sql, pos)
         } else {
             return Err(err(
                 "spec has neither sql nor sqlFrom.configMapKeyRef".into()
@@ -215,11 +335,7 @@ pub fn changes(docs: &[Document]) -> Result<Vec<ChangeInput>, ManifestError> {
             .and_then(|v| v.as_str().or_else(|| get_str(v, &["name"])));
         let mut engine = None;
         if let Some(instance) = instance_ref
-            && let Some(inst) = docs.iter().find(|d| {
-                kind_is(d, "DatabaseInstance", true)
-                    && get_str(&d.value, &["metadata", "name"]) == Some(instance)
-                    && same_namespace(d, doc)
-            })
+            && let Some(inst) = find_named(&instances, instance, doc)
             && let Some(e) = get_str(&inst.value, &["spec", "engine"])
         {
             engine = Some(e.parse().map_err(|source| ManifestError::Engine {
@@ -267,6 +383,39 @@ mod tests {
         assert_eq!(changes[1].sql, "SELECT 2;\n");
         assert_eq!(changes[1].engine, None);
         assert_eq!(changes[1].line_offset, 26);
+    }
+
+    #[test]
+    fn binary_data_keys_are_read() {
+        let text = "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: a}\nspec:\n  sqlFrom: {configMapKeyRef: {name: cm, key: k}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\nbinaryData:\n  k: U0VMRUNUIDE7Cg==\n";
+        let docs = documents("m.yaml", text).unwrap().unwrap();
+        assert_eq!(changes(&docs).unwrap()[0].sql, "SELECT 1;\n");
+    }
+
+    #[test]
+    fn deep_nesting_and_too_many_documents_are_refused_quickly() {
+        let started = std::time::Instant::now();
+        let deep = format!("a: {}\n", "[".repeat(20_000));
+        let err = documents("m.yaml", &deep).unwrap_err().to_string();
+        assert!(err.contains("deeper than 64"), "{err}");
+        assert!(
+            documents("m.sql", &deep).unwrap().is_none(),
+            "not YAML: SQL"
+        );
+        let many = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n".repeat(4_000);
+        let err = documents("m.yaml", &many).unwrap_err().to_string();
+        assert!(err.contains("4000 YAML documents"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // A thousand SchemaChanges with their ConfigMaps resolve in linear time.
+        let mut text = String::new();
+        for i in 0..1_000 {
+            text.push_str(&format!(
+                "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {{name: c{i}}}\nspec:\n  sqlFrom: {{configMapKeyRef: {{name: cm{i}, key: k}}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm{i}}}\ndata: {{k: 'SELECT {i};'}}\n---\n"
+            ));
+        }
+        let docs = documents("m.yaml", &text).unwrap().unwrap();
+        let resolved = changes(&docs).unwrap();
+        assert_eq!(resolved[999].sql, "SELECT 999;");
     }
 
     #[test]

@@ -261,6 +261,8 @@ mod tests {
             before_digest: None,
             after_snapshot: None,
             after_digest: None,
+            before_error: None,
+            after_error: None,
         };
         engine::history::upsert(&mut s, &row).await.unwrap();
         s.close().await;

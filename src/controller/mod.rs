@@ -11,6 +11,7 @@ pub mod history_cache;
 pub mod leader;
 pub mod metrics;
 pub mod project;
+pub mod reviews;
 pub mod schema_change;
 pub mod snapshots;
 mod status_patch;
@@ -156,8 +157,12 @@ pub struct Context {
     changes: std::sync::OnceLock<kube::runtime::reflector::Store<SchemaChange>>,
     /// Target databases' history, read once per database and shared by its changes.
     history: Arc<history_cache::HistoryCache>,
+    /// The reviews this process computed (decisions never read a review back from status).
+    reviews: reviews::Reviews,
     /// Consecutive connection failures per DatabaseInstance uid (for backoff).
     failures: Mutex<HashMap<String, u32>>,
+    /// The last drift check of each DatabaseInstance (the schedule of the next one).
+    drift_checks: database_instance::DriftChecks,
 }
 
 /// How an execution run by this process ended.
@@ -174,24 +179,52 @@ pub enum Finished {
     },
 }
 
-/// Changes executing in this process (with cancel handles) and the ends of finished runs, by uid.
+/// Changes executing in this process (with cancel handles and the database they run on) and
+/// the ends of finished runs, by uid.
 #[derive(Debug, Default)]
 pub struct Executions {
-    running: Mutex<HashMap<String, CancelHandle>>,
+    running: Mutex<HashMap<String, Running>>,
     finished: Mutex<HashMap<String, Finished>>,
+}
+
+/// A change executing in this process.
+#[derive(Debug)]
+struct Running {
+    handle: CancelHandle,
+    /// The history cache key of its DatabaseInstance (`history_cache::key`).
+    database: String,
 }
 
 impl Executions {
     /// The cancel handle of a change running here.
     pub fn running(&self, uid: &str) -> Option<CancelHandle> {
-        self.running.lock().ok().and_then(|m| m.get(uid).cloned())
+        self.running
+            .lock()
+            .ok()
+            .and_then(|m| m.get(uid).map(|r| r.handle.clone()))
     }
 
-    /// Marks a change as running.
-    pub fn start(&self, uid: &str, handle: CancelHandle) {
+    /// Marks a change as running on the DatabaseInstance of `database` (its history cache key).
+    pub fn start(&self, uid: &str, database: &str, handle: CancelHandle) {
         if let Ok(mut m) = self.running.lock() {
-            m.insert(uid.to_owned(), handle);
+            m.insert(
+                uid.to_owned(),
+                Running {
+                    handle,
+                    database: database.to_owned(),
+                },
+            );
         }
+    }
+
+    /// Whether this process is executing a change on the DatabaseInstance of `database` (its
+    /// history cache key): a drift snapshot then waits, instead of queueing behind the change's
+    /// locks or reading its half-done schema.
+    pub fn executing_on(&self, database: &str) -> bool {
+        self.running
+            .lock()
+            .map(|m| m.values().any(|r| r.database == database))
+            .unwrap_or(false)
     }
 
     /// Marks a change as finished.
@@ -231,11 +264,22 @@ impl Context {
         }
     }
 
-    /// Publishes an Event on `obj`; a failure to publish is logged, never fatal.
+    /// Publishes an Event on `obj` and logs it (Events are published on transitions only, so
+    /// every refusal and failure is logged once, with its reason); a failure to publish is
+    /// logged, never fatal.
     pub async fn publish<K>(&self, obj: &K, note: &EventNote)
     where
         K: Resource<DynamicType = ()>,
     {
+        let kind = K::kind(&());
+        match note.type_ {
+            EventType::Normal => {
+                tracing::info!(%kind, reason = %note.reason, message = %note.message, "event");
+            }
+            EventType::Warning => {
+                tracing::warn!(%kind, reason = %note.reason, message = %note.message, "event");
+            }
+        }
         let event = self.publish_note(note);
         if let Err(e) = self.recorder.publish(&event, &obj.object_ref(&())).await {
             tracing::warn!(error = %e, "publishing an Event failed");
@@ -320,7 +364,9 @@ pub async fn run(
             recorder,
             executions: Arc::new(Executions::default()),
             failures: Mutex::new(HashMap::new()),
+            drift_checks: database_instance::DriftChecks::default(),
             changes: std::sync::OnceLock::new(),
+            reviews: reviews::Reviews::default(),
             history: Arc::new(history_cache::HistoryCache::new(
                 history_cache::DEFAULT_TTL,
                 metrics.history_reads(),
@@ -376,19 +422,15 @@ pub async fn run(
                 .boxed(),
         );
         tasks.push(
-            Controller::new(
-                scoped::<DatabaseInstance>(&client, ns),
-                watcher::Config::default(),
-            )
-            .with_config(config.clone())
-            .graceful_shutdown_on(shutdown.clone())
-            .run(
-                database_instance::reconcile,
-                |o, e, c| error_policy(o, e, c, "databaseinstance"),
-                ctx.clone(),
-            )
-            .for_each(|_| futures::future::ready(()))
-            .boxed(),
+            instance_controller(&client, ns, config.clone())
+                .graceful_shutdown_on(shutdown.clone())
+                .run(
+                    database_instance::reconcile,
+                    |o, e, c| error_policy(o, e, c, "databaseinstance"),
+                    ctx.clone(),
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
         );
         tasks.push(
             project_controller(&client, ns, config.clone(), for_projects)
@@ -455,13 +497,35 @@ fn changed_by<K: Resource>(
     }
 }
 
-fn ready_of(
+/// An object's generation and its `Ready` condition (status and reason): what related changes
+/// depend on. Messages, other conditions and the rest of the status are noise to them.
+fn generation_and_ready(
+    generation: Option<i64>,
     conditions: Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,
 ) -> String {
-    conditions
+    let ready = conditions
         .and_then(|c| crate::api::conditions::find(c, crate::api::conditions::types::READY))
         .map(|c| format!("{}/{}", c.status, c.reason))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    format!("{generation:?}/{ready}")
+}
+
+/// What of a DatabaseInstance its SchemaChanges depend on: the spec and whether it is Ready,
+/// and why not — not drift results, `lastDriftCheck` or the server version.
+fn instance_fingerprint(instance: &DatabaseInstance) -> String {
+    generation_and_ready(
+        instance.metadata.generation,
+        instance.status.as_ref().map(|s| &s.conditions),
+    )
+}
+
+/// What of a Project its SchemaChanges depend on: the spec and whether its policy is valid
+/// (not its counts by phase).
+fn project_fingerprint(project: &Project) -> String {
+    generation_and_ready(
+        project.metadata.generation,
+        project.status.as_ref().map(|s| &s.conditions),
+    )
 }
 
 fn phase_of(change: &SchemaChange) -> String {
@@ -487,20 +551,8 @@ fn schema_change_controller(
     let by_instance = store.clone();
     let by_project = store.clone();
     let by_sibling = store;
-    let instance_changed = changed_by(|i: &DatabaseInstance| {
-        format!(
-            "{:?}/{}",
-            i.metadata.generation,
-            ready_of(i.status.as_ref().map(|s| &s.conditions))
-        )
-    });
-    let project_changed = changed_by(|p: &Project| {
-        format!(
-            "{:?}/{}",
-            p.metadata.generation,
-            ready_of(p.status.as_ref().map(|s| &s.conditions))
-        )
-    });
+    let instance_changed = changed_by(instance_fingerprint);
+    let project_changed = changed_by(project_fingerprint);
     let sibling_changed = changed_by(phase_of);
     controller
         .watches(
@@ -566,6 +618,31 @@ fn schema_change_controller(
                 .map(|c| ObjectRef::from(c.as_ref()))
                 .collect::<Vec<_>>()
         })
+}
+
+/// DatabaseInstances, triggered by spec (generation) and annotation changes only: not by status
+/// writes, its own included (each drift check used to write status, whose watch event woke the
+/// next reconcile, forever). Everything else is a timer the reconcile sets. The cache still
+/// holds every update, so a reconcile reads the current status.
+fn instance_controller(
+    client: &Client,
+    ns: Option<&str>,
+    config: kube::runtime::controller::Config,
+) -> Controller<DatabaseInstance> {
+    use kube::runtime::{Predicate as _, predicates};
+    let (reader, writer) = reflector::store();
+    let triggers = watcher(
+        scoped::<DatabaseInstance>(client, ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(writer)
+    .applied_objects()
+    .predicate_filter(
+        predicates::generation.combine(predicates::annotations),
+        kube::runtime::PredicateConfig::default(),
+    );
+    Controller::for_stream(triggers, reader).with_config(config)
 }
 
 /// Projects, re-triggered by their SchemaChanges (for the counts by phase).
@@ -699,6 +776,95 @@ mod tests {
         );
         assert!(!patch.to_string().contains("ddl"), "{patch}");
         assert!(!patch.to_string().contains("null"), "{patch}");
+    }
+
+    #[test]
+    fn schema_changes_ignore_instance_status_noise() {
+        use crate::api::conditions::{reasons, set_condition, set_condition_unknown, types};
+        let mut instance: DatabaseInstance = serde_json::from_value(serde_json::json!({
+            "apiVersion": "schemagate.io/v1alpha1", "kind": "DatabaseInstance",
+            "metadata": {"name": "db", "namespace": "ns", "generation": 1},
+            "spec": {"engine": "sqlite", "database": "/tmp/x.sqlite"}
+        }))
+        .unwrap();
+        let changed = changed_by(instance_fingerprint);
+        assert!(changed(&instance), "first sight");
+        let t = now();
+        let status = instance.status.get_or_insert_default();
+        set_condition(
+            &mut status.conditions,
+            types::READY,
+            true,
+            reasons::CONNECTED,
+            "connected; server SQLite 3",
+            Some(1),
+            t.clone(),
+        );
+        assert!(changed(&instance), "became Ready");
+        let status = instance.status.get_or_insert_default();
+        set_condition(
+            &mut status.conditions,
+            types::READY,
+            true,
+            reasons::CONNECTED,
+            "connected; server SQLite 4",
+            Some(1),
+            t.clone(),
+        );
+        set_condition_unknown(
+            &mut status.conditions,
+            types::DRIFTED,
+            reasons::DRIFT_CHECK_FAILED,
+            "lock timeout",
+            Some(1),
+            t.clone(),
+        );
+        status.last_drift_check = Some("2026-01-01T00:00:00Z".into());
+        status.drift = vec!["+ table t".into()];
+        assert!(
+            !changed(&instance),
+            "drift, versions and messages are noise"
+        );
+        instance.metadata.generation = Some(2);
+        assert!(changed(&instance), "a spec edit");
+        let status = instance.status.get_or_insert_default();
+        set_condition(
+            &mut status.conditions,
+            types::READY,
+            false,
+            reasons::UNREACHABLE,
+            "down",
+            Some(2),
+            t,
+        );
+        assert!(changed(&instance), "no longer Ready");
+    }
+
+    #[test]
+    fn executions_know_which_instance_they_run_on() {
+        let executions = Executions::default();
+        let handle = crate::engine::Executor::new(
+            crate::engine::ConnectionConfig::sqlite("/nonexistent/db.sqlite"),
+            crate::engine::ExecOptions::default(),
+        )
+        .cancel_handle();
+        let db = history_cache::key("ns", "db");
+        assert!(!executions.executing_on(&db));
+        executions.start("uid-1", &db, handle);
+        assert!(executions.executing_on(&db));
+        assert!(!executions.executing_on(&history_cache::key("ns", "other")));
+        assert!(executions.running("uid-1").is_some());
+        executions.finish(
+            "uid-1",
+            Finished::Error {
+                message: "x".into(),
+                transient: true,
+            },
+        );
+        assert!(
+            !executions.executing_on(&db),
+            "a finished run frees the instance"
+        );
     }
 
     #[test]

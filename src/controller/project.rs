@@ -175,4 +175,21 @@ mod tests {
         assert!(message.contains("other.bogus"), "{message}");
         assert!(review_policy(&ReviewPolicy::default()).is_ok());
     }
+
+    #[test]
+    fn naming_a_built_in_guard_makes_the_policy_invalid() {
+        let spec = ReviewPolicy {
+            preset: ReviewPreset::Default,
+            rules: vec![RuleOverride {
+                id: "schemagate.transaction-control".into(),
+                level: RuleLevel::Disabled,
+                payload: None,
+            }],
+        };
+        let message = review_policy(&spec).unwrap_err().to_string();
+        assert!(
+            message.contains("schemagate.transaction-control is a built-in guard"),
+            "{message}"
+        );
+    }
 }

@@ -25,9 +25,8 @@ use crate::api::schema_change::{
 use crate::engine::{self, ConnectionConfig, EngineKind, ExecutionReport, HistoryRecord, Session};
 use crate::review::{Catalog, Level, Risk};
 use crate::workflow::{
-    ApprovedChange, Decision, HistoryEntry, HistoryFacts, HistoryStatus, Observed,
-    ObservedApproval, ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome,
-    SiblingChange, SqlText, cached_review, decide, next_status,
+    ApprovedChange, Decision, HistoryFacts, Observed, ObservedApproval, ObservedChange,
+    ObservedInstance, ObservedProject, ReviewOutcome, SiblingChange, SqlText, decide, next_status,
 };
 
 use super::{Context, Error, FINALIZER, connection, ns_name, snapshots, status_patch};
@@ -75,27 +74,35 @@ async fn reconcile_change(
     }
     let target = observe_target(ctx, ns, change).await?;
     let mut observed = observe(ctx, ns, change, &target).await?;
-    if let Some(history) = &mut observed.history
-        && history.this_change.is_none()
-        && let Some(super::Finished::Error {
-            message,
-            transient: false,
-        }) = ctx.executions.finished(&uid)
-    {
-        // The executor refused the change before recording it (e.g. transaction control in
-        // the script): report it as failed instead of running it again.
-        history.this_change = Some(HistoryEntry {
-            status: HistoryStatus::Failed,
-            message: Some(message),
-        });
-    }
     let mut decision = decide(&observed);
-    if let Decision::Review { .. } = decision {
-        observed.review = Some(run_review(ctx, &observed, &target).await);
+    if let Decision::Review { digest, key } = decision {
+        let reviewed_target = observed
+            .instance
+            .as_ref()
+            .map(|i| i.target.clone())
+            .unwrap_or_default();
+        let review =
+            run_review(ctx, &observed, &target)
+                .await
+                .stamped(&crate::workflow::ReviewStamp {
+                    key: &key,
+                    digest: &digest,
+                    target: &reviewed_target,
+                    previous_key: observed.review.as_ref().map(|r| r.key.as_str()),
+                    status: &observed.change.status,
+                    created: observed.change.created.as_ref(),
+                    now: &observed.now,
+                });
+        ctx.reviews.put(&uid, review.clone());
+        observed.review = Some(review);
         decision = decide(&observed);
     }
     tracing::debug!(?decision, "decided");
     let update = next_status(&observed, &decision);
+    if deleting || update.status.phase.is_some_and(Phase::is_terminal) {
+        // The review is only needed on the way to an execution.
+        ctx.reviews.forget(&uid);
+    }
     let mut status = update.status;
     // Only decisions read from the history need the row itself (with its snapshots).
     let row = match (&decision, &target.config) {
@@ -135,7 +142,8 @@ async fn reconcile_change(
         Decision::Execute(approved) => {
             if let (Some(cfg), Some(instance)) = (target.config, &target.instance) {
                 let retries = instance.spec.timeouts.lock_retries;
-                spawn_execution(ctx, ns, approved, cfg, retries, &target.history_key);
+                let mode = engine_mode(change.spec.transaction_mode);
+                spawn_execution(ctx, ns, approved, mode, cfg, retries, &target.history_key);
             }
         }
         Decision::Release | Decision::CancelAndRelease => {
@@ -152,8 +160,14 @@ async fn reconcile_change(
         }
         _ => {}
     }
+    if target.history_unreadable && !deleting {
+        return Ok(Action::requeue(HISTORY_RETRY));
+    }
     Ok(Action::await_change())
 }
+
+/// When to look again after the history table could not be read.
+const HISTORY_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn has_finalizer(change: &SchemaChange) -> bool {
     change.finalizers().iter().any(|f| f == FINALIZER)
@@ -209,6 +223,8 @@ struct Target {
     history: Option<HistoryFacts>,
     /// The history cache key of the instance.
     history_key: String,
+    /// The instance is usable but its history table could not be read (a transient error).
+    history_unreadable: bool,
 }
 
 async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Result<Target, Error> {
@@ -220,6 +236,7 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
         not_ready: String::new(),
         history: None,
         history_key: super::history_cache::key(ns, &change.spec.instance_ref),
+        history_unreadable: false,
     };
     let Some(instance) = &target.instance else {
         return Ok(target);
@@ -265,9 +282,11 @@ async fn observe_target(ctx: &Context, ns: &str, change: &SchemaChange) -> Resul
             target.config = Some(cfg);
         }
         // Not fatal: the change waits (or, when deleted, is released without the database).
+        // The instance stays Ready, so nothing else would wake this change: retry on a timer.
         Err(e) => {
             tracing::info!(error = %engine::error_chain(&e), "history table not readable");
             target.not_ready = engine::error_chain(&e);
+            target.history_unreadable = true;
         }
     }
     Ok(target)
@@ -302,6 +321,8 @@ async fn observe(
             spec: p.spec,
         });
     let instance = target.instance.as_ref().map(|i| ObservedInstance {
+        engine: i.spec.engine,
+        target: crate::workflow::Target::of(&i.uid().unwrap_or_default(), &i.spec),
         environment: i.spec.environment.clone(),
         ready: target.config.is_some(),
         message: target.not_ready.clone(),
@@ -311,10 +332,14 @@ async fn observe(
             .is_some_and(|s| crate::api::conditions::find(&s.conditions, types::READY).is_some()),
     });
     let sql = read_sql(ctx, ns, change).await?;
-    let status = change.status.clone().unwrap_or_default();
-    let review = match &sql {
-        SqlText::Resolved(sql) => cached_review(&status, &crate::workflow::sql_digest(sql)),
-        SqlText::Unavailable(_) => None,
+    let uid = change.uid().unwrap_or_default();
+    let review = ctx.reviews.get(&uid);
+    let refused = match ctx.executions.finished(&uid) {
+        Some(super::Finished::Error {
+            message,
+            transient: false,
+        }) => Some(message),
+        _ => None,
     };
     let approvals = approvals(ctx, ns, change, target).await?;
     let decided_by_history = target
@@ -332,6 +357,7 @@ async fn observe(
         instance,
         sql,
         review,
+        refused,
         approvals,
         history: target.history.clone(),
         siblings,
@@ -376,6 +402,7 @@ pub(super) fn observed_approval(a: &Approval) -> ObservedApproval {
         change: a.spec.schema_change_ref.clone(),
         decision: a.spec.decision,
         sql_digest: a.spec.sql_digest.clone(),
+        change_uid: a.spec.schema_change_uid.clone(),
         approver: None,
         created: a.metadata.creation_timestamp.clone(),
     }
@@ -510,6 +537,7 @@ fn spawn_execution(
     ctx: &Context,
     ns: &str,
     approved: ApprovedChange,
+    transaction_mode: engine::TransactionMode,
     cfg: ConnectionConfig,
     lock_retries: u32,
     history_key: &str,
@@ -537,6 +565,7 @@ fn spawn_execution(
             Some(approved_by.join(", "))
         },
         operator: ctx.settings.identity.clone(),
+        transaction_mode,
     };
     spawn_run(ctx, ns, work, cfg, lock_retries, history_key);
 }
@@ -571,6 +600,7 @@ fn spawn_recovery(
         sql: sql.clone(),
         approved_by: row.approved_by.clone(),
         operator: ctx.settings.identity.clone(),
+        transaction_mode: engine_mode(change.spec.transaction_mode),
     };
     spawn_run(
         ctx,
@@ -580,6 +610,14 @@ fn spawn_recovery(
         instance.spec.timeouts.lock_retries,
         &target.history_key,
     );
+}
+
+/// `spec.transactionMode` for the engine (immutable by a CEL rule, so what was approved).
+fn engine_mode(mode: crate::api::schema_change::TransactionMode) -> engine::TransactionMode {
+    match mode {
+        crate::api::schema_change::TransactionMode::Auto => engine::TransactionMode::Auto,
+        crate::api::schema_change::TransactionMode::None => engine::TransactionMode::None,
+    }
 }
 
 /// Runs `work` in the background and reports the run on the change's status.
@@ -596,7 +634,8 @@ fn spawn_run(
     opts.max_attempts = 1 + lock_retries;
     let executor = engine::Executor::new(cfg, opts);
     let uid = work.uid.clone();
-    ctx.executions.start(&uid, executor.cancel_handle());
+    ctx.executions
+        .start(&uid, history_key, executor.cancel_handle());
     let api: Api<SchemaChange> = Api::namespaced(ctx.client.clone(), ns);
     let name = work.name.clone();
     let metrics = ctx.metrics.clone();

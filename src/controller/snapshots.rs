@@ -97,8 +97,24 @@ async fn snapshot_ref(
     Ok(out)
 }
 
+/// Why a snapshot is missing from status: the reason the executor recorded, or an unreadable
+/// column. `None` when it is there, or was never taken (snapshots off, nothing applied).
+fn missing(
+    column: Option<&Vec<u8>>,
+    schema: Option<&Schema>,
+    recorded: Option<&str>,
+) -> Option<String> {
+    match (schema, recorded, column) {
+        (Some(_), _, _) => None,
+        (None, Some(why), _) => Some(format!("the snapshot could not be taken: {why}")),
+        (None, None, Some(_)) => Some("the recorded snapshot could not be read".to_owned()),
+        (None, None, None) => None,
+    }
+}
+
 /// Builds `status.snapshots` from a history row, creating ConfigMaps for large snapshots.
-/// `None` when the row holds no snapshots (e.g. SQLite, which has no introspection).
+/// `None` when the row holds no snapshots and no reason for their absence (snapshots switched
+/// off, or a change that applied nothing).
 pub async fn record(
     client: &Client,
     change: &SchemaChange,
@@ -106,10 +122,26 @@ pub async fn record(
 ) -> Result<Option<SnapshotsRecord>, Error> {
     let before = schema_of(row.before_snapshot.as_ref());
     let after = schema_of(row.after_snapshot.as_ref());
-    if before.is_none() && after.is_none() {
+    let mut out = SnapshotsRecord {
+        before_error: missing(
+            row.before_snapshot.as_ref(),
+            before.as_ref(),
+            row.before_error.as_deref(),
+        ),
+        after_error: missing(
+            row.after_snapshot.as_ref(),
+            after.as_ref(),
+            row.after_error.as_deref(),
+        ),
+        ..SnapshotsRecord::default()
+    };
+    if before.is_none()
+        && after.is_none()
+        && out.before_error.is_none()
+        && out.after_error.is_none()
+    {
         return Ok(None);
     }
-    let mut out = SnapshotsRecord::default();
     if let Some(schema) = &before {
         out.before = Some(snapshot_ref(client, change, "before", schema).await?);
     }
@@ -131,6 +163,29 @@ pub async fn record(
 mod tests {
     use super::*;
     use std::io::Read as _;
+
+    #[test]
+    fn a_missing_snapshot_says_why() {
+        let schema = Schema {
+            dialect: crate::snapshot::Dialect::Sqlite,
+            tables: Vec::new(),
+            objects: Vec::new(),
+        };
+        assert_eq!(missing(Some(&vec![1]), Some(&schema), None), None);
+        assert_eq!(
+            missing(None, None, None),
+            None,
+            "never taken: nothing to say"
+        );
+        assert_eq!(
+            missing(None, None, Some("lock timeout")).as_deref(),
+            Some("the snapshot could not be taken: lock timeout")
+        );
+        assert_eq!(
+            missing(Some(&vec![1, 2]), None, None).as_deref(),
+            Some("the recorded snapshot could not be read")
+        );
+    }
 
     #[test]
     fn gzip_round_trips_and_names_are_ordered() {

@@ -29,6 +29,15 @@ impl EngineKind {
             Self::Sqlite => "sqlite",
         }
     }
+
+    /// The SQL dialect the splitter and guards use for this engine.
+    pub fn dialect(self) -> crate::sqltext::Engine {
+        match self {
+            Self::Postgres => crate::sqltext::Engine::Postgres,
+            Self::Mysql => crate::sqltext::Engine::Mysql,
+            Self::Sqlite => crate::sqltext::Engine::Sqlite,
+        }
+    }
 }
 
 impl fmt::Display for EngineKind {

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::config::{ConnectionConfig, EngineKind};
 use super::session::Session;
 use super::{EngineError, paths};
+use crate::sqltext::{self, guard};
 
 /// A change to execute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub struct Change {
     pub approved_by: Option<String>,
     /// Operator identity (pod name, …).
     pub operator: String,
+    /// How the statements are grouped into transactions.
+    pub transaction_mode: paths::TransactionMode,
 }
 
 impl Change {
@@ -186,6 +189,31 @@ pub struct Executor {
 
 const PG_LOCK_KEY: i64 = 0x5343_4847_5445_0001;
 
+/// The backstop behind the review's guards, applied before any connection with the same
+/// `sqltext` functions: a script with a NUL byte, or with transaction control in any spelling,
+/// never reaches a database. On every engine: on PostgreSQL and SQLite a `COMMIT` would commit
+/// part of the change outside the history row's transaction; on MySQL the intent records would
+/// be written inside the script's own transaction. The error is permanent
+/// ([`EngineError::Config`]): running the same script again cannot succeed.
+fn refuse_unsafe_script(engine: EngineKind, sql: &str) -> Result<(), EngineError> {
+    if let Some(nul) = guard::find_nul(sql) {
+        return Err(EngineError::Config(format!(
+            "{nul}; the change was not run"
+        )));
+    }
+    if let Some((offset, control)) = guard::find_transaction_control(engine.dialect(), sql)
+        .into_iter()
+        .next()
+    {
+        let (line, _) = sqltext::position(sql, offset);
+        return Err(EngineError::Config(format!(
+            "line {line}: {control} is transaction control, which schemagate manages itself; \
+             remove it (the change was not run)"
+        )));
+    }
+    Ok(())
+}
+
 impl Executor {
     /// An executor for `cfg`.
     pub fn new(cfg: ConnectionConfig, opts: ExecOptions) -> Self {
@@ -206,19 +234,12 @@ impl Executor {
     /// (MySQL; non-transactional PostgreSQL statements). Database and connection failures are
     /// `Err`; the outcome of the change itself is in the report.
     pub async fn execute(&self, change: &Change) -> Result<ExecutionReport, EngineError> {
+        refuse_unsafe_script(self.cfg.engine, &change.sql)?;
         let stmts = super::split_statements(self.cfg.engine, &change.sql);
         if stmts.is_empty() {
             return Err(EngineError::Config(
                 "the change contains no SQL statement".into(),
             ));
-        }
-        if self.cfg.engine != EngineKind::Mysql
-            && let Some(st) = stmts.iter().find(|s| paths::is_transaction_control(&s.sql))
-        {
-            return Err(EngineError::Config(format!(
-                "line {}: transaction control statements are managed by schemagate; remove them",
-                st.line
-            )));
         }
         let mut s = Session::connect(&self.cfg).await?;
         let backend = s.backend_id().await.map_err(EngineError::Session)?;
@@ -313,5 +334,65 @@ impl Executor {
             .backoff_initial
             .saturating_mul(factor)
             .min(self.opts.backoff_max)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn change(sql: &str) -> Change {
+        Change {
+            uid: "uid".into(),
+            namespace: "ns".into(),
+            name: "c".into(),
+            version: "1".into(),
+            sql: sql.into(),
+            approved_by: None,
+            operator: "test".into(),
+            transaction_mode: paths::TransactionMode::Auto,
+        }
+    }
+
+    /// Nothing listens on port 1: a refusal that came after connecting would be a connect
+    /// error instead.
+    #[tokio::test]
+    async fn unsafe_scripts_are_refused_before_connecting() {
+        for url in [
+            "postgres://u@127.0.0.1:1/db",
+            "mysql://u@127.0.0.1:1/db",
+            "sqlite:///nonexistent-dir/x.db",
+        ] {
+            let ex = Executor::new(
+                ConnectionConfig::from_url(url).unwrap(),
+                ExecOptions::default(),
+            );
+            for sql in [
+                "SELECT 1;\nSELECT '\0';",
+                "INSERT INTO t VALUES (1);\nCOMMIT/**/;\nSELECT 1/0;",
+                "ROLLBACK",
+                "SAVEPOINT a",
+            ] {
+                let err = ex.execute(&change(sql)).await.unwrap_err();
+                assert!(
+                    matches!(err, EngineError::Config(_)),
+                    "{url}: {sql:?}: {err}"
+                );
+                assert!(!err.is_transient());
+            }
+        }
+        let ex = Executor::new(
+            ConnectionConfig::from_url("postgres://u@127.0.0.1:1/db").unwrap(),
+            ExecOptions::default(),
+        );
+        let err = ex.execute(&change("SELECT 1;\nCOMMIT;")).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: COMMIT is transaction control, which schemagate manages itself; remove it \
+             (the change was not run)"
+        );
+        let err = ex.execute(&change("SELECT\n 'a\0'")).await.unwrap_err();
+        assert!(err.to_string().contains("line 2, column 3"), "{err}");
     }
 }

@@ -12,8 +12,9 @@ use super::EngineError;
 use super::config::EngineKind;
 use super::session::Session;
 
-/// Current layout version of the history table.
-pub const LAYOUT_VERSION: i64 = 1;
+/// Current layout version of the history table: 1 the first layout, 2 added `before_error`
+/// and `after_error`.
+pub const LAYOUT_VERSION: i64 = 2;
 
 /// Status of one change in the history table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +92,10 @@ pub struct HistoryRecord {
     pub after_snapshot: Option<Vec<u8>>,
     /// Digest of the after snapshot.
     pub after_digest: Option<String>,
+    /// Why `before_snapshot` is missing, when snapshots were on and it could not be taken.
+    pub before_error: Option<String>,
+    /// Why `after_snapshot` is missing, when snapshots were on and it could not be taken.
+    pub after_error: Option<String>,
 }
 
 /// One row of the history table without its snapshots, as listed by [`index`].
@@ -186,6 +191,30 @@ fn layout_v1(engine: EngineKind) -> String {
 /// Creates the history table (and its layout-version record) when missing and migrates an older
 /// layout. Idempotent; call under the executor lock.
 pub async fn ensure(s: &mut Session) -> Result<(), EngineError> {
+    // Two sessions creating the schema or a table at once on PostgreSQL: `IF NOT EXISTS` does not
+    // stop the loser from failing on the catalog's unique index. The winner's objects exist by
+    // then, so looking again succeeds.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ensure_once(s).await {
+            Err(EngineError::History(e)) if attempt < 3 && lost_create_race(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A concurrent `CREATE … IF NOT EXISTS` lost to another session (PostgreSQL: unique violation
+/// on a catalog, or duplicate object).
+fn lost_create_race(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| matches!(code.as_ref(), "23505" | "42P06" | "42P07" | "42710"))
+}
+
+async fn ensure_once(s: &mut Session) -> Result<(), EngineError> {
     // Fast path, one query: the table exists in the current layout (the usual case).
     if let Ok(v) = read_layout_version(s).await
         && v == LAYOUT_VERSION
@@ -226,7 +255,12 @@ pub async fn ensure(s: &mut Session) -> Result<(), EngineError> {
             .await
             .map_err(EngineError::History)?;
     }
-    // Future layouts: `if current < 2 { ALTER TABLE … }`, one step per version.
+    if current < 2 {
+        for column in ["before_error", "after_error"] {
+            add_column(s, column, text).await?;
+        }
+    }
+    // Future layouts: `if current < 3 { ALTER TABLE … }`, one step per version.
     if current != LAYOUT_VERSION {
         let sql = match engine {
             EngineKind::Mysql => format!(
@@ -249,6 +283,26 @@ pub async fn ensure(s: &mut Session) -> Result<(), EngineError> {
             .map_err(EngineError::History)?;
     }
     Ok(())
+}
+
+/// Adds a nullable text column to the history table. Two processes may migrate at once (the
+/// operator's instance check does not hold the executor lock) and not every engine has
+/// `ADD COLUMN IF NOT EXISTS`: a failed ALTER is fine when the column is there afterwards.
+async fn add_column(s: &mut Session, column: &str, text: &str) -> Result<(), EngineError> {
+    let t = table(s.engine());
+    let Err(e) = s
+        .exec(&format!("ALTER TABLE {t} ADD COLUMN {column} {text} NULL"))
+        .await
+    else {
+        return Ok(());
+    };
+    match s
+        .exec(&format!("SELECT {column} FROM {t} WHERE 1 = 0"))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(_) => Err(EngineError::History(e)),
+    }
 }
 
 async fn read_layout_version(s: &mut Session) -> Result<i64, EngineError> {
@@ -283,7 +337,8 @@ fn placeholders(engine: EngineKind, sql: &str) -> String {
 
 const COLUMNS: &str = "change_uid, namespace, name, version, sql_sha256, status, statements_total, \
      statements_applied, current_statement, started_at, finished_at, approved_by, operator, error, \
-     attempts, before_snapshot, before_digest, after_snapshot, after_digest";
+     attempts, before_snapshot, before_digest, after_snapshot, after_digest, before_error, \
+     after_error";
 
 macro_rules! bind_record {
     ($q:expr, $r:expr) => {
@@ -306,13 +361,15 @@ macro_rules! bind_record {
             .bind(&$r.before_digest)
             .bind(&$r.after_snapshot)
             .bind(&$r.after_digest)
+            .bind(&$r.before_error)
+            .bind(&$r.after_error)
     };
 }
 
 /// Inserts or replaces the row of `r.change_uid`.
 pub async fn upsert(s: &mut Session, r: &HistoryRecord) -> Result<(), EngineError> {
     let engine = s.engine();
-    let marks = vec!["?"; 19].join(", ");
+    let marks = vec!["?"; COLUMNS.split(", ").count()].join(", ");
     let updates: Vec<String> = COLUMNS
         .split(", ")
         .skip(1)
@@ -388,6 +445,8 @@ macro_rules! read_record {
                 before_digest: row.try_get("before_digest")?,
                 after_snapshot: row.try_get("after_snapshot")?,
                 after_digest: row.try_get("after_digest")?,
+                before_error: row.try_get("before_error")?,
+                after_error: row.try_get("after_error")?,
             })
         })()
     }};

@@ -24,6 +24,32 @@ pub async fn snapshot(s: &mut Session) -> Result<Option<Schema>, EngineError> {
     Ok(Some(schema))
 }
 
+/// Introspects the session's database in one read-only transaction, so the catalog queries
+/// agree with each other: PostgreSQL `REPEATABLE READ, READ ONLY` (one MVCC snapshot), SQLite a
+/// deferred read transaction. MySQL/MariaDB's data dictionary is not transactional, so there
+/// the queries simply run in a row. Call outside any transaction; the session is left outside
+/// one, also when a query fails.
+pub async fn snapshot_consistent(s: &mut Session) -> Result<Option<Schema>, EngineError> {
+    let begin = match s {
+        Session::Pg(_) => Some("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+        Session::Lite(_) => Some("BEGIN DEFERRED"),
+        Session::My(_) => None,
+    };
+    let Some(begin) = begin else {
+        return snapshot(s).await;
+    };
+    s.exec(begin).await.map_err(EngineError::Introspect)?;
+    let result = snapshot(s).await;
+    // Read-only: ending it either way changes nothing.
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    if let Err(e) = s.exec(end).await
+        && result.is_ok()
+    {
+        return Err(EngineError::Introspect(e));
+    }
+    result
+}
+
 /// Connects and snapshots the database of `cfg`.
 pub async fn snapshot_database(cfg: &ConnectionConfig) -> Result<Schema, EngineError> {
     let mut s = Session::connect(cfg).await?;

@@ -19,6 +19,7 @@ pub use executor::{
     CancelHandle, Change, ExecOptions, ExecutionReport, Executor, Outcome, StatementResult,
 };
 pub use history::{AppliedVersion, ChangeStatus, HistoryRecord, IndexEntry};
+pub use paths::TransactionMode;
 pub use session::Session;
 pub use split::{ScriptStatement, split_statements};
 
@@ -67,12 +68,21 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// Whether retrying later may succeed (network, server down, lock busy).
+    /// Whether retrying later may succeed (network, server down, lock busy). Invalid input and
+    /// protocol errors ([`session::is_protocol_error`]) are permanent: the same request would
+    /// fail the same way, so retrying only spins.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Config(_) => false,
-            Self::Connect { source, .. } => !matches!(source, sqlx::Error::Database(_)),
-            _ => true,
+            Self::Connect { source, .. } => {
+                !matches!(source, sqlx::Error::Database(_)) && !session::is_protocol_error(source)
+            }
+            Self::Session(e)
+            | Self::History(e)
+            | Self::Lock(e)
+            | Self::Execution(e)
+            | Self::Introspect(e) => !session::is_protocol_error(e),
+            Self::ConnectTimeout { .. } | Self::LockBusy(_) => true,
         }
     }
 }
@@ -87,4 +97,36 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_errors_are_permanent() {
+        let protocol = || sqlx::Error::Protocol("invalid message format".into());
+        assert!(!EngineError::Execution(protocol()).is_transient());
+        assert!(!EngineError::History(protocol()).is_transient());
+        assert!(!EngineError::Session(protocol()).is_transient());
+        let io = || sqlx::Error::Io(std::io::Error::other("reset"));
+        assert!(EngineError::Execution(io()).is_transient());
+        assert!(
+            EngineError::Connect {
+                target: "x".into(),
+                source: io()
+            }
+            .is_transient()
+        );
+        assert!(
+            !EngineError::Connect {
+                target: "x".into(),
+                source: protocol()
+            }
+            .is_transient()
+        );
+        assert!(EngineError::LockBusy(Duration::from_secs(1)).is_transient());
+        assert!(!EngineError::Config("bad".into()).is_transient());
+    }
 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::config::EngineKind;
 use super::executor::{Change, ExecutionReport, Executor, Outcome, StatementResult};
@@ -12,28 +12,6 @@ use super::history::{self, ChangeStatus, HistoryRecord};
 use super::session::{ErrorClass, Session, classify};
 use super::split::ScriptStatement;
 use super::{EngineError, error_chain};
-
-/// `BEGIN`, `COMMIT`, … inside a script would break the one-transaction guarantee.
-pub(crate) fn is_transaction_control(sql: &str) -> bool {
-    let first: String = words(sql, 2);
-    matches!(
-        first.as_str(),
-        "BEGIN"
-            | "BEGIN;"
-            | "COMMIT"
-            | "ROLLBACK"
-            | "END"
-            | "START TRANSACTION"
-            | "SAVEPOINT"
-            | "RELEASE SAVEPOINT"
-            | "BEGIN TRANSACTION"
-            | "BEGIN WORK"
-            | "COMMIT WORK"
-            | "ABORT"
-    ) || first.starts_with("COMMIT ")
-        || first.starts_with("ROLLBACK ")
-        || first.starts_with("SAVEPOINT ")
-}
 
 /// PostgreSQL statements that refuse to run inside a transaction block.
 pub(crate) fn pg_needs_autocommit(sql: &str) -> bool {
@@ -56,7 +34,25 @@ fn words(sql: &str, n: usize) -> String {
         .to_ascii_uppercase()
 }
 
-fn base_record(change: &Change, total: usize, status: ChangeStatus) -> HistoryRecord {
+/// How a change's statements are grouped into transactions (`spec.transactionMode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TransactionMode {
+    /// One transaction with the history row where the engine allows it (PostgreSQL unless a
+    /// statement cannot run in a transaction, SQLite); otherwise statement by statement.
+    #[default]
+    Auto,
+    /// Statement by statement, each committed on its own after an intent record: at most once
+    /// per statement, and a change that fails part-way needs a human. PostgreSQL and
+    /// MySQL/MariaDB; refused on SQLite, whose executor lock is the change's transaction.
+    None,
+}
+
+fn base_record(
+    change: &Change,
+    total: usize,
+    status: ChangeStatus,
+    started_at: DateTime<Utc>,
+) -> HistoryRecord {
     HistoryRecord {
         change_uid: change.uid.clone(),
         namespace: change.namespace.clone(),
@@ -67,7 +63,7 @@ fn base_record(change: &Change, total: usize, status: ChangeStatus) -> HistoryRe
         statements_total: i64::try_from(total).unwrap_or(i64::MAX),
         statements_applied: 0,
         current_statement: None,
-        started_at: Utc::now(),
+        started_at,
         finished_at: None,
         approved_by: change.approved_by.clone(),
         operator: change.operator.clone(),
@@ -77,36 +73,85 @@ fn base_record(change: &Change, total: usize, status: ChangeStatus) -> HistoryRe
         before_digest: None,
         after_snapshot: None,
         after_digest: None,
+        before_error: None,
+        after_error: None,
     }
 }
 
-/// Takes a snapshot when enabled and supported: (compressed canonical JSON, digest).
-async fn capture(ex: &Executor, s: &mut Session) -> Result<Option<(Vec<u8>, String)>, EngineError> {
+/// A schema snapshot for the history row: taken, not wanted, or why it could not be taken.
+#[derive(Debug)]
+enum Shot {
+    /// Snapshots are switched off ([`super::ExecOptions::capture_snapshots`]).
+    Off,
+    /// Compressed canonical JSON and digest.
+    Taken(Vec<u8>, String),
+    /// The introspection failed; the change goes on and the row says why.
+    Failed(String),
+}
+
+impl Shot {
+    fn of(result: Result<Option<crate::snapshot::Schema>, EngineError>) -> Self {
+        match result {
+            Ok(Some(schema)) => Self::Taken(
+                history::compress(schema.canonical_json().as_bytes()),
+                schema.digest(),
+            ),
+            Ok(None) => Self::Failed("this engine has no schema snapshots".to_owned()),
+            Err(e) => Self::Failed(error_chain(&e)),
+        }
+    }
+
+    /// Stores the snapshot, or the reason it is missing, as the row's before-snapshot.
+    fn into_before(self, rec: &mut HistoryRecord) {
+        (rec.before_snapshot, rec.before_digest, rec.before_error) = self.columns();
+    }
+
+    /// Stores the snapshot, or the reason it is missing, as the row's after-snapshot.
+    fn into_after(self, rec: &mut HistoryRecord) {
+        (rec.after_snapshot, rec.after_digest, rec.after_error) = self.columns();
+    }
+
+    fn columns(self) -> (Option<Vec<u8>>, Option<String>, Option<String>) {
+        match self {
+            Self::Off => (None, None, None),
+            Self::Taken(data, digest) => (Some(data), Some(digest), None),
+            Self::Failed(why) => {
+                tracing::warn!(error = %why, "schema snapshot failed; recorded in the history row");
+                (None, None, Some(why))
+            }
+        }
+    }
+}
+
+/// A snapshot on the executor's session outside any transaction, under the executor lock: one
+/// read-only transaction of its own (see [`super::introspect::snapshot_consistent`]). Before a
+/// change's statements run it waits for no lock the change takes.
+async fn capture_apart(ex: &Executor, s: &mut Session) -> Shot {
     if !ex.opts.capture_snapshots {
-        return Ok(None);
+        return Shot::Off;
     }
-    let Some(schema) = super::introspect::snapshot(s).await? else {
-        return Ok(None);
-    };
-    Ok(Some((
-        history::compress(schema.canonical_json().as_bytes()),
-        schema.digest(),
-    )))
+    Shot::of(super::introspect::snapshot_consistent(s).await)
 }
 
-/// The before-snapshot of a PostgreSQL change, taken on its own connection while the statements
-/// run: the change is uncommitted until we join this, so MVCC shows the schema as it was before.
-/// Catalog reads take no locks on user tables, and the session's lock timeout bounds any wait.
-/// `None` when it fails; the change itself never depends on it.
-async fn before_snapshot(cfg: super::config::ConnectionConfig) -> Option<(Vec<u8>, String)> {
-    let mut s = Session::connect(&cfg).await.ok()?;
-    let r = super::introspect::snapshot(&mut s).await;
-    s.close().await;
-    let schema = r.ok()??;
-    Some((
-        history::compress(schema.canonical_json().as_bytes()),
-        schema.digest(),
-    ))
+/// A snapshot inside the change's open transaction (it sees the change's uncommitted DDL and
+/// needs no lock the change holds), under a savepoint so that a failing catalog query cannot
+/// abort the change: it is rolled back to the savepoint and the row says why. `Err` only when
+/// the transaction itself is unusable (the savepoint cannot be taken or restored).
+async fn capture_inside(ex: &Executor, s: &mut Session) -> Result<Shot, EngineError> {
+    if !ex.opts.capture_snapshots {
+        return Ok(Shot::Off);
+    }
+    s.exec("SAVEPOINT schemagate_snapshot")
+        .await
+        .map_err(EngineError::Execution)?;
+    let result = super::introspect::snapshot(s).await;
+    let end = if result.is_ok() {
+        "RELEASE SAVEPOINT schemagate_snapshot"
+    } else {
+        "ROLLBACK TO SAVEPOINT schemagate_snapshot; RELEASE SAVEPOINT schemagate_snapshot"
+    };
+    s.exec(end).await.map_err(EngineError::Execution)?;
+    Ok(Shot::of(result))
 }
 
 fn from_existing(rec: &HistoryRecord, total: usize) -> Option<ExecutionReport> {
@@ -161,11 +206,12 @@ pub(crate) async fn run_locked(
         }
         return Ok(r);
     }
-    let transactional = match s.engine() {
-        EngineKind::Postgres => !stmts.iter().any(|st| pg_needs_autocommit(&st.sql)),
-        EngineKind::Mysql => false,
-        EngineKind::Sqlite => true,
-    };
+    let transactional = change.transaction_mode == TransactionMode::Auto
+        && match s.engine() {
+            EngineKind::Postgres => !stmts.iter().any(|st| pg_needs_autocommit(&st.sql)),
+            EngineKind::Mysql => false,
+            EngineKind::Sqlite => true,
+        };
     if transactional {
         run_transaction(ex, s, change, stmts, "BEGIN").await
     } else {
@@ -180,6 +226,15 @@ pub(crate) async fn run_sqlite(
     change: &Change,
     stmts: &[ScriptStatement],
 ) -> Result<ExecutionReport, EngineError> {
+    if change.transaction_mode == TransactionMode::None {
+        // Statement by statement would commit between statements and so release the only
+        // lock that keeps two executors apart on SQLite: refuse before anything runs.
+        return Err(EngineError::Config(
+            "transactionMode none is not supported on SQLite: the executor's lock is the \
+             change's transaction, so statements cannot commit one by one; use auto"
+                .into(),
+        ));
+    }
     // Create the table outside the change transaction so the check below can read it.
     let deadline = Instant::now() + ex.opts.executor_lock_wait;
     loop {
@@ -212,11 +267,17 @@ async fn run_transaction(
     let engine = s.engine();
     let mut report = ExecutionReport::new(stmts.len());
     let deadline = Instant::now() + ex.opts.executor_lock_wait;
-    let mut before_task = (ex.opts.capture_snapshots && engine == EngineKind::Postgres)
-        .then(|| tokio::spawn(before_snapshot(ex.cfg.clone())));
     'attempt: loop {
         report.attempts += 1;
         report.statements.clear();
+        // PostgreSQL: the before-snapshot on this session under the executor lock, just before
+        // BEGIN (so it waits for no lock of the change) in a read-only transaction of its own;
+        // taken again on a retry, as others may have changed the schema meanwhile.
+        let mut before = if engine == EngineKind::Sqlite {
+            Shot::Off
+        } else {
+            capture_apart(ex, s).await
+        };
         if let Err(e) = s.exec(begin).await {
             // SQLite: another writer holds the database; wait like for the executor lock.
             if classify(engine, &e) == ErrorClass::LockTimeout && Instant::now() < deadline {
@@ -232,13 +293,12 @@ async fn run_transaction(
             let _ = s.exec("ROLLBACK").await;
             return Ok(r);
         }
-        // Engines without the PostgreSQL side connection take the before-snapshot inside the
-        // transaction, before the first statement (SQLite: the database is locked from BEGIN).
-        let before_inline = if before_task.is_none() {
-            capture(ex, s).await?
-        } else {
-            None
-        };
+        // SQLite: the database is locked from BEGIN IMMEDIATE, so the before-snapshot is taken
+        // inside the transaction, before the first statement.
+        if engine == EngineKind::Sqlite {
+            before = capture_inside(ex, s).await?;
+        }
+        let started_at = Utc::now();
         let step = match s {
             // One round trip for the whole script: the server streams one completion per
             // statement, which gives rows affected, the failing statement and (from arrival
@@ -252,13 +312,14 @@ async fn run_transaction(
             }
             _ => run_each(ex, s, stmts, &mut report).await,
         };
+        let finished_at = Utc::now();
         match step {
             Ok(()) => {}
             Err(Step::Cancelled) => {
                 let _ = s.exec("ROLLBACK").await;
                 report.outcome = Outcome::Cancelled;
                 report.error = Some("cancelled on request; nothing was applied".into());
-                return record_failure(s, change, report).await;
+                return record_failure(s, change, report, started_at).await;
             }
             Err(Step::Failed(i, e)) => {
                 let st = &stmts[i];
@@ -287,26 +348,16 @@ async fn run_transaction(
                 } else {
                     report.outcome = Outcome::Failed;
                 }
-                return record_failure(s, change, report).await;
+                return record_failure(s, change, report, started_at).await;
             }
         }
-        let before = match before_task.take() {
-            Some(task) => task.await.ok().flatten(),
-            None => before_inline,
-        };
-        let after = capture(ex, s).await?;
-        let mut rec = base_record(change, stmts.len(), ChangeStatus::Applied);
+        let after = capture_inside(ex, s).await?;
+        let mut rec = base_record(change, stmts.len(), ChangeStatus::Applied, started_at);
         rec.statements_applied = rec.statements_total;
-        rec.finished_at = Some(Utc::now());
+        rec.finished_at = Some(finished_at);
         rec.attempts = i64::from(report.attempts);
-        if let Some((data, digest)) = before {
-            rec.before_snapshot = Some(data);
-            rec.before_digest = Some(digest);
-        }
-        if let Some((data, digest)) = after {
-            rec.after_snapshot = Some(data);
-            rec.after_digest = Some(digest);
-        }
+        before.into_before(&mut rec);
+        after.into_after(&mut rec);
         history::upsert(s, &rec).await?;
         s.exec("COMMIT").await.map_err(EngineError::Execution)?;
         report.outcome = Outcome::Applied;
@@ -397,8 +448,14 @@ async fn record_failure(
     s: &mut Session,
     change: &Change,
     report: ExecutionReport,
+    started_at: DateTime<Utc>,
 ) -> Result<ExecutionReport, EngineError> {
-    let mut rec = base_record(change, report.statements_total, ChangeStatus::Failed);
+    let mut rec = base_record(
+        change,
+        report.statements_total,
+        ChangeStatus::Failed,
+        started_at,
+    );
     rec.finished_at = Some(Utc::now());
     rec.attempts = i64::from(report.attempts);
     rec.error.clone_from(&report.error);
@@ -415,13 +472,12 @@ async fn run_intent(
     let engine = s.engine();
     let mut report = ExecutionReport::new(stmts.len());
     report.attempts = 1;
-    let before = capture(ex, s).await?;
-    let mut rec = base_record(change, stmts.len(), ChangeStatus::Running);
+    // Under the executor lock, before the first statement: waits for no lock of the change.
+    let before = capture_apart(ex, s).await;
+    // Started: after the snapshot, when the first statement is about to run.
+    let mut rec = base_record(change, stmts.len(), ChangeStatus::Running, Utc::now());
     rec.attempts = 1;
-    if let Some((data, digest)) = before {
-        rec.before_snapshot = Some(data);
-        rec.before_digest = Some(digest);
-    }
+    before.into_before(&mut rec);
     history::upsert(s, &rec).await?;
     for (i, st) in stmts.iter().enumerate() {
         if !ex.opts.pause_before_statement.is_zero() {
@@ -436,7 +492,7 @@ async fn run_intent(
                     Outcome::NeedsIntervention
                 };
                 report.error = Some(format!("cancelled on request after {i} statements"));
-                return finish_intent_failure(s, rec, report, i).await;
+                return finish_intent_failure(ex, s, rec, report, i).await;
             }
             // Intent record first: if we die between here and the done record, the next run
             // sees `current_statement` and refuses to guess.
@@ -480,20 +536,20 @@ async fn run_intent(
                         ErrorClass::Cancelled if ex.cancel.is_requested() => Outcome::Cancelled,
                         _ => Outcome::Failed,
                     };
-                    return finish_intent_failure(s, rec, report, i).await;
+                    return finish_intent_failure(ex, s, rec, report, i).await;
                 }
             }
         }
     }
-    let after = capture(ex, s).await?;
+    let finished_at = Utc::now();
+    // Every statement has committed: a failed after-snapshot must not leave the row `running`
+    // (which reads as interrupted), so it is recorded as missing instead.
+    let after = capture_apart(ex, s).await;
     rec.status = ChangeStatus::Applied;
     rec.statements_applied = rec.statements_total;
-    rec.finished_at = Some(Utc::now());
+    rec.finished_at = Some(finished_at);
     rec.attempts = i64::from(report.attempts);
-    if let Some((data, digest)) = after {
-        rec.after_snapshot = Some(data);
-        rec.after_digest = Some(digest);
-    }
+    after.into_after(&mut rec);
     history::upsert(s, &rec).await?;
     report.outcome = Outcome::Applied;
     report.before_digest = rec.before_digest;
@@ -502,19 +558,22 @@ async fn run_intent(
 }
 
 async fn finish_intent_failure(
+    ex: &Executor,
     s: &mut Session,
     mut rec: HistoryRecord,
     report: ExecutionReport,
     applied: usize,
 ) -> Result<ExecutionReport, EngineError> {
+    rec.finished_at = Some(Utc::now());
     rec.status = if applied > 0 {
+        // Part of the change took effect: the schema it left is what a human must judge.
+        capture_apart(ex, s).await.into_after(&mut rec);
         ChangeStatus::NeedsIntervention
     } else {
         ChangeStatus::Failed
     };
     rec.statements_applied = i64::try_from(applied).unwrap_or(i64::MAX);
     rec.current_statement = None;
-    rec.finished_at = Some(Utc::now());
     rec.attempts = i64::from(report.attempts);
     rec.error.clone_from(&report.error);
     history::upsert(s, &rec).await?;

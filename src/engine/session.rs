@@ -49,10 +49,23 @@ pub enum ErrorClass {
     LockTimeout,
     /// The statement was cancelled (by us) or hit the statement timeout.
     Cancelled,
-    /// The connection is gone (server stopped, network).
+    /// The connection is gone or unusable (server stopped, network, protocol error). Whether
+    /// retrying later may help is [`super::EngineError::is_transient`]'s call: a protocol error
+    /// ([`is_protocol_error`]) will not go away.
     Connection,
     /// Anything else: bad SQL, constraint violation, …
     Other,
+}
+
+/// Whether `err` says client and server disagree about the wire protocol: PostgreSQL SQLSTATE
+/// 08P01 (`invalid message format`, e.g. a NUL byte in a query) or a sqlx protocol error.
+/// Sending the same thing again fails the same way, so it is never transient.
+pub fn is_protocol_error(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("08P01"),
+        _ => false,
+    }
 }
 
 /// Classifies a sqlx error.
@@ -134,6 +147,7 @@ impl Session {
         };
         s.set_timeouts(cfg.timeouts.lock, cfg.timeouts.statement)
             .await?;
+        s.pin_literal_syntax().await?;
         Ok(s)
     }
 
@@ -189,6 +203,25 @@ impl Session {
                     .map_err(EngineError::Session)?;
             }
         }
+        Ok(())
+    }
+
+    /// Makes this session read string literals the way schemagate's splitter and guards do,
+    /// whatever the server's or database's defaults: PostgreSQL `standard_conforming_strings =
+    /// on`; MySQL without `NO_BACKSLASH_ESCAPES`, `ANSI_QUOTES` and `ANSI` (the rest of the
+    /// session's `sql_mode`, which sqlx derived from the global one, is kept). A script that
+    /// changes this itself is read both ways by the guards from then on.
+    pub async fn pin_literal_syntax(&mut self) -> Result<(), EngineError> {
+        let sql = match self {
+            Self::Pg(_) => "SET standard_conforming_strings = on",
+            Self::My(_) => {
+                "SET SESSION sql_mode = TRIM(BOTH ',' FROM \
+                 REPLACE(REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), \
+                 ',NO_BACKSLASH_ESCAPES,', ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','))"
+            }
+            Self::Lite(_) => return Ok(()),
+        };
+        self.exec(sql).await.map_err(EngineError::Session)?;
         Ok(())
     }
 

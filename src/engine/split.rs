@@ -1,8 +1,9 @@
-//! Splits a migration script into statements with their start lines, using the review module's
-//! splitter so the statements executed are exactly the statements reviewed. Pure text handling.
+//! Splits a migration script into statements with their start lines, using the `sqltext`
+//! splitter the reviewer also uses, so the statements executed are exactly the statements
+//! reviewed (without the engine depending on review). Pure text handling.
 
 use super::config::EngineKind;
-use crate::review;
+use crate::sqltext;
 
 /// One statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +18,7 @@ pub struct ScriptStatement {
 /// dollar quoting and MySQL `DELIMITER` lines. Empty statements are dropped.
 #[must_use]
 pub fn split_statements(engine: EngineKind, script: &str) -> Vec<ScriptStatement> {
-    let dialect = match engine {
-        EngineKind::Postgres => review::Engine::Postgres,
-        EngineKind::Mysql => review::Engine::Mysql,
-        EngineKind::Sqlite => review::Engine::Sqlite,
-    };
-    review::split::split(script, dialect)
+    sqltext::split::split(script, engine.dialect())
         .map(|st| ScriptStatement {
             sql: st.text.to_owned(),
             line: st.line,

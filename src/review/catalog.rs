@@ -163,13 +163,15 @@ impl Catalog {
     pub fn from_ddl(engine: Engine, ddl: &str) -> Result<Catalog, CatalogError> {
         let mut catalog = Catalog::new(engine);
         for raw in split::split(ddl, engine) {
-            match parse::parse(engine, raw.text) {
+            // `mysqldump` wraps options in executable comments; read them as the server does.
+            let text = crate::sqltext::guard::expand_executable_comments(engine, raw.text);
+            match parse::parse(engine, &text) {
                 Ok(stmts) => {
                     for s in &stmts {
                         catalog.apply(s);
                     }
                 }
-                Err(source) if describes_tables(raw.text) => {
+                Err(source) if describes_tables(&text) => {
                     return Err(CatalogError {
                         index: raw.index,
                         line: raw.line,

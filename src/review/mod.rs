@@ -6,70 +6,26 @@
 //! the catalog and the findings), never to the whole script's syntax trees.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlparser::ast::{ObjectType, Statement};
-
 pub mod catalog;
 mod catalog_ops;
+mod guards;
 mod parse;
 pub mod policy;
 pub mod registry;
+mod risk;
 mod rules;
-pub mod split;
+pub use crate::sqltext::split;
 
+use crate::sqltext::guard;
+
+pub use crate::sqltext::{Engine, UnknownEngine};
 pub use catalog::{Catalog, CatalogError};
 pub use policy::{Payload, Policy, PolicyError, RuleLevel};
 pub use registry::{RULES, RuleId, RuleInfo};
-
-/// The SQL dialect family of a database. MariaDB uses `Mysql`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL and MariaDB.
-    Mysql,
-    /// SQLite.
-    Sqlite,
-}
-
-impl Engine {
-    /// The lowercase name (`postgres`, `mysql`, `sqlite`).
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Postgres => "postgres",
-            Engine::Mysql => "mysql",
-            Engine::Sqlite => "sqlite",
-        }
-    }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An engine name that is not postgres, mysql (mariadb) or sqlite.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown engine {0:?} (expected postgres, mysql or sqlite)")]
-pub struct UnknownEngine(pub String);
-
-impl FromStr for Engine {
-    type Err = UnknownEngine;
-    fn from_str(s: &str) -> Result<Self, UnknownEngine> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => Ok(Engine::Postgres),
-            "mysql" | "mariadb" => Ok(Engine::Mysql),
-            "sqlite" | "sqlite3" => Ok(Engine::Sqlite),
-            _ => Err(UnknownEngine(s.to_owned())),
-        }
-    }
-}
+pub use risk::statement_risk;
 
 /// The level of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -92,15 +48,20 @@ impl Level {
     }
 }
 
-/// Risk of a statement or a script, for approval policies.
+/// Risk of a statement or a script, for approval policies (see [`statement_risk`]). What the
+/// reviewer cannot fully understand is never `Low`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Risk {
     /// Anything not listed below.
     Low,
-    /// UPDATE, DELETE, ALTER TABLE, DROP INDEX.
+    /// UPDATE, DELETE, MERGE, ALTER TABLE, DROP INDEX, DML nested in any statement (CTEs),
+    /// calls of functions other than well-known side-effect-free builtins, CREATE FUNCTION /
+    /// PROCEDURE / TRIGGER / EVENT, and any statement the parser cannot read.
     Moderate,
-    /// DROP DATABASE / SCHEMA / TABLE, TRUNCATE.
+    /// DROP DATABASE / SCHEMA / TABLE, TRUNCATE, CREATE OR REPLACE TABLE, procedural blocks
+    /// (DO, BEGIN NOT ATOMIC), CALL, dynamic SQL (EXECUTE, PREPARE), MySQL executable comments,
+    /// and unparsed statements whose words say DROP TABLE/SCHEMA/DATABASE or TRUNCATE.
     High,
 }
 
@@ -189,42 +150,66 @@ pub fn sql_digest(sql: &str) -> String {
 /// Reviews `sql` for `engine` under `policy`. `schema` is the target database's current schema;
 /// without it, rules that need existing objects only see what the script itself creates and
 /// references to unknown objects are not reported.
+///
+/// schemagate's built-in guards (`schemagate.*`) run whatever the policy says: transaction
+/// control and NUL bytes are errors, a script without statements is an error, and a MySQL
+/// executable comment is a warning (the statement is reviewed as the server runs it, with the
+/// comment's content as SQL, and its risk is HIGH).
 #[must_use]
 pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalog>) -> Report {
     let resolved = policy.resolve(engine);
-    let mut state = rules::ScriptState::new(engine, schema);
-    let mut findings = Vec::new();
-    let mut statement_risks = Vec::new();
-    if let Some(limit) = resolved
+    // Too large for parser-based review: statement counts, keyword-based risks and the guards,
+    // plus one finding saying the rules were skipped.
+    let oversized = resolved
         .get(RuleId::BuiltinStatementMaximumSqlSize)
         .and_then(|r| r.number())
         .and_then(|n| usize::try_from(n).ok())
-        .filter(|n| sql.len() > *n)
-    {
-        return oversized(sql, engine, &resolved, limit);
-    }
+        .filter(|n| sql.len() > *n);
+    let mut state = rules::ScriptState::new(engine, schema);
+    let mut guards = guards::Guards::new(sql, engine);
+    let mut findings = Vec::new();
+    let mut statement_risks = Vec::new();
     for raw in split::split(sql, engine) {
         let mut em = rules::Emitter::new(&resolved, &mut findings, &raw);
-        let risk = match parse::parse(engine, raw.text) {
-            Ok(statements) => {
-                let mut risk = Risk::Low;
-                for stmt in &statements {
-                    risk = risk.max(statement_risk(stmt));
-                    rules::check_statement(&mut state, stmt, raw.text, &mut em);
-                }
-                risk
-            }
-            Err(err) => {
-                em.emit(RuleId::StatementSyntax, || {
-                    parse::describe_error(&err, raw.line, raw.column)
+        let executable = guard::has_executable_comment(engine, raw.text);
+        let text = guard::expand_executable_comments(engine, raw.text);
+        guards.statement(&raw, executable.then_some(text.as_ref()), &mut em);
+        let risk = if let Some(limit) = oversized {
+            if raw.index == 0 {
+                em.emit(RuleId::BuiltinStatementMaximumSqlSize, || {
+                    format!(
+                        "The script is {} bytes, more than {limit}; rules were not evaluated",
+                        sql.len()
+                    )
                 });
-                rules::check_unparsed(&mut state, raw.text, &mut em);
-                text_risk(raw.text)
+            }
+            risk::text_risk(&text)
+        } else {
+            match parse::parse(engine, &text) {
+                Ok(statements) => {
+                    let mut risk = Risk::Low;
+                    for stmt in &statements {
+                        risk = risk.max(statement_risk(stmt));
+                        rules::check_statement(&mut state, stmt, &text, &mut em);
+                    }
+                    risk
+                }
+                Err(err) => {
+                    em.emit(RuleId::StatementSyntax, || {
+                        parse::describe_error(&err, raw.line, raw.column)
+                    });
+                    rules::check_unparsed(&mut state, &text, &mut em);
+                    risk::text_risk(&text)
+                }
             }
         };
-        statement_risks.push(risk);
+        // The content of an executable comment may depend on the server version: never LOW.
+        statement_risks.push(if executable { Risk::High } else { risk });
     }
-    rules::finish(&mut state, &resolved, &mut findings);
+    guards.finish(&resolved, &mut findings);
+    if oversized.is_none() {
+        rules::finish(&mut state, &resolved, &mut findings);
+    }
     // End-of-script findings (e.g. comments never set) belong with their statements.
     findings.sort_by_key(|f| f.statement);
     Report {
@@ -233,70 +218,6 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         risk: statement_risks.iter().copied().max().unwrap_or(Risk::Low),
         statement_risks,
         findings,
-    }
-}
-
-/// `builtin.statement.maximum-sql-size`: a script too large for parser-based review still gets
-/// statement counts and keyword-based risks, plus one finding saying the rules were skipped.
-fn oversized(sql: &str, engine: Engine, resolved: &policy::Resolved, limit: usize) -> Report {
-    let statement_risks: Vec<Risk> = split::split(sql, engine)
-        .map(|s| text_risk(s.text))
-        .collect();
-    let mut findings = Vec::new();
-    if let Some(first) = split::split(sql, engine).next() {
-        let mut em = rules::Emitter::new(resolved, &mut findings, &first);
-        em.emit(RuleId::BuiltinStatementMaximumSqlSize, || {
-            format!(
-                "The script is {} bytes, more than {limit}; rules were not evaluated",
-                sql.len()
-            )
-        });
-    }
-    Report {
-        engine,
-        statements: statement_risks.len(),
-        risk: statement_risks.iter().copied().max().unwrap_or(Risk::Low),
-        statement_risks,
-        findings,
-    }
-}
-
-/// Risk of a parsed statement.
-#[must_use]
-pub fn statement_risk(stmt: &Statement) -> Risk {
-    match stmt {
-        Statement::Drop { object_type, .. } => match object_type {
-            ObjectType::Table | ObjectType::Schema | ObjectType::Database => Risk::High,
-            ObjectType::Index => Risk::Moderate,
-            _ => Risk::Low,
-        },
-        Statement::Truncate(_) => Risk::High,
-        Statement::Update(_) | Statement::Delete(_) | Statement::AlterTable(_) => Risk::Moderate,
-        Statement::Query(q) => match q.body.as_ref() {
-            sqlparser::ast::SetExpr::Update(_) | sqlparser::ast::SetExpr::Delete(_) => {
-                Risk::Moderate
-            }
-            _ => Risk::Low,
-        },
-        _ => Risk::Low,
-    }
-}
-
-/// Risk of a statement the parser could not read, judged from its leading keywords.
-fn text_risk(text: &str) -> Risk {
-    let mut words = text
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase);
-    let first = words.next().unwrap_or_default();
-    let mut second = words.next().unwrap_or_default();
-    if second == "TEMPORARY" {
-        second = words.next().unwrap_or_default();
-    }
-    match (first.as_str(), second.as_str()) {
-        ("DROP", "DATABASE" | "SCHEMA" | "TABLE") | ("TRUNCATE", _) => Risk::High,
-        ("UPDATE" | "DELETE", _) | ("ALTER", "TABLE") | ("DROP", "INDEX") => Risk::Moderate,
-        _ => Risk::Low,
     }
 }
 
@@ -343,7 +264,7 @@ mod tests {
         assert_eq!(r.risk, Risk::High);
         assert_eq!(review("", Engine::Mysql, &default(), None).risk, Risk::Low);
         assert_eq!(
-            text_risk("drop  table if exists x cascade garbage("),
+            risk::text_risk("drop  table if exists x cascade garbage("),
             Risk::High
         );
     }

@@ -46,6 +46,13 @@ pub enum PolicyError {
         #[source]
         source: Box<regex::Error>,
     },
+    /// A rule that is one of schemagate's built-in guards: they always run at their fixed
+    /// level, so a policy may not name them.
+    #[error(
+        "rule {0} is a built-in guard of schemagate: it always runs ({1}) and cannot be \
+         configured, disabled or lowered; remove it from the policy"
+    )]
+    BuiltinGuard(String, &'static str),
     /// The policy file is not valid YAML of either supported shape.
     #[error("invalid policy YAML: {0}")]
     Yaml(#[source] serde_yaml_ng::Error),
@@ -250,6 +257,9 @@ impl Policy {
         payload: Option<serde_json::Value>,
     ) -> Result<(), PolicyError> {
         let rule = RuleId::lookup(id).ok_or_else(|| PolicyError::UnknownRules(vec![id.into()]))?;
+        if let Some(level) = rule.guard_level() {
+            return Err(PolicyError::BuiltinGuard(id.to_owned(), level.as_str()));
+        }
         let payload = payload.map(|p| parse_payload(id, p)).transpose()?;
         self.settings.push(Setting {
             rule,
@@ -359,6 +369,16 @@ impl Policy {
             };
             *slot = Active::new(s.rule, level, payload);
         }
+        // The guards run at their fixed level whatever the base and the settings say.
+        for info in RULES {
+            if let Some(level) = info.id.guard_level() {
+                let level = match level {
+                    super::Level::Error => RuleLevel::Error,
+                    super::Level::Warning => RuleLevel::Warning,
+                };
+                active[info.id as usize] = Active::new(info.id, level, None);
+            }
+        }
         // `statement.syntax` is never silently off: a disabled level still reports warnings.
         if active[RuleId::StatementSyntax as usize].is_none() {
             active[RuleId::StatementSyntax as usize] =
@@ -391,15 +411,28 @@ impl Policy {
     }
 }
 
+/// Unknown ids first (all of them named), then the first built-in guard named.
 fn check_known<'a>(ids: impl Iterator<Item = &'a str>) -> Result<(), PolicyError> {
-    let unknown: Vec<String> = ids
-        .filter(|id| RuleId::lookup(id).is_none())
-        .map(str::to_owned)
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
+    let mut unknown = Vec::new();
+    let mut guard = None;
+    for id in ids {
+        match RuleId::lookup(id) {
+            None => unknown.push(id.to_owned()),
+            Some(rule) => {
+                if guard.is_none()
+                    && let Some(level) = rule.guard_level()
+                {
+                    guard = Some(PolicyError::BuiltinGuard(id.to_owned(), level.as_str()));
+                }
+            }
+        }
+    }
+    if !unknown.is_empty() {
         Err(PolicyError::UnknownRules(unknown))
+    } else if let Some(e) = guard {
+        Err(e)
+    } else {
+        Ok(())
     }
 }
 
@@ -681,6 +714,64 @@ ruleList:
             Policy::from_yaml("rules: ["),
             Err(PolicyError::Yaml(_))
         ));
+    }
+
+    #[test]
+    fn guards_cannot_be_configured_and_always_run() {
+        let mut p = Policy::preset("default").unwrap();
+        for id in [
+            "schemagate.transaction-control",
+            "SCHEMAGATE_NUL_BYTE",
+            "schemagate.empty-script",
+            "schemagate.executable-comment",
+        ] {
+            for level in [RuleLevel::Disabled, RuleLevel::Warning, RuleLevel::Error] {
+                let err = p.set_rule(id, Some(level), None).unwrap_err();
+                assert!(matches!(err, PolicyError::BuiltinGuard(..)), "{id}: {err}");
+                assert!(err.to_string().contains("built-in guard"), "{err}");
+            }
+        }
+        let err = Policy::from_yaml("rules:\n  schemagate.nul-byte: disabled\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "rule schemagate.nul-byte is a built-in guard of schemagate: it always runs (error) \
+             and cannot be configured, disabled or lowered; remove it from the policy"
+        );
+        assert!(matches!(
+            Policy::from_yaml(
+                "ruleList:\n  - type: SCHEMAGATE_TRANSACTION_CONTROL\n    level: WARNING\n"
+            ),
+            Err(PolicyError::BuiltinGuard(..))
+        ));
+        assert!(matches!(
+            Policy::validate_rule_ids(["table.require-pk", "schemagate.empty-script"]),
+            Err(PolicyError::BuiltinGuard(..))
+        ));
+        // Unknown ids are still all named first.
+        assert!(matches!(
+            Policy::validate_rule_ids(["schemagate.empty-script", "nope"]),
+            Err(PolicyError::UnknownRules(_))
+        ));
+        // Even a Bytebase file that lists nothing runs them, at their fixed levels.
+        for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
+            let r = Policy::from_yaml("ruleList: []").unwrap().resolve(engine);
+            assert_eq!(
+                r.get(RuleId::SchemagateTransactionControl).unwrap().level,
+                Level::Error
+            );
+            assert_eq!(
+                r.get(RuleId::SchemagateNulByte).unwrap().level,
+                Level::Error
+            );
+            assert_eq!(
+                r.get(RuleId::SchemagateEmptyScript).unwrap().level,
+                Level::Error
+            );
+            assert_eq!(
+                r.get(RuleId::SchemagateExecutableComment).unwrap().level,
+                Level::Warning
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The catalogue of known rule ids (Bytebase's dotted ids and enum spellings), their preset
 //! levels per engine and default payloads. Data only: no rule logic lives here.
 
-use super::Engine;
+use super::{Engine, Level};
 
 /// A preset level as written in the catalogue: error, warning, or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +155,10 @@ rules! {
     BuiltinPriorBackupCheck => "builtin.prior-backup-check", "BUILTIN_PRIOR_BACKUP_CHECK", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "S";
     BuiltinWalkThroughCheck => "builtin.walk-through-check", "BUILTIN_WALK_THROUGH_CHECK", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#""#, needs "S";
     StatementSyntax => "statement.syntax", "STATEMENT_SYNTAX", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#""#, needs "";
+    SchemagateTransactionControl => "schemagate.transaction-control", "SCHEMAGATE_TRANSACTION_CONTROL", [], pg Some((L::E, L::E)), mysql Some((L::E, L::E)), payload r#""#, needs "";
+    SchemagateNulByte => "schemagate.nul-byte", "SCHEMAGATE_NUL_BYTE", [], pg Some((L::E, L::E)), mysql Some((L::E, L::E)), payload r#""#, needs "";
+    SchemagateEmptyScript => "schemagate.empty-script", "SCHEMAGATE_EMPTY_SCRIPT", [], pg Some((L::E, L::E)), mysql Some((L::E, L::E)), payload r#""#, needs "";
+    SchemagateExecutableComment => "schemagate.executable-comment", "SCHEMAGATE_EXECUTABLE_COMMENT", [], pg None, mysql Some((L::W, L::W)), payload r#""#, needs "";
 
 }
 
@@ -170,6 +174,26 @@ impl RuleId {
     #[must_use]
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// For schemagate's built-in guards (`schemagate.*`), the fixed level they always run at:
+    /// they protect the guarantees (only reviewed SQL runs, exactly once), so no policy may
+    /// disable or lower them. `None` for configurable rules.
+    #[must_use]
+    pub fn guard_level(self) -> Option<Level> {
+        match self {
+            RuleId::SchemagateTransactionControl
+            | RuleId::SchemagateNulByte
+            | RuleId::SchemagateEmptyScript => Some(Level::Error),
+            RuleId::SchemagateExecutableComment => Some(Level::Warning),
+            _ => None,
+        }
+    }
+
+    /// Whether this is one of schemagate's built-in guards (see [`RuleId::guard_level`]).
+    #[must_use]
+    pub fn is_guard(self) -> bool {
+        self.guard_level().is_some()
     }
 
     /// Looks a rule up by dotted id (canonical or alias) or by Bytebase's enum spelling.
@@ -252,6 +276,31 @@ mod tests {
             Some(RuleId::TableNoDuplicateIndex)
         );
         assert_eq!(RuleId::lookup("no.such-rule"), None);
+    }
+
+    #[test]
+    fn guards_have_fixed_levels_and_their_own_prefix() {
+        for r in RULES {
+            assert_eq!(
+                r.id.is_guard(),
+                r.name.starts_with("schemagate."),
+                "{}",
+                r.name
+            );
+        }
+        assert_eq!(
+            RuleId::lookup("schemagate.transaction-control")
+                .unwrap()
+                .guard_level(),
+            Some(Level::Error)
+        );
+        assert_eq!(
+            RuleId::lookup("SCHEMAGATE_EXECUTABLE_COMMENT")
+                .unwrap()
+                .guard_level(),
+            Some(Level::Warning)
+        );
+        assert_eq!(RuleId::StatementDisallowCommit.guard_level(), None);
     }
 
     #[test]

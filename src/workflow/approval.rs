@@ -13,7 +13,7 @@ use crate::api::conditions::{reasons, set_condition, types};
 use crate::api::project::ApprovalPolicy;
 use crate::api::schema_change::{ApprovalRecord, ApproverRecord, Phase, RiskLevel};
 
-use super::observed::{ObservedApproval, ObservedChange};
+use super::observed::{ObservedApproval, ObservedChange, ReviewOutcome};
 use super::version::Version;
 
 /// Whether an Approval counts, with a PascalCase reason and a human message.
@@ -22,7 +22,8 @@ pub struct Verdict {
     /// The `Accepted` condition status.
     pub accepted: bool,
     /// One of `Matched`, `ChangeNotFound`, `ChangeNotReviewed`, `DigestMismatch`,
-    /// `AlreadyApplied`, `NotAnApprover`, `SelfApproval`.
+    /// `AlreadyApplied`, `UidMismatch`, `PredatesChange`, `PredatesReview`, `NotAnApprover`,
+    /// `SelfApproval`.
     pub reason: &'static str,
     /// What a human should know.
     pub message: String,
@@ -45,7 +46,45 @@ fn approver_label(approval: &ObservedApproval) -> String {
         .map_or_else(|| "an unrecorded approver".to_owned(), |a| a.user.clone())
 }
 
-/// Checks one Approval against a change's reviewed digest and the project's policy.
+/// The SchemaChange an Approval is checked against.
+struct Subject<'a> {
+    name: &'a str,
+    uid: &'a str,
+    created: Option<&'a Time>,
+    /// The reviewed digest (`None`: not reviewed yet).
+    digest: Option<&'a str>,
+    /// When the review being approved was computed.
+    reviewed_at: Option<&'a Time>,
+    /// Whether that review replaced an earlier one (retargeted instance, edited policy).
+    review_supersedes: bool,
+    author: Option<&'a str>,
+}
+
+/// Whether `approval` was created too early relative to `bound` (the change's creation, or its
+/// review). Creation timestamps have one-second resolution: an Approval that names the change's
+/// uid may come from the same second (the uid proves which object it was made for); one that
+/// does not must come from a later second, or a script could delete and recreate a change
+/// within the second its Approval was made.
+fn too_early(approval: &ObservedApproval, bound: Option<&Time>, bound_by_uid: bool) -> bool {
+    let Some(bound) = bound else { return false };
+    let bound_second = bound.0.as_second();
+    approval.created.as_ref().is_none_or(|created| {
+        let second = created.0.as_second();
+        if bound_by_uid {
+            second < bound_second
+        } else {
+            second <= bound_second
+        }
+    })
+}
+
+/// Checks one Approval against a change's identity, its reviewed digest and review, and the
+/// project's policy.
+///
+/// An Approval is bound to one SchemaChange object: to its uid when it names one, and in any
+/// case it must be younger than the change (an older one was made for an earlier object of the
+/// same name) and than the review it approves (a change reviewed again — retargeted instance,
+/// edited policy — needs new Approvals).
 ///
 /// Rejections by the author are allowed (withdrawing one's own change is harmless); approvals by
 /// the author need `allowSelfApproval`. When the author is unknown the self-approval rule
@@ -53,12 +92,35 @@ fn approver_label(approval: &ObservedApproval) -> String {
 /// lets the Approval count.
 fn check(
     approval: &ObservedApproval,
-    change_name: &str,
-    digest: Option<&str>,
+    subject: &Subject<'_>,
     policy: &ApprovalPolicy,
-    author: Option<&str>,
 ) -> Result<(), Verdict> {
-    let Some(digest) = digest else {
+    let change_name = subject.name;
+    let bound_by_uid = approval.change_uid.is_some();
+    if let Some(uid) = &approval.change_uid
+        && uid != subject.uid
+    {
+        return Err(Verdict::refused(
+            reasons::UID_MISMATCH,
+            format!(
+                "schemaChangeUid {uid} names another object than SchemaChange {change_name} \
+                 (uid {}); it was deleted and created again",
+                subject.uid
+            ),
+        ));
+    }
+    if too_early(approval, subject.created, bound_by_uid) {
+        return Err(Verdict::refused(
+            reasons::PREDATES_CHANGE,
+            format!(
+                "not created after SchemaChange {change_name} (uid {}): it may have been made for \
+                 an earlier object of the same name; create a new Approval (with \
+                 schemaChangeUid {})",
+                subject.uid, subject.uid
+            ),
+        ));
+    }
+    let Some(digest) = subject.digest else {
         return Err(Verdict::refused(
             reasons::CHANGE_NOT_REVIEWED,
             format!(
@@ -76,6 +138,33 @@ fn check(
             ),
         ));
     }
+    if too_early(
+        approval,
+        subject.reviewed_at,
+        bound_by_uid && !subject.review_supersedes,
+    ) {
+        let at = subject
+            .reviewed_at
+            .map(|t| t.0.to_string())
+            .unwrap_or_default();
+        let hint = if bound_by_uid && !subject.review_supersedes {
+            ""
+        } else if bound_by_uid {
+            " (after a new review, an Approval must be created in a later second than it)"
+        } else {
+            " (an Approval without schemaChangeUid must be created in a later second than the \
+             review)"
+        };
+        return Err(Verdict::refused(
+            reasons::PREDATES_REVIEW,
+            format!(
+                "created before the review it would approve (SchemaChange {change_name} was \
+                 reviewed at {at}, e.g. again after its DatabaseInstance changed target){hint}; \
+                 read the review and create a new Approval with schemaChangeUid {}",
+                subject.uid
+            ),
+        ));
+    }
     let open_to_all = policy.approvers.users.is_empty() && policy.approvers.groups.is_empty();
     if !open_to_all {
         let allowed = approval.approver.as_ref().is_some_and(|a| {
@@ -90,7 +179,7 @@ fn check(
             ));
         }
     }
-    let is_author = match (author, &approval.approver) {
+    let is_author = match (subject.author, &approval.approver) {
         (Some(author), Some(approver)) => approver.user == author,
         _ => false,
     };
@@ -150,13 +239,22 @@ pub fn approval_verdict(
             ),
         );
     };
-    if let Err(verdict) = check(
-        approval,
-        &change.name,
-        status.sql_digest.as_deref(),
-        policy,
-        change.author.as_deref(),
-    ) {
+    let reviewed_at = status
+        .review
+        .as_ref()
+        .and_then(|r| r.reviewed_at.as_deref())
+        .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+        .map(Time);
+    let subject = Subject {
+        name: &change.name,
+        uid: &change.uid,
+        created: change.created.as_ref(),
+        digest: status.sql_digest.as_deref(),
+        reviewed_at: reviewed_at.as_ref(),
+        review_supersedes: status.review.as_ref().is_some_and(|r| r.supersedes),
+        author: change.author.as_deref(),
+    };
+    if let Err(verdict) = check(approval, &subject, policy) {
         return verdict;
     }
     Verdict {
@@ -233,15 +331,25 @@ fn record(approval: &ObservedApproval) -> ApproverRecord {
     }
 }
 
-/// Counts the Approvals for `change` against its reviewed `digest`. Approvers are distinct by
-/// user name; Approvals whose approver is unknown count together as one approver.
+/// Counts the Approvals for `change` against the operator's review of it (digest, time, and
+/// whether it replaced an earlier review). Approvers are distinct by user name; Approvals whose approver is unknown
+/// count together as one approver.
 #[must_use]
 pub fn tally(
     change: &ObservedChange,
-    digest: &str,
+    review: &ReviewOutcome,
     policy: &ApprovalPolicy,
     approvals: &[ObservedApproval],
 ) -> Tally {
+    let subject = Subject {
+        name: &change.name,
+        uid: &change.uid,
+        created: change.created.as_ref(),
+        digest: Some(&review.digest),
+        reviewed_at: review.reviewed_at.as_ref(),
+        review_supersedes: review.supersedes,
+        author: change.author.as_deref(),
+    };
     let mut ordered: Vec<&ObservedApproval> = approvals
         .iter()
         .filter(|a| a.change == change.name)
@@ -253,13 +361,7 @@ pub fn tally(
     };
     let mut seen: BTreeSet<Option<&str>> = BTreeSet::new();
     for approval in ordered {
-        if let Err(verdict) = check(
-            approval,
-            &change.name,
-            Some(digest),
-            policy,
-            change.author.as_deref(),
-        ) {
+        if let Err(verdict) = check(approval, &subject, policy) {
             out.ignored.push((approval.name.clone(), verdict));
             continue;
         }

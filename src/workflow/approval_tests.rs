@@ -10,10 +10,15 @@ use super::approval::{approval_verdict, next_approval_status};
 use super::fixtures::*;
 use super::observed::{ObservedApproval, ObservedChange, sql_digest};
 
-/// The fixture change after review: its status carries the digest.
+/// The fixture change after review: its status carries the digest and the review.
 fn reviewed_change() -> ObservedChange {
-    let mut change = base().change;
+    let o = reviewed(crate::api::schema_change::RiskLevel::Low);
+    let mut change = o.change.clone();
     change.status.sql_digest = Some(digest());
+    change.status.review = o
+        .review
+        .as_ref()
+        .map(super::observed::ReviewOutcome::to_record);
     change
 }
 
@@ -53,6 +58,7 @@ fn verdict_table() {
                 at: None,
             }],
             approved_at: None,
+            target: None,
         });
         c
     };
@@ -70,8 +76,93 @@ fn verdict_table() {
         ..approve("a1", "carol")
     };
     let reviewed = reviewed_change();
+    let other_uid = ObservedApproval {
+        change_uid: Some("uid-of-an-earlier-object".into()),
+        ..approve("a1", "dba")
+    };
+    let same_uid = ObservedApproval {
+        change_uid: Some(reviewed.uid.clone()),
+        ..approve("a1", "dba")
+    };
+    let before_change = ObservedApproval {
+        created: Some(at(99)),
+        ..approve("a1", "dba")
+    };
+    let before_review = ObservedApproval {
+        created: Some(at(REVIEWED_AT - 1)),
+        ..approve("a1", "dba")
+    };
+    let same_second_as_review = ObservedApproval {
+        created: Some(at(REVIEWED_AT)),
+        ..approve("a1", "dba")
+    };
+    let same_second_bound = ObservedApproval {
+        created: Some(at(REVIEWED_AT)),
+        change_uid: Some(reviewed.uid.clone()),
+        ..approve("a1", "dba")
+    };
+    let same_second_as_change = ObservedApproval {
+        created: reviewed.created.clone(),
+        ..approve("a1", "dba")
+    };
     // (name, approval, change, policy, accepted, reason)
     let cases: Vec<VerdictCase<'_>> = vec![
+        (
+            "names another object of the same name",
+            other_uid,
+            Some(&reviewed),
+            Some(&open),
+            false,
+            reasons::UID_MISMATCH,
+        ),
+        (
+            "names this object",
+            same_uid,
+            Some(&reviewed),
+            Some(&open),
+            true,
+            reasons::MATCHED,
+        ),
+        (
+            "older than the change",
+            before_change,
+            Some(&reviewed),
+            Some(&open),
+            false,
+            reasons::PREDATES_CHANGE,
+        ),
+        (
+            "older than the review",
+            before_review,
+            Some(&reviewed),
+            Some(&open),
+            false,
+            reasons::PREDATES_REVIEW,
+        ),
+        (
+            "same second as the review, not bound by uid",
+            same_second_as_review,
+            Some(&reviewed),
+            Some(&open),
+            false,
+            reasons::PREDATES_REVIEW,
+        ),
+        (
+            "same second as the review, bound by uid",
+            same_second_bound,
+            Some(&reviewed),
+            Some(&open),
+            true,
+            reasons::MATCHED,
+        ),
+        (
+            "same second as the change, not bound by uid",
+            same_second_as_change,
+            Some(&reviewed),
+            Some(&open),
+            false,
+            reasons::PREDATES_CHANGE,
+        ),
         (
             "approve matches",
             approve("a1", "dba"),

@@ -8,7 +8,9 @@ use crate::api::conditions::reasons;
 use crate::api::schema_change::{ApprovalRecord, Phase};
 
 use super::approval::{ApprovedChange, auto_approves, tally};
-use super::observed::{HistoryFacts, HistoryStatus, Observed, ReviewOutcome, SqlText, sql_digest};
+use super::observed::{
+    HistoryFacts, HistoryStatus, Observed, ReviewOutcome, SqlText, review_key, sql_digest,
+};
 use super::version::Version;
 
 /// The one next step for a SchemaChange. The status to report for it comes from
@@ -37,10 +39,13 @@ pub enum Decision {
         /// normal wait, not a warning.
         checked: bool,
     },
-    /// Review the SQL with this digest (no review is known for it yet).
+    /// Review the SQL with this digest: the operator has no review of its own for this SQL,
+    /// target and policy yet (a new change, a restart, a retargeted instance, an edited policy).
     Review {
         /// sha256 of the SQL to review.
         digest: String,
+        /// The [`review_key`] the review is for; the controller stamps the outcome with it.
+        key: String,
     },
     /// The review found errors.
     ReviewFailed {
@@ -58,6 +63,8 @@ pub enum Decision {
         have: u32,
         /// Approvals needed.
         need: u32,
+        /// Approvals naming the change that do not count, each as "Approval NAME: why".
+        ignored: Vec<String>,
     },
     /// Approved, but an earlier version (or a same version with a smaller name) for the same
     /// database has not been applied yet.
@@ -114,12 +121,16 @@ pub fn decide(observed: &Observed) -> Decision {
     {
         return decision;
     }
-    if status.phase == Some(Phase::Rejected) {
-        // Rejection is for good, even if the rejecting Approval is deleted later.
-        return Decision::Nothing;
+    if let Some(message) = &observed.refused {
+        return Decision::Fail {
+            reason: reasons::EXECUTION_REFUSED,
+            message: message.clone(),
+        };
     }
-    if observed.history.is_none() && status.phase.is_some_and(Phase::is_terminal) {
-        // Only the history may overturn a final phase; without it the cached status stands.
+    if status.phase.is_some_and(Phase::is_terminal) {
+        // Final: a rejection is for good (even if the rejecting Approval is deleted later), a
+        // failed review or run needs a new SchemaChange. Only the history table may overturn
+        // it (handled above).
         return Decision::Nothing;
     }
     let Some(project) = &observed.project else {
@@ -165,7 +176,15 @@ pub fn decide(observed: &Observed) -> Decision {
         }
     };
     let digest = sql_digest(sql);
-    if let (Some(pinned), Some(_)) = (&status.sql_digest, &status.review)
+    // The digest first reviewed is pinned: the operator's own review, or (after a restart) the
+    // status. A forged status can only make the change fail here, never let it run.
+    let pinned = observed
+        .review
+        .as_ref()
+        .map(|r| &r.digest)
+        .filter(|d| !d.is_empty())
+        .or(status.review.as_ref().and(status.sql_digest.as_ref()));
+    if let Some(pinned) = pinned
         && *pinned != digest
     {
         return Decision::Fail {
@@ -174,6 +193,17 @@ pub fn decide(observed: &Observed) -> Decision {
                 "the SQL now has digest {digest} but {pinned} was reviewed; \
                  create a new SchemaChange for the new SQL"
             ),
+        };
+    }
+    if instance.engine == crate::api::database_instance::Engine::Sqlite
+        && change.spec.transaction_mode == crate::api::schema_change::TransactionMode::None
+    {
+        return Decision::Fail {
+            reason: reasons::UNSUPPORTED_TRANSACTION_MODE,
+            message: "transactionMode none is not supported on SQLite: the executor's lock is the \
+                      change's own transaction, so statements cannot commit one by one; create \
+                      the change again with transactionMode auto"
+                .to_owned(),
         };
     }
     let version = match Version::parse(&change.spec.version) {
@@ -188,8 +218,9 @@ pub fn decide(observed: &Observed) -> Decision {
     if let Some(decision) = out_of_order(&version, history) {
         return decision;
     }
-    let Some(review) = &observed.review else {
-        return Decision::Review { digest };
+    let key = review_key(&digest, &instance.target, &project.spec.review);
+    let Some(review) = observed.review.as_ref().filter(|r| r.key == key) else {
+        return Decision::Review { digest, key };
     };
     if review.errors > 0 {
         return Decision::ReviewFailed {
@@ -197,7 +228,7 @@ pub fn decide(observed: &Observed) -> Decision {
         };
     }
     let policy = &project.spec.approval;
-    let counted = tally(change, &digest, policy, &observed.approvals);
+    let counted = tally(change, review, policy, &observed.approvals);
     if let Some(rejection) = &counted.rejection {
         return Decision::Reject {
             by: rejection.user.clone().unwrap_or_else(|| {
@@ -210,6 +241,7 @@ pub fn decide(observed: &Observed) -> Decision {
             auto: false,
             approved_at: counted.quorum_at.clone(),
             approvals: counted.approvals.clone(),
+            target: Some(review.target.clone()),
         }
     } else if auto_approves(policy, instance.environment.as_deref(), review.risk) {
         let approved_at = status
@@ -222,11 +254,17 @@ pub fn decide(observed: &Observed) -> Decision {
             auto: true,
             approvals: Vec::new(),
             approved_at,
+            target: Some(review.target.clone()),
         }
     } else {
         return Decision::WaitForApproval {
             have: u32::try_from(counted.approvals.len()).unwrap_or(u32::MAX),
             need: counted.required,
+            ignored: counted
+                .ignored
+                .iter()
+                .map(|(name, verdict)| format!("Approval {name}: {}", verdict.message))
+                .collect(),
         };
     };
     if let Some(blocker) = earliest_blocker(observed, &version, history) {
@@ -253,18 +291,14 @@ fn invalid_reference(message: String) -> Decision {
     }
 }
 
-/// History wins over status: an applied change is never run again.
+/// History wins over status: an applied change is never run again, and a change that status
+/// says ran is never run again when its history row is missing.
 fn from_history(observed: &Observed, history: &HistoryFacts) -> Option<Decision> {
     let status = &observed.change.status;
     let Some(entry) = &history.this_change else {
-        if status.phase == Some(Phase::Applied) {
-            return Some(Decision::NeedsIntervention {
-                message: "status says applied but the database's history table has no record of \
-                          this change; it will not be run again"
-                    .to_owned(),
-            });
-        }
-        return None;
+        return status_says_it_ran(status).then(|| Decision::NeedsIntervention {
+            message: history_missing_message(observed),
+        });
     };
     let message = entry.message.clone().unwrap_or_default();
     Some(match entry.status {
@@ -282,6 +316,48 @@ fn from_history(observed: &Observed, history: &HistoryFacts) -> Option<Decision>
         },
         HistoryStatus::NeedsIntervention => Decision::NeedsIntervention { message },
     })
+}
+
+/// Whether the status records a run that reached the history table: applied, failed in the
+/// database, interrupted, or already found missing. (`Applying` alone is not proof: on the
+/// transactional path a run that died left nothing, and running it again is the guarantee.)
+fn status_says_it_ran(status: &crate::api::schema_change::SchemaChangeStatus) -> bool {
+    use crate::api::conditions::{find, types};
+    if status.phase == Some(Phase::Applied) {
+        return true;
+    }
+    let applied_reason = find(&status.conditions, types::APPLIED).map(|c| c.reason.as_str());
+    matches!(
+        applied_reason,
+        Some(
+            reasons::APPLIED
+                | reasons::EXECUTION_FAILED
+                | reasons::NEEDS_INTERVENTION
+                | reasons::HISTORY_MISSING
+        )
+    ) || status
+        .execution
+        .as_ref()
+        .is_some_and(|e| e.statements_applied > 0)
+}
+
+fn history_missing_message(observed: &Observed) -> String {
+    let status = &observed.change.status;
+    let what = match status.phase {
+        Some(Phase::Applied) => "was applied",
+        _ => "ran",
+    };
+    let target = observed
+        .instance
+        .as_ref()
+        .map_or_else(String::new, |i| format!(" of {}", i.target.display));
+    format!(
+        "status says this change {what}, but the history table{target} has no row for it: the \
+         row was deleted, the database was restored from an earlier backup, or the \
+         DatabaseInstance now points at another database. schemagate will not run it again \
+         automatically. If the change must run on this database, create a new SchemaChange (it \
+         is reviewed and approved again); otherwise leave or delete this one"
+    )
 }
 
 /// A version at or below the latest applied one that is not this change's own row is refused.

@@ -170,12 +170,31 @@ fn cases() -> Vec<Case> {
         case(
             "ConfigMap edited after review",
             with(reviewed(RiskLevel::Low), |o| {
-                o.change.status.sql_digest = Some(sql_digest("SELECT 1;"));
-                o.change.status.review = Some(clean_review(RiskLevel::Low).to_record(None));
+                o.review.as_mut().unwrap().digest = sql_digest("SELECT 1;");
             }),
             "Fail",
             P::Failed,
             Some(reasons::SQL_CHANGED),
+        ),
+        case(
+            "ConfigMap edited after review, seen after a restart",
+            with(base(), |o| {
+                o.change.status.sql_digest = Some(sql_digest("SELECT 1;"));
+                o.change.status.review = Some(stamp(o, clean_review(RiskLevel::Low)).to_record());
+            }),
+            "Fail",
+            P::Failed,
+            Some(reasons::SQL_CHANGED),
+        ),
+        case(
+            "transactionMode none on SQLite is refused before review",
+            with(base(), |o| {
+                o.instance.as_mut().unwrap().engine = crate::api::database_instance::Engine::Sqlite;
+                o.change.spec.transaction_mode = crate::api::schema_change::TransactionMode::None;
+            }),
+            "Fail",
+            P::Failed,
+            Some(reasons::UNSUPPORTED_TRANSACTION_MODE),
         ),
         case(
             "version not a version",
@@ -226,7 +245,7 @@ fn cases() -> Vec<Case> {
         // --- review ---
         case(
             "review errors",
-            with(base(), |o| o.review = Some(failed_review())),
+            with(base(), |o| o.review = Some(stamp(o, failed_review()))),
             "ReviewFailed",
             P::ReviewFailed,
             Some(reasons::REVIEW_FAILED),
@@ -643,6 +662,162 @@ fn cases() -> Vec<Case> {
             P::Failed,
             Some(reasons::HISTORY_MISSING),
         ),
+        case(
+            "failed in the database, history row gone: never run again",
+            {
+                let mut failed = approved_once();
+                failed.history.as_mut().unwrap().this_change =
+                    history_entry(HistoryStatus::Failed, "line 1: relation t exists");
+                let status = next_status(&failed, &decide(&failed)).status;
+                with(approved_once(), |o| o.change.status = status)
+            },
+            "NeedsIntervention",
+            P::Failed,
+            Some(reasons::HISTORY_MISSING),
+        ),
+        case(
+            "history missing stays a stop (touched again, approvals still there)",
+            {
+                let o = applied_status();
+                let status = next_status(&o, &decide(&o)).status;
+                with(approved_once(), |o| o.change.status = status)
+            },
+            "NeedsIntervention",
+            P::Failed,
+            Some(reasons::HISTORY_MISSING),
+        ),
+        case(
+            "applying, no row: the transaction rolled back, run again",
+            with_phase(approved_once(), P::Applying),
+            "Execute",
+            P::Applying,
+            Some(reasons::APPLYING),
+        ),
+        case(
+            "failed before running (version out of order): final without a row",
+            {
+                let mut out = reviewed(RiskLevel::Low);
+                applied_versions(&mut out, &["6"]);
+                let status = next_status(&out, &decide(&out)).status;
+                with(approved_once(), |o| o.change.status = status)
+            },
+            "Nothing",
+            P::Failed,
+            Some(reasons::VERSION_OUT_OF_ORDER),
+        ),
+        case(
+            "refused by the executor before anything ran",
+            with(with_phase(approved_once(), P::Applying), |o| {
+                o.refused = Some("transaction control is managed by schemagate".into())
+            }),
+            "Fail",
+            P::Failed,
+            Some(reasons::EXECUTION_REFUSED),
+        ),
+        // --- the review the operator computed, for this SQL, target and policy ---
+        case(
+            "a review read back from status is not trusted (restart, forged status)",
+            with(base(), |o| {
+                policy(o).auto_approve = vec![auto_rule(&["prod"], RiskLevel::Low)];
+                o.change.status.sql_digest = Some(digest());
+                o.change.status.review = Some(stamp(o, clean_review(RiskLevel::Low)).to_record());
+            }),
+            "Review",
+            P::Reviewing,
+            Some(reasons::REVIEWING),
+        ),
+        case(
+            "instance retargeted after approval: reviewed again",
+            with(approved_once(), |o| {
+                o.instance.as_mut().unwrap().target = Target {
+                    key: "target-key-2".into(),
+                    display: "postgres://other:5432/shop (DatabaseInstance uid i-1)".into(),
+                };
+            }),
+            "Review",
+            P::Reviewing,
+            Some(reasons::REVIEWING),
+        ),
+        case(
+            "re-reviewed after a retarget: a uid-bound approval from that second does not count",
+            with(approved_once(), |o| {
+                o.approvals[0].change_uid = Some("uid-1".into());
+                let review = o.review.as_mut().unwrap();
+                review.supersedes = true;
+                review.reviewed_at = o.approvals[0].created.clone();
+            }),
+            "WaitForApproval",
+            P::AwaitingApproval,
+            Some(reasons::AWAITING_APPROVAL),
+        ),
+        case(
+            "first review: a uid-bound approval from the same second counts",
+            with(approved_once(), |o| {
+                o.approvals[0].change_uid = Some("uid-1".into());
+                o.review.as_mut().unwrap().reviewed_at = o.approvals[0].created.clone();
+            }),
+            "Execute",
+            P::Applying,
+            Some(reasons::APPLYING),
+        ),
+        case(
+            "review policy edited: reviewed again",
+            with(approved_once(), |o| {
+                o.project.as_mut().unwrap().spec.review.preset =
+                    crate::api::project::ReviewPreset::Strict;
+            }),
+            "Review",
+            P::Reviewing,
+            Some(reasons::REVIEWING),
+        ),
+        case(
+            "approval older than the review does not count",
+            with(approved_once(), |o| {
+                o.approvals[0].created = Some(at(REVIEWED_AT - 10));
+            }),
+            "WaitForApproval",
+            P::AwaitingApproval,
+            Some(reasons::AWAITING_APPROVAL),
+        ),
+        case(
+            "approval older than the change (a recreated change) does not count",
+            with(approved_once(), |o| {
+                o.change.created = Some(at(600));
+                o.review.as_mut().unwrap().reviewed_at = Some(at(600));
+            }),
+            "WaitForApproval",
+            P::AwaitingApproval,
+            Some(reasons::AWAITING_APPROVAL),
+        ),
+        case(
+            "a rejection older than a recreated change does not stop it",
+            with(reviewed(RiskLevel::Low), |o| {
+                o.approvals.push(reject("r1", "dba"));
+                o.change.created = Some(at(600));
+                o.review.as_mut().unwrap().reviewed_at = Some(at(600));
+            }),
+            "WaitForApproval",
+            P::AwaitingApproval,
+            Some(reasons::AWAITING_APPROVAL),
+        ),
+        case(
+            "approval bound to another uid does not count",
+            with(approved_once(), |o| {
+                o.approvals[0].change_uid = Some("uid-0".into());
+            }),
+            "WaitForApproval",
+            P::AwaitingApproval,
+            Some(reasons::AWAITING_APPROVAL),
+        ),
+        case(
+            "approval bound to this uid counts",
+            with(approved_once(), |o| {
+                o.approvals[0].change_uid = Some("uid-1".into());
+            }),
+            "Execute",
+            P::Applying,
+            Some(reasons::APPLYING),
+        ),
         // --- deletion ---
         case(
             "deleted while applying (status)",
@@ -696,4 +871,51 @@ fn every_transition() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn awaiting_approval_says_what_to_quote_and_why_an_approval_did_not_count() {
+    let o = with(approved_once(), |o| {
+        o.approvals[0].created = Some(at(REVIEWED_AT - 10));
+    });
+    let update = next_status(&o, &decide(&o));
+    let ready = find(&update.status.conditions, types::READY).unwrap();
+    for needle in [
+        "schemaChangeUid is uid-1",
+        digest().as_str(),
+        "Approval a1: created before the review",
+    ] {
+        assert!(
+            ready.message.contains(needle),
+            "{needle}: {}",
+            ready.message
+        );
+    }
+}
+
+#[test]
+fn an_applied_change_is_never_executed_again_whatever_else_is_observed() {
+    // Every combination of history row (none, or each status) and approvals for a change whose
+    // status says it was applied: no decision may be Execute.
+    let statuses = [
+        None,
+        Some(HistoryStatus::Applied),
+        Some(HistoryStatus::Failed),
+        Some(HistoryStatus::Running),
+        Some(HistoryStatus::NeedsIntervention),
+    ];
+    for row in statuses {
+        for refused in [None, Some("x".to_owned())] {
+            let o = with(applied_status(), |o| {
+                o.history.as_mut().unwrap().this_change = row.and_then(|s| history_entry(s, ""));
+                o.refused.clone_from(&refused);
+                o.approvals.push(approve("a9", "other"));
+            });
+            let d = decide(&o);
+            assert!(
+                !matches!(d, Decision::Execute(_)),
+                "{row:?} {refused:?}: {d:?}"
+            );
+        }
+    }
 }

@@ -36,6 +36,7 @@ pub fn base() -> Observed {
             name: NAME.into(),
             uid: "uid-1".into(),
             generation: Some(1),
+            created: Some(at(100)),
             deleting: false,
             author: Some("dev".into()),
             spec: SchemaChangeSpec {
@@ -63,9 +64,12 @@ pub fn base() -> Observed {
             ready: true,
             message: "connected".into(),
             checked: true,
+            target: target(),
+            engine: crate::api::database_instance::Engine::Postgres,
         }),
         sql: SqlText::Resolved(SQL.into()),
         review: None,
+        refused: None,
         approvals: Vec::new(),
         history: Some(HistoryFacts::default()),
         siblings: Vec::new(),
@@ -73,10 +77,36 @@ pub fn base() -> Observed {
     }
 }
 
+/// The fixture instance's target database.
+pub fn target() -> Target {
+    Target {
+        key: "target-key-1".into(),
+        display: "postgres://db:5432/shop (DatabaseInstance uid i-1)".into(),
+    }
+}
+
+/// When the fixture reviews ran.
+pub const REVIEWED_AT: i64 = 400;
+
+/// `review` as the operator stamps it for the fixture `o` (its current key), at [`REVIEWED_AT`].
+pub fn stamp(o: &Observed, review: ReviewOutcome) -> ReviewOutcome {
+    let key = review_key(
+        &digest(),
+        &o.instance.as_ref().unwrap().target,
+        &o.project.as_ref().unwrap().spec.review,
+    );
+    let mut review = review;
+    review.key = key;
+    review.digest = digest();
+    review.target = o.instance.as_ref().unwrap().target.display.clone();
+    review.reviewed_at = Some(at(REVIEWED_AT));
+    review
+}
+
 /// `base()` with a clean review of `risk`.
 pub fn reviewed(risk: RiskLevel) -> Observed {
     let mut o = base();
-    o.review = Some(clean_review(risk));
+    o.review = Some(stamp(&o, clean_review(risk)));
     o
 }
 
@@ -117,6 +147,7 @@ pub fn approval(name: &str, user: Option<&str>, decision: ApprovalDecision) -> O
         change: NAME.into(),
         decision,
         sql_digest: digest(),
+        change_uid: None,
         approver: user.map(|u| Approver {
             user: u.into(),
             groups: vec!["devs".into()],

@@ -9,7 +9,7 @@
 //!
 //! | Decision | act |
 //! | --- | --- |
-//! | `Review` | run the review engine, put the outcome in `Observed::review`, decide again |
+//! | `Review` | run the review engine, stamp the outcome ([`ReviewOutcome::stamped`]) with the key, keep it in memory and put it in `Observed::review`, decide again |
 //! | `Execute(approved)` | write status (phase `Applying`) first, then run `approved.sql()` through the engine under its lock |
 //! | `CancelAndRelease` | cancel the running execution, then remove the finalizer |
 //! | `Release` | remove the finalizer; never touch the database |
@@ -39,8 +39,8 @@ pub use approval::{
 pub use decide::{Decision, decide};
 pub use observed::{
     Approver, HistoryEntry, HistoryFacts, HistoryStatus, Observed, ObservedApproval,
-    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, SiblingChange, SqlText,
-    cached_review, sql_digest,
+    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SiblingChange,
+    SqlText, Target, review_key, sql_digest,
 };
 pub use status::{EventNote, EventType, StatusUpdate, next_status};
 pub use version::{Version, VersionError};

@@ -64,6 +64,8 @@ const WARNING_REASONS: &[&str] = &[
     reasons::VERSION_OUT_OF_ORDER,
     reasons::INVALID_VERSION,
     reasons::EXECUTION_FAILED,
+    reasons::EXECUTION_REFUSED,
+    reasons::UNSUPPORTED_TRANSACTION_MODE,
     reasons::NEEDS_INTERVENTION,
     reasons::HISTORY_MISSING,
     reasons::CANCELLED,
@@ -93,7 +95,8 @@ impl Builder<'_> {
         self.set(types::READY, value, reason, message);
     }
 
-    /// Records the digest and the review (keeping `reviewedAt` when the review is unchanged).
+    /// Records the digest and the operator's own review of it (with when and against which
+    /// target it was computed).
     fn review(&mut self) {
         let SqlText::Resolved(sql) = &self.observed.sql else {
             return;
@@ -101,19 +104,8 @@ impl Builder<'_> {
         let Some(review) = &self.observed.review else {
             return;
         };
-        let digest = sql_digest(sql);
-        let kept_at = self
-            .status
-            .review
-            .as_ref()
-            .filter(|r| {
-                self.status.sql_digest.as_deref() == Some(digest.as_str())
-                    && **r == review.to_record(r.reviewed_at.clone())
-            })
-            .and_then(|r| r.reviewed_at.clone());
-        let at = kept_at.or_else(|| Some(self.observed.now.0.to_string()));
-        self.status.review = Some(review.to_record(at));
-        self.status.sql_digest = Some(digest);
+        self.status.review = Some(review.to_record());
+        self.status.sql_digest = Some(sql_digest(sql));
         if review.errors == 0 {
             let risk = match review.risk {
                 RiskLevel::Low => "LOW",
@@ -205,7 +197,7 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
             b.ready(false, reason, message);
             current.phase.unwrap_or(Phase::Pending)
         }
-        Decision::Review { digest } => {
+        Decision::Review { digest, .. } => {
             if b.status.sql_digest.as_deref() != Some(digest.as_str()) {
                 b.status.review = None;
                 b.status.sql_digest = Some(digest.clone());
@@ -238,13 +230,22 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
             b.ready(false, reasons::REJECTED, &message);
             Phase::Rejected
         }
-        Decision::WaitForApproval { have, need } => {
+        Decision::WaitForApproval {
+            have,
+            need,
+            ignored,
+        } => {
             b.review();
             let digest = b.status.sql_digest.clone().unwrap_or_default();
-            let message = format!(
+            let uid = &observed.change.uid;
+            let mut message = format!(
                 "{have} of {need} approval(s); approve with an Approval whose schemaChangeRef is \
-                 {name} and sqlDigest is {digest}"
+                 {name}, schemaChangeUid is {uid} and sqlDigest is {digest}"
             );
+            if !ignored.is_empty() {
+                message.push_str("; not counted: ");
+                message.push_str(&ignored.join("; "));
+            }
             b.set(types::APPROVED, false, reasons::AWAITING_APPROVAL, &message);
             b.ready(false, reasons::AWAITING_APPROVAL, &message);
             Phase::AwaitingApproval
@@ -292,7 +293,7 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
             Phase::Applied
         }
         Decision::Fail { reason, message } => {
-            if *reason == reasons::EXECUTION_FAILED {
+            if *reason == reasons::EXECUTION_FAILED || *reason == reasons::EXECUTION_REFUSED {
                 b.set(types::APPLIED, false, reason, message);
             }
             b.ready(false, reason, message);

@@ -124,7 +124,7 @@ fn progress_within_a_phase_updates_status_without_an_event() {
 fn transition_time_moves_only_on_flips() {
     let mut o = base();
     reconcile(&mut o); // Reviewing: Reviewed=False at t=1000
-    o.review = Some(clean_review(RiskLevel::Low));
+    o.review = Some(stamp(&o, clean_review(RiskLevel::Low)));
     o.now = at(2_000);
     reconcile(&mut o); // AwaitingApproval: Reviewed flips True at 2000, Ready stays False
     let reviewed_c = find(&o.change.status.conditions, types::REVIEWED).unwrap();
@@ -164,28 +164,25 @@ fn transition_time_moves_only_on_flips() {
 }
 
 #[test]
-fn review_record_is_written_and_its_time_kept() {
+fn review_record_is_written_with_its_time_target_and_key() {
     let mut o = reviewed(RiskLevel::Moderate);
     reconcile(&mut o);
     let review = o.change.status.review.clone().unwrap();
     assert_eq!(review.risk, RiskLevel::Moderate);
     assert_eq!((review.errors, review.warnings), (0, 1));
-    assert_eq!(review.reviewed_at, Some(at(1_000).0.to_string()));
+    assert_eq!(review.reviewed_at, Some(at(REVIEWED_AT).0.to_string()));
+    assert_eq!(review.target.as_deref(), Some(target().display.as_str()));
+    assert_eq!(review.key, o.review.as_ref().map(|r| r.key.clone()));
     assert_eq!(o.change.status.sql_digest, Some(digest()));
-    // The controller reads the cached review back from status next time.
-    o.review = super::observed::cached_review(&o.change.status, &digest());
+    // The same review next time: nothing to write.
     o.now = at(2_000);
     assert!(!reconcile(&mut o).changed);
-    assert_eq!(
-        o.change.status.review.unwrap().reviewed_at,
-        Some(at(1_000).0.to_string())
-    );
 }
 
 #[test]
 fn review_failure_is_a_warning_naming_the_first_error() {
     let mut o = base();
-    o.review = Some(failed_review());
+    o.review = Some(stamp(&o, failed_review()));
     let update = reconcile(&mut o);
     let event = update.event.unwrap();
     assert_eq!(event.type_, EventType::Warning);

@@ -58,6 +58,8 @@ pub struct Env {
     _emulator: Option<kube_emulator::EmulatorHandle>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     operator: Option<tokio::task::JoinHandle<()>>,
+    /// The in-process operator's /metrics address, once it serves.
+    http_addr: Arc<Mutex<Option<std::net::SocketAddr>>>,
 }
 
 /// Whether the tests run against a real cluster (`SCHEMAGATE_E2E_REAL_CLUSTER=1`).
@@ -120,10 +122,12 @@ impl Env {
             _emulator: emulator,
             stop: None,
             operator: None,
+            http_addr: Arc::default(),
         })
     }
 
-    fn start_operator(&mut self) {
+    /// Starts the in-process operator (again, after [`Env::stop_operator`]).
+    pub fn start_operator(&mut self) {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let args = schemagate::cli::run::RunArgs {
             http_addr: "127.0.0.1:0".parse().unwrap(),
@@ -136,13 +140,16 @@ impl Env {
             lease_duration_seconds: 15,
         };
         let client = self.client.clone();
+        let http_addr = self.http_addr.clone();
         self.operator = Some(tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            schemagate::cli::run::operate(client, &args, shutdown, |_| {})
-                .await
-                .unwrap();
+            schemagate::cli::run::operate(client, &args, shutdown, move |addr| {
+                *http_addr.lock().unwrap() = Some(addr);
+            })
+            .await
+            .unwrap();
         }));
         self.stop = Some(stop);
     }
@@ -173,6 +180,33 @@ impl Env {
         if let Some(task) = self.operator.take() {
             let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
         }
+    }
+
+    /// The in-process operator's Prometheus text (/metrics).
+    pub async fn metrics(&self) -> Result<String> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let addr = (*self.http_addr.lock().unwrap()).context("the operator is not serving yet")?;
+        let mut conn = tokio::net::TcpStream::connect(addr).await?;
+        conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut body = String::new();
+        conn.read_to_string(&mut body).await?;
+        Ok(body)
+    }
+
+    /// The sum of every series of a metric family whose labels contain `labels` (e.g.
+    /// `controller="databaseinstance"`; empty for all), 0 when there is none yet.
+    pub async fn metric_sum(&self, family: &str, labels: &str) -> Result<f64> {
+        Ok(self
+            .metrics()
+            .await?
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("{family}{{")) || l.starts_with(&format!("{family} "))
+            })
+            .filter(|l| l.contains(labels))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum())
     }
 
     /// Everything logged so far.
@@ -365,6 +399,14 @@ spec:
     }
 }
 
+/// The condition of type `kind` in an object's JSON (`status.conditions`); panics when absent.
+pub fn condition<'a>(object: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    object["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == kind))
+        .unwrap_or_else(|| panic!("no {kind} condition: {object:#}"))
+}
+
 /// A SchemaChange manifest.
 pub fn change(name: &str, version: &str, sql: &str) -> String {
     let sql = sql.replace('\n', "\n    ");
@@ -383,8 +425,48 @@ spec:
     )
 }
 
-/// An Approval manifest.
-pub fn approval(name: &str, change: &str, digest: &str, decision: &str) -> String {
+/// What an Approval quotes of a reviewed change: its SQL digest and its uid.
+#[derive(Debug, Clone)]
+pub struct Reviewed {
+    /// `status.sqlDigest`.
+    pub digest: String,
+    /// `metadata.uid`.
+    pub uid: String,
+}
+
+impl Reviewed {
+    /// Reads them from a SchemaChange as JSON.
+    pub fn of(change: &serde_json::Value) -> Self {
+        Self {
+            digest: change["status"]["sqlDigest"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            uid: change["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+}
+
+impl Env {
+    /// Waits until `name` awaits approval and returns what an Approval must quote.
+    pub async fn reviewed(&self, name: &str) -> Result<Reviewed> {
+        self.wait_jsonpath(
+            &format!("schemachange/{name}"),
+            "{.status.phase}",
+            "AwaitingApproval",
+        )
+        .await?;
+        Ok(Reviewed::of(
+            &self.get_json(&format!("schemachange/{name}")).await?,
+        ))
+    }
+}
+
+/// An Approval manifest bound to the reviewed change (digest and uid).
+pub fn approval(name: &str, change: &str, reviewed: &Reviewed, decision: &str) -> String {
     format!(
         r#"apiVersion: schemagate.io/v1alpha1
 kind: Approval
@@ -392,8 +474,11 @@ metadata:
   name: {name}
 spec:
   schemaChangeRef: {change}
+  schemaChangeUid: "{uid}"
   sqlDigest: "{digest}"
   decision: {decision}
-"#
+"#,
+        uid = reviewed.uid,
+        digest = reviewed.digest,
     )
 }

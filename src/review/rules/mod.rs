@@ -32,6 +32,17 @@ pub(crate) struct Position {
     column: usize,
 }
 
+impl Position {
+    /// Statement `index`, at `line` (1-based) and `column` (0-based, characters).
+    pub(crate) fn new(index: usize, line: usize, column: usize) -> Self {
+        Position {
+            index,
+            line,
+            column,
+        }
+    }
+}
+
 /// Collects findings for one statement.
 pub(crate) struct Emitter<'a> {
     rules: &'a Resolved,
@@ -68,9 +79,28 @@ impl<'a> Emitter<'a> {
             emit_at(self.rules, self.out, self.pos, rule, message());
         }
     }
+
+    /// Reports `rule` on the current statement at a position inside it (the guards point at
+    /// the offending text itself).
+    pub(crate) fn emit_located(
+        &mut self,
+        rule: RuleId,
+        line: usize,
+        column: usize,
+        message: String,
+    ) {
+        let pos = Position::new(self.pos.index, line, column);
+        emit_at(self.rules, self.out, pos, rule, message);
+    }
 }
 
-fn emit_at(rules: &Resolved, out: &mut Vec<Finding>, pos: Position, rule: RuleId, message: String) {
+pub(crate) fn emit_at(
+    rules: &Resolved,
+    out: &mut Vec<Finding>,
+    pos: Position,
+    rule: RuleId,
+    message: String,
+) {
     if let Some(active) = rules.get(rule) {
         out.push(Finding {
             rule: rule.name().to_owned(),

@@ -1,11 +1,14 @@
 //! Statement splitter: cuts a SQL script into statements without parsing it. Knows string
 //! literals, quoted identifiers, `--`/`#`/`/* */` comments (nested in PostgreSQL), PostgreSQL
-//! dollar quoting, MySQL `DELIMITER` blocks and compound bodies (`BEGIN … END`). Pure text work:
-//! it must not call the parser, so it stays linear and streaming.
+//! dollar quoting, MySQL `DELIMITER` blocks and compound bodies (`BEGIN … END`), and MySQL
+//! executable comments (`/*! … */`, `/*M! … */`), whose content the server runs: one that
+//! starts a statement is part of it, and their content is scanned like SQL. Pure text work: it
+//! must not call the parser, so it stays linear and streaming.
 
 use std::ops::Range;
 
 use super::Engine;
+use super::lex::{self, Escapes, is_ident_byte};
 
 /// One statement cut out of a script, without its terminating delimiter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,7 @@ pub struct Splitter<'a> {
     src: &'a str,
     bytes: &'a [u8],
     engine: Engine,
+    escapes: Escapes,
     pos: usize,
     index: usize,
     delimiter: &'a str,
@@ -41,10 +45,16 @@ pub struct Splitter<'a> {
 /// Splits `sql` into statements for `engine`.
 #[must_use]
 pub fn split(sql: &str, engine: Engine) -> Splitter<'_> {
+    split_with(sql, engine, Escapes::default_for(engine))
+}
+
+/// Splits `sql` as a server that reads backslashes in literals as `escapes` says would.
+pub(crate) fn split_with(sql: &str, engine: Engine, escapes: Escapes) -> Splitter<'_> {
     Splitter {
         src: sql,
         bytes: sql.as_bytes(),
         engine,
+        escapes,
         pos: 0,
         index: 0,
         delimiter: ";",
@@ -54,12 +64,8 @@ pub fn split(sql: &str, engine: Engine) -> Splitter<'_> {
     }
 }
 
-fn is_ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
-}
-
 /// Compound-statement tracking for bodies that contain `;` (MySQL routines without
-/// `DELIMITER`, SQLite triggers).
+/// `DELIMITER`, SQLite triggers, PostgreSQL `BEGIN ATOMIC` routine bodies).
 #[derive(Debug, Default)]
 struct Compound {
     words: u8,
@@ -70,6 +76,8 @@ struct Compound {
     after_end: bool,
     /// The previous word names an object kind (`DROP TABLE IF EXISTS`), so `IF` is a clause.
     after_object_kind: bool,
+    /// PostgreSQL: the statement so far is `CREATE OR REPLACE`.
+    or_replace: bool,
 }
 
 impl Compound {
@@ -85,7 +93,24 @@ impl Compound {
                     Engine::Mysql => {
                         is("TRIGGER") || is("PROCEDURE") || is("FUNCTION") || is("EVENT")
                     }
-                    Engine::Postgres => false,
+                    // SQL-standard bodies: `BEGIN ATOMIC … END` (dollar-quoted bodies are
+                    // skipped as strings, so their words never get here). Only in the object
+                    // kind's place, so `CREATE TABLE t (function int)` is not a routine.
+                    Engine::Postgres => {
+                        let routine = is("PROCEDURE") || is("FUNCTION");
+                        match self.words {
+                            2 => {
+                                self.or_replace = is("OR");
+                                routine
+                            }
+                            3 => {
+                                self.or_replace &= is("REPLACE");
+                                false
+                            }
+                            4 => self.or_replace && routine,
+                            _ => false,
+                        }
+                    }
                 };
             }
         }
@@ -148,117 +173,21 @@ impl<'a> Splitter<'a> {
         self.bytes.get(i).copied().unwrap_or(0)
     }
 
-    /// Skips whitespace and comments between statements.
+    /// Skips whitespace and comments between statements. An executable comment is not
+    /// trivia: the server runs it, so it starts the next statement.
     fn skip_trivia(&mut self) {
         loop {
             let b = self.at(self.pos);
             if b.is_ascii_whitespace() {
                 self.pos += 1;
-            } else if let Some(end) = self.comment_end(self.pos) {
+            } else if lex::exec_marker_len(self.bytes, self.pos, self.engine).is_some() {
+                return;
+            } else if let Some(end) = lex::comment_end(self.bytes, self.pos, self.engine) {
                 self.pos = end;
             } else {
                 return;
             }
         }
-    }
-
-    /// If a comment starts at `i`, returns the position just after it.
-    fn comment_end(&self, i: usize) -> Option<usize> {
-        let b = self.at(i);
-        let n = self.at(i + 1);
-        if b == b'-' && n == b'-' {
-            if self.engine == Engine::Mysql {
-                let c = self.at(i + 2);
-                if !(c == 0 || c.is_ascii_whitespace() || c.is_ascii_control()) {
-                    return None;
-                }
-            }
-            Some(self.line_end(i))
-        } else if b == b'#' && self.engine == Engine::Mysql {
-            Some(self.line_end(i))
-        } else if b == b'/' && n == b'*' {
-            Some(self.block_comment_end(i))
-        } else {
-            None
-        }
-    }
-
-    fn line_end(&self, i: usize) -> usize {
-        self.bytes[i.min(self.bytes.len())..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.bytes.len(), |p| i + p + 1)
-    }
-
-    fn block_comment_end(&self, start: usize) -> usize {
-        let nested = self.engine == Engine::Postgres;
-        let mut depth = 0usize;
-        let mut i = start;
-        while i < self.bytes.len() {
-            let b = self.at(i);
-            let n = self.at(i + 1);
-            if b == b'/' && n == b'*' && (nested || depth == 0) {
-                depth += 1;
-                i += 2;
-            } else if b == b'*' && n == b'/' {
-                depth = depth.saturating_sub(1);
-                i += 2;
-                if depth == 0 {
-                    return i;
-                }
-            } else {
-                i += 1;
-            }
-        }
-        self.bytes.len()
-    }
-
-    /// End of a quoted string/identifier starting at `i` (the opening quote).
-    fn quoted_end(&self, i: usize, quote: u8, backslash: bool) -> usize {
-        let mut j = i + 1;
-        while j < self.bytes.len() {
-            let b = self.at(j);
-            if backslash && b == b'\\' {
-                j += 2;
-            } else if b == quote {
-                if self.at(j + 1) == quote {
-                    j += 2;
-                } else {
-                    return j + 1;
-                }
-            } else {
-                j += 1;
-            }
-        }
-        self.bytes.len()
-    }
-
-    /// If a PostgreSQL dollar-quoted string starts at `i`, returns the position after it.
-    fn dollar_end(&self, i: usize) -> Option<usize> {
-        if i > 0 && is_ident_byte(self.at(i - 1)) {
-            return None;
-        }
-        let mut j = i + 1;
-        let first = self.at(j);
-        if first != b'$' {
-            if !(first.is_ascii_alphabetic() || first == b'_' || first >= 0x80) {
-                return None;
-            }
-            while is_ident_byte(self.at(j)) && self.at(j) != b'$' {
-                j += 1;
-            }
-            if self.at(j) != b'$' {
-                return None;
-            }
-        }
-        let tag = &self.bytes[i..=j];
-        let body = j + 1;
-        let rest = self.bytes.get(body..).unwrap_or(&[]);
-        Some(
-            rest.windows(tag.len())
-                .position(|w| w == tag)
-                .map_or(self.bytes.len(), |p| body + p + tag.len()),
-        )
     }
 
     /// Handles a MySQL `DELIMITER x` client command at `self.pos`; returns true if consumed.
@@ -271,7 +200,7 @@ impl<'a> Splitter<'a> {
         if !word.eq_ignore_ascii_case(KW) || !matches!(self.at(end), b' ' | b'\t') {
             return false;
         }
-        let line_end = self.line_end(self.pos);
+        let line_end = lex::line_end(self.bytes, self.pos);
         let rest = self.src.get(end..line_end).unwrap_or("");
         if let Some(delim) = rest.split_whitespace().next() {
             self.delimiter = delim;
@@ -302,32 +231,44 @@ impl<'a> Splitter<'a> {
         let mysql = self.engine == Engine::Mysql;
         let pg = self.engine == Engine::Postgres;
         let mut compound = Compound::default();
+        let mut in_exec = false;
         let mut i = start;
         while i < self.bytes.len() {
             let b = self.bytes[i];
             if self.bytes[i..].starts_with(delim) && !compound.holds_delimiter() {
                 return (i, i + delim.len());
             }
+            if let Some(len) = lex::exec_marker_len(self.bytes, i, self.engine) {
+                // The server runs the content: scan it like the rest of the statement.
+                in_exec = true;
+                i += len;
+                continue;
+            }
             match b {
-                b'\'' => {
-                    let backslash = mysql
-                        || (pg
-                            && i > 0
-                            && matches!(self.at(i - 1), b'E' | b'e')
-                            && (i < 2 || !is_ident_byte(self.at(i - 2))));
-                    i = self.quoted_end(i, b'\'', backslash);
+                b'*' if in_exec && self.at(i + 1) == b'/' => {
+                    in_exec = false;
+                    i += 2;
                 }
-                b'"' => i = self.quoted_end(i, b'"', mysql),
-                b'`' if !pg => i = self.quoted_end(i, b'`', false),
-                b'[' if self.engine == Engine::Sqlite => i = self.quoted_end(i, b']', false),
-                b'$' if pg => i = self.dollar_end(i).unwrap_or(i + 1),
-                b'-' | b'#' | b'/' => i = self.comment_end(i).unwrap_or(i + 1),
+                b'\'' => {
+                    let backslash =
+                        lex::single_quote_backslash(self.bytes, i, self.engine, self.escapes);
+                    i = lex::quoted_end(self.bytes, i, b'\'', backslash);
+                }
+                b'"' => i = lex::quoted_end(self.bytes, i, b'"', mysql && self.escapes.double),
+                b'`' if !pg => i = lex::quoted_end(self.bytes, i, b'`', false),
+                b'[' if self.engine == Engine::Sqlite => {
+                    i = lex::quoted_end(self.bytes, i, b']', false);
+                }
+                b'$' if pg => i = lex::dollar_quote(self.bytes, i).map_or(i + 1, |(_, _, e)| e),
+                b'-' | b'#' | b'/' => {
+                    i = lex::comment_end(self.bytes, i, self.engine).unwrap_or(i + 1);
+                }
                 _ if b.is_ascii_alphabetic() || b == b'_' => {
                     let w = i;
                     while i < self.bytes.len() && is_ident_byte(self.bytes[i]) {
                         i += 1;
                     }
-                    if !custom && self.engine != Engine::Postgres {
+                    if !custom {
                         let mut k = i;
                         while self.at(k).is_ascii_whitespace() {
                             k += 1;
@@ -487,6 +428,19 @@ mod tests {
     }
 
     #[test]
+    fn postgres_begin_atomic_bodies_stay_whole() {
+        let sql = "CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (CASE WHEN true THEN 1 END); INSERT INTO t VALUES (2); END; SELECT 1; CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql; SELECT 2";
+        let got = texts(sql, Engine::Postgres);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(got[0].ends_with("END"));
+        assert_eq!(got[1], "SELECT 1");
+        assert_eq!(got[3], "SELECT 2");
+        // A column that happens to be called `function` is not a routine.
+        let sql = "CREATE TABLE t (function int, begin int); SELECT 1";
+        assert_eq!(texts(sql, Engine::Postgres).len(), 2);
+    }
+
+    #[test]
     fn empty_statements_and_trailing_comments_are_dropped() {
         assert!(texts(" ;; -- only a comment\n/* and this */", Engine::Postgres).is_empty());
         assert_eq!(texts(";;SELECT 1;;", Engine::Sqlite), vec!["SELECT 1"]);
@@ -497,6 +451,42 @@ mod tests {
         assert_eq!(texts("SELECT 'abc; SELECT 2", Engine::Postgres).len(), 1);
         assert_eq!(texts("SELECT $$abc; SELECT 2", Engine::Postgres).len(), 1);
         assert_eq!(texts("SELECT 1 /* abc; SELECT 2", Engine::Mysql).len(), 1);
+    }
+
+    #[test]
+    fn mysql_executable_comments_start_statements_and_are_scanned() {
+        // A leading executable comment is a statement the server runs, not trivia.
+        let sql =
+            "/*!40101 SET NAMES utf8 */;\n/* plain */ CREATE /*M! OR REPLACE */ TABLE t (a int);";
+        let got: Vec<_> = split(sql, Engine::Mysql).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].text, "/*!40101 SET NAMES utf8 */");
+        assert_eq!((got[0].line, got[0].column), (1, 0));
+        assert_eq!(got[1].text, "CREATE /*M! OR REPLACE */ TABLE t (a int)");
+        // Elsewhere they are plain comments.
+        assert_eq!(
+            texts(sql, Engine::Postgres),
+            vec!["CREATE /*M! OR REPLACE */ TABLE t (a int)"]
+        );
+        // The content is lexed as SQL: a `*/` inside a string does not end the comment.
+        assert_eq!(
+            texts("/*! SELECT ';*/' */; SELECT 2", Engine::Mysql),
+            vec!["/*! SELECT ';*/' */", "SELECT 2"]
+        );
+        // Compound bodies inside an executable comment stay whole.
+        let sql = "/*!50003 CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; SET NEW.y = 2; END */; SELECT 3";
+        assert_eq!(texts(sql, Engine::Mysql).len(), 2);
+    }
+
+    #[test]
+    fn backslash_readings_change_where_statements_end() {
+        let sql = r"SELECT 'a\'; COMMIT; SELECT '1'";
+        assert_eq!(texts(sql, Engine::Postgres).len(), 3);
+        let off = Escapes::variants(Engine::Postgres)[1];
+        assert_eq!(split_with(sql, Engine::Postgres, off).count(), 1);
+        let no_backslash = Escapes::variants(Engine::Mysql)[1];
+        assert_eq!(texts(sql, Engine::Mysql).len(), 1);
+        assert_eq!(split_with(sql, Engine::Mysql, no_backslash).count(), 3);
     }
 
     #[test]
