@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use e2e_support::{PgTarget, approval, change};
+use e2e_support::{PgTarget, Reviewed, approval, change};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -621,7 +621,7 @@ async fn chart_lifecycle(kube: &RealKube, watch_namespaces_value: bool) {
         &as_admin(&["get", "schemachange/add-accounts", "-o", "json"], None).unwrap(),
     )
     .unwrap();
-    let digest = held["status"]["sqlDigest"].as_str().unwrap().to_owned();
+    let reviewed = Reviewed::of(&held);
 
     // alice (group dba) may create Approvals in the team namespace, nothing else.
     as_admin(
@@ -649,7 +649,7 @@ async fn chart_lifecycle(kube: &RealKube, watch_namespaces_value: bool) {
     kube.kubectl(
         "alice",
         &["-n", &team, "apply", "-f", "-"],
-        Some(&approval("ok", "add-accounts", &digest, "approve")),
+        Some(&approval("ok", "add-accounts", &reviewed, "approve")),
     )
     .unwrap();
     if let Err(e) = wait("schemachange/add-accounts", "condition=Applied") {
@@ -719,11 +719,11 @@ spec:
             .is_some_and(|f| !f.is_empty()),
         "the operator put its finalizer on the change: {held:#}"
     );
-    let digest = held["status"]["sqlDigest"].as_str().unwrap().to_owned();
+    let reviewed = Reviewed::of(&held);
     kube.kubectl(
         "alice",
         &["-n", &team, "apply", "-f", "-"],
-        Some(&approval("ok-2", "index-email", &digest, "approve")),
+        Some(&approval("ok-2", "index-email", &reviewed, "approve")),
     )
     .unwrap();
     wait("schemachange/index-email", "condition=Applied").unwrap();
