@@ -1,9 +1,16 @@
-//! Argo CD health checks: runs the shipped `health.lua` scripts (Lua 5.4 via mlua; Argo CD's own
-//! interpreter is Lua 5.1, so the scripts stick to the common subset) against statuses built by
-//! the operator's status builders, and checks that docs/argocd.md carries the same scripts.
+//! Argo CD health checks: runs the shipped `health.lua` scripts against statuses built by the
+//! operator's status builders, twice: under Lua 5.4 (mlua) and under gopher-lua, the Lua 5.1 VM
+//! Argo CD embeds, set up as Argo CD runs a `resource.customizations.health` script (only the
+//! base, package and table libraries; `tests/kube/argocd-lua`). Both must agree. Also checks that
+//! docs/argocd.md carries the same scripts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod go_tools;
+
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
@@ -75,7 +82,44 @@ fn health(kind: &str, object: &Value) -> (String, String) {
         ["Healthy", "Progressing", "Degraded", "Suspended", "Missing"].contains(&status.as_str()),
         "{kind}: {status} is not an Argo CD health status"
     );
-    (status, message.unwrap_or_default())
+    let message = message.unwrap_or_default();
+    let argo = argocd_health(kind, object);
+    assert_eq!(
+        (status.as_str(), message.as_str()),
+        (argo.0.as_str(), argo.1.as_str()),
+        "{kind}/health.lua: mlua and gopher-lua (as Argo CD runs it) disagree on {object}"
+    );
+    (status, message)
+}
+
+/// Runs the kind's script under gopher-lua the way Argo CD does; returns (status, message).
+fn argocd_health(kind: &str, object: &Value) -> (String, String) {
+    static TOOL: OnceLock<PathBuf> = OnceLock::new();
+    let tool = TOOL.get_or_init(|| go_tools::path("argocd-lua"));
+    let mut child = Command::new(tool)
+        .arg(script_path(kind))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(object.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{kind}/health.lua failed under gopher-lua: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        hs["status"].as_str().unwrap().to_owned(),
+        hs["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 fn object(kind: &str, generation: i64, spec: Value, status: Option<Value>) -> Value {
@@ -562,4 +606,38 @@ fn docs_snippet_matches_the_scripts() {
             script_path(kind).display()
         );
     }
+}
+
+/// The gopher-lua harness runs scripts the way Argo CD runs a `resource.customizations.health`
+/// script: without the string library (a script using it fails there, though it works under
+/// mlua), and a status Argo CD does not know becomes Unknown.
+#[test]
+fn gopher_lua_runs_with_argo_cds_libraries_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("health.lua");
+    std::fs::write(&script, "return {status = string.upper('healthy')}").unwrap();
+    let run = |args: &[&str]| {
+        let mut child = Command::new(go_tools::path("argocd-lua"))
+            .args(args)
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"{}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let restricted = run(&[]);
+    assert!(!restricted.status.success());
+    assert!(
+        String::from_utf8_lossy(&restricted.stderr).contains("string"),
+        "{}",
+        String::from_utf8_lossy(&restricted.stderr)
+    );
+    let open = run(&["-open-libs"]);
+    assert!(open.status.success());
+    let hs: Value = serde_json::from_slice(&open.stdout).unwrap();
+    assert_eq!(hs["status"], "Unknown");
+    assert_eq!(hs["message"], "Lua returned an invalid health status");
 }

@@ -324,27 +324,7 @@ async fn auto_approval_trusts_only_the_operators_own_review() {
     env.wait("schemachange/low", "condition=Applied")
         .await
         .unwrap();
-    // Statements the reviewer cannot see into are never LOW, so never auto-approved.
-    let attacks = [
-        (
-            "do-block",
-            "DO $$ BEGIN EXECUTE 'DROP TABLE victim'; END $$;",
-        ),
-        (
-            "cte-delete",
-            "WITH d AS (DELETE FROM victim RETURNING 1) SELECT count(*) FROM d;",
-        ),
-    ];
-    for (i, (name, sql)) in attacks.iter().enumerate() {
-        env.apply(&change(name, &format!("2.{i}"), sql))
-            .await
-            .unwrap();
-    }
-    for (name, _) in attacks {
-        env.reviewed(name).await.unwrap();
-        let json = env.get_json(&format!("schemachange/{name}")).await.unwrap();
-        assert_ne!(json["status"]["review"]["risk"], "LOW", "{json:#}");
-    }
+    // (Statements the reviewer cannot see into are never LOW: tests/e2e_guards.rs.)
     // A review that failed, then forged in status as clean and LOW: not auto-applied, also not
     // after an operator restart (the operator reviews again rather than read status back).
     env.apply(&change("drop", "3", "DROP TABLE victim;"))
@@ -414,41 +394,26 @@ async fn mariadb_executable_comments_are_never_auto_approved() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bad_sql_is_refused_at_review_and_deletes_promptly() {
+async fn a_nul_byte_fails_the_review_and_the_change_deletes_promptly() {
+    // (Which guards fail the review: tests/e2e_guards.rs.) Here: a NUL byte as a JSON escape in
+    // an inline script must not leave a worker spinning with the change stuck in deletion.
     let env = Env::start().await.unwrap();
     let pg = PgTarget::fresh().unwrap();
     setup(&env, &pg).await;
-    // A NUL byte (JSON escape in the manifest) and a script of comments only.
     let nul = r#"{"apiVersion":"schemagate.io/v1alpha1","kind":"SchemaChange","metadata":{"name":"nul"},"spec":{"projectRef":"shop","instanceRef":"pg","version":"1","sql":"SELECT 1;\u0000DROP TABLE x;"}}"#;
     env.apply(nul).await.unwrap();
-    env.apply(&change(
-        "comments",
-        "2",
-        "-- nothing here\n/* really nothing */",
-    ))
-    .await
-    .unwrap();
-    for (name, rule) in [
-        ("nul", "schemagate.nul-byte"),
-        ("comments", "schemagate.empty-script"),
-    ] {
-        env.wait_jsonpath(
-            &format!("schemachange/{name}"),
-            "{.status.phase}",
-            "ReviewFailed",
-        )
+    env.wait_jsonpath("schemachange/nul", "{.status.phase}", "ReviewFailed")
         .await
         .unwrap();
-        let json = env.get_json(&format!("schemachange/{name}")).await.unwrap();
-        assert!(
-            json["status"]["review"]["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f["rule"] == rule && f["level"] == "error"),
-            "{name}: {json:#}"
-        );
-    }
+    let json = env.get_json("schemachange/nul").await.unwrap();
+    assert!(
+        json["status"]["review"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "schemagate.nul-byte" && f["level"] == "error"),
+        "{json:#}"
+    );
     let deleted = tokio::time::timeout(
         Duration::from_secs(20),
         env.kubectl_async(&["delete", "schemachange/nul", "--wait=true"]),

@@ -75,19 +75,23 @@ async fn register_crds(client: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the `playground` DatabaseInstance for the SQLite file at `path` (made absolute, so
-/// it does not depend on the operator's working directory).
-async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<PathBuf> {
-    let path = std::path::absolute(path)
-        .with_context(|| format!("--sqlite {}: cannot make the path absolute", path.display()))?;
+/// The `playground` DatabaseInstance in namespace `default`, in environment `dev`.
+async fn create_playground_instance(
+    client: &Client,
+    engine: Engine,
+    location: (Option<String>, Option<u16>, String),
+    credentials_secret_ref: Option<CredentialsSecretRef>,
+    tls: TlsMode,
+) -> anyhow::Result<()> {
+    let (host, port, database) = location;
     let spec = DatabaseInstanceSpec {
-        engine: Engine::Sqlite,
-        host: None,
-        port: None,
-        database: path.to_string_lossy().into_owned(),
-        credentials_secret_ref: None,
+        engine,
+        host,
+        port,
+        database,
+        credentials_secret_ref,
         tls: TlsSpec {
-            mode: TlsMode::Disable,
+            mode: tls,
             ca_secret_ref: None,
         },
         environment: Some("dev".to_owned()),
@@ -102,6 +106,16 @@ async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<
         )
         .await
         .context("creating the playground DatabaseInstance")?;
+    Ok(())
+}
+
+/// Creates the `playground` DatabaseInstance for the SQLite file at `path` (made absolute, so
+/// it does not depend on the operator's working directory).
+async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<PathBuf> {
+    let path = std::path::absolute(path)
+        .with_context(|| format!("--sqlite {}: cannot make the path absolute", path.display()))?;
+    let location = (None, None, path.to_string_lossy().into_owned());
+    create_playground_instance(client, Engine::Sqlite, location, None, TlsMode::Disable).await?;
     Ok(path)
 }
 
@@ -129,32 +143,13 @@ async fn create_server_instance(client: &Client, url: &str) -> anyhow::Result<()
         crate::engine::TlsMode::Disable => TlsMode::Disable,
         _ => TlsMode::Require,
     };
-    let spec = DatabaseInstanceSpec {
-        engine,
-        host: Some(cfg.host.clone()),
-        port: Some(cfg.port),
-        database: cfg.database.clone(),
-        credentials_secret_ref: Some(CredentialsSecretRef {
-            name: "playground-credentials".to_owned(),
-            username_key: "username".to_owned(),
-            password_key: "password".to_owned(),
-        }),
-        tls: TlsSpec {
-            mode: tls,
-            ca_secret_ref: None,
-        },
-        environment: Some("dev".to_owned()),
-        timeouts: Timeouts::default(),
-        drift_check_interval_seconds: 600,
+    let credentials = CredentialsSecretRef {
+        name: "playground-credentials".to_owned(),
+        username_key: "username".to_owned(),
+        password_key: "password".to_owned(),
     };
-    let instances: Api<DatabaseInstance> = Api::namespaced(client.clone(), "default");
-    instances
-        .create(
-            &PostParams::default(),
-            &DatabaseInstance::new("playground", spec),
-        )
-        .await?;
-    Ok(())
+    let location = (Some(cfg.host.clone()), Some(cfg.port), cfg.database.clone());
+    create_playground_instance(client, engine, location, Some(credentials), tls).await
 }
 
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -192,6 +192,41 @@ pub fn record_apply(
     write_entries(new, entries);
 }
 
+/// An object without managedFields (a client cleared them, e.g. with `[{}]`) that is applied to:
+/// like kube-apiserver, every field it has is first given to an Update manager named
+/// `before-first-apply`, so the applier conflicts with it on a field it sets differently.
+pub fn before_first_apply(mut old: Value, schema: Option<&Value>) -> Value {
+    let none = old
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    if !none {
+        return old;
+    }
+    let mut own = strip_managed(&old);
+    if let Some(m) = own.as_object_mut() {
+        m.remove("status");
+    }
+    let paths = fieldpath::leaf_paths(&own, schema);
+    let api_version = old
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    write_entries(
+        &mut old,
+        vec![Entry {
+            manager: "before-first-apply".into(),
+            operation: "Update".into(),
+            api_version,
+            time: crate::store::now_timestamp(),
+            subresource: None,
+            paths,
+        }],
+    );
+    old
+}
+
 /// Computes the result of applying `applied` (owned `paths`) by `manager` over `old`:
 /// conflicts with other managers owning a field set to a different value fail with 409 unless
 /// `force`; fields this manager applied before but no longer applies are removed if nobody

@@ -472,7 +472,7 @@ async fn update_object(
     match applied {
         Some(paths) => fields::record_apply(
             &mut new,
-            Some(&old),
+            Some(&fields::before_first_apply(old.clone(), rt.schema.as_ref())),
             &req.ctx.field_manager,
             &rt.api_version(),
             sub,
@@ -550,8 +550,16 @@ async fn apply(
     applied: Value,
 ) -> ApiResult<(u16, Value)> {
     if !req.query.contains_key("fieldManager") {
-        return Err(ApiError::bad_request(
-            "PATCH, application/apply-patch requests require fieldManager",
+        // As kube-apiserver: 422 on the PatchOptions, not 400.
+        return Err(ApiError::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            vec![Cause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value: is required for apply patch".into(),
+                field: "fieldManager".into(),
+            }],
         ));
     }
     let force = req.query.get("force").is_some_and(|f| f == "true");
@@ -584,7 +592,7 @@ async fn apply(
         }
         Err(e) => Err(e),
         Ok(old) => {
-            let old = present(&req.rt, old);
+            let old = fields::before_first_apply(present(&req.rt, old), req.rt.schema.as_ref());
             let merged = fields::apply_changes(
                 &req.rt,
                 &old,

@@ -116,7 +116,10 @@ async fn server_side_apply_creates_conflicts_forces_and_removes_unowned_fields()
             widget_apply("a", json!({"size": 1})),
         )
         .await;
-    assert_eq!(code, 400, "fieldManager is required: {status}");
+    assert_eq!(code, 422, "fieldManager is required: {status}");
+    assert_eq!(status["reason"], "Invalid");
+    assert_eq!(status["details"]["kind"], "PatchOptions");
+    assert_eq!(status["details"]["causes"][0]["field"], "fieldManager");
 
     let api = t.widgets();
     let w = api
@@ -227,16 +230,54 @@ async fn update_managers_own_changed_fields_and_clients_may_rewrite_managed_fiel
         .await
         .unwrap_err();
     assert_eq!(api_error(err).0, 409);
-    // Clearing managedFields explicitly (as a client may) removes the old ownership.
+    // Clearing managedFields explicitly (as a client may) removes the old ownership ...
     let ops: json_patch::Patch = serde_json::from_value(
         json!([{"op": "replace", "path": "/metadata/managedFields", "value": [{}]}]),
     )
     .unwrap();
-    cms.patch("m", &PatchParams::default(), &Patch::Json::<()>(ops))
+    let cleared = cms
+        .patch("m", &PatchParams::default(), &Patch::Json::<()>(ops))
         .await
         .unwrap();
+    assert!(cleared.managed_fields().is_empty());
+    // ... and the next apply finds every field owned by `before-first-apply` (an Update
+    // manager): a different value conflicts with it, an equal one is shared.
+    let apply_b = |v: &str| {
+        Patch::Apply(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}, "data": {"b": v}}),
+        )
+    };
+    let err = cms
+        .patch("m", &PatchParams::apply("applier"), &apply_b("3"))
+        .await
+        .unwrap_err();
+    let (code, message) = match err {
+        kube::Error::Api(s) => (s.code, s.message),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code, 409);
+    assert!(message.contains("before-first-apply"), "{message}");
     let applied = cms
-        .patch("m", &PatchParams::apply("applier"), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}, "data": {"b": "3"}})))
+        .patch("m", &PatchParams::apply("applier"), &apply_b("2"))
+        .await
+        .unwrap();
+    let managers: Vec<(String, String)> = applied
+        .managed_fields()
+        .iter()
+        .map(|m| {
+            (
+                m.manager.clone().unwrap_or_default(),
+                m.operation.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        managers.contains(&("before-first-apply".into(), "Update".into()))
+            && managers.contains(&("applier".into(), "Apply".into())),
+        "{managers:?}"
+    );
+    let applied = cms
+        .patch("m", &PatchParams::apply("applier").force(), &apply_b("3"))
         .await
         .unwrap();
     assert_eq!(applied.data.unwrap()["b"], "3");
