@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod crd;
+#[cfg(feature = "playground")]
 pub mod dev;
 pub mod diff;
 pub mod exec_change;
@@ -30,6 +31,7 @@ pub enum Command {
     /// Review SQL files or SchemaChange manifests against the SQL review policy (for CI).
     Review(review::ReviewArgs),
     /// The playground: an in-process Kubernetes API, the operator and a SQLite database.
+    #[cfg(feature = "playground")]
     Dev(dev::DevArgs),
     /// Run the operator: the four controllers, /metrics, /healthz, /readyz, leader election.
     Run(run::RunArgs),
@@ -48,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Crd(args) => crd::run(&args),
         Command::Review(args) => review::run(&args),
         Command::Run(args) => run::run(&args),
+        #[cfg(feature = "playground")]
         Command::Dev(args) => dev::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Diff(args) => diff::run(&args),
