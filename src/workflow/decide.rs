@@ -428,3 +428,7 @@ fn earliest_blocker(
         .min_by(|(va, sa), (vb, sb)| va.cmp(vb).then_with(|| sa.name.cmp(&sb.name)))
         .map(|(v, s)| (v, s.name.clone(), s.phase))
 }
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

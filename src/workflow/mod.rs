@@ -27,13 +27,7 @@ pub mod status;
 pub mod version;
 
 #[cfg(test)]
-mod approval_tests;
-#[cfg(test)]
-mod decide_tests;
-#[cfg(test)]
 mod fixtures;
-#[cfg(test)]
-mod status_tests;
 
 pub use approval::{
     ApprovedChange, Tally, Verdict, approval_verdict, auto_approves, next_approval_status, tally,

@@ -435,5 +435,4 @@ fn describes_tables(text: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "../tests/catalog.rs"]
 mod tests;
