@@ -47,14 +47,12 @@ pub struct DevArgs {
 /// Runs `schemagate dev` until ctrl-c.
 pub fn run(args: &DevArgs) -> ExitCode {
     init_logging();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+    let result = match super::block_on(super::Threads::PerCore, ExitCode::from(2), playground(args))
+    {
+        Ok(result) => result,
+        Err(code) => return code,
     };
-    match runtime.block_on(playground(args)) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -57,3 +57,34 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::ExecChange(args) => exec_change::run(&args),
     }
 }
+
+/// How many worker threads a verb's async runtime gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// The calling thread only: a short command (snapshot, diff, one change).
+    One,
+    /// One per core: the operator (`run`, `dev`).
+    PerCore,
+}
+
+/// Runs `future` to completion on a new tokio runtime. When the runtime cannot start, says why
+/// on stderr and returns `Err(failure)`: the verb's exit code for that case.
+pub(crate) fn block_on<F: std::future::Future>(
+    threads: Threads,
+    failure: ExitCode,
+    future: F,
+) -> Result<F::Output, ExitCode> {
+    let runtime = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Threads::PerCore => tokio::runtime::Runtime::new(),
+    };
+    match runtime {
+        Ok(runtime) => Ok(runtime.block_on(future)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Err(failure)
+        }
+    }
+}

@@ -55,17 +55,15 @@ pub fn run(args: &SnapshotArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+    let snapshot = match super::block_on(
+        super::Threads::One,
+        ExitCode::FAILURE,
+        introspect::snapshot_database(&cfg),
+    ) {
+        Ok(snapshot) => snapshot,
+        Err(code) => return code,
     };
-    match rt.block_on(introspect::snapshot_database(&cfg)) {
+    match snapshot {
         Ok(schema) => {
             let text = match args.format {
                 Format::Ddl => schema.canonical_ddl(),
