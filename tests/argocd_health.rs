@@ -12,24 +12,20 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use k8s_openapi::jiff::Timestamp;
-use schemagate::api::approval::{ApprovalStatus, Decision as ApprovalDecision};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use schemagate::api::approval::ApprovalStatus;
 use schemagate::api::conditions::{reasons, set_condition, types};
 use schemagate::api::database_instance::DatabaseInstanceStatus;
-use schemagate::api::project::{ApprovalPolicy, ProjectSpec, ProjectStatus};
-use schemagate::api::schema_change::{
-    Finding, FindingLevel, RiskLevel, SchemaChangeSpec, SchemaChangeStatus, TransactionMode,
-};
+use schemagate::api::project::{ApprovalPolicy, ProjectStatus};
+use schemagate::api::schema_change::RiskLevel;
 use schemagate::workflow::{
-    Approver, HistoryEntry, HistoryFacts, HistoryStatus, Observed, ObservedApproval,
-    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SqlText, Target,
-    approval_verdict, decide, next_approval_status, next_status, review_key, sql_digest,
+    HistoryEntry, HistoryStatus, Observed, ObservedChange, approval_verdict, decide,
+    next_approval_status, next_status, sql_digest,
 };
+use schemagate_testkit::fixtures::{self, at};
 use serde_json::{Value, json};
 
 const KINDS: [&str; 4] = ["SchemaChange", "DatabaseInstance", "Project", "Approval"];
-const SQL: &str = "CREATE TABLE orders (id bigint PRIMARY KEY);";
 
 fn script_path(kind: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -135,115 +131,7 @@ fn object(kind: &str, generation: i64, spec: Value, status: Option<Value>) -> Va
     o
 }
 
-fn at(secs: i64) -> Time {
-    Time(Timestamp::from_second(secs).unwrap())
-}
-
 // ---------------------------------------------------------------- SchemaChange
-
-fn observed() -> Observed {
-    Observed {
-        change: ObservedChange {
-            name: "add-orders".into(),
-            uid: "u1".into(),
-            generation: Some(1),
-            created: Some(at(100)),
-            deleting: false,
-            author: Some("dev".into()),
-            spec: SchemaChangeSpec {
-                project_ref: "shop".into(),
-                instance_ref: "shop-db".into(),
-                version: "1".into(),
-                sql: Some(SQL.into()),
-                sql_from: None,
-                description: None,
-                transaction_mode: TransactionMode::Auto,
-            },
-            status: SchemaChangeStatus::default(),
-        },
-        project: Some(ObservedProject {
-            spec: ProjectSpec {
-                instances: vec!["shop-db".into()],
-                review: Default::default(),
-                approval: ApprovalPolicy::default(),
-                notifications: Vec::new(),
-            },
-            policy_error: None,
-        }),
-        instance: Some(ObservedInstance {
-            engine: schemagate::api::database_instance::Engine::Postgres,
-            environment: Some("prod".into()),
-            ready: true,
-            message: "connected".into(),
-            checked: true,
-            target: Target {
-                key: "t1".into(),
-                display: "postgres://db:5432/shop (DatabaseInstance uid i1)".into(),
-            },
-        }),
-        sql: SqlText::Resolved(SQL.into()),
-        review: None,
-        refused: None,
-        approvals: Vec::new(),
-        history: Some(HistoryFacts::default()),
-        siblings: Vec::new(),
-        now: at(1_000),
-    }
-}
-
-fn review(errors: bool) -> ReviewOutcome {
-    let level = if errors {
-        FindingLevel::Error
-    } else {
-        FindingLevel::Warning
-    };
-    ReviewOutcome::from_findings(
-        RiskLevel::Low,
-        1,
-        vec![Finding {
-            rule: "column.comment".into(),
-            level,
-            statement: 0,
-            line: 1,
-            column: 0,
-            message: "add a comment".into(),
-        }],
-    )
-}
-
-/// `r` as the operator keeps it after reviewing the fixture's SQL against its target.
-fn stamp(o: &Observed, r: ReviewOutcome) -> ReviewOutcome {
-    let target = o.instance.as_ref().unwrap().target.clone();
-    let key = review_key(
-        &sql_digest(SQL),
-        &target,
-        &o.project.as_ref().unwrap().spec.review,
-    );
-    r.stamped(&ReviewStamp {
-        key: &key,
-        digest: &sql_digest(SQL),
-        target: &target,
-        previous_key: None,
-        status: &o.change.status,
-        created: o.change.created.as_ref(),
-        now: &at(500),
-    })
-}
-
-fn approve(user: &str) -> ObservedApproval {
-    ObservedApproval {
-        name: format!("ok-{user}"),
-        change: "add-orders".into(),
-        decision: ApprovalDecision::Approve,
-        sql_digest: sql_digest(SQL),
-        change_uid: None,
-        approver: Some(Approver {
-            user: user.into(),
-            groups: Vec::new(),
-        }),
-        created: Some(at(900)),
-    }
-}
 
 /// One reconcile: decide, build the status the operator would write, keep it.
 fn reconcile(o: &mut Observed) -> Value {
@@ -267,7 +155,7 @@ fn change_health(o: &Observed, status: Value) -> (String, String) {
 
 #[test]
 fn schema_change_lifecycle_health() {
-    let mut o = observed();
+    let mut o = fixtures::base();
     // Created, nothing written yet.
     let spec = serde_json::to_value(&o.change.spec).unwrap();
     let (h, _) = health("SchemaChange", &object("SchemaChange", 1, spec, None));
@@ -277,20 +165,20 @@ fn schema_change_lifecycle_health() {
     assert_eq!(status["phase"], "Reviewing");
     assert_eq!(change_health(&o, status).0, "Progressing");
     // Reviewed, waiting for a human: Suspended, and the message says what to quote.
-    o.review = Some(stamp(&o, review(false)));
+    o.review = Some(fixtures::stamp(&o, fixtures::clean_review(RiskLevel::Low)));
     let status = reconcile(&mut o);
     assert_eq!(status["phase"], "AwaitingApproval");
     let (h, m) = change_health(&o, status);
     assert_eq!(h, "Suspended");
     assert!(m.starts_with("AwaitingApproval: 0 of 1"), "{m}");
-    assert!(m.contains(&sql_digest(SQL)), "{m}");
+    assert!(m.contains(&fixtures::digest()), "{m}");
     // A later spec generation not yet observed: Progressing whatever the phase.
     let mut newer = o.clone();
     newer.change.generation = Some(2);
     let (h, _) = change_health(&newer, serde_json::to_value(&o.change.status).unwrap());
     assert_eq!(h, "Progressing");
     // Approved, blocked by an earlier version: Progressing.
-    o.approvals.push(approve("dba"));
+    o.approvals.push(fixtures::approve("ok-dba", "dba"));
     let mut blocked = o.clone();
     blocked.siblings.push(schemagate::workflow::SiblingChange {
         name: "add-customers".into(),
@@ -324,17 +212,18 @@ fn schema_change_failures_are_degraded_and_waits_progressing() {
     let cases: [(&str, Bend, &str, &str); 6] = [
         (
             "review failed",
-            |o| o.review = Some(stamp(&o.clone(), review(true))),
+            |o| o.review = Some(fixtures::stamp(&o.clone(), fixtures::failed_review())),
             "Degraded",
-            "column.comment",
+            "table.require-pk",
         ),
         (
             "rejected",
             |o| {
-                o.review = Some(stamp(&o.clone(), review(false)));
-                let mut r = approve("dba");
-                r.decision = ApprovalDecision::Reject;
-                o.approvals.push(r);
+                o.review = Some(fixtures::stamp(
+                    &o.clone(),
+                    fixtures::clean_review(RiskLevel::Low),
+                ));
+                o.approvals.push(fixtures::reject("no-dba", "dba"));
             },
             "Degraded",
             "rejected by dba",
@@ -379,7 +268,7 @@ fn schema_change_failures_are_degraded_and_waits_progressing() {
         ),
     ];
     for (name, bend, want, needle) in cases {
-        let mut o = observed();
+        let mut o = fixtures::base();
         bend(&mut o);
         let status = reconcile(&mut o);
         let (h, m) = change_health(&o, status);
@@ -528,9 +417,9 @@ fn project_health() {
 
 #[test]
 fn approval_health() {
-    let approval = approve("dba");
+    let approval = fixtures::approve("ok-dba", "dba");
     let spec = json!({
-        "schemaChangeRef": "add-orders",
+        "schemaChangeRef": fixtures::NAME,
         "sqlDigest": approval.sql_digest,
         "decision": "approve",
     });
@@ -559,10 +448,10 @@ fn approval_health() {
         "Progressing"
     );
 
-    let mut change = observed().change;
+    let mut change = fixtures::base().change;
     let (h, m) = run(Some(&change));
     assert_eq!(h, "Progressing", "not reviewed yet: {m}");
-    change.status.sql_digest = Some(sql_digest(SQL));
+    change.status.sql_digest = Some(fixtures::digest());
     assert_eq!(run(Some(&change)).0, "Healthy");
     change.status.sql_digest = Some(sql_digest("DROP TABLE orders;"));
     let (h, m) = run(Some(&change));

@@ -26,8 +26,8 @@ pub mod review;
 pub mod status;
 pub mod version;
 
-#[cfg(test)]
-mod fixtures;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 
 pub use approval::{
     ApprovedChange, Tally, Verdict, approval_verdict, auto_approves, next_approval_status, tally,
