@@ -8,6 +8,7 @@
 mod engine;
 pub mod guard;
 mod lex;
+mod reading;
 pub mod split;
 
 pub use engine::{Engine, UnknownEngine};
