@@ -317,13 +317,9 @@ fn schema_change_controller(
                     return Vec::new();
                 }
                 let name = instance.metadata.name.clone().unwrap_or_default();
-                let ns = instance.metadata.namespace.clone();
-                by_instance
-                    .state()
-                    .into_iter()
-                    .filter(|c| c.spec.instance_ref == name && c.metadata.namespace == ns)
-                    .map(|c| ObjectRef::from(c.as_ref()))
-                    .collect::<Vec<_>>()
+                cached_changes(&by_instance, &instance.metadata.namespace, |c| {
+                    c.spec.instance_ref == name
+                })
             },
         )
         .watches(
@@ -334,13 +330,9 @@ fn schema_change_controller(
                     return Vec::new();
                 }
                 let name = project.metadata.name.clone().unwrap_or_default();
-                let ns = project.metadata.namespace.clone();
-                by_project
-                    .state()
-                    .into_iter()
-                    .filter(|c| c.spec.project_ref == name && c.metadata.namespace == ns)
-                    .map(|c| ObjectRef::from(c.as_ref()))
-                    .collect::<Vec<_>>()
+                cached_changes(&by_project, &project.metadata.namespace, |c| {
+                    c.spec.project_ref == name
+                })
             },
         )
         .watches_shared_stream(siblings, move |changed: Arc<SchemaChange>| {
@@ -348,21 +340,26 @@ fn schema_change_controller(
             if !sibling_changed(&changed) {
                 return Vec::new();
             }
-            let ns = changed.metadata.namespace.clone();
-            let name = changed.metadata.name.clone();
-            by_sibling
-                .state()
-                .into_iter()
-                .filter(|c| {
-                    c.spec.instance_ref == changed.spec.instance_ref
-                        && c.metadata.namespace == ns
-                        && c.metadata.name != name
-                        && c.status.as_ref().and_then(|s| s.phase)
-                            == Some(crate::api::Phase::Blocked)
-                })
-                .map(|c| ObjectRef::from(c.as_ref()))
-                .collect::<Vec<_>>()
+            cached_changes(&by_sibling, &changed.metadata.namespace, |c| {
+                c.spec.instance_ref == changed.spec.instance_ref
+                    && c.metadata.name != changed.metadata.name
+                    && c.status.as_ref().and_then(|s| s.phase) == Some(crate::api::Phase::Blocked)
+            })
         })
+}
+
+/// The SchemaChanges in the shared cache, in namespace `ns`, for which `selected` holds.
+fn cached_changes(
+    store: &Store<SchemaChange>,
+    ns: &Option<String>,
+    selected: impl Fn(&SchemaChange) -> bool,
+) -> Vec<ObjectRef<SchemaChange>> {
+    store
+        .state()
+        .into_iter()
+        .filter(|c| &c.metadata.namespace == ns && selected(c))
+        .map(|c| ObjectRef::from(c.as_ref()))
+        .collect()
 }
 
 /// DatabaseInstances, triggered by spec (generation) and annotation changes only: not by status

@@ -33,6 +33,16 @@ pub(super) struct Target {
     pub(super) history_unreadable: bool,
 }
 
+impl Target {
+    /// Whether the history table has a row for this change: then the history decides (applied,
+    /// failed, running), and neither Approvals nor siblings matter.
+    pub(super) fn decided_by_history(&self) -> bool {
+        self.history
+            .as_ref()
+            .is_some_and(|h| h.this_change.is_some())
+    }
+}
+
 /// The target database: its DatabaseInstance, connection settings and history facts.
 pub(super) async fn target(
     ctx: &Context,
@@ -110,11 +120,11 @@ pub(super) async fn history_row(
     observed: &Observed,
     target: &Target,
 ) -> Result<Option<HistoryRecord>, Error> {
-    let has_row = observed
-        .history
+    let Some(cfg) = target
+        .config
         .as_ref()
-        .is_some_and(|h| h.this_change.is_some());
-    let Some(cfg) = target.config.as_ref().filter(|_| has_row) else {
+        .filter(|_| target.decided_by_history())
+    else {
         return Ok(None);
     };
     if !decision.needs_history_row() {
@@ -166,11 +176,7 @@ pub(super) async fn observe(
         _ => None,
     };
     let approvals = approvals(ctx, ns, change, target).await?;
-    let decided_by_history = target
-        .history
-        .as_ref()
-        .is_some_and(|h| h.this_change.is_some());
-    let siblings = if decided_by_history {
+    let siblings = if target.decided_by_history() {
         Vec::new()
     } else {
         siblings(ctx, ns, change).await
@@ -199,11 +205,7 @@ async fn approvals(
     change: &SchemaChange,
     target: &Target,
 ) -> Result<Vec<ObservedApproval>, Error> {
-    let decided_by_history = target
-        .history
-        .as_ref()
-        .is_some_and(|h| h.this_change.is_some());
-    if decided_by_history || change.metadata.deletion_timestamp.is_some() {
+    if target.decided_by_history() || change.metadata.deletion_timestamp.is_some() {
         return Ok(Vec::new());
     }
     let name = change.name_any();
