@@ -41,12 +41,12 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "review",
-        &["cli", "controller", "engine", "workflow"],
+        &["api", "cli", "controller", "engine", "snapshot", "workflow"],
         &["kube", "sqlx", "kube_emulator"],
     ),
     (
         "snapshot",
-        &["cli", "controller", "engine", "review", "workflow"],
+        &["api", "cli", "controller", "engine", "review", "workflow"],
         &["kube", "sqlx", "kube_emulator"],
     ),
     (
