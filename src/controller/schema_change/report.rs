@@ -2,11 +2,11 @@
 //! process's report of the run) says about an execution, written when it changed; then the
 //! Event of a transition.
 
+use kube::Api;
+
 use crate::api::schema_change::{
     ExecutionRecord, SchemaChange, SchemaChangeStatus, StatementResult,
 };
-use kube::Api;
-
 use crate::controller::{Context, Error, snapshots, status_patch};
 use crate::engine::{ExecutionReport, HistoryRecord};
 use crate::workflow::{Decision, StatusUpdate};
