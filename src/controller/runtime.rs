@@ -3,9 +3,11 @@
 //! wakes nothing), and a bounded graceful shutdown.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
@@ -15,11 +17,10 @@ use kube::{Api, Client, Resource};
 
 use crate::api::{Approval, DatabaseInstance, Project, SchemaChange};
 
-use super::Error;
 use super::executions::Executions;
 use super::{
-    Context, Metrics, Settings, approval, database_instance, history_cache, project, reviews,
-    schema_change,
+    Context, Error, Metrics, Settings, approval, database_instance, history_cache, project,
+    reviews, schema_change,
 };
 
 /// SchemaChange events from the shared cache, each seen after the cache applied it.
@@ -157,50 +158,34 @@ pub async fn run(
             (for_changes, reader),
             for_siblings,
         );
-        tasks.push(
-            changes
-                .graceful_shutdown_on(shutdown.clone())
-                .run(
-                    schema_change::reconcile,
-                    |o, e, c| error_policy(o, e, c, "schemachange"),
-                    ctx.clone(),
-                )
-                .for_each(|_| futures::future::ready(()))
-                .boxed(),
-        );
-        tasks.push(
-            instance_controller(&client, ns, config.clone())
-                .graceful_shutdown_on(shutdown.clone())
-                .run(
-                    database_instance::reconcile,
-                    |o, e, c| error_policy(o, e, c, "databaseinstance"),
-                    ctx.clone(),
-                )
-                .for_each(|_| futures::future::ready(()))
-                .boxed(),
-        );
-        tasks.push(
-            project_controller(&client, ns, config.clone(), for_projects)
-                .graceful_shutdown_on(shutdown.clone())
-                .run(
-                    project::reconcile,
-                    |o, e, c| error_policy(o, e, c, "project"),
-                    ctx.clone(),
-                )
-                .for_each(|_| futures::future::ready(()))
-                .boxed(),
-        );
-        tasks.push(
-            approval_controller(&client, ns, config, for_approvals)
-                .graceful_shutdown_on(shutdown.clone())
-                .run(
-                    approval::reconcile,
-                    |o, e, c| error_policy(o, e, c, "approval"),
-                    ctx,
-                )
-                .for_each(|_| futures::future::ready(()))
-                .boxed(),
-        );
+        tasks.push(drive(
+            changes,
+            shutdown.clone(),
+            schema_change::reconcile,
+            "schemachange",
+            ctx.clone(),
+        ));
+        tasks.push(drive(
+            instance_controller(&client, ns, config.clone()),
+            shutdown.clone(),
+            database_instance::reconcile,
+            "databaseinstance",
+            ctx.clone(),
+        ));
+        tasks.push(drive(
+            project_controller(&client, ns, config.clone(), for_projects),
+            shutdown.clone(),
+            project::reconcile,
+            "project",
+            ctx.clone(),
+        ));
+        tasks.push(drive(
+            approval_controller(&client, ns, config, for_approvals),
+            shutdown.clone(),
+            approval::reconcile,
+            "approval",
+            ctx,
+        ));
     }
     // Graceful shutdown lets running reconciles finish. kube's controllers only notice it once
     // their cache has synced, so a controller whose kind cannot be listed (CRD missing, RBAC)
@@ -218,6 +203,32 @@ pub async fn run(
             "some controllers did not stop in time (a kind that cannot be listed?); stopping anyway"
         ),
     }
+}
+
+/// Runs `controller` with `reconcile` and the shared error policy (failures counted as
+/// `name`) until `shutdown`, as one task.
+fn drive<K, F>(
+    controller: Controller<K>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    reconcile: fn(Arc<K>, Arc<Context>) -> F,
+    name: &'static str,
+    ctx: Arc<Context>,
+) -> BoxFuture<'static, ()>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    F: Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, move |o, e, c| error_policy(o, e, c, name), ctx)
+        .for_each(|_| futures::future::ready(()))
+        .boxed()
 }
 
 /// How long a graceful shutdown may take before the controllers are dropped.
