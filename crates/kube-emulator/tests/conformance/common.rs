@@ -103,6 +103,25 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{:x}", std::process::id(), nanos)
 }
 
+/// A real cluster's controller manager publishes the `kube-root-ca.crt` ConfigMap in every
+/// new namespace whenever it gets to it; a test that lists or watches ConfigMaps would see it
+/// arrive at a random moment. Waiting for it here makes the namespace settled before the test
+/// starts (the emulator has no such controller, so nothing to wait for there).
+async fn wait_for_root_ca(client: &Client, ns: &str) {
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if cms.get_opt("kube-root-ca.crt").await.unwrap().is_some() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kube-root-ca.crt never appeared in namespace {ns}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl Target {
     /// Starts the emulator (or connects to the real cluster) and creates a namespace.
     pub async fn new() -> Self {
@@ -133,6 +152,9 @@ impl Target {
         )
         .await
         .unwrap();
+        if real {
+            wait_for_root_ca(&client, &ns).await;
+        }
         Self {
             client,
             kubeconfig,
