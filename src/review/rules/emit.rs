@@ -62,6 +62,36 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Reports `rule` at the start of `span` (statement-relative, as sqlparser gives it) inside
+    /// the current statement, or at the statement's start when the parser recorded no span.
+    pub(crate) fn emit_span(
+        &mut self,
+        rule: RuleId,
+        span: sqlparser::tokenizer::Span,
+        message: impl FnOnce() -> String,
+    ) {
+        if self.rules.get(rule).is_none() {
+            return;
+        }
+        let pos = self.at(span);
+        emit_at(self.rules, self.out, pos, rule, message());
+    }
+
+    /// The script position of a statement-relative span (the statement's start when empty).
+    pub(crate) fn at(&self, span: sqlparser::tokenizer::Span) -> Position {
+        let (l, c) = (span.start.line, span.start.column);
+        if l == 0 {
+            return self.pos;
+        }
+        let l = usize::try_from(l).unwrap_or(1);
+        let c = usize::try_from(c).unwrap_or(1).saturating_sub(1);
+        if l <= 1 {
+            Position::new(self.pos.index, self.pos.line, self.pos.column + c)
+        } else {
+            Position::new(self.pos.index, self.pos.line + l - 1, c)
+        }
+    }
+
     /// Reports `rule` on the current statement at a position inside it (the guards point at
     /// the offending text itself).
     pub(crate) fn emit_located(

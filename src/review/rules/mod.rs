@@ -23,6 +23,7 @@ mod table;
 #[cfg(test)]
 pub(crate) mod testing;
 mod types;
+mod where_calc;
 
 pub(crate) use context::{Ctx, ScriptState, column_type};
 pub(crate) use emit::{Emitter, Position, emit_at};
