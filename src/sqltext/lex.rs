@@ -248,6 +248,11 @@ impl<'a> Tokens<'a> {
         }
     }
 
+    /// Byte offset just after the last token returned.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
     fn slice(&self, a: usize, b: usize) -> &'a str {
         self.text.get(a..b.max(a)).unwrap_or("")
     }

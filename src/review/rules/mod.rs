@@ -14,6 +14,7 @@ mod column;
 mod context;
 mod emit;
 mod extract;
+mod facts;
 mod index;
 mod naming;
 mod schema;
@@ -31,6 +32,7 @@ pub(crate) use extract::{
     ColumnSource, ColumnSpec, IndexKind, column_specs, ddl_tables, index_specs, leading_words,
     literal_insert, show,
 };
+pub(crate) use facts::check_facts;
 pub(crate) use types::{
     TypeInfo, canonical_type, is_blob_or_text, is_char_type, is_integer_type, type_info_str,
 };

@@ -476,10 +476,10 @@ fn walk_filter<'e>(
             }
             return;
         }
-        Expr::BinaryOp { left, op, right } if is_arithmetic(op) => {
-            if names_indexed(left, scope) || names_indexed(right, scope) {
-                hits.push(e);
-            }
+        Expr::BinaryOp { left, op, right }
+            if is_arithmetic(op) && (names_indexed(left, scope) || names_indexed(right, scope)) =>
+        {
+            hits.push(e);
         }
         Expr::UnaryOp {
             op: UnaryOperator::Minus | UnaryOperator::BitwiseNot,
