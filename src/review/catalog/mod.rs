@@ -269,6 +269,7 @@ impl Catalog {
                 self.tables.insert(key, table);
             }
             Statement::AlterTable(at) => {
+                let engine = self.engine;
                 let Some(table) = self.table_mut(&at.name) else {
                     if !at.if_exists {
                         issues.push(WalkIssue::Unknown(format!(
@@ -280,7 +281,7 @@ impl Catalog {
                 };
                 let mut rename = None;
                 for op in &at.operations {
-                    alter(table, op, &mut issues, &mut rename);
+                    alter(engine, table, op, &mut issues, &mut rename);
                 }
                 if let Some(new_name) = rename {
                     let old = self.key(&at.name);

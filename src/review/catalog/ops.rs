@@ -7,6 +7,7 @@ use sqlparser::ast::{
 };
 
 use super::table::{Column, Index, Table, WalkIssue, index_column_name};
+use crate::review::Engine;
 
 /// Whether a column option makes the column auto-increment / identity.
 pub(crate) fn is_auto_increment(opt: &ColumnOption) -> bool {
@@ -113,6 +114,7 @@ pub(crate) fn add_constraint(table: &mut Table, c: &TableConstraint) {
 }
 
 pub(crate) fn alter(
+    engine: Engine,
     table: &mut Table,
     op: &AlterTableOperation,
     issues: &mut Vec<WalkIssue>,
@@ -152,10 +154,17 @@ pub(crate) fn alter(
                 table
                     .columns
                     .retain(|x| !x.name.eq_ignore_ascii_case(&c.value));
-                for idx in &mut table.indexes {
-                    idx.columns.retain(|x| !x.eq_ignore_ascii_case(&c.value));
+                let has = |i: &Index| i.columns.iter().any(|x| x.eq_ignore_ascii_case(&c.value));
+                if engine == Engine::Mysql {
+                    // MySQL narrows the indexes that had the column.
+                    for idx in &mut table.indexes {
+                        idx.columns.retain(|x| !x.eq_ignore_ascii_case(&c.value));
+                    }
+                    table.indexes.retain(|i| !i.columns.is_empty());
+                } else {
+                    // PostgreSQL drops every index and constraint that used it.
+                    table.indexes.retain(|i| !has(i));
                 }
-                table.indexes.retain(|i| !i.columns.is_empty());
             }
         }
         AlterTableOperation::AddConstraint { constraint, .. } => add_constraint(table, constraint),
@@ -179,6 +188,9 @@ pub(crate) fn alter(
             table
                 .indexes
                 .retain(|i| !i.name.eq_ignore_ascii_case(&name.value));
+            if engine == Engine::Mysql && name.value.eq_ignore_ascii_case("PRIMARY") {
+                table.indexes.retain(|i| !i.primary);
+            }
             if before == table.indexes.len() {
                 issues.push(WalkIssue::Unknown(format!(
                     "index {} does not exist",
@@ -290,5 +302,16 @@ fn replace_column(
         let mut new = column_from_def(&def);
         new.not_null |= in_pk;
         *col = new;
+    }
+    let makes_pk = options
+        .iter()
+        .any(|o| matches!(o, ColumnOption::PrimaryKey(_)));
+    if makes_pk && table.primary_key().is_none() {
+        table.indexes.push(Index {
+            name: String::new(),
+            columns: vec![name.value.clone()],
+            unique: true,
+            primary: true,
+        });
     }
 }

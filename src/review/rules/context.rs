@@ -28,6 +28,9 @@ pub(crate) struct ScriptState {
     /// `SET max_execution_time` seen.
     pub(super) max_execution_time_set: bool,
     pub(super) first_position: Option<Position>,
+    /// Tables left without a primary key, with the statement that left them so (judged at the
+    /// end of the script: a key added later settles it).
+    pub(super) pk_missing: HashMap<String, (Position, String)>,
 }
 
 impl ScriptState {
@@ -43,6 +46,7 @@ impl ScriptState {
             role_checked: false,
             max_execution_time_set: false,
             first_position: None,
+            pk_missing: HashMap::new(),
         }
     }
 

@@ -17,6 +17,7 @@ mod extract;
 mod facts;
 mod index;
 mod naming;
+mod primary_key;
 mod schema;
 mod statement;
 mod system;
@@ -67,7 +68,9 @@ pub(crate) fn check_statement(
         system::check(&ctx, em);
     }
     track(state, stmt, em);
+    let had_pk = primary_key::before(state, stmt);
     let issues = state.catalog.apply(stmt);
+    primary_key::after(state, stmt, had_pk, em);
     for issue in issues {
         match issue {
             WalkIssue::Duplicate(m) => em.emit(RuleId::BuiltinWalkThroughCheck, || m),
@@ -133,6 +136,7 @@ pub(crate) fn finish(state: &mut ScriptState, rules: &Resolved, out: &mut Vec<Fi
             column::finish_comment(table, rules, out, *pos);
         }
     }
+    primary_key::finish(state, rules, out);
     if let Some(first) = state.first_position {
         statement::finish(state, rules, out, first);
     }

@@ -54,9 +54,6 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     match ctx.stmt {
         Statement::CreateTable(ct) => create_table(ctx, ct, em),
         Statement::AlterTable(at) => {
-            if em.on(RuleId::TableRequirePk).is_some() {
-                require_pk_after_alter(ctx, at, em);
-            }
             if em.on(RuleId::TableDisallowPartition).is_some()
                 && at.operations.iter().any(|op| {
                     matches!(
@@ -198,15 +195,6 @@ fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
             format!("\"{name}\" uses engine {engine}; InnoDB is required")
         });
     }
-    if em.on(RuleId::TableRequirePk).is_some()
-        && ct.query.is_none()
-        && ct.like.is_none()
-        && !ctx.indexes.iter().any(|s| s.kind == IndexKind::Primary)
-    {
-        em.emit(RuleId::TableRequirePk, || {
-            format!("Table \"{name}\" requires PRIMARY KEY")
-        });
-    }
     if ctx.mysql()
         && let Some(rule) = em.on(RuleId::TableComment)
     {
@@ -302,38 +290,6 @@ pub(super) fn finish_comment(
     if let Some(rule) = rules.get(RuleId::TableComment) {
         comment_check(rule, &table.name, table.comment.as_deref(), |m| {
             super::emit_at(rules, out, pos, RuleId::TableComment, m);
-        });
-    }
-}
-
-fn require_pk_after_alter(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitter<'_>) {
-    let existing = ctx.state.catalog.table(&at.name);
-    let pk = existing.and_then(Table::primary_key);
-    let adds_pk = at.operations.iter().any(|op| {
-        matches!(
-            op,
-            AlterTableOperation::AddConstraint {
-                constraint: sqlparser::ast::TableConstraint::PrimaryKey(_),
-                ..
-            }
-        )
-    });
-    let pkey_name = format!("{}_pkey", show(&at.name));
-    let drops_pk = at.operations.iter().any(|op| match op {
-        AlterTableOperation::DropPrimaryKey { .. } => true,
-        AlterTableOperation::DropConstraint { name, .. } => pk.is_some_and(|pk| {
-            pk.name.eq_ignore_ascii_case(&name.value) || name.value.eq_ignore_ascii_case(&pkey_name)
-        }),
-        AlterTableOperation::DropColumn { column_names, .. } => pk.is_some_and(|pk| {
-            column_names
-                .iter()
-                .any(|c| pk.columns.iter().any(|p| p.eq_ignore_ascii_case(&c.value)))
-        }),
-        _ => false,
-    });
-    if drops_pk && !adds_pk {
-        em.emit(RuleId::TableRequirePk, || {
-            format!("Table \"{}\" requires PRIMARY KEY", show(&at.name))
         });
     }
 }
