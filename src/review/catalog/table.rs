@@ -84,6 +84,16 @@ pub(crate) fn index_column_name(col: &IndexColumn) -> String {
         Expr::CompoundIdentifier(parts) => {
             parts.last().map(|i| i.value.clone()).unwrap_or_default()
         }
+        // MySQL key part with a prefix length, `b(10)`: the column `b`.
+        Expr::Function(f) if f.name.0.len() == 1 && prefix_length(&f.args) => f.name.to_string(),
         other => other.to_string(),
     }
+}
+
+fn prefix_length(args: &sqlparser::ast::FunctionArguments) -> bool {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    matches!(args, FunctionArguments::List(l) if l.args.len() == 1 && matches!(
+        &l.args[0],
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) if matches!(v.value, Value::Number(..))
+    ))
 }
