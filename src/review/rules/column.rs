@@ -19,27 +19,6 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         each_column(ctx, c, em);
     }
     if let Statement::CreateTable(ct) = ctx.stmt {
-        if let Some(rule) = em.on(RuleId::ColumnRequired) {
-            let missing: Vec<&str> = rule
-                .list()
-                .iter()
-                .filter(|req| {
-                    !ct.columns
-                        .iter()
-                        .any(|c| c.name.value.eq_ignore_ascii_case(req))
-                })
-                .map(String::as_str)
-                .collect();
-            if !missing.is_empty() {
-                em.emit(RuleId::ColumnRequired, || {
-                    format!(
-                        "Table \"{}\" requires columns: {}",
-                        show(&ct.name),
-                        missing.join(", ")
-                    )
-                });
-            }
-        }
         if let Some(rule) = em.on(RuleId::ColumnAutoIncrementInitialValue) {
             let want = rule.number().unwrap_or(1);
             let opts = super::table::table_options(ct);
@@ -358,31 +337,7 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
                             )
                         });
                     }
-                    if em
-                        .on(RuleId::ColumnRequired)
-                        .is_some_and(|r| r.in_list(&c.value))
-                    {
-                        em.emit(RuleId::ColumnRequired, || {
-                            format!(
-                                "Column \"{table}.{}\" is required and cannot be dropped",
-                                c.value
-                            )
-                        });
-                    }
                 }
-            }
-            AlterTableOperation::RenameColumn {
-                old_column_name, ..
-            } if em
-                .on(RuleId::ColumnRequired)
-                .is_some_and(|r| r.in_list(&old_column_name.value)) =>
-            {
-                em.emit(RuleId::ColumnRequired, || {
-                    format!(
-                        "Column \"{table}.{}\" is required and cannot be renamed",
-                        old_column_name.value
-                    )
-                });
             }
             _ => {}
         }

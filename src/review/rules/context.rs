@@ -31,6 +31,8 @@ pub(crate) struct ScriptState {
     /// Tables left without a primary key, with the statement that left them so (judged at the
     /// end of the script: a key added later settles it).
     pub(super) pk_missing: HashMap<String, (Position, String)>,
+    /// Tables left without a required column (`column.required`), likewise.
+    pub(super) required_missing: HashMap<String, (Position, String)>,
 }
 
 impl ScriptState {
@@ -47,6 +49,7 @@ impl ScriptState {
             max_execution_time_set: false,
             first_position: None,
             pk_missing: HashMap::new(),
+            required_missing: HashMap::new(),
         }
     }
 

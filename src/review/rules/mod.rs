@@ -17,8 +17,8 @@ mod extract;
 mod facts;
 mod index;
 mod naming;
-mod primary_key;
 mod schema;
+mod script_end;
 mod statement;
 mod system;
 mod table;
@@ -68,9 +68,9 @@ pub(crate) fn check_statement(
         system::check(&ctx, em);
     }
     track(state, stmt, em);
-    let had_pk = primary_key::before(state, stmt);
+    let before = script_end::before(state, stmt, em);
     let issues = state.catalog.apply(stmt);
-    primary_key::after(state, stmt, had_pk, em);
+    script_end::after(state, stmt, &before, em);
     for issue in issues {
         match issue {
             WalkIssue::Duplicate(m) => em.emit(RuleId::BuiltinWalkThroughCheck, || m),
@@ -136,7 +136,7 @@ pub(crate) fn finish(state: &mut ScriptState, rules: &Resolved, out: &mut Vec<Fi
             column::finish_comment(table, rules, out, *pos);
         }
     }
-    primary_key::finish(state, rules, out);
+    script_end::finish(state, rules, out);
     if let Some(first) = state.first_position {
         statement::finish(state, rules, out, first);
     }
