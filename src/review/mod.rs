@@ -216,7 +216,7 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
                             risk = risk.max(statement_risk(stmt));
                             rules::check_statement(&mut state, stmt, &text, &mut em);
                         }
-                        rules::check_facts(engine, &rec.facts, &mut em);
+                        rules::check_facts(&mut state, &rec.statements, &rec.facts, &mut em);
                         risk
                     }
                     None => {

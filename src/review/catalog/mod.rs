@@ -176,6 +176,21 @@ impl Catalog {
         self.tables.get_mut(&key)
     }
 
+    /// Renames an index or key of a table (statements the parser cannot hold, e.g. MySQL
+    /// `RENAME INDEX`).
+    pub(crate) fn rename_index(&mut self, table: &ObjectName, old: &str, new: &str) {
+        let key = self.key(table);
+        if let Some(t) = self.tables.get_mut(&key)
+            && let Some(i) = t
+                .indexes
+                .iter_mut()
+                .find(|i| i.name.eq_ignore_ascii_case(old))
+        {
+            new.clone_into(&mut i.name);
+            self.register_indexes(&key);
+        }
+    }
+
     /// The table that owns the index called `index` (schema-wide index names, as in PostgreSQL).
     #[must_use]
     pub fn table_of_index(&self, index: &str) -> Option<&Table> {

@@ -212,7 +212,7 @@ fn constraint_spec<'a>(
         TableConstraint::ForeignKey(fk) => IndexSpec {
             fk: Some(fk),
             ..spec(
-                fk.name.as_ref(),
+                fk.name.as_ref().or(fk.index_name.as_ref()),
                 fk.columns.iter().map(|i| i.value.clone()).collect(),
                 IndexKind::Foreign,
                 None,
@@ -276,7 +276,11 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
                             if let ColumnOption::ForeignKey(fk) = &o.option {
                                 out.push(IndexSpec {
                                     table: &at.name,
-                                    name: fk.name.as_ref().map(|n| n.value.clone()),
+                                    name: fk
+                                        .name
+                                        .as_ref()
+                                        .or(o.name.as_ref())
+                                        .map(|n| n.value.clone()),
                                     columns: vec![column_def.name.value.clone()],
                                     kind: IndexKind::Foreign,
                                     using: None,

@@ -2,14 +2,33 @@
 //! `review::recover`): table and database options, partition clauses. Must not change the
 //! catalog.
 
-use super::Emitter;
+use sqlparser::ast::Statement;
+
+use super::{Emitter, ScriptState};
 use crate::review::Engine;
 use crate::review::recover::Fact;
 use crate::review::registry::RuleId;
 
-/// Checks the facts of one recovered statement.
-pub(crate) fn check_facts(engine: Engine, facts: &[Fact], em: &mut Emitter<'_>) {
+/// Checks the facts of one recovered statement (after its parsed part was walked through the
+/// catalog) and applies the renames among them to the catalog.
+pub(crate) fn check_facts(
+    state: &mut ScriptState,
+    statements: &[Statement],
+    facts: &[Fact],
+    em: &mut Emitter<'_>,
+) {
+    let engine = state.engine;
+    let table = statements.iter().find_map(|s| match s {
+        Statement::AlterTable(at) => Some(&at.name),
+        _ => None,
+    });
     for fact in facts {
+        if let (Fact::RenameIndex(old, new), Some(name)) = (fact, table) {
+            if let Some(t) = state.catalog.table(name) {
+                super::naming::renamed_index(em, t, old, new, engine == Engine::Postgres);
+            }
+            state.catalog.rename_index(name, old, new);
+        }
         match fact {
             Fact::Option(key, value) => option(engine, key, value, em),
             Fact::Partitioned => em.emit(RuleId::TableDisallowPartition, || {

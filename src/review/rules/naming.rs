@@ -5,14 +5,17 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTableOperation, ObjectName, RenameTableNameKind, Statement, Visit, Visitor,
+    AlterIndexOperation, AlterTableOperation, Ident, ObjectName, RenameTableNameKind, Statement,
+    Visit, Visitor,
 };
 
 use super::{Ctx, Emitter, IndexKind, show};
+use crate::review::Engine;
 use crate::review::policy::Active;
 use crate::review::registry::RuleId;
 
-fn check_name(rule: &Active, name: &str, vars: &[(&str, &str)]) -> Option<String> {
+fn check_name(rule: &Active, name: &str, vars: &[(&str, &str)]) -> Vec<String> {
+    let mut problems = Vec::new();
     if let Some(f) = &rule.format
         && !f.matches(name, vars)
     {
@@ -20,7 +23,7 @@ fn check_name(rule: &Active, name: &str, vars: &[(&str, &str)]) -> Option<String
             .expected(vars)
             .map(|e| format!(" (expected \"{e}\")"))
             .unwrap_or_default();
-        return Some(format!(
+        problems.push(format!(
             "\"{name}\" does not match \"{}\"{hint}",
             f.template()
         ));
@@ -28,31 +31,114 @@ fn check_name(rule: &Active, name: &str, vars: &[(&str, &str)]) -> Option<String
     if let Some(max) = rule.max_length()
         && name.chars().count() > max
     {
-        return Some(format!("\"{name}\" is longer than {max} characters"));
+        problems.push(format!("\"{name}\" is longer than {max} characters"));
     }
-    None
+    problems
 }
 
-fn named(em: &mut Emitter<'_>, rule: RuleId, what: &str, name: &str, vars: &[(&str, &str)]) {
-    if let Some(active) = em.on(rule)
-        && let Some(problem) = check_name(active, name, vars)
-    {
-        em.emit(rule, || format!("{what} name {problem}"));
+/// Checks a name against a naming rule: one finding for a format mismatch and one for the
+/// length, as Bytebase reports them.
+pub(super) fn named(
+    em: &mut Emitter<'_>,
+    rule: RuleId,
+    what: &str,
+    name: &str,
+    vars: &[(&str, &str)],
+) {
+    if let Some(active) = em.on(rule) {
+        for problem in check_name(active, name, vars) {
+            em.emit(rule, || format!("{what} name {problem}"));
+        }
+    }
+}
+
+/// An identifier as the engine stores it: PostgreSQL folds unquoted names to lower case.
+fn folded(engine: Engine, ident: &Ident) -> String {
+    if engine == Engine::Postgres && ident.quote_style.is_none() {
+        ident.value.to_lowercase()
+    } else {
+        ident.value.clone()
+    }
+}
+
+fn folded_name(engine: Engine, name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| folded(engine, i))
+        .unwrap_or_else(|| show(name))
+}
+
+/// Checks the new name of a renamed index or key with the rule for its kind.
+pub(super) fn renamed_index(
+    em: &mut Emitter<'_>,
+    table: &crate::review::catalog::Table,
+    old: &str,
+    new: &str,
+    pg: bool,
+) {
+    let Some(index) = table
+        .indexes
+        .iter()
+        .find(|i| i.name.eq_ignore_ascii_case(old))
+    else {
+        return;
+    };
+    let columns = index.columns.join("_");
+    let vars = [
+        ("table", table.name.as_str()),
+        ("column_list", columns.as_str()),
+    ];
+    if index.primary {
+        if pg {
+            named(em, RuleId::NamingIndexPk, "Primary key", new, &vars);
+        }
+    } else if index.unique {
+        named(em, RuleId::NamingIndexUk, "Unique key", new, &vars);
+    } else {
+        named(em, RuleId::NamingIndexIdx, "Index", new, &vars);
     }
 }
 
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     match ctx.stmt {
         Statement::CreateTable(ct) => {
-            named(em, RuleId::NamingTable, "Table", &show(&ct.name), &[]);
+            named(
+                em,
+                RuleId::NamingTable,
+                "Table",
+                &folded_name(ctx.engine, &ct.name),
+                &[],
+            );
             keyword(ctx, em, &show(&ct.name));
+        }
+        Statement::RenameTable(renames) => {
+            for r in renames {
+                let name = folded_name(ctx.engine, &r.new_name);
+                named(em, RuleId::NamingTable, "Table", &name, &[]);
+            }
+        }
+        Statement::AlterIndex {
+            name,
+            operation: AlterIndexOperation::RenameIndex { index_name },
+        } => {
+            if let Some(t) = ctx.state.catalog.table_of_index(&show(name)) {
+                let new = folded_name(ctx.engine, index_name);
+                renamed_index(em, t, &show(name), &new, ctx.pg());
+            }
         }
         Statement::AlterTable(at) => {
             for op in &at.operations {
                 match op {
                     AlterTableOperation::RenameTable { table_name } => {
                         let (RenameTableNameKind::As(n) | RenameTableNameKind::To(n)) = table_name;
-                        named(em, RuleId::NamingTable, "Table", &show(n), &[]);
+                        named(
+                            em,
+                            RuleId::NamingTable,
+                            "Table",
+                            &folded_name(ctx.engine, n),
+                            &[],
+                        );
                     }
                     AlterTableOperation::RenameColumn {
                         new_column_name, ..
@@ -61,9 +147,15 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                             em,
                             RuleId::NamingColumn,
                             "Column",
-                            &new_column_name.value,
+                            &folded(ctx.engine, new_column_name),
                             &[],
                         );
+                    }
+                    AlterTableOperation::RenameConstraint { old_name, new_name } => {
+                        if let Some(t) = ctx.state.catalog.table(&at.name) {
+                            let new = folded(ctx.engine, new_name);
+                            renamed_index(em, t, &old_name.value, &new, ctx.pg());
+                        }
                     }
                     _ => {}
                 }
@@ -72,7 +164,13 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         _ => {}
     }
     for c in ctx.columns {
-        named(em, RuleId::NamingColumn, "Column", &c.name.value, &[]);
+        named(
+            em,
+            RuleId::NamingColumn,
+            "Column",
+            &folded(ctx.engine, &c.name),
+            &[],
+        );
         keyword(ctx, em, &c.name.value);
         if c.has(crate::review::catalog::is_auto_increment) {
             named(

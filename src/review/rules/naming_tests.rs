@@ -6,12 +6,24 @@ use crate::review::rules::testing::*;
 #[test]
 fn table_and_column_names() {
     for e in [PG, MY, SL] {
+        // PostgreSQL folds unquoted names to lower case, so only quoted ones keep capitals.
+        let q = |n: &str| {
+            if e == PG {
+                format!("\"{n}\"")
+            } else {
+                n.to_owned()
+            }
+        };
         assert_eq!(
             hits(e, "naming.table", "CREATE TABLE user_accounts (id int)"),
             0
         );
         assert_eq!(
-            hits(e, "naming.table", "CREATE TABLE UserAccounts (id int)"),
+            hits(
+                e,
+                "naming.table",
+                &format!("CREATE TABLE {} (id int)", q("UserAccounts"))
+            ),
             1
         );
         assert_eq!(
@@ -32,11 +44,19 @@ fn table_and_column_names() {
             0
         );
         assert_eq!(
-            hits(e, "naming.table", "ALTER TABLE a RENAME TO BadName"),
+            hits(
+                e,
+                "naming.table",
+                &format!("ALTER TABLE a RENAME TO {}", q("BadName"))
+            ),
             1
         );
         assert_eq!(
-            hits(e, "naming.column", "CREATE TABLE t (id int, createdAt int)"),
+            hits(
+                e,
+                "naming.column",
+                &format!("CREATE TABLE t (id int, {} int)", q("createdAt"))
+            ),
             1
         );
         assert_eq!(
@@ -61,9 +81,22 @@ fn table_and_column_names() {
         hits(
             PG,
             "naming.column",
-            "ALTER TABLE t RENAME COLUMN a TO BadName"
+            "ALTER TABLE t RENAME COLUMN a TO \"BadName\""
         ),
         1
+    );
+    assert_eq!(
+        hits(PG, "naming.table", "CREATE TABLE UserAccounts (id int)"),
+        0
+    );
+    // A name both malformed and too long is two findings.
+    assert_eq!(
+        hits(
+            MY,
+            "naming.table",
+            &format!("CREATE TABLE {} (id int)", "A".repeat(64))
+        ),
+        2
     );
 }
 
