@@ -271,8 +271,53 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
                         constraint,
                         not_valid,
                     } => out.extend(constraint_spec(&at.name, constraint, true, *not_valid)),
+                    AlterTableOperation::ModifyColumn {
+                        col_name: name,
+                        options,
+                        ..
+                    }
+                    | AlterTableOperation::ChangeColumn {
+                        new_name: name,
+                        options,
+                        ..
+                    } => {
+                        for o in options {
+                            let kind = match o {
+                                ColumnOption::PrimaryKey(_) => IndexKind::Primary,
+                                ColumnOption::Unique(_) => IndexKind::Unique,
+                                _ => continue,
+                            };
+                            out.push(IndexSpec {
+                                table: &at.name,
+                                name: None,
+                                columns: vec![name.value.clone()],
+                                kind,
+                                using: None,
+                                fk: None,
+                                on_existing: true,
+                                not_valid: false,
+                            });
+                        }
+                    }
                     AlterTableOperation::AddColumn { column_def, .. } => {
                         for o in &column_def.options {
+                            let kind = match &o.option {
+                                ColumnOption::PrimaryKey(_) => Some(IndexKind::Primary),
+                                ColumnOption::Unique(_) => Some(IndexKind::Unique),
+                                _ => None,
+                            };
+                            if let Some(kind) = kind {
+                                out.push(IndexSpec {
+                                    table: &at.name,
+                                    name: o.name.as_ref().map(|n| n.value.clone()),
+                                    columns: vec![column_def.name.value.clone()],
+                                    kind,
+                                    using: None,
+                                    fk: None,
+                                    on_existing: true,
+                                    not_valid: false,
+                                });
+                            }
                             if let ColumnOption::ForeignKey(fk) = &o.option {
                                 out.push(IndexSpec {
                                     table: &at.name,

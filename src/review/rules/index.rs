@@ -25,9 +25,6 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             }
             seen.push(lc);
         }
-        if s.kind == IndexKind::Foreign {
-            continue;
-        }
         if let Some(rule) = em.on(RuleId::IndexKeyNumberLimit) {
             let limit = usize::try_from(rule.number().unwrap_or(5)).unwrap_or(0);
             if limit > 0 && s.columns.len() > limit {
@@ -38,6 +35,9 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                     )
                 });
             }
+        }
+        if s.kind == IndexKind::Foreign {
+            continue;
         }
         if s.kind == IndexKind::Primary {
             for c in &s.columns {

@@ -32,7 +32,8 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         } => {
             let kind = match object_type {
                 ObjectType::Table => "table",
-                ObjectType::View | ObjectType::MaterializedView => "view",
+                // Bytebase's PostgreSQL check leaves views alone (they are recreated freely).
+                ObjectType::View | ObjectType::MaterializedView if !ctx.pg() => "view",
                 ObjectType::Schema => "schema",
                 ObjectType::Database => "database",
                 _ => return,

@@ -136,6 +136,11 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 });
             }
         }
+        Statement::Insert(ins) if ins.source.as_deref().is_some_and(query_has_limit) => {
+            em.emit(RuleId::StatementDisallowLimit, || {
+                "LIMIT is not allowed in INSERT … SELECT".to_owned()
+            });
+        }
         Statement::Delete(d) => {
             if d.selection.is_none() {
                 em.emit(RuleId::StatementWhereRequireUpdateDelete, || {
@@ -213,6 +218,12 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     {
         super::where_calc::check(ctx, em);
     }
+}
+
+/// Whether the query (or the parenthesised query it is) has a LIMIT.
+fn query_has_limit(q: &sqlparser::ast::Query) -> bool {
+    q.limit_clause.is_some()
+        || matches!(q.body.as_ref(), SetExpr::Query(inner) if query_has_limit(inner))
 }
 
 fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
