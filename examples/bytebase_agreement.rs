@@ -10,7 +10,9 @@
 //! Each case runs with only its rule enabled (as a Bytebase `ruleList` policy, at WARNING, with the
 //! payload Bytebase's own test runner gives the rule) against a catalog equivalent to the mock
 //! database Bytebase's runner uses. A case agrees when we report the rule on the same statements,
-//! as many times each, as Bytebase expects (`--lines` also requires the same lines).
+//! as many times each, as Bytebase expects (statements are told apart by the line they start
+//! on, since Bytebase reports lines only); `same lines` also requires the finding's own line to
+//! match (`--lines` counts that as the agreement).
 //! Disagreements are classified: `parse` (we report `statement.syntax` where Bytebase parsed),
 //! `missed` (fewer findings than expected), `extra` (more, or on other statements).
 //!
@@ -20,12 +22,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use schemagate::review::{Catalog, Engine, Policy, RuleId, review, split};
+use schemagate::review::{Catalog, ChangeType, Engine, Policy, RuleId, review, split};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 struct Case {
     statement: String,
+    /// Bytebase's change type: 1 schema change (DDL), 2 data change (DML).
+    #[serde(default, rename = "changeType")]
+    change_type: u8,
     #[serde(default)]
     want: Vec<Want>,
 }
@@ -224,7 +229,7 @@ fn run_file(
         "ruleList:\n  - type: {stem}\n    level: WARNING\n    payload: '{}'\n  - type: STATEMENT_SYNTAX\n    level: WARNING\n",
         payload.replace('\'', "''")
     );
-    let policy = Policy::from_yaml(&policy_yaml).map_err(|e| e.to_string())?;
+    let base_policy = Policy::from_yaml(&policy_yaml).map_err(|e| e.to_string())?;
     let key = format!("{engine_name} {}", info.name);
     let show = opts
         .show
@@ -234,6 +239,12 @@ fn run_file(
         let starts: Vec<usize> = split::split(&case.statement, engine)
             .map(|s| s.line)
             .collect();
+        let mut policy = base_policy.clone();
+        policy.set_change_type(match case.change_type {
+            1 => Some(ChangeType::Ddl),
+            2 => Some(ChangeType::Dml),
+            _ => None,
+        });
         let r = review(&case.statement, engine, &policy, Some(catalog));
         let mut ours: Vec<(usize, usize, bool)> = r
             .findings
@@ -252,7 +263,15 @@ fn run_file(
             .collect();
         ours.sort_unstable();
         want.sort_unstable();
-        let by_stmt = |v: &[(usize, usize, bool)]| v.iter().map(|x| x.0).collect::<Vec<_>>();
+        // Bytebase reports lines only, so statements that start on one line are one place.
+        let by_stmt = |v: &[(usize, usize, bool)]| {
+            let mut l: Vec<usize> = v
+                .iter()
+                .map(|x| starts.get(x.0).copied().unwrap_or(x.0))
+                .collect();
+            l.sort_unstable();
+            l
+        };
         let agree = by_stmt(&ours) == by_stmt(&want);
         let by_line = |v: &[(usize, usize, bool)]| {
             let mut l: Vec<usize> = v.iter().map(|x| x.1).collect();

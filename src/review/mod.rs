@@ -23,7 +23,7 @@ use crate::sqltext::guard;
 
 pub use crate::sqltext::{Engine, UnknownEngine};
 pub use catalog::{Catalog, CatalogError};
-pub use policy::{Payload, Policy, PolicyError, RuleLevel};
+pub use policy::{ChangeType, Payload, Policy, PolicyError, RuleLevel};
 pub use registry::{RULES, RuleId, RuleInfo};
 pub use risk::statement_risk;
 

@@ -149,6 +149,8 @@ rules! {
     SystemFunctionDisallowedList => "system.function-disallowed-list", "SYSTEM_FUNCTION_DISALLOWED_LIST", ["system.function.disallowed-list"], pg None, mysql Some((L::W, L::W)), payload r#"{"list": ["RAND", "UUID", "SLEEP"]}"#, needs "";
     AdviceOnlineMigration => "advice.online-migration", "ADVICE_ONLINE_MIGRATION", [], pg None, mysql Some((L::E, L::O)), payload r#"{"number": 100000000}"#, needs "S";
     StatementAddForeignKeyNotValid => "statement.add-foreign-key-not-valid", "STATEMENT_ADD_FOREIGN_KEY_NOT_VALID", [], pg Some((L::W, L::O)), mysql None, payload r#""#, needs "";
+    StatementDisallowMixInDdl => "statement.disallow-mix-in-ddl", "STATEMENT_DISALLOW_MIX_IN_DDL", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "";
+    StatementDisallowMixInDml => "statement.disallow-mix-in-dml", "STATEMENT_DISALLOW_MIX_IN_DML", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "";
     StatementNonTransactional => "statement.non-transactional", "STATEMENT_NON_TRANSACTIONAL", [], pg Some((L::W, L::O)), mysql None, payload r#""#, needs "";
     StatementObjectOwnerCheck => "statement.object-owner-check", "STATEMENT_OBJECT_OWNER_CHECK", [], pg Some((L::E, L::W)), mysql None, payload r#""#, needs "L";
     BuiltinStatementMaximumSqlSize => "builtin.statement.maximum-sql-size", "BUILTIN_STATEMENT_MAXIMUM_SQL_SIZE", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "";

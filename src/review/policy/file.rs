@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Base, Policy, PolicyError, RuleLevel, check_known};
+use super::{Base, ChangeType, Policy, PolicyError, RuleLevel, check_known};
 use crate::review::Engine;
 
 /// Schemagate's own policy file shape.
@@ -14,6 +14,8 @@ use crate::review::Engine;
 struct OwnFile {
     #[serde(default)]
     preset: Option<String>,
+    #[serde(default, rename = "changeType")]
+    change_type: Option<String>,
     #[serde(default)]
     rules: BTreeMap<String, OwnRule>,
 }
@@ -36,6 +38,8 @@ enum OwnRule {
 struct BytebaseFile {
     #[serde(default)]
     preset: Option<String>,
+    #[serde(default)]
+    change_type: Option<String>,
     rule_list: Vec<BytebaseRule>,
 }
 
@@ -59,6 +63,12 @@ fn parse_level(rule: &str, level: Option<&str>) -> Result<Option<RuleLevel>, Pol
                 level,
             })
         })
+        .transpose()
+}
+
+fn parse_change_type(value: Option<&str>) -> Result<Option<ChangeType>, PolicyError> {
+    value
+        .map(|v| v.parse().map_err(PolicyError::UnknownChangeType))
         .transpose()
 }
 
@@ -90,10 +100,12 @@ impl Policy {
                 Some(p) => Policy::preset(&p)?,
                 None => Policy {
                     base: Base::Empty,
+                    change_type: None,
                     settings: Vec::new(),
                 },
             };
             check_known(file.rule_list.iter().map(|r| r.kind.as_str()))?;
+            policy.change_type = parse_change_type(file.change_type.as_deref())?;
             for r in file.rule_list {
                 let engine = match r.engine.as_deref().map(str::to_ascii_uppercase).as_deref() {
                     None | Some("") | Some("ENGINE_UNSPECIFIED") => None,
@@ -111,6 +123,7 @@ impl Policy {
             let file: OwnFile = serde_yaml_ng::from_value(value).map_err(PolicyError::Yaml)?;
             let mut policy = Policy::preset(file.preset.as_deref().unwrap_or(preset))?;
             check_known(file.rules.keys().map(String::as_str))?;
+            policy.change_type = parse_change_type(file.change_type.as_deref())?;
             for (id, rule) in file.rules {
                 let (level, payload) = match rule {
                     OwnRule::Level(l) => (Some(l), None),

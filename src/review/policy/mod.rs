@@ -26,6 +26,9 @@ pub enum PolicyError {
     /// A preset name other than `default` or `strict`.
     #[error("unknown preset {0:?} (expected default or strict)")]
     UnknownPreset(String),
+    /// A `changeType` other than DDL or DML.
+    #[error("unknown changeType {0:?} (expected DDL or DML)")]
+    UnknownChangeType(String),
     /// A level other than error, warning or disabled.
     #[error("rule {rule}: unknown level {level:?} (expected error, warning or disabled)")]
     UnknownLevel {
@@ -120,6 +123,28 @@ impl Payload {
     }
 }
 
+/// What a change is declared to be, for `statement.disallow-mix-in-ddl` / `-dml` (Bytebase's
+/// change types "DDL" and "DML"). Undeclared, those two rules have nothing to judge by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ChangeType {
+    /// A schema change: only DDL belongs in it.
+    Ddl,
+    /// A data change: only DML belongs in it.
+    Dml,
+}
+
+impl std::str::FromStr for ChangeType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "DDL" | "SCHEMA" | "MIGRATE" => Ok(Self::Ddl),
+            "DML" | "DATA" => Ok(Self::Dml),
+            other => Err(other.to_owned()),
+        }
+    }
+}
+
 /// One explicit setting in a policy.
 #[derive(Debug, Clone)]
 struct Setting {
@@ -133,6 +158,7 @@ struct Setting {
 #[derive(Debug, Clone)]
 pub struct Policy {
     base: Base,
+    change_type: Option<ChangeType>,
     settings: Vec<Setting>,
 }
 
@@ -183,6 +209,7 @@ impl Policy {
         };
         Ok(Policy {
             base,
+            change_type: None,
             settings: Vec::new(),
         })
     }
@@ -220,6 +247,17 @@ impl Policy {
             payload,
         });
         Ok(())
+    }
+
+    /// Declares what the reviewed change is (see [`ChangeType`]).
+    pub fn set_change_type(&mut self, change_type: Option<ChangeType>) {
+        self.change_type = change_type;
+    }
+
+    /// The declared change type, if any.
+    #[must_use]
+    pub fn change_type(&self) -> Option<ChangeType> {
+        self.change_type
     }
 
     /// Checks rule ids (dotted or enum spellings) without building a policy, e.g. to validate a

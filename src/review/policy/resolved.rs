@@ -59,7 +59,10 @@ impl Policy {
             active[RuleId::StatementSyntax as usize] =
                 Active::new(RuleId::StatementSyntax, RuleLevel::Warning, None);
         }
-        Resolved { active }
+        Resolved {
+            active,
+            change_type: self.change_type,
+        }
     }
 }
 
@@ -126,6 +129,8 @@ impl Active {
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     active: Vec<Option<Active>>,
+    /// What the change is declared to be.
+    pub(crate) change_type: Option<super::ChangeType>,
 }
 
 impl Resolved {

@@ -11,7 +11,7 @@ use sqlparser::ast::{
 use super::{Ctx, Emitter, IndexKind, Position, ScriptState, leading_words, show};
 use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
-use crate::review::{Engine, Finding};
+use crate::review::{ChangeType, Engine, Finding};
 
 /// Facts gathered in one walk over a statement's expressions and SELECTs.
 #[derive(Default)]
@@ -111,7 +111,44 @@ const SCAN_RULES: &[RuleId] = &[
     RuleId::StatementInsertDisallowOrderByRand,
 ];
 
+/// Statements that change data (for `statement.disallow-mix-in-*`).
+fn is_dml(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_)
+    )
+}
+
+/// Statements that define or change objects.
+fn is_ddl(stmt: &Statement) -> bool {
+    let text = leading_words(&stmt.to_string(), 1);
+    matches!(
+        text.first().map(String::as_str),
+        Some("CREATE" | "ALTER" | "DROP" | "TRUNCATE" | "RENAME" | "COMMENT")
+    )
+}
+
+/// A declared DDL change holding DML, or a declared DML change holding DDL.
+fn mixed(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
+    match em.rules.change_type {
+        Some(ChangeType::Ddl) if is_dml(ctx.stmt) => {
+            em.emit(RuleId::StatementDisallowMixInDdl, || {
+                "A schema change (DDL) may not change data; move this statement to a data change"
+                    .to_owned()
+            });
+        }
+        Some(ChangeType::Dml) if is_ddl(ctx.stmt) => {
+            em.emit(RuleId::StatementDisallowMixInDml, || {
+                "A data change (DML) may not change the schema; move this statement to a schema change"
+                    .to_owned()
+            });
+        }
+        _ => {}
+    }
+}
+
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
+    mixed(ctx, em);
     if SCAN_RULES.iter().any(|r| em.on(*r).is_some())
         && !matches!(ctx.stmt, Statement::CreateTable(_))
         && !super::literal_insert(ctx.stmt)

@@ -578,3 +578,29 @@ fn merge_alter_table() {
         );
     }
 }
+
+#[test]
+fn mix_in_ddl_and_dml_follow_the_declared_change_type() {
+    use crate::review::{ChangeType, Policy, review};
+    let sql = "ALTER TABLE t ADD COLUMN c int;\nUPDATE t SET c = 1;\nSELECT 1;";
+    let count = |change: Option<ChangeType>, rule: &str| {
+        let mut policy =
+            Policy::from_yaml(&format!("ruleList:\n  - type: {rule}\n    level: ERROR\n")).unwrap();
+        policy.set_change_type(change);
+        let r = review(sql, PG, &policy, None);
+        r.findings
+            .iter()
+            .filter(|f| f.rule != "statement.syntax")
+            .map(|f| (f.rule.clone(), f.line))
+            .collect::<Vec<_>>()
+    };
+    let ddl = "statement.disallow-mix-in-ddl";
+    let dml = "statement.disallow-mix-in-dml";
+    assert_eq!(count(Some(ChangeType::Ddl), ddl), vec![(ddl.to_owned(), 2)]);
+    assert_eq!(count(Some(ChangeType::Dml), dml), vec![(dml.to_owned(), 1)]);
+    // Undeclared, neither rule has anything to judge by; SELECT is neither DDL nor DML.
+    assert!(count(None, ddl).is_empty() && count(None, dml).is_empty());
+    let p = Policy::from_yaml("changeType: DML\nrules: {}\n").unwrap();
+    assert_eq!(p.change_type(), Some(ChangeType::Dml));
+    assert!(Policy::from_yaml("changeType: both\nrules: {}\n").is_err());
+}
