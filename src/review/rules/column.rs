@@ -44,7 +44,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
 
 fn is_current_time(e: &Expr) -> bool {
     let s = e.to_string().to_ascii_uppercase();
-    s.starts_with("CURRENT_TIMESTAMP") || s.starts_with("NOW(") || s.starts_with("LOCALTIMESTAMP")
+    s.starts_with("CURRENT_TIMESTAMP") || s.starts_with("NOW(") || s.starts_with("LOCALTIME")
 }
 
 fn current_time_count(ct: &sqlparser::ast::CreateTable, em: &mut Emitter<'_>) {
@@ -162,7 +162,13 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
                 format!("Auto-increment column \"{col}\" must be an integer")
             });
         }
-        if !t.unsigned {
+        // ZEROFILL makes a MySQL column UNSIGNED.
+        let zerofill = c
+            .data_type
+            .to_string()
+            .to_ascii_uppercase()
+            .contains("ZEROFILL");
+        if !t.unsigned && !zerofill {
             em.emit(RuleId::ColumnAutoIncrementMustUnsigned, || {
                 format!("Auto-increment column \"{col}\" must be UNSIGNED")
             });
@@ -177,7 +183,7 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
                 && let Some(f) = volatile_call(e)
             {
                 em.emit(RuleId::ColumnDefaultDisallowVolatile, || {
-                    format!("Column \"{col}\" defaults to volatile {f}(), which rewrites the table")
+                    format!("Column \"{col}\" has a volatile DEFAULT {f}()")
                 });
             }
         }
@@ -209,7 +215,15 @@ fn mysql_no_default(base: &str) -> bool {
     is_blob_or_text(base)
         || matches!(
             base,
-            "JSON" | "GEOMETRY" | "POINT" | "LINESTRING" | "POLYGON"
+            "JSON"
+                | "GEOMETRY"
+                | "POINT"
+                | "LINESTRING"
+                | "POLYGON"
+                | "MULTIPOINT"
+                | "MULTILINESTRING"
+                | "MULTIPOLYGON"
+                | "GEOMETRYCOLLECTION"
         )
 }
 
@@ -235,7 +249,9 @@ fn same_type(a: &str, b: &str) -> bool {
         && x.unsigned == y.unsigned
 }
 
+// `now()` is stable in PostgreSQL, but Bytebase counts it among the volatile defaults.
 const VOLATILE: &[&str] = &[
+    "NOW",
     "CLOCK_TIMESTAMP",
     "RANDOM",
     "TIMEOFDAY",
@@ -274,8 +290,25 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
             AlterTableOperation::AlterColumn { column_name, op } => {
                 match op {
                     AlterColumnOperation::SetDataType { data_type, .. } => {
+                        if let Some(rule) = em.on(RuleId::ColumnMaximumCharacterLength) {
+                            let limit = u64::try_from(rule.number().unwrap_or(20)).unwrap_or(0);
+                            let t = type_info_str(&data_type.to_string());
+                            if matches!(t.base.as_str(), "CHAR" | "CHARACTER")
+                                && t.args.first().is_some_and(|n| *n > limit)
+                            {
+                                em.emit(RuleId::ColumnMaximumCharacterLength, || {
+                                    format!(
+                                        "Column \"{table}.{}\": CHAR length over {limit}; use VARCHAR",
+                                        column_name.value
+                                    )
+                                });
+                            }
+                        }
                         let old = existing.and_then(|t| t.column(&column_name.value));
-                        if old.is_none_or(|o| !same_type(&o.data_type, &data_type.to_string())) {
+                        // PostgreSQL: any SET DATA TYPE rewrites or rechecks the column.
+                        if ctx.pg()
+                            || old.is_none_or(|o| !same_type(&o.data_type, &data_type.to_string()))
+                        {
                             em.emit(RuleId::ColumnDisallowChangeType, || format!("Changing the type of \"{table}.{}\" to {data_type} is not allowed", column_name.value),
                         );
                         }

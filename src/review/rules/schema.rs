@@ -33,7 +33,8 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             let kind = match object_type {
                 ObjectType::Table => "table",
                 // Bytebase's PostgreSQL check leaves views alone (they are recreated freely).
-                ObjectType::View | ObjectType::MaterializedView if !ctx.pg() => "view",
+                ObjectType::View if !ctx.pg() => "view",
+                ObjectType::MaterializedView => "view",
                 ObjectType::Schema => "schema",
                 ObjectType::Database => "database",
                 _ => return,

@@ -5,7 +5,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, BinaryOperator, ColumnOption, Expr, ObjectType,
-    ReferentialAction, SelectItem, SetExpr, Statement, TableConstraint, Value, Visit, Visitor,
+    ReferentialAction, SelectItem, SetExpr, Spanned, Statement, TableConstraint, Value, Visit,
+    Visitor,
 };
 
 use super::{Ctx, Emitter, IndexKind, Position, ScriptState, leading_words, show};
@@ -197,9 +198,14 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         }
         Statement::Insert(i) => insert(i, em),
         Statement::Truncate(t) => {
-            em.emit(RuleId::StatementDisallowTruncate, || {
-                "TRUNCATE is not allowed".to_owned()
-            });
+            // One finding per table, at the table's line.
+            for target in &t.table_names {
+                em.emit_span(
+                    RuleId::StatementDisallowTruncate,
+                    target.name.span(),
+                    || format!("TRUNCATE of \"{}\" is not allowed", show(&target.name)),
+                );
+            }
             if t.cascade == Some(sqlparser::ast::CascadeOption::Cascade) {
                 em.emit(RuleId::StatementDisallowRmTblCascade, || {
                     "TRUNCATE … CASCADE is not allowed".to_owned()
@@ -276,7 +282,13 @@ fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             "SELECT requires a WHERE clause".to_owned()
         });
     }
-    for p in &scan.leading_wildcard {
+    // Bytebase reports PostgreSQL statements once, MySQL patterns one by one.
+    let patterns = if ctx.pg() {
+        &scan.leading_wildcard[..scan.leading_wildcard.len().min(1)]
+    } else {
+        &scan.leading_wildcard[..]
+    };
+    for p in patterns {
         em.emit(RuleId::StatementWhereNoLeadingWildcardLike, || {
             format!("LIKE '{p}' has a leading wildcard, which cannot use an index")
         });
