@@ -33,6 +33,8 @@ pub(crate) struct ScriptState {
     pub(super) pk_missing: HashMap<String, (Position, String)>,
     /// Tables left without a required column (`column.required`), likewise.
     pub(super) required_missing: HashMap<String, (Position, String)>,
+    /// Tables over `index.total-number-limit`, with the last statement that added to them.
+    pub(super) index_over: HashMap<String, (Position, String)>,
 }
 
 impl ScriptState {
@@ -50,6 +52,7 @@ impl ScriptState {
             first_position: None,
             pk_missing: HashMap::new(),
             required_missing: HashMap::new(),
+            index_over: HashMap::new(),
         }
     }
 

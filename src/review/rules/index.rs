@@ -7,6 +7,8 @@ use super::{
     Ctx, Emitter, IndexKind, ScriptState, canonical_type, column_type, is_blob_or_text,
     leading_words, show, type_info_str,
 };
+use crate::review::Finding;
+use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
 
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
@@ -132,17 +134,44 @@ pub(super) fn after_apply(state: &mut ScriptState, stmt: &Statement, em: &mut Em
         Statement::AlterTable(at) => Some(&at.name),
         _ => None,
     };
-    if let Some(t) = table.and_then(|n| state.catalog.table(n))
-        && limit > 0
-        && t.indexes.len() > limit
+    // Judged at the end of the script, at the last statement that added to the table.
+    if let Some(name) = table
+        && let Some(t) = state.catalog.table(name)
     {
-        em.emit(RuleId::IndexTotalNumberLimit, || {
-            format!(
-                "Table \"{}\" has {} indexes, more than {limit}",
-                t.name,
-                t.indexes.len()
-            )
-        });
+        let key = state.catalog.key(name);
+        if limit > 0 && t.indexes.len() > limit {
+            let entry = (em.pos, t.name.clone());
+            state.index_over.insert(key, entry);
+        } else {
+            state.index_over.remove(&key);
+        }
+    }
+}
+
+/// Reports the tables still over `index.total-number-limit` at the end of the script.
+pub(super) fn finish(state: &ScriptState, rules: &Resolved, out: &mut Vec<Finding>) {
+    let Some(rule) = rules.get(RuleId::IndexTotalNumberLimit) else {
+        return;
+    };
+    let limit = usize::try_from(rule.number().unwrap_or(5)).unwrap_or(0);
+    let mut over: Vec<_> = state.index_over.iter().collect();
+    over.sort_by_key(|(_, (p, _))| p.index);
+    for (key, (pos, name)) in over {
+        if let Some(t) = state.catalog.table_by_key(key)
+            && limit > 0
+            && t.indexes.len() > limit
+        {
+            super::emit_at(
+                rules,
+                out,
+                *pos,
+                RuleId::IndexTotalNumberLimit,
+                format!(
+                    "Table \"{name}\" has {} indexes, more than {limit}",
+                    t.indexes.len()
+                ),
+            );
+        }
     }
 }
 

@@ -137,6 +137,7 @@ pub(crate) fn finish(state: &mut ScriptState, rules: &Resolved, out: &mut Vec<Fi
         }
     }
     script_end::finish(state, rules, out);
+    index::finish(state, rules, out);
     if let Some(first) = state.first_position {
         statement::finish(state, rules, out, first);
     }

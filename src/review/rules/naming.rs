@@ -168,7 +168,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             em,
             RuleId::NamingColumn,
             "Column",
-            &folded(ctx.engine, &c.name),
+            &folded(ctx.engine, c.name),
             &[],
         );
         keyword(ctx, em, &c.name.value);

@@ -17,7 +17,8 @@ use crate::review::{ChangeType, Engine, Finding};
 /// Facts gathered in one walk over a statement's expressions and SELECTs.
 #[derive(Default)]
 struct Scan {
-    select_star: bool,
+    /// Where each `SELECT *` starts.
+    select_star: Vec<sqlparser::tokenizer::Span>,
     select_without_where: bool,
     leading_wildcard: Vec<String>,
     equal_null: bool,
@@ -52,7 +53,7 @@ impl Visitor for Scan {
                 SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
             )
         }) {
-            self.select_star = true;
+            self.select_star.push(select.select_token.0.span);
         }
         if !select.from.is_empty() && select.selection.is_none() {
             self.select_without_where = true;
@@ -272,8 +273,19 @@ fn query_has_limit(q: &sqlparser::ast::Query) -> bool {
 fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     let mut scan = Scan::default();
     let _ = ctx.stmt.visit(&mut scan);
-    if scan.select_star {
-        em.emit(RuleId::StatementSelectNoSelectAll, || {
+    // Bytebase reports each MySQL `SELECT *` at its line, PostgreSQL statements once.
+    let stars = if ctx.pg() {
+        &scan.select_star[..scan.select_star.len().min(1)]
+    } else {
+        &scan.select_star[..]
+    };
+    for span in stars {
+        let span = if ctx.pg() {
+            sqlparser::tokenizer::Span::empty()
+        } else {
+            *span
+        };
+        em.emit_span(RuleId::StatementSelectNoSelectAll, span, || {
             "SELECT * is not allowed; list the columns".to_owned()
         });
     }

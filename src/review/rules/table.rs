@@ -53,7 +53,7 @@ fn option<'a>(opts: &'a [(String, String)], key: &str) -> Option<&'a str> {
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     match ctx.stmt {
         Statement::CreateTable(ct) => create_table(ctx, ct, em),
-        Statement::AlterTable(at) => {
+        Statement::AlterTable(at)
             if em.on(RuleId::TableDisallowPartition).is_some()
                 && at.operations.iter().any(|op| {
                     matches!(
@@ -62,15 +62,14 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                             | AlterTableOperation::AttachPartitionOf { .. }
                             | AlterTableOperation::AddPartitions { .. }
                     )
-                })
-            {
-                em.emit(RuleId::TableDisallowPartition, || {
-                    format!(
-                        "Table partition is forbidden, but \"{}\" creates a partition",
-                        show(&at.name)
-                    )
-                });
-            }
+                }) =>
+        {
+            em.emit(RuleId::TableDisallowPartition, || {
+                format!(
+                    "Table partition is forbidden, but \"{}\" creates a partition",
+                    show(&at.name)
+                )
+            });
         }
         Statement::Drop {
             object_type: ObjectType::Table,
@@ -309,15 +308,20 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                     .zip(&lower)
                     .all(|(a, b)| a.eq_ignore_ascii_case(b))
         };
-        let dup_in_stmt = specs[..i]
-            .iter()
-            .any(|o| o.table == s.table && same(&o.columns));
+        // A unique key and a plain index on the same columns do different jobs.
+        let unique = |k: IndexKind| matches!(k, IndexKind::Unique | IndexKind::Primary);
+        let dup_in_stmt = specs[..i].iter().any(|o| {
+            o.table == s.table
+                && same(&o.columns)
+                && unique(o.kind) == unique(s.kind)
+                && o.using == s.using
+        });
         let dup_in_catalog = s.on_existing
-            && ctx
-                .state
-                .catalog
-                .table(s.table)
-                .is_some_and(|t| t.indexes.iter().any(|x| same(&x.columns)));
+            && ctx.state.catalog.table(s.table).is_some_and(|t| {
+                t.indexes
+                    .iter()
+                    .any(|x| same(&x.columns) && x.unique == unique(s.kind))
+            });
         if dup_in_stmt || dup_in_catalog {
             em.emit(RuleId::TableNoDuplicateIndex, || {
                 format!(
