@@ -17,8 +17,14 @@ pub(crate) fn is_auto_increment(opt: &ColumnOption) -> bool {
             s == "AUTO_INCREMENT" || s == "AUTOINCREMENT"
         }),
         ColumnOption::Identity(_) => true,
-        ColumnOption::Generated { generated_as, .. } => {
-            !matches!(generated_as, sqlparser::ast::GeneratedAs::ExpStored)
+        // `GENERATED … AS IDENTITY` numbers rows; `GENERATED ALWAYS AS (expr)` computes a value.
+        ColumnOption::Generated {
+            generated_as,
+            generation_expr,
+            ..
+        } => {
+            generation_expr.is_none()
+                && !matches!(generated_as, sqlparser::ast::GeneratedAs::ExpStored)
         }
         _ => false,
     }

@@ -473,3 +473,34 @@ fn current_time_and_volatile_defaults() {
     );
     assert_eq!(hits(PG, r, "ALTER TABLE t ADD COLUMN c int DEFAULT 1"), 0);
 }
+
+#[test]
+fn generated_columns_are_not_auto_increment() {
+    // Temporal's visibility schema: computed columns must not be taken for auto-increment ones.
+    let sql = "CREATE TABLE v (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, doc JSON, \
+               ns VARCHAR(255) GENERATED ALWAYS AS (doc->>'$.ns') STORED, \
+               x BIGINT GENERATED ALWAYS AS (id + 1) VIRTUAL)";
+    for rule in [
+        "column.auto-increment-must-integer",
+        "column.auto-increment-must-unsigned",
+        "naming.column.auto-increment",
+    ] {
+        assert_eq!(hits(MY, rule, sql), 0, "{rule}");
+    }
+    assert_eq!(
+        hits(
+            MY,
+            "column.auto-increment-must-unsigned",
+            "CREATE TABLE t (id BIGINT AUTO_INCREMENT PRIMARY KEY)"
+        ),
+        1
+    );
+    assert_eq!(
+        hits(
+            PG,
+            "column.require-default",
+            "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY)"
+        ),
+        0
+    );
+}
