@@ -70,6 +70,19 @@ const fn p(
 const WHERE_CALC: &str = "STATEMENT_WHERE_DISALLOW_FUNCTIONS_AND_CALCULATIONS";
 
 const CASES: &[Case] = &[
+    // Findings about a column or a key point at its line inside the statement.
+    c(
+        MY,
+        "column.type-disallow-list",
+        "CREATE TABLE t (\n  id int,\n  doc json,\n  INDEX (id, id)\n)",
+        &[3],
+    ),
+    c(
+        MY,
+        "index.no-duplicate-column",
+        "CREATE TABLE t (\n  id int,\n  doc json,\n  INDEX (id, id)\n)",
+        &[4],
+    ),
     // A function or arithmetic on an indexed column (any column of any index) in a filter.
     c(
         PG,

@@ -86,9 +86,10 @@ pub struct Finding {
     pub level: Level,
     /// 0-based index of the statement in the script.
     pub statement: usize,
-    /// 1-based line where the statement starts.
+    /// 1-based line of the offending element (a column, key, filter expression or table
+    /// name), or of the statement's start when the finding is about the whole statement.
     pub line: usize,
-    /// 0-based column (in characters) where the statement starts.
+    /// 0-based column (in characters) on that line.
     pub column: usize,
     /// What is wrong, for people.
     pub message: String,

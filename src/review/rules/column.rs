@@ -16,7 +16,7 @@ use crate::review::registry::RuleId;
 
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     for c in ctx.columns {
-        each_column(ctx, c, em);
+        em.located(c.name.span, |em| each_column(ctx, c, em));
     }
     if let Statement::CreateTable(ct) = ctx.stmt {
         if let Some(rule) = em.on(RuleId::ColumnAutoIncrementInitialValue) {

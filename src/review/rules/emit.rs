@@ -77,6 +77,20 @@ impl<'a> Emitter<'a> {
         emit_at(self.rules, self.out, pos, rule, message());
     }
 
+    /// Runs `f` with findings placed at `span` (statement-relative) instead of the statement's
+    /// start, e.g. a column's rules at the column's line.
+    pub(crate) fn located<R>(
+        &mut self,
+        span: sqlparser::tokenizer::Span,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let saved = self.pos;
+        self.pos = self.at(span);
+        let r = f(self);
+        self.pos = saved;
+        r
+    }
+
     /// The script position of a statement-relative span (the statement's start when empty).
     pub(crate) fn at(&self, span: sqlparser::tokenizer::Span) -> Position {
         let (l, c) = (span.start.line, span.start.column);

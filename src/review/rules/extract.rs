@@ -3,8 +3,9 @@
 
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, DataType, ForeignKeyConstraint, Ident,
-    ObjectName, Statement, TableConstraint,
+    ObjectName, Spanned, Statement, TableConstraint,
 };
+use sqlparser::tokenizer::Span;
 
 use super::types::{TypeInfo, type_info};
 use crate::review::catalog::{index_column_name, is_auto_increment};
@@ -159,6 +160,8 @@ pub(crate) struct IndexSpec<'a> {
     pub(crate) on_existing: bool,
     /// `ADD CONSTRAINT … NOT VALID`.
     pub(crate) not_valid: bool,
+    /// Where it is defined (statement-relative; empty for the statement's start).
+    pub(crate) span: Span,
 }
 
 fn constraint_spec<'a>(
@@ -176,6 +179,7 @@ fn constraint_spec<'a>(
         fk: None,
         on_existing,
         not_valid,
+        span: c.span(),
     };
     let cols =
         |v: &[sqlparser::ast::IndexColumn]| v.iter().map(index_column_name).collect::<Vec<_>>();
@@ -255,6 +259,7 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
                         fk,
                         on_existing: false,
                         not_valid: false,
+                        span: def.name.span,
                     });
                 }
             }
@@ -296,6 +301,7 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
                                 fk: None,
                                 on_existing: true,
                                 not_valid: false,
+                                span: name.span,
                             });
                         }
                     }
@@ -316,6 +322,7 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
                                     fk: None,
                                     on_existing: true,
                                     not_valid: false,
+                                    span: column_def.name.span,
                                 });
                             }
                             if let ColumnOption::ForeignKey(fk) = &o.option {
@@ -332,6 +339,7 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
                                     fk: Some(fk),
                                     on_existing: true,
                                     not_valid: false,
+                                    span: column_def.name.span,
                                 });
                             }
                         }
@@ -358,6 +366,7 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
             fk: None,
             on_existing: true,
             not_valid: false,
+            span: Span::empty(),
         }),
         _ => {}
     }

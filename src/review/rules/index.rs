@@ -12,7 +12,11 @@ use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
 
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
+    let base = em.pos;
     for s in ctx.indexes {
+        // Findings about a key point at its definition.
+        em.pos = base;
+        em.pos = em.at(s.span);
         let label = s
             .name
             .clone()
@@ -96,6 +100,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             }
         }
     }
+    em.pos = base;
     if ctx.pg() {
         match ctx.stmt {
             Statement::CreateIndex(ci) if !ci.concurrently && !ctx.state.is_new(&ci.table_name) => {

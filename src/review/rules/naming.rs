@@ -182,7 +182,11 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             );
         }
     }
+    let base = em.pos;
     for s in ctx.indexes {
+        // Findings about a key point at its definition.
+        em.pos = base;
+        em.pos = em.at(s.span);
         let table = show(s.table);
         let name = s.name.clone().unwrap_or_default();
         let columns = s.columns.join("_");
@@ -215,6 +219,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             }
         }
     }
+    em.pos = base;
     if ctx.pg() && em.on(RuleId::NamingFullyQualified).is_some() {
         fully_qualified(ctx, em);
     }
