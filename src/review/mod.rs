@@ -238,7 +238,7 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         rules::finish(&mut state, &resolved, &mut findings);
     }
     // End-of-script findings (e.g. comments never set) belong with their statements.
-    findings.sort_by_key(|f| f.statement);
+    findings.sort_by_key(|f| (f.statement, f.line, f.column));
     Report {
         engine,
         statements: statement_risks.len(),
