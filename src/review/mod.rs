@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 pub mod catalog;
 mod guards;
+pub mod impact;
 mod parse;
 pub mod policy;
 pub mod registry;
