@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{ObjectName, Statement};
 
-use super::Engine;
+use super::registry::RuleId;
+use super::rules::Emitter;
+use super::{Engine, Risk};
 pub use super::catalog::Server;
 use super::catalog::{Catalog, TableSize};
 
@@ -140,6 +142,10 @@ impl Algorithm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Impact {
+    /// 0-based index of the statement in the script.
+    pub statement: usize,
+    /// 1-based line where the statement starts.
+    pub line: usize,
     /// The table, as written in the statement.
     pub table: String,
     /// The strongest table lock held while the statement runs (until the transaction ends on
@@ -260,6 +266,18 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Which tables the script created before the statement (they hold no data yet).
+pub trait NewTables {
+    /// Whether `table` was created earlier in this script.
+    fn is_new(&self, table: &ObjectName) -> bool;
+}
+
+impl<F: Fn(&ObjectName) -> bool> NewTables for F {
+    fn is_new(&self, table: &ObjectName) -> bool {
+        self(table)
+    }
+}
+
 /// What the model needs besides the statement.
 pub struct Context<'a> {
     /// The engine.
@@ -268,8 +286,8 @@ pub struct Context<'a> {
     pub server: Server,
     /// The schema before the statement, with sizes when the caller knows them.
     pub catalog: &'a Catalog,
-    /// Whether a table was created earlier in this script.
-    pub is_new: &'a dyn Fn(&ObjectName) -> bool,
+    /// The tables the script created so far.
+    pub is_new: &'a dyn NewTables,
 }
 
 /// Builds one [`Impact`] for a table, filling sizes and `new_table` from the context.
@@ -291,8 +309,10 @@ impl<'a, 'c> Builder<'a, 'c> {
     pub(super) fn add(&mut self, table: &ObjectName, op: Op) {
         let name = table.to_string();
         let size: Option<TableSize> = self.ctx.catalog.size(table);
-        let new_table = (self.ctx.is_new)(table);
+        let new_table = self.ctx.is_new.is_new(table);
         let impact = Impact {
+            statement: 0,
+            line: 0,
             table: name,
             lock: op.lock,
             algorithm: op.algorithm,
@@ -408,9 +428,58 @@ pub fn analyze_text(ctx: &Context<'_>, text: &str) -> Vec<Impact> {
     b.finish()
 }
 
-/// The risk a statement's impact adds, given the size thresholds: a rewrite or a scan under a
-/// write-blocking lock of a table over `large_rows` rows or `large_bytes` bytes is HIGH.
+/// Whether the table is at least `rows` rows or `bytes` bytes (false when the size is unknown).
 #[must_use]
-pub fn is_large(i: &Impact, large_rows: u64, large_bytes: u64) -> bool {
-    i.rows.is_some_and(|r| r >= large_rows) || i.bytes.is_some_and(|b| b >= large_bytes)
+pub fn at_least(i: &Impact, rows: u64, bytes: u64) -> bool {
+    i.rows.is_some_and(|r| r >= rows) || i.bytes.is_some_and(|b| b >= bytes)
+}
+
+/// Rows / bytes from which a statement that rewrites a table, or scans it while writes wait,
+/// makes the statement's risk HIGH.
+pub const HIGH_RISK_SIZE: (u64, u64) = (1_000_000, 1 << 30);
+/// Rows / bytes from which such a statement is at least MODERATE.
+pub const MODERATE_RISK_SIZE: (u64, u64) = (10_000, 10 << 20);
+
+/// Numbers the statement's impacts, emits the `impact.*` rules for them and returns the risk
+/// they add: a rewrite, or a scan while writes wait, of a table of known size is MODERATE from
+/// [`MODERATE_RISK_SIZE`] and HIGH from [`HIGH_RISK_SIZE`]; unknown sizes add nothing.
+pub(crate) fn report(found: &mut [Impact], em: &mut Emitter<'_>) -> Risk {
+    let mut risk = Risk::Low;
+    for i in found.iter_mut() {
+        (i.statement, i.line) = em.statement_position();
+        if i.new_table || !(i.rewrite || (i.scan && i.blocks_writes())) {
+            continue;
+        }
+        if at_least(i, HIGH_RISK_SIZE.0, HIGH_RISK_SIZE.1) {
+            risk = Risk::High;
+        } else if at_least(i, MODERATE_RISK_SIZE.0, MODERATE_RISK_SIZE.1) {
+            risk = risk.max(Risk::Moderate);
+        }
+        let threshold = |rule| {
+            em.on(rule)
+                .and_then(|r| r.number())
+                .and_then(|n| u64::try_from(n).ok())
+        };
+        let advice = |i: &Impact| match &i.safer {
+            Some(s) => format!("{}; instead: {s}", i.describe()),
+            None => i.describe(),
+        };
+        if i.rewrite {
+            if let Some(n) = threshold(RuleId::ImpactTableRewrite) {
+                if i.rows.is_some_and(|r| r >= n) {
+                    let msg = format!("Rewrites a table of {n} rows or more: {}", advice(i));
+                    em.emit(RuleId::ImpactTableRewrite, || msg);
+                }
+            }
+        } else if let Some(n) = threshold(RuleId::ImpactBlockingLock) {
+            if i.rows.is_some_and(|r| r >= n) {
+                let msg = format!(
+                    "Blocks writes while it reads a table of {n} rows or more: {}",
+                    advice(i)
+                );
+                em.emit(RuleId::ImpactBlockingLock, || msg);
+            }
+        }
+    }
+    risk
 }
