@@ -187,20 +187,24 @@ fn sarif(reports: &[FileReport]) -> String {
     let impacts: Vec<Value> = reports
         .iter()
         .flat_map(|r| {
-            r.report.impacts.iter().filter(|i| !i.new_table).map(move |i| {
-                json!({
-                    "ruleId": "impact",
-                    "level": "note",
-                    "message": {"text": i.describe()},
-                    "locations": [{
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": uri(&r.path)},
-                            "region": {"startLine": i.line},
-                        }
-                    }],
-                    "properties": {"statement": i.statement, "impact": i},
+            r.report
+                .impacts
+                .iter()
+                .filter(|i| !i.new_table)
+                .map(move |i| {
+                    json!({
+                        "ruleId": "impact",
+                        "level": "note",
+                        "message": {"text": i.describe()},
+                        "locations": [{
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": uri(&r.path)},
+                                "region": {"startLine": i.line},
+                            }
+                        }],
+                        "properties": {"statement": i.statement, "impact": i},
+                    })
                 })
-            })
         })
         .collect();
     if !impacts.is_empty() {

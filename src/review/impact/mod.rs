@@ -11,11 +11,11 @@
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{ObjectName, Statement};
 
+pub use super::catalog::Server;
+use super::catalog::{Catalog, TableSize};
 use super::registry::RuleId;
 use super::rules::Emitter;
 use super::{Engine, Risk};
-pub use super::catalog::Server;
-use super::catalog::{Catalog, TableSize};
 
 mod my;
 mod pg;
@@ -464,21 +464,20 @@ pub(crate) fn report(found: &mut [Impact], em: &mut Emitter<'_>) -> Risk {
             Some(s) => format!("{}; instead: {s}", i.describe()),
             None => i.describe(),
         };
+        let rewrite_limit = threshold(RuleId::ImpactTableRewrite);
+        let lock_limit = threshold(RuleId::ImpactBlockingLock);
+        let over = |limit: Option<u64>| limit.filter(|n| i.rows.is_some_and(|r| r >= *n));
         if i.rewrite {
-            if let Some(n) = threshold(RuleId::ImpactTableRewrite) {
-                if i.rows.is_some_and(|r| r >= n) {
-                    let msg = format!("Rewrites a table of {n} rows or more: {}", advice(i));
-                    em.emit(RuleId::ImpactTableRewrite, || msg);
-                }
+            if let Some(n) = over(rewrite_limit) {
+                let msg = format!("Rewrites a table of {n} rows or more: {}", advice(i));
+                em.emit(RuleId::ImpactTableRewrite, || msg);
             }
-        } else if let Some(n) = threshold(RuleId::ImpactBlockingLock) {
-            if i.rows.is_some_and(|r| r >= n) {
-                let msg = format!(
-                    "Blocks writes while it reads a table of {n} rows or more: {}",
-                    advice(i)
-                );
-                em.emit(RuleId::ImpactBlockingLock, || msg);
-            }
+        } else if let Some(n) = over(lock_limit) {
+            let msg = format!(
+                "Blocks writes while it reads a table of {n} rows or more: {}",
+                advice(i)
+            );
+            em.emit(RuleId::ImpactBlockingLock, || msg);
         }
     }
     risk

@@ -9,18 +9,22 @@
 //! | form | MariaDB 10.4+ / MySQL 8.0.29+ | rewrite |
 //! | --- | --- | --- |
 //! | ADD COLUMN (any position, with or without default) | INSTANT | no |
-//! | ADD COLUMN … AUTO_INCREMENT / STORED generated | COPY (writes wait) | yes |
+//! | ADD COLUMN … AUTO_INCREMENT | INPLACE, LOCK=SHARED | yes |
+//! | ADD COLUMN … STORED generated | COPY (writes wait) | yes |
 //! | ADD COLUMN … PRIMARY KEY / UNIQUE | INPLACE, LOCK=NONE | yes |
-//! | DROP COLUMN | INSTANT | no |
-//! | RENAME COLUMN / CHANGE with the same type, SET/DROP DEFAULT, RENAME TABLE | INSTANT | no |
-//! | MODIFY a VARCHAR longer within the same length-prefix size | INSTANT (MariaDB) / INPLACE (MySQL) | no |
+//! | DROP COLUMN | INSTANT (NOCOPY when it is indexed) | no |
+//! | RENAME COLUMN / CHANGE with the same type, SET/DROP DEFAULT | INSTANT | no |
+//! | RENAME TO, RENAME TABLE | INSTANT under a short exclusive lock | no |
+//! | MODIFY a VARCHAR longer (MySQL: within the same length-prefix size) | INSTANT (MariaDB) / INPLACE (MySQL) | no |
 //! | MODIFY to another type | COPY (writes wait) | yes |
 //! | MODIFY NULL ↔ NOT NULL | INPLACE, LOCK=NONE | yes |
 //! | ADD INDEX / UNIQUE / CREATE INDEX | NOCOPY, LOCK=NONE | no (index build scans) |
-//! | ADD FULLTEXT / SPATIAL INDEX | NOCOPY, LOCK=SHARED | no (index build scans) |
+//! | ADD FULLTEXT INDEX | INPLACE, LOCK=SHARED | yes (adds FTS_DOC_ID) |
+//! | ADD SPATIAL INDEX | NOCOPY, LOCK=SHARED | no (index build scans) |
 //! | ADD PRIMARY KEY | INPLACE, LOCK=NONE | yes |
 //! | DROP PRIMARY KEY | COPY (writes wait) | yes |
-//! | DROP INDEX / DROP FOREIGN KEY / DROP CHECK | NOCOPY / INSTANT, LOCK=NONE | no |
+//! | DROP INDEX | NOCOPY, LOCK=NONE | no |
+//! | DROP CONSTRAINT / FOREIGN KEY / CHECK, AUTO_INCREMENT=, RENAME INDEX, COMMENT= | INSTANT | no |
 //! | ADD FOREIGN KEY (foreign_key_checks on) | COPY (writes wait) | yes |
 //! | ADD CHECK | COPY (writes wait) | yes |
 //! | ENGINE=, FORCE, ROW_FORMAT=, OPTIMIZE TABLE | INPLACE, LOCK=NONE | yes |
@@ -127,7 +131,14 @@ pub(super) fn statement(b: &mut Builder<'_, '_>, stmt: &Statement) {
         }
         Statement::RenameTable(r) => {
             for r in r {
-                b.add(&r.old_name, op(Algorithm::Instant, ONLINE, "RENAME TABLE"));
+                b.add(
+                    &r.old_name,
+                    op(
+                        Algorithm::Instant,
+                        Lock::AccessExclusive,
+                        "RENAME TABLE (metadata only, under a short exclusive lock)",
+                    ),
+                );
             }
         }
         _ => {}
@@ -162,9 +173,9 @@ fn alter(
             });
             if indexed {
                 op(
-                    Algorithm::Inplace,
+                    Algorithm::Nocopy,
                     ONLINE,
-                    "DROP COLUMN of an indexed column rebuilds the table",
+                    "DROP COLUMN of an indexed column also drops it from the index",
                 )
             } else if instant_columns(b) {
                 op(Algorithm::Instant, ONLINE, "DROP COLUMN (instant)")
@@ -172,9 +183,14 @@ fn alter(
                 op(Algorithm::Inplace, ONLINE, "DROP COLUMN rebuilds the table")
             }
         }
-        AlterTableOperation::RenameColumn { .. } | AlterTableOperation::RenameTable { .. } => {
-            op(Algorithm::Instant, ONLINE, "RENAME (metadata only)")
+        AlterTableOperation::RenameColumn { .. } => {
+            op(Algorithm::Instant, ONLINE, "RENAME COLUMN (metadata only)")
         }
+        AlterTableOperation::RenameTable { .. } => op(
+            Algorithm::Instant,
+            Lock::AccessExclusive,
+            "RENAME TO (metadata only, under a short exclusive lock)",
+        ),
         AlterTableOperation::ChangeColumn {
             old_name,
             new_name: _,
@@ -209,12 +225,23 @@ fn alter(
                 "ADD INDEX builds online (LOCK=NONE)",
             )
             .scan(),
-            TableConstraint::FulltextOrSpatial(_) => op(
-                Algorithm::Nocopy,
-                SHARED,
-                "a FULLTEXT/SPATIAL index build lets reads through only",
-            )
-            .scan(),
+            TableConstraint::FulltextOrSpatial(f) => {
+                if f.fulltext {
+                    op(
+                        Algorithm::Inplace,
+                        SHARED,
+                        "a FULLTEXT index build rebuilds the table (the first one adds FTS_DOC_ID) and lets reads through only",
+                    )
+                    .scan()
+                } else {
+                    op(
+                        Algorithm::Nocopy,
+                        SHARED,
+                        "a SPATIAL index build lets reads through only",
+                    )
+                    .scan()
+                }
+            }
             TableConstraint::ForeignKey(_) => {
                 copy("ADD FOREIGN KEY copies the table while foreign_key_checks is on")
             }
@@ -229,16 +256,21 @@ fn alter(
         AlterTableOperation::DropPrimaryKey { .. } => {
             copy("DROP PRIMARY KEY without a new one copies the table")
         }
-        AlterTableOperation::DropIndex { .. }
-        | AlterTableOperation::DropConstraint { .. }
-        | AlterTableOperation::DropForeignKey { .. } => op(
-            Algorithm::Nocopy,
-            ONLINE,
-            "DROP INDEX/CONSTRAINT (metadata only)",
-        ),
-        AlterTableOperation::AutoIncrement { .. } => {
-            op(Algorithm::Nocopy, ONLINE, "AUTO_INCREMENT= (metadata only)")
+        AlterTableOperation::DropIndex { .. } => {
+            op(Algorithm::Nocopy, ONLINE, "DROP INDEX (metadata only)")
         }
+        AlterTableOperation::DropConstraint { .. } | AlterTableOperation::DropForeignKey { .. } => {
+            op(
+                Algorithm::Instant,
+                ONLINE,
+                "DROP CONSTRAINT / FOREIGN KEY (metadata only)",
+            )
+        }
+        AlterTableOperation::AutoIncrement { .. } => op(
+            Algorithm::Instant,
+            ONLINE,
+            "AUTO_INCREMENT= (metadata only)",
+        ),
         AlterTableOperation::Algorithm { .. } | AlterTableOperation::Lock { .. } => return None,
         _ => copy("ALTER TABLE"),
     })
@@ -253,7 +285,11 @@ fn add_column(b: &Builder<'_, '_>, c: &ColumnDef) -> Op {
                     .iter()
                     .any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")) =>
             {
-                return copy("ADD COLUMN … AUTO_INCREMENT fills every row");
+                return op(
+                    Algorithm::Inplace,
+                    SHARED,
+                    "ADD COLUMN … AUTO_INCREMENT rebuilds the table to fill every row (writes wait)",
+                );
             }
             ColumnOption::Generated {
                 generation_expr: Some(_),
@@ -305,8 +341,8 @@ fn modify(
             "MODIFY/CHANGE COLUMN copies the table unless only metadata changes (the current type is unknown)",
         );
     };
-    let from = PgType::parse(&current.data_type);
-    let to_t = PgType::parse(&to.to_string());
+    let from = without_display_width(PgType::parse(&current.data_type));
+    let to_t = without_display_width(PgType::parse(&to.to_string()));
     let same_base = pg_base(&current.data_type) == pg_base(&to.to_string());
     let null_change = current.not_null != is_not_null(options);
     if from == to_t || (same_base && from.mods == to_t.mods) {
@@ -330,21 +366,20 @@ fn modify(
             )
         };
     }
-    if from.base == "varchar" && to_t.base == "varchar" && !null_change {
-        if let (Some(f), Some(t)) = (from.mods.first(), to_t.mods.first()) {
-            let same_prefix = (my_varchar_bytes(*f) <= 255) == (my_varchar_bytes(*t) <= 255);
-            if t >= f && same_prefix {
-                let alg = if b.ctx.server.mariadb {
-                    Algorithm::Instant
-                } else {
-                    Algorithm::Nocopy
-                };
-                return op(
-                    alg,
-                    ONLINE,
-                    "a longer VARCHAR with the same length prefix (metadata only)",
-                );
-            }
+    if from.base == "varchar"
+        && to_t.base == "varchar"
+        && !null_change
+        && let (Some(f), Some(t)) = (from.mods.first(), to_t.mods.first())
+    {
+        let same_prefix = (my_varchar_bytes(*f) <= 255) == (my_varchar_bytes(*t) <= 255);
+        // MariaDB extends a VARCHAR in place even across the 255-byte prefix boundary.
+        if t >= f && (same_prefix || b.ctx.server.mariadb) {
+            let alg = if b.ctx.server.mariadb {
+                Algorithm::Instant
+            } else {
+                Algorithm::Nocopy
+            };
+            return op(alg, ONLINE, "a longer VARCHAR (metadata only)");
         }
     }
     copy(&format!(
@@ -352,4 +387,15 @@ fn modify(
         from.name(),
         to_t.name()
     ))
+}
+
+/// `int(11)` is `int`: the display width of MySQL's integer types is not part of the type.
+fn without_display_width(mut t: PgType) -> PgType {
+    if matches!(
+        t.base.as_str(),
+        "int4" | "int8" | "int2" | "tinyint" | "mediumint"
+    ) {
+        t.mods.clear();
+    }
+    t
 }

@@ -7,14 +7,15 @@
 //! | ADD COLUMN (no default, or a non-volatile one) | ACCESS EXCLUSIVE | metadata |
 //! | ADD COLUMN with a volatile default, serial, identity or STORED generated | ACCESS EXCLUSIVE | rewrite |
 //! | ADD COLUMN … PRIMARY KEY / UNIQUE | ACCESS EXCLUSIVE | index build (scan) |
-//! | ADD COLUMN … REFERENCES / CHECK / NOT NULL without default | ACCESS EXCLUSIVE | scan |
+//! | ADD COLUMN … CHECK / NOT NULL without default | ACCESS EXCLUSIVE | scan |
+//! | ADD COLUMN … REFERENCES | ACCESS EXCLUSIVE (+ SHARE ROW EXCLUSIVE on the referenced table) | metadata (the new column is empty) |
 //! | DROP COLUMN, RENAME, SET/DROP DEFAULT, DROP NOT NULL, DROP CONSTRAINT, OWNER, RLS, REPLICA IDENTITY | ACCESS EXCLUSIVE | metadata |
 //! | ALTER COLUMN TYPE, binary-coercible (varchar(n)→varchar(m≥n)/text, numeric(p,s)→numeric(q≥p,s)) | ACCESS EXCLUSIVE | metadata |
 //! | ALTER COLUMN TYPE, anything else or USING | ACCESS EXCLUSIVE | rewrite |
 //! | SET NOT NULL | ACCESS EXCLUSIVE | scan |
 //! | ADD CHECK / PRIMARY KEY / UNIQUE / EXCLUDE | ACCESS EXCLUSIVE | scan / index build |
 //! | ADD CHECK … NOT VALID, ADD … USING INDEX | ACCESS EXCLUSIVE | metadata |
-//! | ADD FOREIGN KEY | SHARE ROW EXCLUSIVE on both tables | scan (none with NOT VALID) |
+//! | ADD FOREIGN KEY | SHARE ROW EXCLUSIVE on both tables | scan of both (none with NOT VALID) |
 //! | VALIDATE CONSTRAINT | SHARE UPDATE EXCLUSIVE | scan |
 //! | SET (storage parameters), ALTER COLUMN SET STATISTICS, CLUSTER ON | SHARE UPDATE EXCLUSIVE | metadata |
 //! | ENABLE/DISABLE TRIGGER, CREATE TRIGGER | SHARE ROW EXCLUSIVE | metadata |
@@ -66,13 +67,13 @@ pub(super) fn statement(b: &mut Builder<'_, '_>, stmt: &Statement) {
             for c in &ct.columns {
                 for o in &c.options {
                     if let ColumnOption::ForeignKey(fk) = &o.option {
-                        b.add(&fk.foreign_table, references());
+                        b.add(&fk.foreign_table, references(false));
                     }
                 }
             }
             for c in &ct.constraints {
                 if let TableConstraint::ForeignKey(fk) = c {
-                    b.add(&fk.foreign_table, references());
+                    b.add(&fk.foreign_table, references(false));
                 }
             }
         }
@@ -153,11 +154,14 @@ pub(super) fn statement(b: &mut Builder<'_, '_>, stmt: &Statement) {
     }
 }
 
-fn references() -> Op {
-    Op::new(
+/// The lock a foreign key takes on the table it references; `validated` when existing rows
+/// are checked against it (which reads the referenced table too).
+fn references(validated: bool) -> Op {
+    let op = Op::new(
         Lock::ShareRowExclusive,
-        "a foreign key locks the table it references",
-    )
+        "a foreign key locks the table it references (writes wait)",
+    );
+    if validated { op.scan() } else { op }
 }
 
 /// `schema.table` of `schema.table.column`.
@@ -380,8 +384,7 @@ fn add_column(b: &mut Builder<'_, '_>, c: &ColumnDef) -> Op {
                 scan = scan.or(Some("the new key's index is built from every row"));
             }
             ColumnOption::ForeignKey(fk) => {
-                b.add(&fk.foreign_table, references());
-                scan = scan.or(Some("the new foreign key is checked against every row"));
+                b.add(&fk.foreign_table, references(false));
             }
             ColumnOption::Check(_) => {
                 scan = scan.or(Some("the new CHECK is evaluated for every row"));
@@ -411,7 +414,7 @@ fn add_constraint(b: &mut Builder<'_, '_>, c: &TableConstraint, not_valid: bool)
     let ax = |reason: &str| Op::new(Lock::AccessExclusive, reason.to_owned());
     match c {
         TableConstraint::ForeignKey(fk) => {
-            b.add(&fk.foreign_table, references());
+            b.add(&fk.foreign_table, references(!not_valid));
             let op = Op::new(Lock::ShareRowExclusive, "ADD FOREIGN KEY");
             if not_valid {
                 op

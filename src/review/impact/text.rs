@@ -130,18 +130,17 @@ pub(super) fn statement(b: &mut Builder<'_, '_>, engine: Engine, text: &str) {
                     );
                 }
             } else if is(0, "CREATE") && (is(1, "FULLTEXT") || is(1, "SPATIAL")) {
-                if let Some(on) = toks.iter().position(|t| t.is("ON")) {
-                    if let Some((t, _)) = name_at(&toks, on + 1) {
-                        b.add(
-                            &t,
-                            Op::new(
-                                Lock::Share,
-                                "a FULLTEXT/SPATIAL index build lets reads through only",
-                            )
-                            .algorithm(Algorithm::Nocopy)
-                            .scan(),
-                        );
-                    }
+                let on = toks.iter().position(|t| t.is("ON"));
+                if let Some((t, _)) = on.and_then(|on| name_at(&toks, on + 1)) {
+                    b.add(
+                        &t,
+                        Op::new(
+                            Lock::Share,
+                            "a FULLTEXT/SPATIAL index build lets reads through only",
+                        )
+                        .algorithm(Algorithm::Nocopy)
+                        .scan(),
+                    );
                 }
             } else if is(0, "ALTER") && is(1, "TABLE") {
                 let i = skip_words(&toks, 2, &["IF", "EXISTS"]);
@@ -171,7 +170,7 @@ pub(super) fn statement(b: &mut Builder<'_, '_>, engine: Engine, text: &str) {
                 {
                     b.add(
                         &t,
-                        online(Algorithm::Nocopy, "RENAME INDEX (metadata only)"),
+                        online(Algorithm::Instant, "RENAME INDEX (metadata only)"),
                     );
                 } else if has(&toks, next, &["DROP", "CHECK"]) || has(&toks, next, &["COMMENT"]) {
                     b.add(
