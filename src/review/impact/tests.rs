@@ -184,7 +184,7 @@ fn mysql_algorithms_by_form() {
         ),
         (
             "ALTER TABLE big ADD COLUMN c int AUTO_INCREMENT UNIQUE",
-            Algorithm::Copy,
+            Algorithm::Inplace,
             Lock::Share,
         ),
         (
