@@ -7,7 +7,7 @@
 //! and `LOCK=NONE|SHARED`, which the server refuses when it cannot honour them; the cheapest
 //! accepted pair is compared with the model's.
 //! Both must agree on at least 95% of the forms; the disagreements are printed.
-//! Also: on a table of a million rows a rewrite is HIGH risk with the size in the finding, and
+//! Also: on a table of over a million rows (estimated by ANALYZE; 1.2 M loaded for margin) a rewrite is HIGH risk with the size in the finding, and
 //! its safe alternative is not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -368,7 +368,7 @@ async fn a_rewrite_of_a_million_row_table_is_high_risk_and_its_safe_alternative_
     let mut s = Session::connect(&cfg).await.unwrap();
     s.exec(
         "CREATE TABLE orders (id bigint PRIMARY KEY, amount int);
-         INSERT INTO orders SELECT g, g FROM generate_series(1, 1000000) g;
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 1200000) g;
          ANALYZE orders;",
     )
     .await
@@ -390,12 +390,12 @@ async fn a_rewrite_of_a_million_row_table_is_high_risk_and_its_safe_alternative_
         .find(|f| f.rule == "impact.table-rewrite")
         .unwrap_or_else(|| panic!("no rewrite finding: {risky:#?}"));
     assert!(
-        finding.message.contains("1.0M rows") && finding.message.contains("MB"),
+        finding.message.contains("M rows") && finding.message.contains("MB"),
         "{}",
         finding.message
     );
     assert!(finding.message.contains("instead:"), "{}", finding.message);
-    assert!(risky.impacts[0].rewrite && risky.impacts[0].rows >= Some(990_000));
+    assert!(risky.impacts[0].rewrite && risky.impacts[0].rows >= Some(1_100_000));
 
     // The safe alternative: a new nullable column (metadata only), backfilled later.
     let safe = review(

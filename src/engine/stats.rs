@@ -17,8 +17,10 @@ pub struct TableStats {
     pub schema: String,
     /// Table name.
     pub name: String,
-    /// Estimated rows: `reltuples`, or the live-tuple count of a table never analysed
-    /// (PostgreSQL); `TABLE_ROWS` (MySQL).
+    /// Estimated rows: `reltuples`, or — for a table never analysed or vacuumed, whose
+    /// `reltuples` is -1 (0 before PostgreSQL 14) — the live-tuple count the statistics system
+    /// keeps from inserts (PostgreSQL); `TABLE_ROWS` (MySQL). `reltuples` wins when set, since
+    /// the live-tuple count can also include inserts reported after the last ANALYZE.
     pub rows: u64,
     /// Bytes of the table with its indexes (and TOAST data).
     pub bytes: u64,
@@ -34,7 +36,8 @@ pub struct DatabaseStats {
 }
 
 const PG_SIZES: &str = "SELECT n.nspname::text, c.relname::text, \
-     GREATEST(c.reltuples::float8, COALESCE(s.n_live_tup, 0)::float8, 0), \
+     CASE WHEN c.reltuples > 0 THEN c.reltuples::float8 \
+          ELSE COALESCE(s.n_live_tup, 0)::float8 END, \
      pg_total_relation_size(c.oid)::int8 \
      FROM pg_catalog.pg_class c \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
