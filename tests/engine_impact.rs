@@ -48,14 +48,16 @@ async fn catalog_of(cfg: &ConnectionConfig, engine: Engine) -> Catalog {
     let mut s = Session::connect(cfg).await.unwrap();
     let st = stats::database_stats(&mut s).await.unwrap();
     s.close().await;
-    catalog.set_server(Server::from_version_string(engine, &st.version));
-    for t in &st.tables {
-        let size = TableSize {
-            rows: t.rows,
-            bytes: t.bytes,
-        };
-        catalog.set_size(Some(&t.schema), &t.name, size);
-    }
+    catalog.add_live_stats(
+        &st.version,
+        st.tables.iter().map(|t| {
+            let size = TableSize {
+                rows: t.rows,
+                bytes: t.bytes,
+            };
+            (t.schema.as_str(), t.name.as_str(), size)
+        }),
+    );
     catalog
 }
 
