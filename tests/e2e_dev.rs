@@ -299,6 +299,20 @@ fn playground_reviews_approves_and_applies_the_example_change() {
         ],
         None,
     );
+    // No TLS settings on a SQLite instance (`kubectl describe` showed `Tls: Mode: require`).
+    let tls = kubectl(
+        &kubeconfig,
+        cwd,
+        &[
+            "get",
+            "databaseinstance",
+            "playground",
+            "-o",
+            "jsonpath={.spec.tls}",
+        ],
+        None,
+    );
+    assert_eq!(tls, "", "a SQLite instance has no TLS settings");
     let file = cwd.join("data/play.db");
     assert_eq!(Path::new(&database), file.canonicalize().unwrap().as_path());
     let conn = std::process::Command::new("python3")

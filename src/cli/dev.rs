@@ -87,7 +87,7 @@ async fn create_playground_instance(
     engine: Engine,
     location: (Option<String>, Option<u16>, String),
     credentials_secret_ref: Option<CredentialsSecretRef>,
-    tls: TlsMode,
+    tls: Option<TlsMode>,
 ) -> anyhow::Result<()> {
     let (host, port, database) = location;
     let spec = DatabaseInstanceSpec {
@@ -96,10 +96,11 @@ async fn create_playground_instance(
         port,
         database,
         credentials_secret_ref,
-        tls: TlsSpec {
-            mode: tls,
+        // No TLS settings at all for SQLite (none apply): the spec leaves them out.
+        tls: tls.map_or_else(TlsSpec::default, |mode| TlsSpec {
+            mode,
             ca_secret_ref: None,
-        },
+        }),
         environment: Some("dev".to_owned()),
         timeouts: Timeouts::default(),
         drift_check_interval_seconds: 600,
@@ -141,7 +142,7 @@ fn remove_sqlite_files(path: &Path) -> anyhow::Result<bool> {
 /// does not depend on the operator's working directory).
 async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<()> {
     let location = (None, None, path.to_string_lossy().into_owned());
-    create_playground_instance(client, Engine::Sqlite, location, None, TlsMode::Disable).await
+    create_playground_instance(client, Engine::Sqlite, location, None, None).await
 }
 
 /// `path` made absolute against the current directory.
@@ -180,7 +181,7 @@ async fn create_server_instance(client: &Client, url: &str) -> anyhow::Result<()
         password_key: "password".to_owned(),
     };
     let location = (Some(cfg.host.clone()), Some(cfg.port), cfg.database.clone());
-    create_playground_instance(client, engine, location, Some(credentials), tls).await
+    create_playground_instance(client, engine, location, Some(credentials), Some(tls)).await
 }
 
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
