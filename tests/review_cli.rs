@@ -409,6 +409,25 @@ fn a_project_manifest_sets_the_policy_of_its_changes_and_an_invalid_one_is_refus
         String::from_utf8_lossy(&with.stdout)
     );
     assert!(!rules_of(&with).contains(&"table.require-pk".to_owned()));
+    // Projects among the inputs, but not the one the change names: the flags' policy, said so.
+    let other = write(
+        dir.path(),
+        "other.yaml",
+        &project("[]").replace("name: shop", "name: other"),
+    );
+    let note = run(&["review", c.to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(
+        note.status.code(),
+        Some(1),
+        "--preset default: table.require-pk is an error"
+    );
+    let err = String::from_utf8_lossy(&note.stderr);
+    assert!(
+        err.contains(
+            "its Project shop is not among the inputs; reviewed with the --preset/--policy policy"
+        ),
+        "{err}"
+    );
     // A Project the operator would refuse (Ready=False) is refused here too.
     write(
         dir.path(),
