@@ -123,3 +123,70 @@ fn errors_name_the_target_but_never_the_password() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("S3cret-Canary"));
 }
+
+#[test]
+fn sqlite_files_are_taken_by_their_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let make = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)'); c.commit()",
+        ])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(make.success());
+    let db = db.to_str().unwrap();
+    let bare = schemagate(&["snapshot", "--url", db], None);
+    assert!(
+        bare.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bare.stderr)
+    );
+    assert!(stdout(&bare).contains("users"), "{}", stdout(&bare));
+    let url = schemagate(
+        &[
+            "snapshot",
+            "--engine",
+            "sqlite",
+            "--url",
+            &format!("sqlite://{db}"),
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&bare),
+        stdout(&url),
+        "a path and a sqlite:// URL are the same database"
+    );
+    // diff: a snapshot file against the database file itself.
+    let before = dir.path().join("before.sql");
+    std::fs::write(&before, &bare.stdout).unwrap();
+    let same = schemagate(&["diff", before.to_str().unwrap(), db], None);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&same),
+        String::from_utf8_lossy(&same.stderr)
+    );
+    let empty = dir.path().join("empty.sql");
+    std::fs::write(&empty, "").unwrap();
+    let differs = schemagate(&["diff", empty.to_str().unwrap(), db], None);
+    assert_eq!(differs.status.code(), Some(1));
+    assert!(stdout(&differs).contains("+ table"), "{}", stdout(&differs));
+    // A path that is neither: a clear error, no file created.
+    let missing = dir.path().join("missing.db");
+    let out = schemagate(&["snapshot", "--url", missing.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no such file") && err.contains("sqlite://PATH"),
+        "{err}"
+    );
+    assert!(!missing.exists());
+    let out = schemagate(&["snapshot", "--url", before.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a SQLite database file"));
+}

@@ -333,3 +333,113 @@ fn schemachange_sql_from_configmap() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ConfigMap sql-7"));
 }
+
+#[test]
+fn directories_are_read_recursively_and_an_empty_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("deploy");
+    std::fs::create_dir_all(root.join("db/.hidden")).unwrap();
+    write(&root, "a.sql", BAD_PG);
+    write(&root.join("db"), "b.sql", CLEAN_PG);
+    write(&root.join("db/.hidden"), "c.sql", BAD_PG);
+    write(&root, "notes.txt", "DROP TABLE users;");
+    let out = run(&["review", "--format", "json", root.to_str().unwrap()]);
+    let paths: Vec<String> = json(&out)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    let expected = [root.join("a.sql"), root.join("db/b.sql")];
+    let expected: Vec<String> = expected.iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(
+        paths, expected,
+        "name order; hidden and non-SQL/YAML files skipped"
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(&["review", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no .sql, .yaml or .yml file"), "{err}");
+}
+
+#[test]
+fn a_project_manifest_sets_the_policy_of_its_changes_and_an_invalid_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let change = "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: c}\nspec:\n  projectRef: shop\n  instanceRef: db\n  version: \"1\"\n  sql: |\n    CREATE TABLE t (a int);\n";
+    let project = |rules: &str| {
+        format!(
+            "apiVersion: schemagate.io/v1alpha1\nkind: Project\nmetadata: {{name: shop}}\nspec:\n  instances: [db]\n  review:\n    rules: {rules}\n"
+        )
+    };
+    let c = write(dir.path(), "change.yaml", change);
+    let p = write(
+        dir.path(),
+        "project.yaml",
+        &project("[{id: table.require-pk, level: disabled}]"),
+    );
+    let rules_of = |out: &Output| -> Vec<String> {
+        json(out)["files"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Alone (and under --preset strict), the change fails on table.require-pk ...
+    let alone = run(&[
+        "review",
+        "--preset",
+        "strict",
+        "--format",
+        "json",
+        c.to_str().unwrap(),
+    ]);
+    assert_eq!(alone.status.code(), Some(1));
+    assert!(rules_of(&alone).contains(&"table.require-pk".to_owned()));
+    // ... with its Project, the Project's policy applies (default preset, the rule disabled),
+    // whatever the flags say, as in the operator.
+    let args = ["review", "--preset", "strict", "--format", "json"];
+    let with = run(&[&args[..], &[c.to_str().unwrap(), p.to_str().unwrap()]].concat());
+    assert_eq!(
+        with.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&with.stdout)
+    );
+    assert!(!rules_of(&with).contains(&"table.require-pk".to_owned()));
+    // Projects among the inputs, but not the one the change names: the flags' policy, said so.
+    let other = write(
+        dir.path(),
+        "other.yaml",
+        &project("[]").replace("name: shop", "name: other"),
+    );
+    let note = run(&["review", c.to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(
+        note.status.code(),
+        Some(1),
+        "--preset default: table.require-pk is an error"
+    );
+    let err = String::from_utf8_lossy(&note.stderr);
+    assert!(
+        err.contains(
+            "its Project shop is not among the inputs; reviewed with the --preset/--policy policy"
+        ),
+        "{err}"
+    );
+    // A Project the operator would refuse (Ready=False) is refused here too.
+    write(
+        dir.path(),
+        "project.yaml",
+        &project("[{id: no.such-rule, level: error}]"),
+    );
+    let bad = run(&["review", c.to_str().unwrap(), p.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("project.yaml:1: Project shop: invalid review policy"),
+        "{err}"
+    );
+    assert!(err.contains("no.such-rule"), "{err}");
+}

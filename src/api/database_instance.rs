@@ -53,8 +53,9 @@ pub struct DatabaseInstanceSpec {
     /// overridden). The operator reads it with `get` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret_ref: Option<CredentialsSecretRef>,
-    /// TLS settings for the connection. Defaults to mode `require`.
-    #[serde(default)]
+    /// TLS settings for the connection to a postgres or mysql server. Defaults to mode
+    /// `require`. Not used for sqlite.
+    #[serde(default, skip_serializing_if = "TlsSpec::is_default")]
     pub tls: TlsSpec,
     /// Free-form environment name such as `dev`, `staging` or `prod`. Projects use it for
     /// auto-approval rules; an instance without one never matches an auto-approval rule.
@@ -124,6 +125,15 @@ pub struct TlsSpec {
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_secret_ref: Option<SecretKeyRef>,
+}
+
+impl TlsSpec {
+    /// Whether these are the defaults (mode `require`, system roots): left out of a written
+    /// spec, so the CRD has no schema default and a sqlite instance shows no TLS mode at all.
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// A key in a Secret of the same namespace.

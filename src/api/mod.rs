@@ -48,7 +48,10 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
                 .as_mut()
                 .and_then(|s| s.open_api_v3_schema.as_mut())
             {
-                drop_unsigned_formats(schema);
+                visit(schema, &mut |p| {
+                    drop_unsigned_format(p);
+                    unwrap_description(p);
+                });
             }
         }
     }
@@ -58,7 +61,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
 /// schemars marks unsigned integers with `format: uint16|uint32|uint64`, formats the API server
 /// does not know: it answers every apply of the CRD with `Warning: unrecognized format "uint32"`
 /// (seen on kube-apiserver v1.37). The `minimum: 0` schemars also emits keeps the range.
-fn drop_unsigned_formats(props: &mut JSONSchemaProps) {
+fn drop_unsigned_format(props: &mut JSONSchemaProps) {
     if props
         .format
         .as_deref()
@@ -66,13 +69,49 @@ fn drop_unsigned_formats(props: &mut JSONSchemaProps) {
     {
         props.format = None;
     }
+}
+
+/// Doc comments wrap at 100 columns; `kubectl explain` wraps descriptions itself, so a line
+/// break kept from the source shows as a break in mid-sentence. Lines of a paragraph are joined;
+/// blank lines (paragraphs) and lines that start a list item stay.
+fn unwrap_description(props: &mut JSONSchemaProps) {
+    if let Some(text) = props.description.as_mut() {
+        *text = unwrap_lines(text);
+    }
+}
+
+fn unwrap_lines(text: &str) -> String {
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().map(str::trim_end) {
+        if line.is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if !current.is_empty() {
+            let list_item = ["- ", "* ", "| "].iter().any(|m| line.starts_with(m));
+            current.push(if list_item { '\n' } else { ' ' });
+        }
+        current.push_str(line);
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs.join("\n\n")
+}
+
+/// Calls `f` on `props` and every schema nested in it.
+fn visit(props: &mut JSONSchemaProps, f: &mut dyn FnMut(&mut JSONSchemaProps)) {
+    f(props);
     let maps = [
         props.properties.as_mut(),
         props.pattern_properties.as_mut(),
         props.definitions.as_mut(),
     ];
     for map in maps.into_iter().flatten() {
-        map.values_mut().for_each(drop_unsigned_formats);
+        map.values_mut().for_each(|p| visit(p, f));
     }
     for list in [
         props.all_of.as_mut(),
@@ -82,12 +121,12 @@ fn drop_unsigned_formats(props: &mut JSONSchemaProps) {
     .into_iter()
     .flatten()
     {
-        list.iter_mut().for_each(drop_unsigned_formats);
+        list.iter_mut().for_each(|p| visit(p, f));
     }
     match props.items.as_mut() {
-        Some(JSONSchemaPropsOrArray::Schema(item)) => drop_unsigned_formats(item),
+        Some(JSONSchemaPropsOrArray::Schema(item)) => visit(item, f),
         Some(JSONSchemaPropsOrArray::Schemas(items)) => {
-            items.iter_mut().for_each(drop_unsigned_formats);
+            items.iter_mut().for_each(|p| visit(p, f));
         }
         None => {}
     }
@@ -99,11 +138,11 @@ fn drop_unsigned_formats(props: &mut JSONSchemaProps) {
     .flatten()
     {
         if let JSONSchemaPropsOrBool::Schema(schema) = nested {
-            drop_unsigned_formats(schema);
+            visit(schema, f);
         }
     }
     if let Some(not) = props.not.as_mut() {
-        drop_unsigned_formats(not);
+        visit(not, f);
     }
 }
 
@@ -115,4 +154,21 @@ pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml_ng:
 /// All CRDs as multi-document YAML, as printed by `schemagate crd`.
 pub fn crds_yaml() -> Result<String, serde_yaml_ng::Error> {
     crds().iter().map(crd_yaml).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwrap_lines;
+
+    #[test]
+    fn descriptions_are_unwrapped_within_paragraphs_only() {
+        assert_eq!(
+            unwrap_lines(
+                "Secret key holding the PEM CA bundle used by `verify-full`. The\nsystem roots are used when\nabsent."
+            ),
+            "Secret key holding the PEM CA bundle used by `verify-full`. The system roots are used when absent."
+        );
+        assert_eq!(unwrap_lines("One.\n\nTwo\nlines."), "One.\n\nTwo lines.");
+        assert_eq!(unwrap_lines("Modes:\n- a\n- b"), "Modes:\n- a\n- b");
+    }
 }

@@ -1,6 +1,7 @@
 //! `schemagate dev`: the playground. Starts the Kubernetes API emulator in-process, registers the
 //! CRDs, runs the operator against it and against a SQLite file (or `--database URL`), writes a
-//! kubeconfig only once everything is ready and prints the kubectl commands to try.
+//! kubeconfig only once everything is ready and prints the kubectl commands to try. Each start
+//! begins with an empty SQLite database unless `--keep`; every path it prints is absolute.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,8 @@ use super::run::{RunArgs, init_logging, operate, shutdown_signal};
 /// Options of `schemagate dev`.
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
-    /// Where to write the kubeconfig for kubectl (written once everything is ready).
+    /// Where to write the kubeconfig for kubectl (written once everything is ready, removed on
+    /// exit; printed as an absolute path).
     #[arg(long, default_value = "schemagate-dev.kubeconfig")]
     pub kubeconfig: PathBuf,
     /// A PostgreSQL or MySQL URL to use instead of the embedded SQLite database
@@ -33,9 +35,15 @@ pub struct DevArgs {
     #[arg(long)]
     pub database: Option<String>,
     /// The SQLite database file of the playground (relative to the current directory). The
-    /// playground creates the `playground` DatabaseInstance for it, with its absolute path.
+    /// playground creates the `playground` DatabaseInstance for it, with its absolute path. Each
+    /// start begins with an empty database: an existing file here is removed (see `--keep`).
     #[arg(long, default_value = "schemagate-dev.sqlite")]
     pub sqlite: PathBuf,
+    /// Keep the SQLite database of the last start (its tables and its history of applied
+    /// changes) instead of starting empty. The emulated Kubernetes API always starts empty, so
+    /// the examples applied again then meet their own history.
+    #[arg(long, conflicts_with = "database")]
+    pub keep: bool,
     /// Address of the emulated Kubernetes API.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -79,7 +87,7 @@ async fn create_playground_instance(
     engine: Engine,
     location: (Option<String>, Option<u16>, String),
     credentials_secret_ref: Option<CredentialsSecretRef>,
-    tls: TlsMode,
+    tls: Option<TlsMode>,
 ) -> anyhow::Result<()> {
     let (host, port, database) = location;
     let spec = DatabaseInstanceSpec {
@@ -88,10 +96,11 @@ async fn create_playground_instance(
         port,
         database,
         credentials_secret_ref,
-        tls: TlsSpec {
-            mode: tls,
+        // No TLS settings at all for SQLite (none apply): the spec leaves them out.
+        tls: tls.map_or_else(TlsSpec::default, |mode| TlsSpec {
+            mode,
             ca_secret_ref: None,
-        },
+        }),
         environment: Some("dev".to_owned()),
         timeouts: Timeouts::default(),
         drift_check_interval_seconds: 600,
@@ -107,14 +116,39 @@ async fn create_playground_instance(
     Ok(())
 }
 
-/// Creates the `playground` DatabaseInstance for the SQLite file at `path` (made absolute, so
-/// it does not depend on the operator's working directory).
-async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<PathBuf> {
-    let path = std::path::absolute(path)
-        .with_context(|| format!("--sqlite {}: cannot make the path absolute", path.display()))?;
+/// Removes the SQLite database at `path` and its journal files, for a fresh start.
+fn remove_sqlite_files(path: &Path) -> anyhow::Result<bool> {
+    let mut removed = false;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => removed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "removing {} for a fresh playground database (--keep reuses it)",
+                        PathBuf::from(&name).display()
+                    )
+                });
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Creates the `playground` DatabaseInstance for the SQLite file at `path` (absolute, so it
+/// does not depend on the operator's working directory).
+async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<()> {
     let location = (None, None, path.to_string_lossy().into_owned());
-    create_playground_instance(client, Engine::Sqlite, location, None, TlsMode::Disable).await?;
-    Ok(path)
+    create_playground_instance(client, Engine::Sqlite, location, None, None).await
+}
+
+/// `path` made absolute against the current directory.
+fn absolute(flag: &str, path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path)
+        .with_context(|| format!("{flag} {}: cannot make the path absolute", path.display()))
 }
 
 /// Creates the `playground` DatabaseInstance and its Secret for a `--database` URL.
@@ -147,7 +181,7 @@ async fn create_server_instance(client: &Client, url: &str) -> anyhow::Result<()
         password_key: "password".to_owned(),
     };
     let location = (Some(cfg.host.clone()), Some(cfg.port), cfg.database.clone());
-    create_playground_instance(client, engine, location, Some(credentials), tls).await
+    create_playground_instance(client, engine, location, Some(credentials), Some(tls)).await
 }
 
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -157,15 +191,25 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The examples directory as the user should type it: absolute when `./examples` exists (the
+/// repository root), else as the README names it.
+fn examples_dir() -> String {
+    match std::path::absolute("examples") {
+        Ok(p) if p.is_dir() => format!("{}/", p.display()),
+        _ => "examples/".to_owned(),
+    }
+}
+
 fn instructions(kubeconfig: &Path, http: SocketAddr, database: &str) -> String {
     let k = kubeconfig.display();
+    let examples = examples_dir();
     format!(
         r#"
 schemagate dev is ready; its `playground` DatabaseInstance is {database}.
 In another terminal:
 
   export KUBECONFIG={k}
-  kubectl apply -f examples/            # a project and a change for the playground instance
+  kubectl apply -f {examples}   # a project and a change for the playground instance
   kubectl get schemachanges -w          # Reviewing → AwaitingApproval (ctrl-c to stop)
   kubectl describe schemachange add-accounts   # findings, digest, Events
 
@@ -183,6 +227,14 @@ Metrics: http://{http}/metrics   Stop with ctrl-c.
 }
 
 async fn playground(args: &DevArgs) -> anyhow::Result<()> {
+    let kubeconfig = absolute("--kubeconfig", &args.kubeconfig)?;
+    let sqlite = absolute("--sqlite", &args.sqlite)?;
+    if args.database.is_none() && !args.keep && remove_sqlite_files(&sqlite)? {
+        println!(
+            "schemagate dev: starting with an empty database (removed {}; --keep reuses it)",
+            sqlite.display()
+        );
+    }
     let emulator = kube_emulator::Emulator::builder()
         .listen(args.listen)
         .start()
@@ -203,8 +255,8 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
             )
         }
         None => {
-            let path = create_sqlite_instance(&client, &args.sqlite).await?;
-            format!("the SQLite file {}", path.display())
+            create_sqlite_instance(&client, &sqlite).await?;
+            format!("the SQLite file {}", sqlite.display())
         }
     };
     let run_args = RunArgs {
@@ -217,7 +269,6 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
         identity: Some("schemagate-dev".to_owned()),
         lease_duration_seconds: 15,
     };
-    let kubeconfig = args.kubeconfig.clone();
     let kubeconfig_yaml = emulator.kubeconfig_yaml();
     let written = std::sync::Mutex::new(None);
     let result = operate(client, &run_args, shutdown_signal(), |http| {
@@ -230,7 +281,7 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
         }
     })
     .await;
-    let _ = std::fs::remove_file(&args.kubeconfig);
+    let _ = std::fs::remove_file(&kubeconfig);
     emulator.shutdown().await;
     if let Ok(mut w) = written.lock()
         && let Some(Err(e)) = w.take()

@@ -1,5 +1,5 @@
-//! `schemagate diff BEFORE AFTER`: compares two snapshots (JSON or canonical DDL files, or
-//! database URLs) and prints one line per difference. Read-only.
+//! `schemagate diff BEFORE AFTER`: compares two snapshots (JSON or canonical DDL files,
+//! SQLite database files or database URLs) and prints one line per difference. Read-only.
 
 use std::process::ExitCode;
 
@@ -9,9 +9,10 @@ use crate::snapshot::{RenderedObject, Schema, diff, parse_canonical_ddl, render_
 /// Arguments of `schemagate diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The old side: a snapshot file (JSON or DDL) or a database URL.
+    /// The old side: a snapshot file (JSON or DDL, as `schemagate snapshot` prints), a SQLite
+    /// database file, or a database URL (postgres://…, mysql://…, sqlite://PATH).
     pub before: String,
-    /// The new side: a snapshot file (JSON or DDL) or a database URL.
+    /// The new side: the same choices as BEFORE.
     pub after: String,
     /// Print the diff as JSON instead of lines.
     #[arg(long)]
@@ -19,7 +20,7 @@ pub struct DiffArgs {
 }
 
 async fn load(source: &str) -> Result<Vec<RenderedObject>, String> {
-    if source.contains("://") {
+    if super::snapshot::is_url(source) || super::snapshot::is_sqlite_file(source) == Some(true) {
         let cfg = super::snapshot::config(source, None)?;
         let schema = introspect::snapshot_database(&cfg)
             .await

@@ -1,15 +1,20 @@
-//! `schemagate review`: reviews SQL files, stdin or SchemaChange manifests offline, as a CI
-//! step, and prints text, JSON, SARIF or GitHub annotations. Exit 0 clean, 1 findings at or
-//! above `--fail-on`, 2 usage or I/O errors. Must not talk to Kubernetes or databases.
+//! `schemagate review`: reviews SQL files, stdin or SchemaChange manifests (files or
+//! directories) offline, as a CI step, and prints text, JSON, SARIF or GitHub annotations. A
+//! SchemaChange whose Project manifest is among the inputs is reviewed under that Project's
+//! policy through the operator's own path (`workflow::review_for_project`). Exit 0 clean, 1
+//! findings at or above `--fail-on`, 2 usage or I/O errors. Must not talk to Kubernetes or
+//! databases.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::review::{Catalog, Engine, Finding, Level, Policy, review};
+use crate::api::project::Project;
+use crate::review::{Catalog, Engine, Finding, Level, Policy, Report, review};
+use crate::workflow::review_for_project;
 
-use super::review_manifest::{self, ManifestError};
+use super::review_manifest::{self, ManifestError, ProjectInput};
 use super::review_output::{self, FileReport, Format};
 
 /// Arguments of `schemagate review`.
@@ -19,10 +24,13 @@ pub struct ReviewArgs {
     /// SchemaChange names, else postgres.
     #[arg(long, value_parser = parse_engine)]
     pub engine: Option<Engine>,
-    /// Policy preset: `default` (Bytebase dev template) or `strict` (prod template).
+    /// Policy preset: `default` (Bytebase dev template) or `strict` (prod template). Applies to
+    /// SQL files and to SchemaChanges whose Project manifest is not among the inputs.
     #[arg(long, default_value = "default")]
     pub preset: String,
-    /// Policy file: schemagate's YAML (`preset`, `rules`) or Bytebase's SQL-review YAML (`ruleList`).
+    /// Policy file: schemagate's YAML (`preset`, `rules`) or Bytebase's SQL-review YAML
+    /// (`ruleList`). Like `--preset`, it does not apply to a SchemaChange whose Project manifest
+    /// is among the inputs: that Project's `spec.review` does, as in the operator.
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// Current schema of the target database as SQL DDL, for catalog-aware rules.
@@ -34,8 +42,10 @@ pub struct ReviewArgs {
     /// Lowest finding level that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
-    /// SQL files or YAML manifests (SchemaChange, ConfigMap, DatabaseInstance); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
+    /// SQL files or YAML manifests (SchemaChange, ConfigMap, DatabaseInstance, Project), or
+    /// directories: their `.sql`, `.yaml` and `.yml` files, recursively (hidden entries
+    /// skipped); `-` reads stdin.
+    #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<String>,
 }
 
@@ -80,6 +90,25 @@ pub enum ReviewCliError {
     /// A manifest is invalid or incomplete.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// A Project manifest is not a valid Project, or its review policy is invalid (the operator
+    /// would not review its changes either).
+    #[error("{path}:{line}: Project {name}: {message}")]
+    Project {
+        /// The input path.
+        path: String,
+        /// The document's first line.
+        line: usize,
+        /// The Project's name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A directory holds nothing to review.
+    #[error("{path}: no .sql, .yaml or .yml file in this directory")]
+    EmptyDirectory {
+        /// The directory.
+        path: String,
+    },
     /// Output could not be written.
     #[error("cannot write output: {0}")]
     Write(#[source] std::io::Error),
@@ -116,6 +145,81 @@ fn read(path: &str) -> Result<String, ReviewCliError> {
     Ok(text)
 }
 
+/// The files to read for `args`: each directory replaced by its `.sql`/`.yaml`/`.yml` files,
+/// recursively and in name order; hidden files and directories are skipped, and so are
+/// symbolic links to directories (no cycles).
+fn expand(args: &[String]) -> Result<Vec<String>, ReviewCliError> {
+    fn walk(dir: &Path, out: &mut Vec<String>) -> Result<(), ReviewCliError> {
+        let read_err = |source| ReviewCliError::Read {
+            path: dir.display().to_string(),
+            source,
+        };
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(read_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read_err)?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let kind = entry.file_type().map_err(read_err)?;
+            if kind.is_dir() {
+                walk(&path, out)?;
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("sql" | "yaml" | "yml")
+            ) {
+                out.push(path.to_string_lossy().into_owned());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for arg in args {
+        if arg != "-" && Path::new(arg).is_dir() {
+            let before = out.len();
+            walk(Path::new(arg), &mut out)?;
+            if out.len() == before {
+                return Err(ReviewCliError::EmptyDirectory { path: arg.clone() });
+            }
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Reviews a change under the policy of its Project manifest, exactly as the operator would.
+fn review_under_project(
+    project: &ProjectInput,
+    sql: &str,
+    engine: Engine,
+    catalog: Option<&Catalog>,
+) -> Result<Report, ReviewCliError> {
+    let invalid = |message: String| {
+        let name = project
+            .value
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(serde_yaml_ng::Value::as_str)
+            .unwrap_or("<unnamed>")
+            .to_owned();
+        ReviewCliError::Project {
+            path: project.path.clone(),
+            line: project.first_line,
+            name,
+            message,
+        }
+    };
+    let parsed: Project = serde_yaml_ng::from_value(project.value.clone())
+        .map_err(|e| invalid(format!("not a valid Project: {e}")))?;
+    review_for_project(&parsed.spec.review, sql, engine, catalog)
+        .map_err(|e| invalid(format!("invalid review policy: {e}")))
+}
+
 enum Input {
     Sql { path: String, sql: String },
     Manifests(Vec<review_manifest::Document>),
@@ -150,7 +254,7 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
     };
 
     let mut inputs = Vec::new();
-    for path in &args.files {
+    for path in &expand(&args.files)? {
         let text = read(path)?;
         let label = if path == "-" {
             "<stdin>".to_owned()
@@ -173,6 +277,9 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         })
         .collect();
     let changes = review_manifest::changes(&all_docs)?;
+    let any_project = all_docs
+        .iter()
+        .any(|d| d.value.get("kind").and_then(serde_yaml_ng::Value::as_str) == Some("Project"));
 
     let mut reports = Vec::new();
     for input in &inputs {
@@ -189,7 +296,18 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
     for change in changes {
         let engine = args.engine.or(change.engine).unwrap_or(Engine::Postgres);
         let catalog = catalog_for(engine)?;
-        let mut report = review(&change.sql, engine, &policy, catalog.as_ref());
+        let mut report = match &change.project {
+            Some(project) => review_under_project(project, &change.sql, engine, catalog.as_ref())?,
+            None => {
+                if any_project && let Some(name) = &change.project_ref {
+                    eprintln!(
+                        "note: {} ({}): its Project {name} is not among the inputs; reviewed with the --preset/--policy policy",
+                        change.path, change.object
+                    );
+                }
+                review(&change.sql, engine, &policy, catalog.as_ref())
+            }
+        };
         for f in &mut report.findings {
             shift(f, change.line_offset, change.column_offset);
         }

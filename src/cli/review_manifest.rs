@@ -1,6 +1,7 @@
 //! Reading `schemagate review` inputs that are Kubernetes manifests: finds `SchemaChange`
-//! documents, resolves `spec.sqlFrom.configMapKeyRef` from ConfigMaps and the engine from
-//! DatabaseInstances among the inputs. Generic YAML only: must not depend on the CRD types.
+//! documents, resolves `spec.sqlFrom.configMapKeyRef` from ConfigMaps, the engine from
+//! DatabaseInstances and the Project (`spec.projectRef`) among the inputs. Generic YAML only:
+//! must not depend on the CRD types (the caller reads the Project's policy with them).
 
 use serde_yaml_ng::Value;
 
@@ -73,11 +74,26 @@ pub struct ChangeInput {
     pub sql: String,
     /// Engine from a matching DatabaseInstance, if any.
     pub engine: Option<Engine>,
+    /// `spec.projectRef`, if any.
+    pub project_ref: Option<String>,
+    /// The Project manifest `spec.projectRef` names (same namespace), if among the inputs.
+    pub project: Option<ProjectInput>,
     /// Offset to add to statement lines, and indentation to add to columns, when the SQL is a
     /// literal block scalar whose position in the file is known.
     pub line_offset: usize,
     /// See `line_offset`.
     pub column_offset: usize,
+}
+
+/// A Project manifest among the inputs, for the policy of the changes that name it.
+#[derive(Debug, Clone)]
+pub struct ProjectInput {
+    /// Input path.
+    pub path: String,
+    /// 1-based line of the document's first line in the file.
+    pub first_line: usize,
+    /// The whole document.
+    pub value: Value,
 }
 
 const API_GROUP: &str = "schemagate.io/";
@@ -296,6 +312,7 @@ pub fn changes(docs: &[Document]) -> Result<Vec<ChangeInput>, ManifestError> {
     let mut out = Vec::new();
     let config_maps = by_name(docs, "ConfigMap", false);
     let instances = by_name(docs, "DatabaseInstance", true);
+    let projects = by_name(docs, "Project", true);
     for doc in docs.iter().filter(|d| kind_is(d, "SchemaChange", true)) {
         let name = get_str(&doc.value, &["metadata", "name"])
             .unwrap_or("<unnamed>")
@@ -344,12 +361,23 @@ pub fn changes(docs: &[Document]) -> Result<Vec<ChangeInput>, ManifestError> {
                 source,
             })?);
         }
+        let project_ref = get_str(&doc.value, &["spec", "projectRef"]).map(str::to_owned);
+        let project = project_ref
+            .as_deref()
+            .and_then(|p| find_named(&projects, p, doc))
+            .map(|p| ProjectInput {
+                path: p.path.clone(),
+                first_line: p.first_line,
+                value: p.value.clone(),
+            });
         let (line_offset, column_offset) = pos.unwrap_or((0, 0));
         out.push(ChangeInput {
             path,
             object: format!("SchemaChange/{name}"),
             sql,
             engine,
+            project_ref,
+            project,
             line_offset,
             column_offset,
         });

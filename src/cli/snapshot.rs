@@ -1,4 +1,5 @@
-//! `schemagate snapshot`: prints a live database's canonical schema (DDL or JSON). Read-only.
+//! `schemagate snapshot`: prints a live database's canonical schema (DDL or JSON), from a
+//! database URL or a SQLite file's path. Read-only.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,10 +19,13 @@ pub enum Format {
 /// Arguments of `schemagate snapshot`.
 #[derive(Debug, clap::Args)]
 pub struct SnapshotArgs {
-    /// Database engine: postgres or mysql (MariaDB).
+    /// Database engine: postgres, mysql (also MariaDB) or sqlite. Optional: the URL names it;
+    /// when given, it must match.
     #[arg(long)]
     pub engine: Option<String>,
-    /// Database URL, e.g. postgres://user:pass@host:5432/db (the password is never printed).
+    /// Database URL — postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db,
+    /// sqlite://PATH — or the path of a SQLite database file (app.db). The password is never
+    /// printed.
     #[arg(long, env = "SCHEMAGATE_DATABASE_URL", hide_env_values = true)]
     pub url: String,
     /// Output format.
@@ -29,9 +33,46 @@ pub struct SnapshotArgs {
     pub format: Format,
 }
 
-/// Parses a URL and checks it against `--engine`.
+/// The first bytes of every SQLite database file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Whether `source` is a URL rather than a file path.
+pub(crate) fn is_url(source: &str) -> bool {
+    source.contains("://") || source.starts_with("sqlite:")
+}
+
+/// Whether the file at `path` starts with the SQLite header. `None` when it cannot be read.
+pub(crate) fn is_sqlite_file(path: &str) -> Option<bool> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(SQLITE_HEADER.len());
+    std::fs::File::open(path)
+        .ok()?
+        .take(SQLITE_HEADER.len() as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(head == SQLITE_HEADER)
+}
+
+/// Parses a URL, or takes a path as a SQLite database file, and checks it against `--engine`.
 pub(crate) fn config(url: &str, engine: Option<&str>) -> Result<ConnectionConfig, String> {
-    let cfg = ConnectionConfig::from_url(url).map_err(|e| error_chain(&e))?;
+    let cfg = if is_url(url) {
+        ConnectionConfig::from_url(url).map_err(|e| error_chain(&e))?
+    } else {
+        match is_sqlite_file(url) {
+            Some(true) => ConnectionConfig::sqlite(url),
+            // SQLite reads an empty file as an empty database.
+            Some(false) if std::fs::metadata(url).is_ok_and(|m| m.len() == 0) => {
+                ConnectionConfig::sqlite(url)
+            }
+            Some(false) => return Err(format!("{url} is not a SQLite database file")),
+            None => {
+                return Err(format!(
+                    "{url}: no such file; give a database URL (postgres://…, mysql://…, \
+                     sqlite://PATH) or the path of an existing SQLite database file"
+                ));
+            }
+        }
+    };
     if let Some(e) = engine {
         let want: Engine = e
             .parse()

@@ -38,6 +38,6 @@ pub use observed::{
     ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SiblingChange,
     SqlText, Target, review_key, sql_digest,
 };
-pub use review::review_policy;
+pub use review::{review_for_project, review_policy};
 pub use status::{EventNote, EventType, StatusUpdate, next_status};
 pub use version::{Version, VersionError};

@@ -7,7 +7,8 @@
 use crate::api::count;
 use crate::api::project::{ReviewPolicy, ReviewPreset, RuleLevel};
 use crate::api::schema_change::{Finding, FindingLevel, ImpactRecord, RiskLevel};
-use crate::review::{self, Level, Policy, PolicyError, Report, Risk};
+use crate::review::{self, Catalog, Level, Policy, PolicyError, Report, Risk};
+use crate::sqltext::Engine;
 
 use super::observed::ReviewOutcome;
 
@@ -38,6 +39,22 @@ pub fn review_policy(spec: &ReviewPolicy) -> Result<Policy, PolicyError> {
     } else {
         Err(PolicyError::UnknownRules(unknown))
     }
+}
+
+/// Reviews `sql` for `engine` under a Project's `spec.review`: the one review path of the
+/// operator and of `schemagate review` given the Project's manifest, so both reach the same
+/// verdict (what differs is only where `catalog` comes from: the live schema, or `--schema`).
+///
+/// # Errors
+/// The Project's policy is invalid ([`review_policy`]).
+pub fn review_for_project(
+    spec: &ReviewPolicy,
+    sql: &str,
+    engine: Engine,
+    catalog: Option<&Catalog>,
+) -> Result<Report, PolicyError> {
+    let policy = review_policy(spec)?;
+    Ok(review::review(sql, engine, &policy, catalog))
 }
 
 impl ReviewOutcome {

@@ -24,16 +24,17 @@ pub(super) async fn run_review(
         return ReviewOutcome::default();
     };
     let engine = instance.spec.engine;
-    // The workflow only asks for a review once the project's policy is valid.
-    let Ok(policy) = crate::workflow::review_policy(&project.spec.review) else {
-        return ReviewOutcome::default();
-    };
     let catalog = match &target.config {
         Some(cfg) => live_catalog(cfg, engine).await,
         None => None,
     };
-    let sql = sql.clone();
-    let report = crate::review::review(&sql, engine, &policy, catalog.as_ref());
+    // The workflow only asks for a review once the project's policy is valid. The same call
+    // serves `schemagate review` given the Project's manifest: one verdict.
+    let Ok(report) =
+        crate::workflow::review_for_project(&project.spec.review, sql, engine, catalog.as_ref())
+    else {
+        return ReviewOutcome::default();
+    };
     for finding in &report.findings {
         ctx.metrics.finding(&finding.rule);
     }
