@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::MySqlConnection;
 
+use super::introspect::SnapshotOptions;
 use crate::snapshot::{Column, Dialect, Object, ObjectKind, Schema, Table, TableItem};
 
 fn q(s: &str) -> String {
@@ -16,12 +17,7 @@ fn lit(s: &str) -> String {
 }
 
 fn obj(kind: ObjectKind, name: &str, definition: String) -> Object {
-    Object {
-        kind,
-        schema: String::new(),
-        name: name.to_owned(),
-        definition,
-    }
+    Object::new(kind, "", name, definition)
 }
 
 fn is_ours(name: &str) -> bool {
@@ -114,7 +110,10 @@ async fn foreign_keys(
 }
 
 /// Reads the schema of the connected database.
-pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Error> {
+pub(crate) async fn snapshot(
+    c: &mut MySqlConnection,
+    _opts: SnapshotOptions,
+) -> Result<Schema, sqlx::Error> {
     let mut s = Schema::new(Dialect::Mysql);
     let db: String = sqlx::query_scalar("SELECT DATABASE()")
         .fetch_one(&mut *c)
@@ -147,14 +146,9 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         }
         by_name.insert(name.clone(), s.tables.len());
         s.tables.push(Table {
-            schema: String::new(),
-            name,
-            columns: Vec::new(),
-            constraints: Vec::new(),
-            foreign_keys: Vec::new(),
-            indexes: Vec::new(),
             options: Some(opts.join(" ")).filter(|o| !o.is_empty()),
             comment: comment.filter(|c| !c.is_empty()),
+            ..Table::new("", name)
         });
     }
 
@@ -209,6 +203,7 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             collation,
             extra: on_update,
             comment: Some(comment).filter(|c| !c.is_empty()),
+            identity_options: None,
         });
     }
 

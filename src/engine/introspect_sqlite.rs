@@ -82,6 +82,7 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
             collation: None,
             extra: None,
             comment: None,
+            identity_options: None,
         });
     }
     for (table, mut cols) in primary {
@@ -190,25 +191,11 @@ struct ForeignKey {
 }
 
 fn empty_table(name: String) -> Table {
-    Table {
-        schema: String::new(),
-        name,
-        columns: Vec::new(),
-        constraints: Vec::new(),
-        foreign_keys: Vec::new(),
-        indexes: Vec::new(),
-        options: None,
-        comment: None,
-    }
+    Table::new("", name)
 }
 
 fn object(kind: ObjectKind, name: String, definition: String) -> Object {
-    Object {
-        kind,
-        schema: String::new(),
-        name,
-        definition,
-    }
+    Object::new(kind, "", name, definition)
 }
 
 fn quote(identifier: &str) -> String {

@@ -1,0 +1,630 @@
+//! Tables (partitions and inheritance children included), their columns, constraints and
+//! indexes; views and materialized views with theirs. Pure.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{
+    Ctx, Grantable, Out, acl, acl_and_owner, cat, class, column_collation, comment_statement,
+    display, opclass_name, q,
+};
+use crate::snapshot::{Column, Object, ObjectKind, Table, TableItem, object_key};
+
+/// Lookups shared by all relations.
+struct Rel<'a> {
+    am: HashMap<i64, &'a str>,
+    opclasses: HashMap<i64, &'a (i64, i64, String, bool)>,
+    constraints: HashMap<i64, Vec<&'a cat::Constraint>>,
+    constraint_indexes: HashSet<i64>,
+    indexes: HashMap<i64, Vec<&'a cat::Index>>,
+    identity: HashMap<(i64, i32), i64>,
+    sequences: HashMap<i64, &'a cat::Sequence>,
+}
+
+pub(super) fn relations(cx: &Ctx<'_>, out: &mut Out) {
+    let mut constraints: HashMap<i64, Vec<&cat::Constraint>> = HashMap::new();
+    let mut constraint_indexes = HashSet::new();
+    for k in cx.cat.constraints.iter().filter(|k| k.rel != 0) {
+        if matches!(k.kind.as_str(), "p" | "u" | "x") {
+            constraint_indexes.insert(k.index);
+        }
+        constraints.entry(k.rel).or_default().push(k);
+    }
+    let mut indexes: HashMap<i64, Vec<&cat::Index>> = HashMap::new();
+    for i in &cx.cat.indexes {
+        indexes.entry(i.rel).or_default().push(i);
+    }
+    let identity = cx
+        .seq_owner
+        .iter()
+        .filter(|(_, (_, _, internal))| *internal)
+        .map(|(seq, (rel, num, _))| ((*rel, *num), *seq))
+        .collect();
+    let r = Rel {
+        am: cx
+            .cat
+            .access_methods
+            .iter()
+            .map(|(o, n)| (*o, n.as_str()))
+            .collect(),
+        opclasses: cx.cat.opclasses.iter().map(|o| (o.0, o)).collect(),
+        constraints,
+        constraint_indexes,
+        indexes,
+        identity,
+        sequences: cx.cat.sequences.iter().map(|s| (s.oid, s)).collect(),
+    };
+    for c in &cx.cat.classes {
+        let Some(ns) = cx.user_ns(c.namespace) else {
+            continue;
+        };
+        if cx.is_member(class::CLASS, c.oid) {
+            continue;
+        }
+        match c.kind.as_str() {
+            "r" | "p" => table(cx, &r, out, c, ns),
+            "v" | "m" => view(cx, &r, out, c, ns),
+            _ => {}
+        }
+    }
+}
+
+/// `WITH (…)` options of a relation, including its TOAST table's.
+fn with_options(cx: &Ctx<'_>, c: &cat::Class) -> Option<String> {
+    let mut opts: Vec<String> = c.options.clone().unwrap_or_default();
+    if let Some(toast) = cx.classes.get(&c.toast).and_then(|t| t.options.as_ref()) {
+        opts.extend(toast.iter().map(|o| format!("toast.{o}")));
+    }
+    (!opts.is_empty()).then(|| format!("WITH ({})", opts.join(", ")))
+}
+
+/// Per-column settings pg_dump also keeps: statistics target, storage, compression, options.
+fn column_settings(cx: &Ctx<'_>, alter: &str, a: &cat::Attribute, out: &mut Vec<String>) {
+    let col = format!("{alter} ALTER COLUMN {}", q(&a.name));
+    if a.statistics >= 0 {
+        out.push(format!("{col} SET STATISTICS {}", a.statistics));
+    }
+    let type_storage = cx.types.get(&a.type_oid).map(|t| t.storage.as_str());
+    if type_storage.is_some_and(|s| s != a.storage) {
+        let storage = match a.storage.as_str() {
+            "p" => "PLAIN",
+            "e" => "EXTERNAL",
+            "m" => "MAIN",
+            _ => "EXTENDED",
+        };
+        out.push(format!("{col} SET STORAGE {storage}"));
+    }
+    match a.compression.as_str() {
+        "p" => out.push(format!("{col} SET COMPRESSION pglz")),
+        "l" => out.push(format!("{col} SET COMPRESSION lz4")),
+        _ => {}
+    }
+    if let Some(o) = a.options.as_ref().filter(|o| !o.is_empty()) {
+        out.push(format!("{col} SET ({})", o.join(", ")));
+    }
+}
+
+/// The default name PostgreSQL gives an identity column's sequence (`makeObjectName`:
+/// `table_column_seq`, the longer part shortened to fit 63 bytes).
+fn default_sequence_name(table: &str, column: &str) -> String {
+    const MAX: usize = 63;
+    let (mut a, mut b) = (table.len(), column.len());
+    let avail = MAX - "_seq".len() - 1;
+    while a + b > avail {
+        if a > b {
+            a -= 1;
+        } else {
+            b -= 1;
+        }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_owned()
+    };
+    format!("{}_{}_seq", clip(table, a), clip(column, b))
+}
+
+/// Identity sequence options that differ from what `GENERATED … AS IDENTITY` would create.
+fn identity_options(
+    cx: &Ctx<'_>,
+    r: &Rel<'_>,
+    c: &cat::Class,
+    a: &cat::Attribute,
+) -> Option<String> {
+    let seq_oid = r.identity.get(&(c.oid, a.num))?;
+    let sq = r.sequences.get(seq_oid)?;
+    let sc = cx.classes.get(seq_oid)?;
+    let mut o = Vec::new();
+    if sc.name != default_sequence_name(&c.name, &a.name) || sc.namespace != c.namespace {
+        o.push(format!(
+            "SEQUENCE NAME {}",
+            cx.qname(sc.namespace, &sc.name)
+        ));
+    }
+    let (type_min, type_max) = match sq.type_name.as_str() {
+        "smallint" => (i64::from(i16::MIN), i64::from(i16::MAX)),
+        "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        _ => (i64::MIN, i64::MAX),
+    };
+    let (min, max) = if sq.increment > 0 {
+        (1, type_max)
+    } else {
+        (type_min, -1)
+    };
+    let start = if sq.increment > 0 { sq.min } else { sq.max };
+    if sq.start != start {
+        o.push(format!("START WITH {}", sq.start));
+    }
+    if sq.increment != 1 {
+        o.push(format!("INCREMENT BY {}", sq.increment));
+    }
+    if sq.min != min {
+        o.push(format!("MINVALUE {}", sq.min));
+    }
+    if sq.max != max {
+        o.push(format!("MAXVALUE {}", sq.max));
+    }
+    if sq.cache != 1 {
+        o.push(format!("CACHE {}", sq.cache));
+    }
+    if sq.cycle {
+        o.push("CYCLE".into());
+    }
+    (!o.is_empty()).then(|| o.join(" "))
+}
+
+fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
+    let qn = cx.qname(c.namespace, &c.name);
+    let only = format!("ALTER TABLE ONLY {qn}");
+    let mut t = Table::new(ns, c.name.clone());
+    let key = object_key("table", &display(ns, &c.name));
+    let parents: &[i64] = cx.parents.get(&c.oid).map_or(&[], Vec::as_slice);
+    for p in parents {
+        if let Some(pc) = cx.classes.get(p) {
+            let pns = cx.ns_names.get(&pc.namespace).copied().unwrap_or("");
+            out.deps
+                .entry(key.clone())
+                .or_default()
+                .insert(object_key("table", &display(pns, &pc.name)));
+        }
+    }
+    t.unlogged = c.persistence == "u";
+    let typed = c.of_type != 0;
+    if c.is_partition {
+        if let Some(p) = parents.first().and_then(|p| cx.classes.get(p)) {
+            t.of = Some(format!("PARTITION OF {}", cx.qname(p.namespace, &p.name)));
+        }
+    } else if let Some(ty) = cx.types.get(&c.of_type) {
+        t.of = Some(format!("OF {}", cx.qname(ty.namespace, &ty.name)));
+    }
+    let mut statements = Vec::new();
+    let mut column_grants = Vec::new();
+    for a in cx.columns.get(&c.oid).into_iter().flatten() {
+        let default = cx.defaults.get(&(c.oid, a.num)).copied();
+        let comment = cx.comment(class::CLASS, c.oid, a.num);
+        // A partition's and a typed table's columns come from the parent or the type, an
+        // inheritance child's inherited ones from its parents.
+        let declared = !(c.is_partition || typed || !a.is_local);
+        if declared {
+            let (default, generated) = if a.generated == "s" {
+                (None, default.map(|g| format!("({g}) STORED")))
+            } else if !a.identity.is_empty() {
+                (None, None)
+            } else {
+                (default.map(str::to_owned), None)
+            };
+            t.columns.push(Column {
+                nullable: !a.not_null,
+                default,
+                identity: match a.identity.as_str() {
+                    "a" => Some("ALWAYS".to_owned()),
+                    "d" => Some("BY DEFAULT".to_owned()),
+                    _ => None,
+                },
+                identity_options: identity_options(cx, r, c, a),
+                generated,
+                collation: column_collation(cx, a),
+                comment: comment.map(str::to_owned),
+                ..Column::new(a.name.clone(), a.type_name.clone())
+            });
+        } else {
+            let parent = parents.iter().find_map(|p| {
+                let pa = cx.columns.get(p)?.iter().find(|pa| pa.name == a.name)?;
+                Some((pa.not_null, cx.defaults.get(&(*p, pa.num)).copied()))
+            });
+            let (parent_not_null, parent_default) = parent.unwrap_or((false, None));
+            let col = format!("{only} ALTER COLUMN {}", q(&a.name));
+            if a.not_null && !parent_not_null {
+                statements.push(format!("{col} SET NOT NULL"));
+            }
+            if a.generated.is_empty() && a.identity.is_empty() && default != parent_default {
+                match default {
+                    Some(d) => statements.push(format!("{col} SET DEFAULT {d}")),
+                    None => statements.push(format!("{col} DROP DEFAULT")),
+                }
+            }
+            statements.extend(comment_statement(
+                &format!("COLUMN {qn}.{}", q(&a.name)),
+                comment,
+            ));
+        }
+        column_settings(cx, &only, a, &mut statements);
+        if let Some(acl) = &a.acl {
+            column_grants.extend(acl::statements(
+                &format!("TABLE {qn}"),
+                Some(&q(&a.name)),
+                acl,
+                &[],
+            ));
+        }
+    }
+
+    let mut constraints: Vec<&&cat::Constraint> =
+        r.constraints.get(&c.oid).into_iter().flatten().collect();
+    constraints.sort_by(|a, b| a.name.cmp(&b.name));
+    for k in constraints {
+        let comment = cx.comment(class::CONSTRAINT, k.oid, 0);
+        let comment_on = format!("CONSTRAINT {} ON {qn}", q(&k.name));
+        if k.kind == "f" || (k.kind == "c" && !k.validated) {
+            // Added after all tables: foreign keys need their target, and a constraint in
+            // CREATE TABLE is always validated.
+            let mut def = k.definition.clone();
+            if let Some(cm) = comment_statement(&comment_on, comment) {
+                def.push_str(";\n");
+                def.push_str(&cm);
+            }
+            t.foreign_keys.push(TableItem {
+                name: k.name.clone(),
+                definition: def,
+            });
+        } else {
+            t.constraints.push(TableItem {
+                name: k.name.clone(),
+                definition: k.definition.clone(),
+            });
+            statements.extend(comment_statement(&comment_on, comment));
+        }
+    }
+
+    let mut indexes: Vec<&&cat::Index> = r.indexes.get(&c.oid).into_iter().flatten().collect();
+    indexes.sort_by_key(|i| cx.classes.get(&i.oid).map(|ic| ic.name.as_str()));
+    for i in indexes {
+        let Some(ic) = cx.classes.get(&i.oid) else {
+            continue;
+        };
+        let iq = cx.qname(ic.namespace, &ic.name);
+        let mut tail = Vec::new();
+        if i.clustered {
+            tail.push(format!("ALTER TABLE {qn} CLUSTER ON {}", q(&ic.name)));
+        }
+        if i.replica_identity {
+            tail.push(format!(
+                "{only} REPLICA IDENTITY USING INDEX {}",
+                q(&ic.name)
+            ));
+        }
+        if r.constraint_indexes.contains(&i.oid) {
+            // The constraint creates it: only what is set on the index itself.
+            statements.extend(tail);
+            statements.extend(comment_statement(
+                &format!("INDEX {iq}"),
+                cx.comment(class::CLASS, ic.oid, 0),
+            ));
+            continue;
+        }
+        if cx.has_parent.contains(&i.oid) {
+            // A partition's index attached to its parent's: created with it.
+            continue;
+        }
+        let mut st = vec![index_sql(cx, r, i, ic, &qn)];
+        for a in cx.columns.get(&i.oid).into_iter().flatten() {
+            if a.statistics >= 0 {
+                st.push(format!(
+                    "ALTER INDEX {iq} ALTER COLUMN {} SET STATISTICS {}",
+                    a.num, a.statistics
+                ));
+            }
+        }
+        st.extend(tail);
+        st.extend(comment_statement(
+            &format!("INDEX {iq}"),
+            cx.comment(class::CLASS, ic.oid, 0),
+        ));
+        t.indexes.push(TableItem {
+            name: ic.name.clone(),
+            definition: st.join(";\n"),
+        });
+    }
+
+    let mut options = Vec::new();
+    if let Some(b) = &c.bound {
+        options.push(b.clone());
+    }
+    if !c.is_partition && !parents.is_empty() {
+        let names: Vec<String> = parents
+            .iter()
+            .filter_map(|p| cx.classes.get(p))
+            .map(|p| cx.qname(p.namespace, &p.name))
+            .collect();
+        options.push(format!("INHERITS ({})", names.join(", ")));
+    }
+    if let Some(k) = &c.partition_key {
+        options.push(format!("PARTITION BY {k}"));
+    }
+    if let Some(am) = r.am.get(&c.am).filter(|am| **am != "heap") {
+        options.push(format!("USING {am}"));
+    }
+    options.extend(with_options(cx, c));
+    t.options = (!options.is_empty()).then(|| options.join(" "));
+
+    match c.replica_identity.as_str() {
+        "n" => statements.push(format!("{only} REPLICA IDENTITY NOTHING")),
+        "f" => statements.push(format!("{only} REPLICA IDENTITY FULL")),
+        _ => {}
+    }
+    if c.row_security {
+        statements.push(format!("ALTER TABLE {qn} ENABLE ROW LEVEL SECURITY"));
+    }
+    if c.force_row_security {
+        statements.push(format!("ALTER TABLE {qn} FORCE ROW LEVEL SECURITY"));
+    }
+    t.statements = statements;
+    t.comment = cx.comment(class::CLASS, c.oid, 0).map(str::to_owned);
+    out.schema_tables.push(t);
+    acl_and_owner(
+        cx,
+        out,
+        Grantable {
+            label: "table",
+            schema: ns,
+            name: &c.name,
+            grant: format!("TABLE {qn}"),
+            alter: format!("TABLE {qn}"),
+            acl: c.acl.as_ref(),
+            acl_default: c.acl_default.as_ref(),
+            owner: Some(c.owner),
+            more: column_grants,
+        },
+    );
+}
+
+/// Splits a list of expressions as `pg_get_expr` prints it (`a, lower(b), (c + 1)`) at its
+/// top-level commas.
+fn split_expressions(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut cur = String::new();
+    for ch in list.chars() {
+        match quote {
+            Some(qc) => {
+                // Doubled quotes close and reopen, which needs no special case here.
+                if ch == qc {
+                    quote = None;
+                }
+                cur.push(ch);
+            }
+            None => match ch {
+                '\'' | '"' => {
+                    quote = Some(ch);
+                    cur.push(ch);
+                }
+                '(' | '[' => {
+                    depth += 1;
+                    cur.push(ch);
+                }
+                ')' | ']' => {
+                    depth -= 1;
+                    cur.push(ch);
+                }
+                ',' if depth == 0 => out.push(std::mem::take(&mut cur).trim().to_owned()),
+                _ => cur.push(ch),
+            },
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_owned());
+    }
+    out
+}
+
+fn numbers<T: std::str::FromStr>(text: &str) -> Vec<T> {
+    text.split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+/// `CREATE INDEX` from `pg_index` (what `pg_get_indexdef` prints, at a tenth of its cost).
+fn index_sql(cx: &Ctx<'_>, r: &Rel<'_>, i: &cat::Index, ic: &cat::Class, table: &str) -> String {
+    let keys: Vec<i32> = numbers(&i.keys);
+    let collations: Vec<i64> = numbers(&i.collations);
+    let opclasses: Vec<i64> = numbers(&i.opclasses);
+    let options: Vec<i32> = numbers(&i.options);
+    let mut expressions = split_expressions(i.expressions.as_deref().unwrap_or("")).into_iter();
+    let key_columns = usize::try_from(i.key_columns).unwrap_or(0);
+    let mut cols = Vec::new();
+    let mut include = Vec::new();
+    for (n, k) in keys.iter().enumerate() {
+        let (text, own_collation) = if *k != 0 {
+            let a = cx
+                .columns
+                .get(&i.rel)
+                .and_then(|v| v.iter().find(|a| a.num == *k));
+            (
+                q(a.map_or("", |a| a.name.as_str())),
+                a.map_or(0, |a| a.collation),
+            )
+        } else {
+            let e = expressions.next().unwrap_or_default();
+            (format!("({e})"), 100)
+        };
+        if n >= key_columns {
+            include.push(text);
+            continue;
+        }
+        let mut s = text;
+        if let Some(coll) = collations
+            .get(n)
+            .filter(|c| **c != 0 && **c != own_collation)
+            && let Some(name) = cx.collation(*coll)
+        {
+            s.push_str(&format!(" COLLATE {name}"));
+        }
+        if let Some(o) = opclasses
+            .get(n)
+            .and_then(|o| r.opclasses.get(o))
+            .filter(|o| !o.3)
+        {
+            s.push(' ');
+            s.push_str(&opclass_name(cx, o));
+        }
+        let opt = options.get(n).copied().unwrap_or(0);
+        let (desc, nulls_first) = (opt & 1 != 0, opt & 2 != 0);
+        if desc {
+            s.push_str(" DESC");
+        }
+        if nulls_first && !desc {
+            s.push_str(" NULLS FIRST");
+        } else if !nulls_first && desc {
+            s.push_str(" NULLS LAST");
+        }
+        cols.push(s);
+    }
+    let am = r.am.get(&ic.am).copied().unwrap_or("btree");
+    let mut sql = format!(
+        "CREATE {}INDEX {} ON {table} USING {am} ({})",
+        if i.unique { "UNIQUE " } else { "" },
+        q(&ic.name),
+        cols.join(", ")
+    );
+    if !include.is_empty() {
+        sql.push_str(&format!(" INCLUDE ({})", include.join(", ")));
+    }
+    if i.nulls_not_distinct {
+        sql.push_str(" NULLS NOT DISTINCT");
+    }
+    if let Some(o) = ic.options.as_ref().filter(|o| !o.is_empty()) {
+        sql.push_str(&format!(" WITH ({})", o.join(", ")));
+    }
+    if let Some(p) = &i.predicate {
+        sql.push_str(&format!(" WHERE {p}"));
+    }
+    sql
+}
+
+fn view(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
+    let qn = cx.qname(c.namespace, &c.name);
+    let materialized = c.kind == "m";
+    let (word, kind, label) = if materialized {
+        (
+            "MATERIALIZED VIEW",
+            ObjectKind::MaterializedView,
+            "materialized-view",
+        )
+    } else {
+        ("VIEW", ObjectKind::View, "view")
+    };
+    let body = c.view.as_deref().unwrap_or("").trim().trim_end_matches(';');
+    let mut def = format!("CREATE {word} {qn}");
+    if materialized && let Some(am) = r.am.get(&c.am).filter(|am| **am != "heap") {
+        def.push_str(&format!(" USING {am}"));
+    }
+    if let Some(w) = with_options(cx, c) {
+        def.push(' ');
+        def.push_str(&w);
+    }
+    def.push_str(&format!(" AS\n{body}"));
+    if materialized {
+        // As pg_dump does: loading the schema must not run the query.
+        def.push_str("\nWITH NO DATA");
+    }
+    let alter = format!("ALTER {word} {qn}");
+    let mut st = vec![def];
+    for a in cx.columns.get(&c.oid).into_iter().flatten() {
+        if let Some(d) = cx.defaults.get(&(c.oid, a.num)) {
+            st.push(format!(
+                "{alter} ALTER COLUMN {} SET DEFAULT {d}",
+                q(&a.name)
+            ));
+        }
+        column_settings(cx, &alter, a, &mut st);
+    }
+    let target = format!("{word} {qn}");
+    st.extend(comment_statement(
+        &target,
+        cx.comment(class::CLASS, c.oid, 0),
+    ));
+    for a in cx.columns.get(&c.oid).into_iter().flatten() {
+        st.extend(comment_statement(
+            &format!("COLUMN {qn}.{}", q(&a.name)),
+            cx.comment(class::CLASS, c.oid, a.num),
+        ));
+    }
+    out.object(kind, ns, &c.name, st);
+    let mut indexes: Vec<&&cat::Index> = r.indexes.get(&c.oid).into_iter().flatten().collect();
+    indexes.sort_by_key(|i| cx.classes.get(&i.oid).map(|ic| ic.name.as_str()));
+    for i in indexes {
+        let Some(ic) = cx.classes.get(&i.oid) else {
+            continue;
+        };
+        let mut st = vec![index_sql(cx, r, i, ic, &qn)];
+        if i.clustered {
+            st.push(format!(
+                "ALTER MATERIALIZED VIEW {qn} CLUSTER ON {}",
+                q(&ic.name)
+            ));
+        }
+        st.extend(comment_statement(
+            &format!("INDEX {}", cx.qname(ic.namespace, &ic.name)),
+            cx.comment(class::CLASS, ic.oid, 0),
+        ));
+        let mut o = Object::new(ObjectKind::Index, ns, ic.name.clone(), st.join(";\n"));
+        o.depends_on = vec![object_key(label, &display(ns, &c.name))];
+        out.objects.push(o);
+    }
+    acl_and_owner(
+        cx,
+        out,
+        Grantable {
+            label,
+            schema: ns,
+            name: &c.name,
+            grant: format!("TABLE {qn}"),
+            alter: target,
+            acl: c.acl.as_ref(),
+            acl_default: c.acl_default.as_ref(),
+            owner: Some(c.owner),
+            more: Vec::new(),
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expression_lists_split_at_top_level_commas_only() {
+        assert_eq!(
+            split_expressions("(a + 1), lower(b), (b || ', '::text), \"x,y\", coalesce(c, 0)"),
+            [
+                "(a + 1)",
+                "lower(b)",
+                "(b || ', '::text)",
+                "\"x,y\"",
+                "coalesce(c, 0)"
+            ]
+        );
+        assert!(split_expressions("").is_empty());
+    }
+
+    #[test]
+    fn identity_sequence_names_are_shortened_like_postgres_does() {
+        assert_eq!(default_sequence_name("t", "id"), "t_id_seq");
+        let long = "a".repeat(60);
+        let name = default_sequence_name(&long, "id");
+        assert_eq!(name.len(), 63);
+        assert!(name.ends_with("_id_seq"));
+    }
+}
