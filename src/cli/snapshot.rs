@@ -26,6 +26,14 @@ pub struct SnapshotArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "ddl")]
     pub format: Format,
+    /// Also record grants that differ from the defaults (PostgreSQL: and default privileges).
+    /// Left out by default: they name roles, which differ between servers.
+    #[arg(long)]
+    pub privileges: bool,
+    /// Also record owners (PostgreSQL `ALTER … OWNER TO`; MySQL/MariaDB `DEFINER`s).
+    /// Left out by default: they name roles, which differ between servers.
+    #[arg(long)]
+    pub owners: bool,
 }
 
 /// Parses a URL and checks it against `--engine`.
@@ -64,7 +72,11 @@ pub fn run(args: &SnapshotArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(introspect::snapshot_database(&cfg)) {
+    let opts = introspect::SnapshotOptions {
+        privileges: args.privileges,
+        owners: args.owners,
+    };
+    match rt.block_on(introspect::snapshot_database_with(&cfg, opts)) {
         Ok(schema) => {
             let text = match args.format {
                 Format::Ddl => schema.canonical_ddl(),

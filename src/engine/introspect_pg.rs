@@ -41,7 +41,8 @@ async fn part_indexes(
     Ok(())
 }
 
-/// Everything else. Dependencies come first: routines of extensions are left out by the query.
+/// Everything else. Dependencies come first: routines of extensions, and those a type created
+/// for itself, are left out by the query.
 async fn part_rest(
     c: &mut PgConnection,
     opts: SnapshotOptions,
@@ -51,7 +52,7 @@ async fn part_rest(
     let members: Vec<i64> = cat
         .depends
         .iter()
-        .filter(|d| d.deptype == "e" && d.classid == catalog::class::PROC)
+        .filter(|d| matches!(d.deptype.as_str(), "e" | "i") && d.classid == catalog::class::PROC)
         .map(|d| d.objid)
         .collect();
     cat.namespaces = catalog::namespaces(&mut *c).await?;

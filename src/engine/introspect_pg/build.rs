@@ -97,7 +97,7 @@ impl<'a> Ctx<'a> {
                 "e" => {
                     members.insert((d.classid, d.objid));
                 }
-                "a" | "i" => {
+                "a" | "i" if d.classid == class::CLASS => {
                     seq_owner.insert(d.objid, (d.refobjid, d.refobjsubid, d.deptype == "i"));
                 }
                 _ => {}

@@ -114,13 +114,15 @@ pub(super) struct Depend {
 }
 
 /// Dependencies between user objects: normal ones (for the load order), extension membership,
-/// and the owning column of each sequence (automatic: serial, `OWNED BY`; internal: identity).
+/// the owning column of each sequence (automatic: serial, `OWNED BY`; internal: identity), and
+/// the routines a type creates for itself (a range's constructors).
 pub(super) async fn depends(c: &mut PgConnection) -> Result<Vec<Depend>, sqlx::Error> {
     sqlx::query_as(
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
            refobjsubid::int4, deptype::text FROM pg_depend \
          WHERE refobjid >= 16384 AND (deptype IN ('n', 'e') OR (deptype IN ('a', 'i') \
-           AND classid = 1259 AND refclassid = 1259 AND objsubid = 0 AND refobjsubid > 0))",
+           AND classid = 1259 AND refclassid = 1259 AND objsubid = 0 AND refobjsubid > 0) \
+           OR (deptype = 'i' AND classid = 1255))",
     )
     .fetch_all(c)
     .await

@@ -78,13 +78,31 @@ fn with_options(cx: &Ctx<'_>, c: &cat::Class) -> Option<String> {
 }
 
 /// Per-column settings pg_dump also keeps: statistics target, storage, compression, options.
-fn column_settings(cx: &Ctx<'_>, alter: &str, a: &cat::Attribute, out: &mut Vec<String>) {
+/// A setting is written when it differs from the type's default, or from the parent's column
+/// (`parent`) that a partition or inheritance child may have copied it from when it was made.
+fn column_settings(
+    cx: &Ctx<'_>,
+    alter: &str,
+    a: &cat::Attribute,
+    parent: Option<&cat::Attribute>,
+    out: &mut Vec<String>,
+) {
     let col = format!("{alter} ALTER COLUMN {}", q(&a.name));
-    if a.statistics >= 0 {
+    let type_storage = cx
+        .types
+        .get(&a.type_oid)
+        .map_or(a.storage.as_str(), |t| t.storage.as_str());
+    let differs = |mine: &str, default: &str, theirs: Option<&str>| {
+        mine != default || theirs.is_some_and(|t| t != mine)
+    };
+    if differs(
+        &a.statistics.to_string(),
+        "-1",
+        parent.map(|p| p.statistics.to_string()).as_deref(),
+    ) {
         out.push(format!("{col} SET STATISTICS {}", a.statistics));
     }
-    let type_storage = cx.types.get(&a.type_oid).map(|t| t.storage.as_str());
-    if type_storage.is_some_and(|s| s != a.storage) {
+    if differs(&a.storage, type_storage, parent.map(|p| p.storage.as_str())) {
         let storage = match a.storage.as_str() {
             "p" => "PLAIN",
             "e" => "EXTERNAL",
@@ -93,10 +111,13 @@ fn column_settings(cx: &Ctx<'_>, alter: &str, a: &cat::Attribute, out: &mut Vec<
         };
         out.push(format!("{col} SET STORAGE {storage}"));
     }
-    match a.compression.as_str() {
-        "p" => out.push(format!("{col} SET COMPRESSION pglz")),
-        "l" => out.push(format!("{col} SET COMPRESSION lz4")),
-        _ => {}
+    if differs(&a.compression, "", parent.map(|p| p.compression.as_str())) {
+        let method = match a.compression.as_str() {
+            "p" => "pglz",
+            "l" => "lz4",
+            _ => "DEFAULT",
+        };
+        out.push(format!("{col} SET COMPRESSION {method}"));
     }
     if let Some(o) = a.options.as_ref().filter(|o| !o.is_empty()) {
         out.push(format!("{col} SET ({})", o.join(", ")));
@@ -203,6 +224,10 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
     for a in cx.columns.get(&c.oid).into_iter().flatten() {
         let default = cx.defaults.get(&(c.oid, a.num)).copied();
         let comment = cx.comment(class::CLASS, c.oid, a.num);
+        let parent_column = parents.iter().find_map(|p| {
+            let pa = cx.columns.get(p)?.iter().find(|pa| pa.name == a.name)?;
+            Some((*p, *pa))
+        });
         // A partition's and a typed table's columns come from the parent or the type, an
         // inheritance child's inherited ones from its parents.
         let declared = !(c.is_partition || typed || !a.is_local);
@@ -229,11 +254,10 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
                 ..Column::new(a.name.clone(), a.type_name.clone())
             });
         } else {
-            let parent = parents.iter().find_map(|p| {
-                let pa = cx.columns.get(p)?.iter().find(|pa| pa.name == a.name)?;
-                Some((pa.not_null, cx.defaults.get(&(*p, pa.num)).copied()))
-            });
-            let (parent_not_null, parent_default) = parent.unwrap_or((false, None));
+            let (parent_not_null, parent_default) = parent_column
+                .map_or((false, None), |(p, pa)| {
+                    (pa.not_null, cx.defaults.get(&(p, pa.num)).copied())
+                });
             let col = format!("{only} ALTER COLUMN {}", q(&a.name));
             if a.not_null && !parent_not_null {
                 statements.push(format!("{col} SET NOT NULL"));
@@ -249,7 +273,13 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
                 comment,
             ));
         }
-        column_settings(cx, &only, a, &mut statements);
+        column_settings(
+            cx,
+            &only,
+            a,
+            parent_column.map(|(_, pa)| pa),
+            &mut statements,
+        );
         if let Some(acl) = &a.acl {
             column_grants.extend(acl::statements(
                 &format!("TABLE {qn}"),
@@ -548,7 +578,7 @@ fn view(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
                 q(&a.name)
             ));
         }
-        column_settings(cx, &alter, a, &mut st);
+        column_settings(cx, &alter, a, None, &mut st);
     }
     let target = format!("{word} {qn}");
     st.extend(comment_statement(
