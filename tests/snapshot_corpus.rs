@@ -1,0 +1,383 @@
+//! The snapshot corpus (tests/fixtures/corpus): realistic schemas for each engine load into a
+//! database, snapshot, replay from their canonical DDL into an empty database through the
+//! executor and snapshot back to the same digest. PostgreSQL and MariaDB snapshots are checked
+//! against what `pg_dump --schema-only` / `mariadb-dump --no-data` dump of the same database
+//! (their output is compared at test time, never kept).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use schemagate::engine::introspect::{SnapshotOptions, snapshot_database_with};
+use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
+use schemagate::snapshot::{ObjectKind, Schema, diff, render_objects};
+use schemagate_testkit::{fresh_pg_database, pg_dump_schema, psql, shared_postgres};
+
+const PG: [(&str, &str); 3] = [
+    ("commerce", include_str!("fixtures/corpus/pg_commerce.sql")),
+    ("payroll", include_str!("fixtures/corpus/pg_payroll.sql")),
+    ("tenancy", include_str!("fixtures/corpus/pg_tenancy.sql")),
+];
+
+const BOTH: SnapshotOptions = SnapshotOptions {
+    privileges: true,
+    owners: true,
+};
+
+/// The role the corpus grants to; roles belong to the server, so it is made once.
+fn pg_roles() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        psql(
+            &shared_postgres().unwrap(),
+            "DO $$ BEGIN CREATE ROLE sg_corpus_staff; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        )
+        .unwrap();
+    });
+}
+
+async fn load_with_executor(url: &str, ddl: &str) {
+    let ex = Executor::new(
+        ConnectionConfig::from_url(url).unwrap(),
+        ExecOptions::default(),
+    );
+    let change = Change {
+        uid: "load".into(),
+        namespace: "t".into(),
+        name: "load".into(),
+        version: "1".into(),
+        sql: ddl.into(),
+        approved_by: None,
+        operator: "test".into(),
+        transaction_mode: schemagate::engine::TransactionMode::Auto,
+    };
+    let r = ex.execute(&change).await.unwrap();
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}\n{ddl}", r.error);
+}
+
+async fn snapshot(url: &str, opts: SnapshotOptions) -> Schema {
+    snapshot_database_with(&ConnectionConfig::from_url(url).unwrap(), opts)
+        .await
+        .unwrap()
+}
+
+/// Replays `a`'s DDL into `empty` and checks that it snapshots back to the same digest.
+async fn replays(name: &str, a: &Schema, empty: &str, opts: SnapshotOptions) {
+    let ddl = a.canonical_ddl();
+    load_with_executor(empty, &ddl).await;
+    let b = snapshot(empty, opts).await;
+    let d = diff(&render_objects(a), &render_objects(&b));
+    assert!(d.is_empty(), "{name}: replay differs: {:#?}", d.human_lines());
+    assert_eq!(a.digest(), b.digest(), "{name}");
+    assert_eq!(
+        Schema::from_json(&a.canonical_json()).unwrap().digest(),
+        a.digest(),
+        "{name}: JSON round trip"
+    );
+}
+
+#[tokio::test]
+async fn postgres_corpus_replays_to_the_same_digest() {
+    pg_roles();
+    let mut all_ddl = String::new();
+    let mut kinds: HashSet<ObjectKind> = HashSet::new();
+    for (name, sql) in PG {
+        let src = fresh_pg_database().unwrap();
+        psql(&src, sql).unwrap();
+        for opts in [SnapshotOptions::default(), BOTH] {
+            let a = snapshot(&src, opts).await;
+            kinds.extend(a.objects.iter().map(|o| o.kind));
+            all_ddl.push_str(&a.canonical_ddl());
+            replays(name, &a, &fresh_pg_database().unwrap(), opts).await;
+        }
+        let plain = snapshot(&src, SnapshotOptions::default()).await;
+        assert!(
+            !plain.objects.iter().any(|o| matches!(
+                o.kind,
+                ObjectKind::Privileges | ObjectKind::Owner | ObjectKind::DefaultPrivileges
+            )),
+            "{name}: privileges and owners only when asked for"
+        );
+        let full = snapshot(&src, BOTH).await;
+        pg_dump_parity(name, &pg_dump_schema(&src).unwrap(), &full);
+    }
+    for kind in [
+        ObjectKind::Schema,
+        ObjectKind::Extension,
+        ObjectKind::Collation,
+        ObjectKind::Enum,
+        ObjectKind::Domain,
+        ObjectKind::CompositeType,
+        ObjectKind::RangeType,
+        ObjectKind::Function,
+        ObjectKind::Procedure,
+        ObjectKind::Aggregate,
+        ObjectKind::Sequence,
+        ObjectKind::SequenceOwnedBy,
+        ObjectKind::View,
+        ObjectKind::MaterializedView,
+        ObjectKind::Index,
+        ObjectKind::Trigger,
+        ObjectKind::Rule,
+        ObjectKind::Policy,
+        ObjectKind::Statistics,
+        ObjectKind::EventTrigger,
+        ObjectKind::Privileges,
+        ObjectKind::DefaultPrivileges,
+        ObjectKind::Owner,
+    ] {
+        assert!(kinds.contains(&kind), "the corpus has no {kind:?}");
+    }
+    for needle in [
+        "PARTITION OF",
+        ") DEFAULT",
+        " DEFAULT;",
+        "FOR VALUES WITH (modulus",
+        "FOR VALUES IN (",
+        "PARTITION BY RANGE",
+        "PARTITION BY HASH",
+        "INHERITS (",
+        "CREATE UNLOGGED TABLE",
+        " OF \"audit\".\"event\"",
+        "GENERATED ALWAYS AS IDENTITY (START WITH 1000 INCREMENT BY 10)",
+        "GENERATED BY DEFAULT AS IDENTITY (SEQUENCE NAME",
+        "STORED",
+        "EXCLUDE USING gist",
+        "DEFERRABLE INITIALLY DEFERRED",
+        "NOT VALID",
+        "NO INHERIT",
+        "NULLS NOT DISTINCT",
+        " INCLUDE (",
+        "\"text_pattern_ops\"",
+        "COLLATE \"C\" DESC NULLS LAST",
+        "USING brin",
+        "WITH (pages_per_range=32)",
+        "WHERE (born IS NOT NULL)",
+        "CLUSTER ON",
+        "REPLICA IDENTITY FULL",
+        "SET STATISTICS 500",
+        "SET STORAGE EXTERNAL",
+        "SET COMPRESSION pglz",
+        "WITH (fillfactor=90)",
+        "toast.autovacuum_enabled=false",
+        "ENABLE ROW LEVEL SECURITY",
+        "FORCE ROW LEVEL SECURITY",
+        "AS RESTRICTIVE FOR UPDATE TO sg_corpus_staff",
+        "DISABLE TRIGGER",
+        "ENABLE REPLICA TRIGGER",
+        "ENABLE ALWAYS TRIGGER",
+        "DISABLE RULE",
+        "CREATE CONSTRAINT TRIGGER",
+        "REFERENCING NEW TABLE AS",
+        "INSTEAD OF INSERT",
+        "WITH NO DATA",
+        "WITH (security_barrier=true)",
+        "WITH (check_option=local)",
+        "WITH (security_invoker=true)",
+        "BEGIN ATOMIC",
+        "ORDER BY numeric",
+        "MSFUNC",
+        "SORTOP",
+        "ALTER EVENT TRIGGER \"corpus_note_ddl\" DISABLE",
+        "COMMENT ON CONSTRAINT \"money_amount_sane\" ON DOMAIN",
+        "COMMENT ON COLUMN \"shop\".\"address\".\"postcode\"",
+        "COMMENT ON AGGREGATE",
+        "COMMENT ON POLICY",
+        "COMMENT ON RULE",
+        "COMMENT ON STATISTICS",
+        "COMMENT ON EVENT TRIGGER",
+        "COMMENT ON COLLATION",
+        "COMMENT ON INDEX",
+        "COMMENT ON TRIGGER",
+        "E'Plans:\\n\\tfree, team, enterprise'",
+        "GRANT UPDATE (\"vip\") ON TABLE",
+        "WITH GRANT OPTION",
+        "REVOKE EXECUTE ON FUNCTION",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE",
+        "OWNER TO",
+    ] {
+        assert!(all_ddl.contains(needle), "{needle} missing from the corpus snapshots");
+    }
+}
+
+/// One entry of pg_dump's table of contents: `-- Name: …; Type: …; Schema: …; Owner: …`.
+struct DumpEntry {
+    name: String,
+    kind: String,
+    schema: String,
+    body: String,
+}
+
+fn dump_entries(dump: &str) -> Vec<DumpEntry> {
+    let mut out = Vec::new();
+    for chunk in dump.split("\n-- Name: ").skip(1) {
+        let (header, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
+        let mut parts = header.split("; ");
+        let name = parts.next().unwrap_or("").to_owned();
+        let field = |p: Option<&str>, k: &str| {
+            p.and_then(|p| p.strip_prefix(k)).unwrap_or("").to_owned()
+        };
+        let kind = field(parts.next(), "Type: ");
+        let schema = field(parts.next(), "Schema: ");
+        out.push(DumpEntry {
+            name,
+            kind,
+            schema,
+            body: body.to_owned(),
+        });
+    }
+    out
+}
+
+/// pg_dump names quote what needs quoting; the snapshot's names are raw.
+fn unquote(s: &str) -> String {
+    s.replace('"', "")
+}
+
+/// The text of the `COMMENT ON … IS '…';` statement in a dump entry.
+fn literal_value(body: &str) -> Option<String> {
+    let stmt = &body[body.find("COMMENT ON ")?..];
+    let stmt = &stmt[..stmt.find(";\n").unwrap_or(stmt.len())];
+    let start = stmt.find(" IS ")? + 4;
+    let lit = stmt[start..].trim();
+    let (escaped, inner) = match lit.strip_prefix('E') {
+        Some(rest) => (true, rest),
+        None => (false, lit),
+    };
+    let inner = inner.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut s = inner.replace("''", "'");
+    if escaped {
+        s = s
+            .replace("\\n", "\n")
+            .replace("\\t", "\t")
+            .replace("\\\\", "\\");
+    }
+    Some(s)
+}
+
+/// Every object pg_dump dumps has its counterpart in the snapshot.
+fn pg_dump_parity(corpus: &str, dump: &str, ours: &Schema) {
+    let ddl = ours.canonical_ddl();
+    let objects: HashSet<(String, String)> = ours
+        .objects
+        .iter()
+        .map(|o| {
+            let name = o.name.split('(').next().unwrap_or(&o.name);
+            let full = if o.schema.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{}.{name}", o.schema)
+            };
+            (o.kind.label().to_owned(), full)
+        })
+        .collect();
+    let has = |kind: &str, name: &str| objects.contains(&(kind.to_owned(), name.to_owned()));
+    let table = |schema: &str, name: &str| {
+        ours.tables
+            .iter()
+            .find(|t| t.schema == schema && t.name == name)
+    };
+    let entries = dump_entries(dump);
+    let attached: HashSet<&str> = entries
+        .iter()
+        .filter(|e| e.kind == "INDEX ATTACH")
+        .map(|e| e.name.as_str())
+        .collect();
+    let mut missing = Vec::new();
+    for e in &entries {
+        let s = unquote(&e.schema);
+        let n = unquote(&e.name);
+        let qualified = format!("{s}.{n}");
+        // "table object" names of per-table objects.
+        let (on, what) = n.split_once(' ').unwrap_or((n.as_str(), ""));
+        let per_table = format!("{s}.{on}.{what}");
+        let found = match e.kind.as_str() {
+            "SCHEMA" => has("schema", &n),
+            "EXTENSION" => has("extension", &n),
+            "COLLATION" => has("collation", &qualified),
+            "TYPE" => {
+                has("enum", &qualified) || has("composite-type", &qualified) || has("range-type", &qualified)
+            }
+            "DOMAIN" => has("domain", &qualified),
+            "FUNCTION" => has("function", &format!("{s}.{}", n.split('(').next().unwrap_or(""))),
+            "PROCEDURE" => has("procedure", &format!("{s}.{}", n.split('(').next().unwrap_or(""))),
+            "AGGREGATE" => has("aggregate", &format!("{s}.{}", n.split('(').next().unwrap_or(""))),
+            "SEQUENCE" => {
+                has("sequence", &qualified)
+                    || ours.tables.iter().any(|t| {
+                        t.schema == s && t.columns.iter().any(|c| c.identity.is_some())
+                    })
+            }
+            "SEQUENCE OWNED BY" => has("sequence-owned-by", &qualified),
+            "TABLE" => table(&s, &n).is_some(),
+            "TABLE ATTACH" => table(&s, &n)
+                .is_some_and(|t| t.of.as_deref().is_some_and(|o| o.starts_with("PARTITION OF"))),
+            "VIEW" => has("view", &qualified),
+            "MATERIALIZED VIEW" => has("materialized-view", &qualified),
+            "INDEX" => {
+                has("index", &qualified)
+                    || ours
+                        .tables
+                        .iter()
+                        .any(|t| t.schema == s && t.indexes.iter().any(|i| i.name == n))
+                    || attached.contains(e.name.as_str())
+            }
+            "INDEX ATTACH" => true,
+            "CONSTRAINT" | "CHECK CONSTRAINT" | "FK CONSTRAINT" => {
+                table(&s, on).is_some_and(|t| {
+                    t.constraints.iter().chain(&t.foreign_keys).any(|k| k.name == what)
+                        // A partition's copy of its parent's key is created with it.
+                        || t.of.as_deref().is_some_and(|o| o.starts_with("PARTITION OF"))
+                }) || ours.objects.iter().any(|o| {
+                    o.kind == ObjectKind::Domain
+                        && o.name == on
+                        && o.definition.contains(&format!("CONSTRAINT \"{what}\""))
+                })
+            }
+            "DEFAULT" => {
+                table(&s, on).is_some_and(|t| {
+                    t.columns.iter().any(|c| c.name == what && c.default.is_some())
+                        || t.of.is_some()
+                        || t.options.as_deref().is_some_and(|o| o.contains("INHERITS"))
+                }) || ours.objects.iter().any(|o| {
+                    o.kind == ObjectKind::View
+                        && o.name == on
+                        && o.definition.contains(&format!("ALTER COLUMN \"{what}\" SET DEFAULT"))
+                })
+            }
+            "TRIGGER" => has("trigger", &per_table),
+            "RULE" => has("rule", &per_table),
+            "POLICY" => has("policy", &per_table),
+            "ROW SECURITY" => table(&s, &n)
+                .is_some_and(|t| t.statements.iter().any(|st| st.ends_with("ENABLE ROW LEVEL SECURITY"))),
+            "STATISTICS" => has("statistics", &qualified),
+            "EVENT TRIGGER" => has("event-trigger", &n),
+            "COMMENT" => {
+                let text = literal_value(&e.body).unwrap_or_default();
+                let ours_lit = schemagate::snapshot::quote_literal(schemagate::snapshot::Dialect::Postgres, &text);
+                ddl.contains(&format!(" IS {ours_lit};"))
+            }
+            "ACL" => {
+                // `TABLE customer`, `COLUMN customer.vip`, `FUNCTION f(…)`, `SCHEMA shop`.
+                let object = what.split('(').next().unwrap_or("").split('.').next().unwrap_or("");
+                ours.objects.iter().any(|o| {
+                    o.kind == ObjectKind::Privileges
+                        && (o.name.ends_with(&format!(".{object}"))
+                            || o.name.contains(&format!(".{object}("))
+                            || o.name == format!("schema {object}"))
+                })
+            }
+            "DEFAULT ACL" => ours.objects.iter().any(|o| o.kind == ObjectKind::DefaultPrivileges),
+            _ => false,
+        };
+        if !found {
+            missing.push(format!("{}: {} (schema {})", e.kind, e.name, e.schema));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{corpus}: pg_dump dumps what the snapshot lacks:\n{}",
+        missing.join("\n")
+    );
+}
