@@ -3,6 +3,9 @@
 //! operator, real PostgreSQL). Prints p50/p95/max.
 //! Run: `cargo bench --bench operator` (starts a throwaway server unless SCHEMAGATE_TEST_PG_URL
 //! is set). `SCHEMAGATE_BENCH_CHANGES` sets the sample size (default 50).
+//! `SCHEMAGATE_BENCH_KUBECONFIG=FILE` runs the same bench against that cluster instead of the
+//! emulator (e.g. the real control plane of `tests/kube/up DIR`: `DIR/admin.kubeconfig`), in a
+//! namespace of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -33,18 +36,53 @@ async fn main() {
     let url = schemagate_testkit::fresh_pg_database().unwrap();
     let (host, port) = schemagate_testkit::host_port(&url).unwrap();
     let database = url.rsplit('/').next().unwrap().to_owned();
-    let emu = kube_emulator::Emulator::start().await.unwrap();
-    let client = emu.client().await.unwrap();
+    let (client, _emulator, target) = match std::env::var_os("SCHEMAGATE_BENCH_KUBECONFIG") {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
+            let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .unwrap();
+            let target = format!("{} ({})", config.cluster_url, path.to_string_lossy());
+            (kube::Client::try_from(config).unwrap(), None, target)
+        }
+        None => {
+            let emu = kube_emulator::Emulator::start().await.unwrap();
+            (
+                emu.client().await.unwrap(),
+                Some(emu),
+                "the emulator".to_owned(),
+            )
+        }
+    };
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in schemagate::api::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
+        match crds.create(&PostParams::default(), &crd).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => panic!("{e}"),
+        }
+        await_condition(
+            crds.clone(),
+            crd.metadata.name.as_deref().unwrap(),
+            kube::runtime::wait::conditions::is_crd_established(),
+        )
+        .await
+        .unwrap();
     }
+    let ns = format!("bench-{}", std::process::id());
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &obj(serde_json::json!({"metadata": {"name": ns}})),
+        )
+        .await
+        .unwrap();
     let args = schemagate::cli::run::RunArgs {
         http_addr: "127.0.0.1:0".parse().unwrap(),
         concurrency: 4,
-        watch_namespaces: vec![],
+        watch_namespaces: vec![ns.clone()],
         no_leader_election: true,
-        lease_namespace: "default".into(),
+        lease_namespace: ns.clone(),
         lease_name: "l".into(),
         identity: Some("bench".into()),
         lease_duration_seconds: 15,
@@ -60,7 +98,7 @@ async fn main() {
     });
     ready_rx.await.unwrap();
     let pp = PostParams::default();
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::default_namespaced(client.clone());
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
     secrets
         .create(
             &pp,
@@ -71,7 +109,7 @@ async fn main() {
         )
         .await
         .unwrap();
-    let instances: Api<schemagate::api::DatabaseInstance> = Api::default_namespaced(client.clone());
+    let instances: Api<schemagate::api::DatabaseInstance> = Api::namespaced(client.clone(), &ns);
     instances
         .create(
             &pp,
@@ -85,7 +123,7 @@ async fn main() {
         )
         .await
         .unwrap();
-    let projects: Api<schemagate::api::Project> = Api::default_namespaced(client.clone());
+    let projects: Api<schemagate::api::Project> = Api::namespaced(client.clone(), &ns);
     projects
         .create(
             &pp,
@@ -96,8 +134,8 @@ async fn main() {
         )
         .await
         .unwrap();
-    let changes: Api<SchemaChange> = Api::default_namespaced(client.clone());
-    let approvals: Api<Approval> = Api::default_namespaced(client.clone());
+    let changes: Api<SchemaChange> = Api::namespaced(client.clone(), &ns);
+    let approvals: Api<Approval> = Api::namespaced(client.clone(), &ns);
     let phase_is = |p: Phase| {
         move |c: Option<&SchemaChange>| {
             c.and_then(|c| c.status.as_ref()).and_then(|s| s.phase) == Some(p)
@@ -144,7 +182,7 @@ async fn main() {
     }
     latencies.sort();
     println!(
-        "approval → Applied, one-statement change on PostgreSQL, {samples} changes: \
+        "approval → Applied on {target}, one-statement change on PostgreSQL, {samples} changes: \
          p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&latencies, 0.95).as_secs_f64() * 1e3,

@@ -1,28 +1,31 @@
-//! Argo CD health checks: runs the shipped `health.lua` scripts (Lua 5.4 via mlua; Argo CD's own
-//! interpreter is Lua 5.1, so the scripts stick to the common subset) against statuses built by
-//! the operator's status builders, and checks that docs/argocd.md carries the same scripts.
+//! Argo CD health checks: runs the shipped `health.lua` scripts against statuses built by the
+//! operator's status builders, twice: under Lua 5.4 (mlua) and under gopher-lua, the Lua 5.1 VM
+//! Argo CD embeds, set up as Argo CD runs a `resource.customizations.health` script (only the
+//! base, package and table libraries; `tests/kube/argocd-lua`). Both must agree. Also checks that
+//! docs/argocd.md carries the same scripts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod go_tools;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use k8s_openapi::jiff::Timestamp;
-use schemagate::api::approval::{ApprovalStatus, Decision as ApprovalDecision};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use schemagate::api::approval::ApprovalStatus;
 use schemagate::api::conditions::{reasons, set_condition, types};
 use schemagate::api::database_instance::DatabaseInstanceStatus;
-use schemagate::api::project::{ApprovalPolicy, ProjectSpec, ProjectStatus};
-use schemagate::api::schema_change::{
-    Finding, FindingLevel, RiskLevel, SchemaChangeSpec, SchemaChangeStatus, TransactionMode,
-};
+use schemagate::api::project::{ApprovalPolicy, ProjectStatus};
+use schemagate::api::schema_change::RiskLevel;
 use schemagate::workflow::{
-    Approver, HistoryEntry, HistoryFacts, HistoryStatus, Observed, ObservedApproval,
-    ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SqlText, Target,
-    approval_verdict, decide, next_approval_status, next_status, review_key, sql_digest,
+    HistoryEntry, HistoryStatus, Observed, ObservedChange, approval_verdict, decide,
+    next_approval_status, next_status, sql_digest,
 };
+use schemagate_testkit::fixtures::{self, at};
 use serde_json::{Value, json};
 
 const KINDS: [&str; 4] = ["SchemaChange", "DatabaseInstance", "Project", "Approval"];
-const SQL: &str = "CREATE TABLE orders (id bigint PRIMARY KEY);";
 
 fn script_path(kind: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -75,7 +78,44 @@ fn health(kind: &str, object: &Value) -> (String, String) {
         ["Healthy", "Progressing", "Degraded", "Suspended", "Missing"].contains(&status.as_str()),
         "{kind}: {status} is not an Argo CD health status"
     );
-    (status, message.unwrap_or_default())
+    let message = message.unwrap_or_default();
+    let argo = argocd_health(kind, object);
+    assert_eq!(
+        (status.as_str(), message.as_str()),
+        (argo.0.as_str(), argo.1.as_str()),
+        "{kind}/health.lua: mlua and gopher-lua (as Argo CD runs it) disagree on {object}"
+    );
+    (status, message)
+}
+
+/// Runs the kind's script under gopher-lua the way Argo CD does; returns (status, message).
+fn argocd_health(kind: &str, object: &Value) -> (String, String) {
+    static TOOL: OnceLock<PathBuf> = OnceLock::new();
+    let tool = TOOL.get_or_init(|| go_tools::path("argocd-lua"));
+    let mut child = Command::new(tool)
+        .arg(script_path(kind))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(object.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{kind}/health.lua failed under gopher-lua: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        hs["status"].as_str().unwrap().to_owned(),
+        hs["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 fn object(kind: &str, generation: i64, spec: Value, status: Option<Value>) -> Value {
@@ -91,115 +131,7 @@ fn object(kind: &str, generation: i64, spec: Value, status: Option<Value>) -> Va
     o
 }
 
-fn at(secs: i64) -> Time {
-    Time(Timestamp::from_second(secs).unwrap())
-}
-
 // ---------------------------------------------------------------- SchemaChange
-
-fn observed() -> Observed {
-    Observed {
-        change: ObservedChange {
-            name: "add-orders".into(),
-            uid: "u1".into(),
-            generation: Some(1),
-            created: Some(at(100)),
-            deleting: false,
-            author: Some("dev".into()),
-            spec: SchemaChangeSpec {
-                project_ref: "shop".into(),
-                instance_ref: "shop-db".into(),
-                version: "1".into(),
-                sql: Some(SQL.into()),
-                sql_from: None,
-                description: None,
-                transaction_mode: TransactionMode::Auto,
-            },
-            status: SchemaChangeStatus::default(),
-        },
-        project: Some(ObservedProject {
-            spec: ProjectSpec {
-                instances: vec!["shop-db".into()],
-                review: Default::default(),
-                approval: ApprovalPolicy::default(),
-                notifications: Vec::new(),
-            },
-            policy_error: None,
-        }),
-        instance: Some(ObservedInstance {
-            engine: schemagate::api::database_instance::Engine::Postgres,
-            environment: Some("prod".into()),
-            ready: true,
-            message: "connected".into(),
-            checked: true,
-            target: Target {
-                key: "t1".into(),
-                display: "postgres://db:5432/shop (DatabaseInstance uid i1)".into(),
-            },
-        }),
-        sql: SqlText::Resolved(SQL.into()),
-        review: None,
-        refused: None,
-        approvals: Vec::new(),
-        history: Some(HistoryFacts::default()),
-        siblings: Vec::new(),
-        now: at(1_000),
-    }
-}
-
-fn review(errors: bool) -> ReviewOutcome {
-    let level = if errors {
-        FindingLevel::Error
-    } else {
-        FindingLevel::Warning
-    };
-    ReviewOutcome::from_findings(
-        RiskLevel::Low,
-        1,
-        vec![Finding {
-            rule: "column.comment".into(),
-            level,
-            statement: 0,
-            line: 1,
-            column: 0,
-            message: "add a comment".into(),
-        }],
-    )
-}
-
-/// `r` as the operator keeps it after reviewing the fixture's SQL against its target.
-fn stamp(o: &Observed, r: ReviewOutcome) -> ReviewOutcome {
-    let target = o.instance.as_ref().unwrap().target.clone();
-    let key = review_key(
-        &sql_digest(SQL),
-        &target,
-        &o.project.as_ref().unwrap().spec.review,
-    );
-    r.stamped(&ReviewStamp {
-        key: &key,
-        digest: &sql_digest(SQL),
-        target: &target,
-        previous_key: None,
-        status: &o.change.status,
-        created: o.change.created.as_ref(),
-        now: &at(500),
-    })
-}
-
-fn approve(user: &str) -> ObservedApproval {
-    ObservedApproval {
-        name: format!("ok-{user}"),
-        change: "add-orders".into(),
-        decision: ApprovalDecision::Approve,
-        sql_digest: sql_digest(SQL),
-        change_uid: None,
-        approver: Some(Approver {
-            user: user.into(),
-            groups: Vec::new(),
-        }),
-        created: Some(at(900)),
-    }
-}
 
 /// One reconcile: decide, build the status the operator would write, keep it.
 fn reconcile(o: &mut Observed) -> Value {
@@ -223,7 +155,7 @@ fn change_health(o: &Observed, status: Value) -> (String, String) {
 
 #[test]
 fn schema_change_lifecycle_health() {
-    let mut o = observed();
+    let mut o = fixtures::base();
     // Created, nothing written yet.
     let spec = serde_json::to_value(&o.change.spec).unwrap();
     let (h, _) = health("SchemaChange", &object("SchemaChange", 1, spec, None));
@@ -233,20 +165,20 @@ fn schema_change_lifecycle_health() {
     assert_eq!(status["phase"], "Reviewing");
     assert_eq!(change_health(&o, status).0, "Progressing");
     // Reviewed, waiting for a human: Suspended, and the message says what to quote.
-    o.review = Some(stamp(&o, review(false)));
+    o.review = Some(fixtures::stamp(&o, fixtures::clean_review(RiskLevel::Low)));
     let status = reconcile(&mut o);
     assert_eq!(status["phase"], "AwaitingApproval");
     let (h, m) = change_health(&o, status);
     assert_eq!(h, "Suspended");
     assert!(m.starts_with("AwaitingApproval: 0 of 1"), "{m}");
-    assert!(m.contains(&sql_digest(SQL)), "{m}");
+    assert!(m.contains(&fixtures::digest()), "{m}");
     // A later spec generation not yet observed: Progressing whatever the phase.
     let mut newer = o.clone();
     newer.change.generation = Some(2);
     let (h, _) = change_health(&newer, serde_json::to_value(&o.change.status).unwrap());
     assert_eq!(h, "Progressing");
     // Approved, blocked by an earlier version: Progressing.
-    o.approvals.push(approve("dba"));
+    o.approvals.push(fixtures::approve("ok-dba", "dba"));
     let mut blocked = o.clone();
     blocked.siblings.push(schemagate::workflow::SiblingChange {
         name: "add-customers".into(),
@@ -280,17 +212,18 @@ fn schema_change_failures_are_degraded_and_waits_progressing() {
     let cases: [(&str, Bend, &str, &str); 6] = [
         (
             "review failed",
-            |o| o.review = Some(stamp(&o.clone(), review(true))),
+            |o| o.review = Some(fixtures::stamp(&o.clone(), fixtures::failed_review())),
             "Degraded",
-            "column.comment",
+            "table.require-pk",
         ),
         (
             "rejected",
             |o| {
-                o.review = Some(stamp(&o.clone(), review(false)));
-                let mut r = approve("dba");
-                r.decision = ApprovalDecision::Reject;
-                o.approvals.push(r);
+                o.review = Some(fixtures::stamp(
+                    &o.clone(),
+                    fixtures::clean_review(RiskLevel::Low),
+                ));
+                o.approvals.push(fixtures::reject("no-dba", "dba"));
             },
             "Degraded",
             "rejected by dba",
@@ -335,7 +268,7 @@ fn schema_change_failures_are_degraded_and_waits_progressing() {
         ),
     ];
     for (name, bend, want, needle) in cases {
-        let mut o = observed();
+        let mut o = fixtures::base();
         bend(&mut o);
         let status = reconcile(&mut o);
         let (h, m) = change_health(&o, status);
@@ -484,9 +417,9 @@ fn project_health() {
 
 #[test]
 fn approval_health() {
-    let approval = approve("dba");
+    let approval = fixtures::approve("ok-dba", "dba");
     let spec = json!({
-        "schemaChangeRef": "add-orders",
+        "schemaChangeRef": fixtures::NAME,
         "sqlDigest": approval.sql_digest,
         "decision": "approve",
     });
@@ -515,10 +448,10 @@ fn approval_health() {
         "Progressing"
     );
 
-    let mut change = observed().change;
+    let mut change = fixtures::base().change;
     let (h, m) = run(Some(&change));
     assert_eq!(h, "Progressing", "not reviewed yet: {m}");
-    change.status.sql_digest = Some(sql_digest(SQL));
+    change.status.sql_digest = Some(fixtures::digest());
     assert_eq!(run(Some(&change)).0, "Healthy");
     change.status.sql_digest = Some(sql_digest("DROP TABLE orders;"));
     let (h, m) = run(Some(&change));
@@ -562,4 +495,38 @@ fn docs_snippet_matches_the_scripts() {
             script_path(kind).display()
         );
     }
+}
+
+/// The gopher-lua harness runs scripts the way Argo CD runs a `resource.customizations.health`
+/// script: without the string library (a script using it fails there, though it works under
+/// mlua), and a status Argo CD does not know becomes Unknown.
+#[test]
+fn gopher_lua_runs_with_argo_cds_libraries_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("health.lua");
+    std::fs::write(&script, "return {status = string.upper('healthy')}").unwrap();
+    let run = |args: &[&str]| {
+        let mut child = Command::new(go_tools::path("argocd-lua"))
+            .args(args)
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"{}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let restricted = run(&[]);
+    assert!(!restricted.status.success());
+    assert!(
+        String::from_utf8_lossy(&restricted.stderr).contains("string"),
+        "{}",
+        String::from_utf8_lossy(&restricted.stderr)
+    );
+    let open = run(&["-open-libs"]);
+    assert!(open.status.success());
+    let hs: Value = serde_json::from_slice(&open.stdout).unwrap();
+    assert_eq!(hs["status"], "Unknown");
+    assert_eq!(hs["message"], "Lua returned an invalid health status");
 }

@@ -1,8 +1,13 @@
-//! The operator process's plumbing against the emulator: Lease-based leader election and the
-//! /metrics, /healthz, /readyz endpoints.
+//! The operator process's plumbing: Lease-based leader election and the /metrics, /healthz,
+//! /readyz endpoints, against the emulator or (`SCHEMAGATE_E2E_REAL_CLUSTER=1`, see
+//! `e2e_support`) a real cluster, in a namespace of the test's own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod e2e_support;
+
 use std::net::SocketAddr;
+
+use e2e_support::{Env, real_cluster};
 
 use schemagate::controller::leader::Elector;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -48,10 +53,10 @@ async fn spawn_operator(
 
 #[tokio::test]
 async fn only_one_candidate_holds_the_lease_until_it_releases() {
-    let emu = kube_emulator::Emulator::start().await.unwrap();
-    let client = emu.client().await.unwrap();
-    let a = Elector::new(client.clone(), "default", "leader", "replica-a");
-    let b = Elector::new(client.clone(), "default", "leader", "replica-b");
+    let env = Env::start_without_operator().await.unwrap();
+    let client = env.client.clone();
+    let a = Elector::new(client.clone(), &env.ns, "leader", "replica-a");
+    let b = Elector::new(client.clone(), &env.ns, "leader", "replica-b");
     assert!(
         a.try_acquire().await.unwrap(),
         "first candidate takes the lease"
@@ -65,7 +70,7 @@ async fn only_one_candidate_holds_the_lease_until_it_releases() {
         "released lease is taken at once"
     );
     assert!(!a.try_acquire().await.unwrap());
-    let lease: k8s_openapi::api::coordination::v1::Lease = kube::Api::namespaced(client, "default")
+    let lease: k8s_openapi::api::coordination::v1::Lease = kube::Api::namespaced(client, &env.ns)
         .get("leader")
         .await
         .unwrap();
@@ -76,36 +81,36 @@ async fn only_one_candidate_holds_the_lease_until_it_releases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_health_readiness_and_metrics_once_leader() {
-    let emu = kube_emulator::Emulator::start().await.unwrap();
-    let client = emu.client().await.unwrap();
     // CRDs are installed before the operator starts, as in a real deployment.
-    let crds: kube::Api<
-        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-    > = kube::Api::all(emu.client().await.unwrap());
-    for crd in schemagate::api::crds() {
-        crds.create(&Default::default(), &crd).await.unwrap();
-    }
+    let env = Env::start_without_operator().await.unwrap();
+    let client = env.client.clone();
+    let ns = env.ns.clone();
     let args = schemagate::cli::run::RunArgs {
         http_addr: "127.0.0.1:0".parse().unwrap(),
         concurrency: 2,
-        watch_namespaces: vec![],
+        // All namespaces on the emulator; only the test's own on a shared real cluster.
+        watch_namespaces: if real_cluster() {
+            vec![ns.clone()]
+        } else {
+            vec![]
+        },
         no_leader_election: false,
-        lease_namespace: "default".into(),
+        lease_namespace: ns.clone(),
         lease_name: "schemagate-leader".into(),
         identity: Some("only-replica".into()),
         lease_duration_seconds: 15,
     };
-    let (addr, stop_tx, operator) = spawn_operator(client, args).await;
+    let (addr, stop_tx, operator) = spawn_operator(client.clone(), args).await;
     assert!(http_get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
     assert!(http_get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
     // A Project to reconcile, so the counters have a series.
     let project: schemagate::api::Project = serde_json::from_value(serde_json::json!({
         "apiVersion": "schemagate.io/v1alpha1", "kind": "Project",
-        "metadata": {"name": "p", "namespace": "default"},
+        "metadata": {"name": "p", "namespace": ns},
         "spec": {"instances": ["db"]}
     }))
     .unwrap();
-    kube::Api::<schemagate::api::Project>::namespaced(emu.client().await.unwrap(), "default")
+    kube::Api::<schemagate::api::Project>::namespaced(client.clone(), &ns)
         .create(&Default::default(), &project)
         .await
         .unwrap();
@@ -122,7 +127,7 @@ async fn serves_health_readiness_and_metrics_once_leader() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let lease: k8s_openapi::api::coordination::v1::Lease =
-        kube::Api::namespaced(emu.client().await.unwrap(), "default")
+        kube::Api::namespaced(client.clone(), &ns)
             .get("schemagate-leader")
             .await
             .unwrap();
@@ -134,7 +139,7 @@ async fn serves_health_readiness_and_metrics_once_leader() {
     operator.await.unwrap();
     // Graceful shutdown gives the lease up.
     let lease: k8s_openapi::api::coordination::v1::Lease =
-        kube::Api::namespaced(emu.client().await.unwrap(), "default")
+        kube::Api::namespaced(client.clone(), &ns)
             .get("schemagate-leader")
             .await
             .unwrap();
@@ -144,26 +149,21 @@ async fn serves_health_readiness_and_metrics_once_leader() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_that_loses_its_lease_stops_and_campaigns_again() {
     use k8s_openapi::api::coordination::v1::Lease;
-    let emu = kube_emulator::Emulator::start().await.unwrap();
-    let client = emu.client().await.unwrap();
-    let crds: kube::Api<
-        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-    > = kube::Api::all(client.clone());
-    for crd in schemagate::api::crds() {
-        crds.create(&Default::default(), &crd).await.unwrap();
-    }
+    let env = Env::start_without_operator().await.unwrap();
+    let client = env.client.clone();
+    let ns = env.ns.clone();
     let args = schemagate::cli::run::RunArgs {
         http_addr: "127.0.0.1:0".parse().unwrap(),
         concurrency: 2,
-        watch_namespaces: vec![],
+        watch_namespaces: vec![ns.clone()],
         no_leader_election: false,
-        lease_namespace: "default".into(),
+        lease_namespace: ns.clone(),
         lease_name: "schemagate-leader".into(),
         identity: Some("replica-a".into()),
         lease_duration_seconds: 3,
     };
-    let (addr, stop_tx, operator) = spawn_operator(client, args).await;
-    let leases: kube::Api<Lease> = kube::Api::namespaced(emu.client().await.unwrap(), "default");
+    let (addr, stop_tx, operator) = spawn_operator(client.clone(), args).await;
+    let leases: kube::Api<Lease> = kube::Api::namespaced(client, &ns);
     let wait_for = |ready: bool| async move {
         let want = if ready {
             "HTTP/1.1 200"
@@ -212,6 +212,7 @@ async fn a_leader_that_loses_its_lease_stops_and_campaigns_again() {
     );
 }
 
+/// Emulator only (a shared real cluster has the CRDs; the real-cluster profile leaves it out).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stops_promptly_even_when_the_crds_are_missing() {
     let emu = kube_emulator::Emulator::start().await.unwrap();

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use schemagate::engine::{
-    Change, ChangeStatus, ConnectionConfig, EngineKind, ExecOptions, Executor, Outcome, Secret,
-    Session, history,
+    Change, ChangeStatus, ConnectionConfig, ExecOptions, Executor, Outcome, Secret, Session,
+    history,
 };
+use schemagate::sqltext::Engine;
 use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, sqlite_file};
 
 fn cfg(url: &str) -> ConnectionConfig {
@@ -100,7 +101,7 @@ async fn applies_once_and_records_history(cfg: ConnectionConfig) {
             .change_uid,
         "uid-1"
     );
-    if cfg.engine != EngineKind::Sqlite {
+    if cfg.engine != Engine::Sqlite {
         let (json, digest) = history::latest_after_snapshot(&mut s)
             .await
             .unwrap()
@@ -415,7 +416,7 @@ async fn canary_password_never_appears_in_errors_or_logs() {
     let (host, port) = schemagate_testkit::host_port(&pg).unwrap();
     let mut targets = vec![
         ConnectionConfig::server(
-            EngineKind::Postgres,
+            Engine::Postgres,
             &host,
             port,
             "postgres",
@@ -423,7 +424,7 @@ async fn canary_password_never_appears_in_errors_or_logs() {
             Secret::new(canary),
         ),
         ConnectionConfig::server(
-            EngineKind::Postgres,
+            Engine::Postgres,
             &host,
             port,
             "nodb",
@@ -432,7 +433,7 @@ async fn canary_password_never_appears_in_errors_or_logs() {
         ),
         // Nothing listens on port 1.
         ConnectionConfig::server(
-            EngineKind::Postgres,
+            Engine::Postgres,
             "127.0.0.1",
             1,
             "x",
@@ -443,7 +444,7 @@ async fn canary_password_never_appears_in_errors_or_logs() {
     let my = schemagate_testkit::shared_mysql().unwrap();
     let (mh, mp) = schemagate_testkit::host_port(&my).unwrap();
     targets.push(ConnectionConfig::server(
-        EngineKind::Mysql,
+        Engine::Mysql,
         &mh,
         mp,
         "x",

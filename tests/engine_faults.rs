@@ -82,7 +82,7 @@ fn run_child(
 async fn hits(cfg: &ConnectionConfig, i: usize) -> Vec<i64> {
     let mut s = Session::connect(cfg).await.unwrap();
     let sql = format!("SELECT CAST(n AS SIGNED) FROM hits WHERE i = {i} ORDER BY n");
-    let sql = if cfg.engine == schemagate::engine::EngineKind::Mysql {
+    let sql = if cfg.engine == schemagate::sqltext::Engine::Mysql {
         sql
     } else {
         sql.replace("SIGNED", "BIGINT")

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use schemagate::engine::session::is_protocol_error;
 use schemagate::engine::{
-    Change, ConnectionConfig, EngineError, EngineKind, ExecOptions, Executor, Outcome, Session,
+    Change, ConnectionConfig, EngineError, ExecOptions, Executor, Outcome, Session,
 };
+use schemagate::sqltext::Engine;
 use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, sqlite_file};
 
 fn cfg(url: &str) -> ConnectionConfig {
@@ -217,7 +218,7 @@ async fn sqlite_nul_byte_is_refused_promptly() {
 async fn pg_protocol_errors_are_permanent() {
     // What used to happen to a NUL byte past the guard: the server rejects the message.
     let cfg = cfg(&fresh_pg_database().unwrap());
-    assert_eq!(cfg.engine, EngineKind::Postgres);
+    assert_eq!(cfg.engine, Engine::Postgres);
     let mut s = Session::connect(&cfg).await.unwrap();
     let err = tokio::time::timeout(PROMPT, s.exec("SELECT 'a\0b'"))
         .await

@@ -1,5 +1,9 @@
-//! Generated and hand-written manifests: CRD drift, `kubectl explain` quality, kustomize, Helm.
+//! Generated and hand-written manifests: CRD drift, `kubectl explain` quality, kustomize, and the
+//! Helm chart with the real `helm` CLI (lint, template). Installing them into a real API server is
+//! tests/real_cluster.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod go_tools;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -328,60 +332,80 @@ fn samples_are_valid_objects_of_each_kind() {
     );
 }
 
-fn helm_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("SCHEMAGATE_HELM_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let default = Path::new("/var/tmp/schemagate-venv/bin/python");
+/// The real `helm` CLI (built from helm.sh/helm/v3, pinned in tests/kube/helm/go.mod) with its
+/// state in a temporary directory.
+fn helm(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(go_tools::path("helm"))
+        .args(args)
+        .env("HELM_CONFIG_HOME", dir.join("config"))
+        .env("HELM_CACHE_HOME", dir.join("cache"))
+        .env("HELM_DATA_HOME", dir.join("data"))
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn helm_ok(dir: &Path, args: &[&str]) -> String {
+    let out = helm(dir, args);
     assert!(
-        default.exists(),
-        "no Python with helm-python-sdk: run the README test command `tests/run` (it installs one), \
-         or set SCHEMAGATE_HELM_PYTHON"
+        out.status.success(),
+        "helm {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    default.to_path_buf()
+    String::from_utf8(out.stdout).unwrap()
 }
 
 struct Rendered {
     docs: Vec<Value>,
     crds: Vec<Value>,
-    lint: Value,
 }
 
+/// `helm lint --strict`, `helm template` and `helm show crds` of the chart with `values`.
 fn helm_render(values: Option<Value>) -> Rendered {
-    let mut cmd = Command::new(helm_python());
-    cmd.arg(repo().join("tests/helm_render.py"))
-        .arg(repo().join("helm/schemagate"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = Vec::new();
     if let Some(v) = values {
-        cmd.arg(v.to_string());
+        let file = dir.path().join("values.json");
+        std::fs::write(&file, v.to_string()).unwrap();
+        extra = vec!["--values".to_owned(), file.to_str().unwrap().to_owned()];
     }
-    let out = cmd.output().unwrap();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let chart = "helm/schemagate";
+    // --strict fails on warnings; an INFO (no icon) is fine.
+    let mut lint = vec![
+        "lint",
+        "--strict",
+        chart,
+        "--namespace",
+        "schemagate-system",
+    ];
+    lint.extend(&extra);
+    let lint_out = helm_ok(dir.path(), &lint);
     assert!(
-        out.status.success(),
-        "helm render failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        !lint_out.contains("[WARNING]") && !lint_out.contains("[ERROR]"),
+        "helm lint: {lint_out}"
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut template = vec![
+        "template",
+        "schemagate",
+        chart,
+        "--namespace",
+        "schemagate-system",
+    ];
+    template.extend(&extra);
+    let manifests = helm_ok(dir.path(), &template);
+    let crds = helm_ok(dir.path(), &["show", "crds", chart]);
     Rendered {
-        docs: yaml_docs(v["manifests"].as_str().unwrap()),
-        crds: yaml_docs(v["crds"].as_str().unwrap()),
-        lint: v["lint"].clone(),
+        docs: yaml_docs(&manifests),
+        crds: yaml_docs(&crds),
     }
 }
 
 #[test]
 fn helm_chart_renders_lints_and_agrees_with_kustomize() {
     let rendered = helm_render(None);
-    assert_eq!(
-        rendered.lint["errors"],
-        serde_json::json!([]),
-        "helm lint errors"
-    );
-    for m in rendered.lint["messages"].as_array().unwrap() {
-        assert!(
-            m["severity"].as_i64().unwrap() < 2,
-            "helm lint warning or error: {m}"
-        );
-    }
     for kind in [
         "ServiceAccount",
         "ClusterRole",
@@ -415,6 +439,44 @@ fn helm_chart_renders_lints_and_agrees_with_kustomize() {
     assert_eq!(cluster_rules(&rendered.docs), cluster_rules(&kustomize));
     let role_rules = |docs: &[Value]| rule_set(&of_kind(docs, "Role")[0]["rules"]);
     assert_eq!(role_rules(&rendered.docs), role_rules(&kustomize));
+
+    // Both make SchemaChange specs read-only to the operator's ServiceAccount (RBAC's `patch`
+    // for the finalizer cannot), with the same policy.
+    let policy = |docs: &[Value]| {
+        let found = of_kind(docs, "ValidatingAdmissionPolicy");
+        assert_eq!(found.len(), 1, "one ValidatingAdmissionPolicy");
+        let binding = of_kind(docs, "ValidatingAdmissionPolicyBinding");
+        assert_eq!(binding.len(), 1);
+        assert_eq!(
+            binding[0]["spec"]["policyName"],
+            found[0]["metadata"]["name"]
+        );
+        assert_eq!(
+            binding[0]["spec"]["validationActions"],
+            serde_json::json!(["Deny"])
+        );
+        let spec = &found[0]["spec"];
+        (
+            spec["matchConstraints"].clone(),
+            spec["validations"].clone(),
+            spec["matchConditions"][0]["expression"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    };
+    let (chart_match, chart_validations, chart_user) = policy(&rendered.docs);
+    let (kust_match, kust_validations, kust_user) = policy(&kustomize);
+    assert_eq!(chart_match, kust_match);
+    assert_eq!(chart_validations, kust_validations);
+    assert!(
+        chart_user.contains("system:serviceaccount:schemagate-system:schemagate\""),
+        "{chart_user}"
+    );
+    assert!(
+        kust_user.contains("system:serviceaccount:schemagate-system:schemagate\""),
+        "{kust_user}"
+    );
 }
 
 #[test]

@@ -68,7 +68,11 @@ async fn replays(name: &str, a: &Schema, empty: &str, opts: SnapshotOptions) {
     load_with_executor(empty, &ddl).await;
     let b = snapshot(empty, opts).await;
     let d = diff(&render_objects(a), &render_objects(&b));
-    assert!(d.is_empty(), "{name}: replay differs: {:#?}", d.human_lines());
+    assert!(
+        d.is_empty(),
+        "{name}: replay differs: {:#?}",
+        d.human_lines()
+    );
     assert_eq!(a.digest(), b.digest(), "{name}");
     assert_eq!(
         Schema::from_json(&a.canonical_json()).unwrap().digest(),
@@ -197,7 +201,10 @@ async fn postgres_corpus_replays_to_the_same_digest() {
         "ALTER DEFAULT PRIVILEGES FOR ROLE",
         "OWNER TO",
     ] {
-        assert!(all_ddl.contains(needle), "{needle} missing from the corpus snapshots");
+        assert!(
+            all_ddl.contains(needle),
+            "{needle} missing from the corpus snapshots"
+        );
     }
 }
 
@@ -215,9 +222,8 @@ fn dump_entries(dump: &str) -> Vec<DumpEntry> {
         let (header, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
         let mut parts = header.split("; ");
         let name = parts.next().unwrap_or("").to_owned();
-        let field = |p: Option<&str>, k: &str| {
-            p.and_then(|p| p.strip_prefix(k)).unwrap_or("").to_owned()
-        };
+        let field =
+            |p: Option<&str>, k: &str| p.and_then(|p| p.strip_prefix(k)).unwrap_or("").to_owned();
         let kind = field(parts.next(), "Type: ");
         let schema = field(parts.next(), "Schema: ");
         out.push(DumpEntry {
@@ -297,22 +303,36 @@ fn pg_dump_parity(corpus: &str, dump: &str, ours: &Schema) {
             "EXTENSION" => has("extension", &n),
             "COLLATION" => has("collation", &qualified),
             "TYPE" => {
-                has("enum", &qualified) || has("composite-type", &qualified) || has("range-type", &qualified)
+                has("enum", &qualified)
+                    || has("composite-type", &qualified)
+                    || has("range-type", &qualified)
             }
             "DOMAIN" => has("domain", &qualified),
-            "FUNCTION" => has("function", &format!("{s}.{}", n.split('(').next().unwrap_or(""))),
-            "PROCEDURE" => has("procedure", &format!("{s}.{}", n.split('(').next().unwrap_or(""))),
-            "AGGREGATE" => has("aggregate", &format!("{s}.{}", n.split('(').next().unwrap_or(""))),
+            "FUNCTION" => has(
+                "function",
+                &format!("{s}.{}", n.split('(').next().unwrap_or("")),
+            ),
+            "PROCEDURE" => has(
+                "procedure",
+                &format!("{s}.{}", n.split('(').next().unwrap_or("")),
+            ),
+            "AGGREGATE" => has(
+                "aggregate",
+                &format!("{s}.{}", n.split('(').next().unwrap_or("")),
+            ),
             "SEQUENCE" => {
                 has("sequence", &qualified)
-                    || ours.tables.iter().any(|t| {
-                        t.schema == s && t.columns.iter().any(|c| c.identity.is_some())
-                    })
+                    || ours
+                        .tables
+                        .iter()
+                        .any(|t| t.schema == s && t.columns.iter().any(|c| c.identity.is_some()))
             }
             "SEQUENCE OWNED BY" => has("sequence-owned-by", &qualified),
             "TABLE" => table(&s, &n).is_some(),
-            "TABLE ATTACH" => table(&s, &n)
-                .is_some_and(|t| t.of.as_deref().is_some_and(|o| o.starts_with("PARTITION OF"))),
+            "TABLE ATTACH" => table(&s, &n).is_some_and(|t| {
+                t.of.as_deref()
+                    .is_some_and(|o| o.starts_with("PARTITION OF"))
+            }),
             "VIEW" => has("view", &qualified),
             "MATERIALIZED VIEW" => has("materialized-view", &qualified),
             "INDEX" => {
@@ -337,30 +357,45 @@ fn pg_dump_parity(corpus: &str, dump: &str, ours: &Schema) {
             }
             "DEFAULT" => {
                 table(&s, on).is_some_and(|t| {
-                    t.columns.iter().any(|c| c.name == what && c.default.is_some())
+                    t.columns
+                        .iter()
+                        .any(|c| c.name == what && c.default.is_some())
                         || t.of.is_some()
                         || t.options.as_deref().is_some_and(|o| o.contains("INHERITS"))
                 }) || ours.objects.iter().any(|o| {
                     o.kind == ObjectKind::View
                         && o.name == on
-                        && o.definition.contains(&format!("ALTER COLUMN \"{what}\" SET DEFAULT"))
+                        && o.definition
+                            .contains(&format!("ALTER COLUMN \"{what}\" SET DEFAULT"))
                 })
             }
             "TRIGGER" => has("trigger", &per_table),
             "RULE" => has("rule", &per_table),
             "POLICY" => has("policy", &per_table),
-            "ROW SECURITY" => table(&s, &n)
-                .is_some_and(|t| t.statements.iter().any(|st| st.ends_with("ENABLE ROW LEVEL SECURITY"))),
+            "ROW SECURITY" => table(&s, &n).is_some_and(|t| {
+                t.statements
+                    .iter()
+                    .any(|st| st.ends_with("ENABLE ROW LEVEL SECURITY"))
+            }),
             "STATISTICS" => has("statistics", &qualified),
             "EVENT TRIGGER" => has("event-trigger", &n),
             "COMMENT" => {
                 let text = literal_value(&e.body).unwrap_or_default();
-                let ours_lit = schemagate::snapshot::quote_literal(schemagate::snapshot::Dialect::Postgres, &text);
+                let ours_lit = schemagate::snapshot::quote_literal(
+                    schemagate::snapshot::Dialect::Postgres,
+                    &text,
+                );
                 ddl.contains(&format!(" IS {ours_lit};"))
             }
             "ACL" => {
                 // `TABLE customer`, `COLUMN customer.vip`, `FUNCTION f(…)`, `SCHEMA shop`.
-                let object = what.split('(').next().unwrap_or("").split('.').next().unwrap_or("");
+                let object = what
+                    .split('(')
+                    .next()
+                    .unwrap_or("")
+                    .split('.')
+                    .next()
+                    .unwrap_or("");
                 ours.objects.iter().any(|o| {
                     o.kind == ObjectKind::Privileges
                         && (o.name.ends_with(&format!(".{object}"))
@@ -368,7 +403,10 @@ fn pg_dump_parity(corpus: &str, dump: &str, ours: &Schema) {
                             || o.name == format!("schema {object}"))
                 })
             }
-            "DEFAULT ACL" => ours.objects.iter().any(|o| o.kind == ObjectKind::DefaultPrivileges),
+            "DEFAULT ACL" => ours
+                .objects
+                .iter()
+                .any(|o| o.kind == ObjectKind::DefaultPrivileges),
             _ => false,
         };
         if !found {

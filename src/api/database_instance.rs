@@ -6,39 +6,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-/// The database engine of an instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// PostgreSQL (any maintained version).
-    Postgres,
-    /// MySQL or MariaDB.
-    Mysql,
-    /// SQLite; `database` is the path of the database file as seen by the operator.
-    Sqlite,
-}
-
-impl Engine {
-    /// The lowercase name used in manifests and on the command line.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Postgres => "postgres",
-            Self::Mysql => "mysql",
-            Self::Sqlite => "sqlite",
-        }
-    }
-
-    /// The engine's usual TCP port (`None` for SQLite).
-    #[must_use]
-    pub fn default_port(self) -> Option<u16> {
-        match self {
-            Self::Postgres => Some(5432),
-            Self::Mysql => Some(3306),
-            Self::Sqlite => None,
-        }
-    }
-}
+/// The database engine of an instance: the one engine type every layer uses (see
+/// [`crate::sqltext::Engine`]), re-exported here because it is a field of the spec.
+pub use crate::sqltext::Engine;
 
 /// Specification of a DatabaseInstance.
 #[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]

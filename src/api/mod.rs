@@ -8,7 +8,9 @@ pub mod project;
 mod schema;
 pub mod schema_change;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+};
 use kube::CustomResourceExt;
 
 pub use approval::{Approval, ApprovalSpec, ApprovalStatus, Decision};
@@ -23,15 +25,86 @@ pub const GROUP: &str = "schemagate.io";
 /// The API version.
 pub const VERSION: &str = "v1alpha1";
 
+/// A count (of statements, findings, lines …) as status holds it: `u32`, the CRD schema's
+/// integer. A larger count, which no real script reaches, saturates at `u32::MAX`.
+#[must_use]
+pub fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// The CRDs of all four kinds, in a stable order.
 #[must_use]
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![
+    let mut crds = vec![
         DatabaseInstance::crd(),
         Project::crd(),
         SchemaChange::crd(),
         Approval::crd(),
+    ];
+    for crd in &mut crds {
+        for version in &mut crd.spec.versions {
+            if let Some(schema) = version
+                .schema
+                .as_mut()
+                .and_then(|s| s.open_api_v3_schema.as_mut())
+            {
+                drop_unsigned_formats(schema);
+            }
+        }
+    }
+    crds
+}
+
+/// schemars marks unsigned integers with `format: uint16|uint32|uint64`, formats the API server
+/// does not know: it answers every apply of the CRD with `Warning: unrecognized format "uint32"`
+/// (seen on kube-apiserver v1.37). The `minimum: 0` schemars also emits keeps the range.
+fn drop_unsigned_formats(props: &mut JSONSchemaProps) {
+    if props
+        .format
+        .as_deref()
+        .is_some_and(|f| f.starts_with("uint"))
+    {
+        props.format = None;
+    }
+    let maps = [
+        props.properties.as_mut(),
+        props.pattern_properties.as_mut(),
+        props.definitions.as_mut(),
+    ];
+    for map in maps.into_iter().flatten() {
+        map.values_mut().for_each(drop_unsigned_formats);
+    }
+    for list in [
+        props.all_of.as_mut(),
+        props.any_of.as_mut(),
+        props.one_of.as_mut(),
     ]
+    .into_iter()
+    .flatten()
+    {
+        list.iter_mut().for_each(drop_unsigned_formats);
+    }
+    match props.items.as_mut() {
+        Some(JSONSchemaPropsOrArray::Schema(item)) => drop_unsigned_formats(item),
+        Some(JSONSchemaPropsOrArray::Schemas(items)) => {
+            items.iter_mut().for_each(drop_unsigned_formats);
+        }
+        None => {}
+    }
+    for nested in [
+        props.additional_properties.as_mut(),
+        props.additional_items.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let JSONSchemaPropsOrBool::Schema(schema) = nested {
+            drop_unsigned_formats(schema);
+        }
+    }
+    if let Some(not) = props.not.as_mut() {
+        drop_unsigned_formats(not);
+    }
 }
 
 /// One CRD as a YAML document (with a leading `---`).

@@ -17,7 +17,7 @@ use crate::api::database_instance::{
     CredentialsSecretRef, DatabaseInstance, DatabaseInstanceSpec, Engine, Timeouts, TlsMode,
     TlsSpec,
 };
-use crate::engine::{ConnectionConfig, EngineKind};
+use crate::engine::ConnectionConfig;
 
 use super::run::{RunArgs, init_logging, operate, shutdown_signal};
 
@@ -47,14 +47,12 @@ pub struct DevArgs {
 /// Runs `schemagate dev` until ctrl-c.
 pub fn run(args: &DevArgs) -> ExitCode {
     init_logging();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+    let result = match super::block_on(super::Threads::PerCore, ExitCode::from(2), playground(args))
+    {
+        Ok(result) => result,
+        Err(code) => return code,
     };
-    match runtime.block_on(playground(args)) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -122,11 +120,7 @@ async fn create_sqlite_instance(client: &Client, path: &Path) -> anyhow::Result<
 /// Creates the `playground` DatabaseInstance and its Secret for a `--database` URL.
 async fn create_server_instance(client: &Client, url: &str) -> anyhow::Result<()> {
     let cfg = ConnectionConfig::from_url(url).context("--database")?;
-    let engine = match cfg.engine {
-        EngineKind::Postgres => Engine::Postgres,
-        EngineKind::Mysql => Engine::Mysql,
-        EngineKind::Sqlite => Engine::Sqlite,
-    };
+    let engine = cfg.engine;
     let secrets: Api<K8sSecret> = Api::namespaced(client.clone(), "default");
     let secret = K8sSecret {
         metadata: ObjectMeta {

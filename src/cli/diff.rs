@@ -38,18 +38,12 @@ async fn load(source: &str) -> Result<Vec<RenderedObject>, String> {
 
 /// Runs the verb. Exit code 0: same schema, 1: differences, 2: error.
 pub fn run(args: &DiffArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    let sides = match super::block_on(super::Threads::One, ExitCode::from(2), async {
+        Ok::<_, String>((load(&args.before).await?, load(&args.after).await?))
+    }) {
+        Ok(sides) => sides,
+        Err(code) => return code,
     };
-    let sides = rt
-        .block_on(async { Ok::<_, String>((load(&args.before).await?, load(&args.after).await?)) });
     let (before, after) = match sides {
         Ok(s) => s,
         Err(e) => {

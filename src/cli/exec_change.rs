@@ -53,13 +53,15 @@ pub fn run(args: &ExecChangeArgs) -> ExitCode {
         operator: "cli".into(),
         transaction_mode: crate::engine::TransactionMode::Auto,
     };
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return ExitCode::FAILURE;
+    let result = match super::block_on(
+        super::Threads::One,
+        ExitCode::FAILURE,
+        Executor::new(cfg, opts).execute(&change),
+    ) {
+        Ok(result) => result,
+        Err(code) => return code,
     };
-    match rt.block_on(Executor::new(cfg, opts).execute(&change)) {
+    match result {
         Ok(r) => {
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
             ExitCode::SUCCESS

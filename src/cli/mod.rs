@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod crd;
+#[cfg(feature = "playground")]
 pub mod dev;
 pub mod diff;
 pub mod exec_change;
@@ -30,6 +31,7 @@ pub enum Command {
     /// Review SQL files or SchemaChange manifests against the SQL review policy (for CI).
     Review(review::ReviewArgs),
     /// The playground: an in-process Kubernetes API, the operator and a SQLite database.
+    #[cfg(feature = "playground")]
     Dev(dev::DevArgs),
     /// Run the operator: the four controllers, /metrics, /healthz, /readyz, leader election.
     Run(run::RunArgs),
@@ -48,9 +50,41 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Crd(args) => crd::run(&args),
         Command::Review(args) => review::run(&args),
         Command::Run(args) => run::run(&args),
+        #[cfg(feature = "playground")]
         Command::Dev(args) => dev::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::ExecChange(args) => exec_change::run(&args),
+    }
+}
+
+/// How many worker threads a verb's async runtime gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// The calling thread only: a short command (snapshot, diff, one change).
+    One,
+    /// One per core: the operator (`run`, `dev`).
+    PerCore,
+}
+
+/// Runs `future` to completion on a new tokio runtime. When the runtime cannot start, says why
+/// on stderr and returns `Err(failure)`: the verb's exit code for that case.
+pub(crate) fn block_on<F: std::future::Future>(
+    threads: Threads,
+    failure: ExitCode,
+    future: F,
+) -> Result<F::Output, ExitCode> {
+    let runtime = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Threads::PerCore => tokio::runtime::Runtime::new(),
+    };
+    match runtime {
+        Ok(runtime) => Ok(runtime.block_on(future)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Err(failure)
+        }
     }
 }

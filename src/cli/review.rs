@@ -7,10 +7,10 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::review::{Catalog, Engine, Finding, Level, Policy, Report, review};
+use crate::review::{Catalog, Engine, Finding, Level, Policy, review};
 
 use super::review_manifest::{self, ManifestError};
-use super::review_output::{self, Format};
+use super::review_output::{self, FileReport, Format};
 
 /// Arguments of `schemagate review`.
 #[derive(Debug, clap::Args)]
@@ -83,17 +83,6 @@ pub enum ReviewCliError {
     /// Output could not be written.
     #[error("cannot write output: {0}")]
     Write(#[source] std::io::Error),
-}
-
-/// The review of one input (a SQL file or one SchemaChange).
-#[derive(Debug)]
-pub struct FileReport {
-    /// Path shown to people and code-scanning tools.
-    pub path: String,
-    /// `SchemaChange/<name>` for manifests.
-    pub object: Option<String>,
-    /// The review.
-    pub report: Report,
 }
 
 /// Runs the command.

@@ -6,8 +6,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use super::review::FileReport;
-use crate::review::{Level, Risk, RuleId};
+use crate::review::{Level, Report, Risk, RuleId};
 
 /// `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,6 +19,17 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow annotations.
     Github,
+}
+
+/// The review of one input (a SQL file or one SchemaChange).
+#[derive(Debug)]
+pub struct FileReport {
+    /// Path shown to people and code-scanning tools.
+    pub path: String,
+    /// `SchemaChange/<name>` for manifests.
+    pub object: Option<String>,
+    /// The review.
+    pub report: Report,
 }
 
 /// Renders all reports in `format`.

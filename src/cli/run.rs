@@ -226,17 +226,13 @@ pub async fn operate(
 /// Runs `schemagate run`.
 pub fn run(args: &RunArgs) -> ExitCode {
     init_logging();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = runtime.block_on(async {
+    let result = match super::block_on(super::Threads::PerCore, ExitCode::from(2), async {
         let client = kube::Client::try_default().await?;
         operate(client, args, shutdown_signal(), |_| {}).await
-    });
+    }) {
+        Ok(result) => result,
+        Err(code) => return code,
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

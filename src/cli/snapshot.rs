@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::engine::{ConnectionConfig, EngineKind, error_chain, introspect};
+use crate::engine::{ConnectionConfig, error_chain, introspect};
+use crate::sqltext::Engine;
 
 /// Output format of a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,9 +41,9 @@ pub struct SnapshotArgs {
 pub(crate) fn config(url: &str, engine: Option<&str>) -> Result<ConnectionConfig, String> {
     let cfg = ConnectionConfig::from_url(url).map_err(|e| error_chain(&e))?;
     if let Some(e) = engine {
-        let want: EngineKind = e
+        let want: Engine = e
             .parse()
-            .map_err(|e: crate::engine::EngineError| e.to_string())?;
+            .map_err(|_| format!("unknown engine `{}`", e.to_ascii_lowercase()))?;
         if want != cfg.engine {
             return Err(format!(
                 "--engine {want} does not match the URL's engine {}",
@@ -62,21 +63,19 @@ pub fn run(args: &SnapshotArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let opts = introspect::SnapshotOptions {
         privileges: args.privileges,
         owners: args.owners,
     };
-    match rt.block_on(introspect::snapshot_database_with(&cfg, opts)) {
+    let snapshot = match super::block_on(
+        super::Threads::One,
+        ExitCode::FAILURE,
+        introspect::snapshot_database_with(&cfg, opts),
+    ) {
+        Ok(snapshot) => snapshot,
+        Err(code) => return code,
+    };
+    match snapshot {
         Ok(schema) => {
             let text = match args.format {
                 Format::Ddl => schema.canonical_ddl(),

@@ -8,7 +8,7 @@ use kube::{Api, Client};
 
 use crate::api::conditions::reasons;
 use crate::api::database_instance::{DatabaseInstance, Engine, TlsMode as ApiTlsMode};
-use crate::engine::{ConnectionConfig, EngineError, EngineKind, Secret, Timeouts, TlsMode};
+use crate::engine::{ConnectionConfig, EngineError, Secret, Timeouts, TlsMode};
 
 /// Why an instance's connection settings could not be built or used. Messages never contain
 /// credentials.
@@ -156,15 +156,11 @@ pub async fn resolve(
         lock: Duration::from_secs(u64::from(spec.timeouts.lock_seconds)),
         statement: Duration::from_secs(u64::from(spec.timeouts.statement_seconds)),
     };
-    let kind = match spec.engine {
-        Engine::Postgres => EngineKind::Postgres,
-        Engine::Mysql => EngineKind::Mysql,
-        Engine::Sqlite => {
-            let mut cfg = ConnectionConfig::sqlite(&spec.database);
-            cfg.timeouts = timeouts;
-            return Ok(cfg);
-        }
-    };
+    if spec.engine == Engine::Sqlite {
+        let mut cfg = ConnectionConfig::sqlite(&spec.database);
+        cfg.timeouts = timeouts;
+        return Ok(cfg);
+    }
     let (username, password) = match &spec.credentials_secret_ref {
         Some(r) => {
             let secret = get_secret(client, namespace, &r.name).await?;
@@ -201,7 +197,7 @@ pub async fn resolve(
         .or_else(|| spec.engine.default_port())
         .unwrap_or_default();
     let mut cfg = ConnectionConfig::server(
-        kind,
+        spec.engine,
         spec.host.clone().unwrap_or_default(),
         port,
         spec.database.clone(),
@@ -211,14 +207,4 @@ pub async fn resolve(
     cfg.tls = tls;
     cfg.timeouts = timeouts;
     Ok(cfg)
-}
-
-/// The review engine for an instance's engine.
-#[must_use]
-pub fn review_engine(engine: Engine) -> crate::review::Engine {
-    match engine {
-        Engine::Postgres => crate::review::Engine::Postgres,
-        Engine::Mysql => crate::review::Engine::Mysql,
-        Engine::Sqlite => crate::review::Engine::Sqlite,
-    }
 }

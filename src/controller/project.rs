@@ -11,40 +11,11 @@ use kube::runtime::controller::Action;
 use tracing::Instrument as _;
 
 use crate::api::conditions::{reasons, set_condition, types};
-use crate::api::project::{Project, ReviewPolicy, ReviewPreset, RuleLevel};
+use crate::api::project::Project;
 use crate::api::schema_change::SchemaChange;
-use crate::review::{Policy, PolicyError};
+use crate::workflow::review_policy;
 
 use super::{Context, Error, ns_name, status_patch};
-
-/// Builds the review engine's policy from a Project's `spec.review`.
-///
-/// # Errors
-/// An unknown rule id or a malformed rule payload.
-pub fn review_policy(spec: &ReviewPolicy) -> Result<Policy, PolicyError> {
-    let mut policy = Policy::preset(match spec.preset {
-        ReviewPreset::Default => "default",
-        ReviewPreset::Strict => "strict",
-    })?;
-    let mut unknown = Vec::new();
-    for rule in &spec.rules {
-        let level = match rule.level {
-            RuleLevel::Error => crate::review::RuleLevel::Error,
-            RuleLevel::Warning => crate::review::RuleLevel::Warning,
-            RuleLevel::Disabled => crate::review::RuleLevel::Disabled,
-        };
-        match policy.set_rule(&rule.id, Some(level), rule.payload.clone()) {
-            Ok(()) => {}
-            Err(PolicyError::UnknownRules(ids)) => unknown.extend(ids),
-            Err(e) => return Err(e),
-        }
-    }
-    if unknown.is_empty() {
-        Ok(policy)
-    } else {
-        Err(PolicyError::UnknownRules(unknown))
-    }
-}
 
 /// Reconciles one Project.
 pub async fn reconcile(project: Arc<Project>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -140,56 +111,4 @@ async fn reconcile_project(
         return Ok(Action::requeue(RECOUNT_AFTER));
     }
     Ok(Action::await_change())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use crate::api::project::RuleOverride;
-
-    #[test]
-    fn unknown_rules_are_all_named() {
-        let spec = ReviewPolicy {
-            preset: ReviewPreset::Default,
-            rules: vec![
-                RuleOverride {
-                    id: "no.such-rule".into(),
-                    level: RuleLevel::Error,
-                    payload: None,
-                },
-                RuleOverride {
-                    id: "table.require-pk".into(),
-                    level: RuleLevel::Error,
-                    payload: None,
-                },
-                RuleOverride {
-                    id: "other.bogus".into(),
-                    level: RuleLevel::Warning,
-                    payload: None,
-                },
-            ],
-        };
-        let message = review_policy(&spec).unwrap_err().to_string();
-        assert!(message.contains("no.such-rule"), "{message}");
-        assert!(message.contains("other.bogus"), "{message}");
-        assert!(review_policy(&ReviewPolicy::default()).is_ok());
-    }
-
-    #[test]
-    fn naming_a_built_in_guard_makes_the_policy_invalid() {
-        let spec = ReviewPolicy {
-            preset: ReviewPreset::Default,
-            rules: vec![RuleOverride {
-                id: "schemagate.transaction-control".into(),
-                level: RuleLevel::Disabled,
-                payload: None,
-            }],
-        };
-        let message = review_policy(&spec).unwrap_err().to_string();
-        assert!(
-            message.contains("schemagate.transaction-control is a built-in guard"),
-            "{message}"
-        );
-    }
 }

@@ -150,8 +150,7 @@ pub async fn record(
     }
     if let (Some(b), Some(a)) = (&before, &after) {
         let mut lines = diff(&render_objects(b), &render_objects(a)).human_lines();
-        out.diff_truncated =
-            u32::try_from(lines.len().saturating_sub(MAX_DIFF_LINES)).unwrap_or(u32::MAX);
+        out.diff_truncated = crate::api::count(lines.len().saturating_sub(MAX_DIFF_LINES));
         lines.truncate(MAX_DIFF_LINES);
         out.diff = lines;
     }

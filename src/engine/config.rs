@@ -3,62 +3,9 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-/// The database engine of a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL or MariaDB.
-    Mysql,
-    /// SQLite (a file).
-    Sqlite,
-}
-
-impl EngineKind {
-    /// Lower-case name as used on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Postgres => "postgres",
-            Self::Mysql => "mysql",
-            Self::Sqlite => "sqlite",
-        }
-    }
-
-    /// The SQL dialect the splitter and guards use for this engine.
-    pub fn dialect(self) -> crate::sqltext::Engine {
-        match self {
-            Self::Postgres => crate::sqltext::Engine::Postgres,
-            Self::Mysql => crate::sqltext::Engine::Mysql,
-            Self::Sqlite => crate::sqltext::Engine::Sqlite,
-        }
-    }
-}
-
-impl fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EngineKind {
-    type Err = super::EngineError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => Ok(Self::Postgres),
-            "mysql" | "mariadb" => Ok(Self::Mysql),
-            "sqlite" => Ok(Self::Sqlite),
-            other => Err(super::EngineError::Config(format!(
-                "unknown engine `{other}`"
-            ))),
-        }
-    }
-}
+use crate::sqltext::Engine;
 
 /// A secret string (a password). `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -128,7 +75,7 @@ impl Default for Timeouts {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnectionConfig {
     /// The engine.
-    pub engine: EngineKind,
+    pub engine: Engine,
     /// Host name or IP (server engines).
     pub host: String,
     /// TCP port (server engines).
@@ -166,7 +113,7 @@ impl fmt::Debug for ConnectionConfig {
 impl fmt::Display for ConnectionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.engine {
-            EngineKind::Sqlite => write!(
+            Engine::Sqlite => write!(
                 f,
                 "sqlite:{}",
                 self.sqlite_path
@@ -186,7 +133,7 @@ impl fmt::Display for ConnectionConfig {
 impl ConnectionConfig {
     /// A server connection with default timeouts and TLS disabled.
     pub fn server(
-        engine: EngineKind,
+        engine: Engine,
         host: impl Into<String>,
         port: u16,
         database: impl Into<String>,
@@ -209,7 +156,7 @@ impl ConnectionConfig {
     /// A SQLite file (created when missing).
     pub fn sqlite(path: impl Into<PathBuf>) -> Self {
         Self {
-            engine: EngineKind::Sqlite,
+            engine: Engine::Sqlite,
             host: String::new(),
             port: 0,
             database: String::new(),
@@ -234,8 +181,10 @@ impl ConnectionConfig {
     pub fn from_url(url: &str) -> Result<Self, super::EngineError> {
         let bad = |what: &str| super::EngineError::Config(format!("invalid database URL: {what}"));
         let (scheme, rest) = url.split_once(':').ok_or_else(|| bad("no scheme"))?;
-        let engine: EngineKind = scheme.parse()?;
-        if engine == EngineKind::Sqlite {
+        let engine: Engine = scheme.parse().map_err(|_| {
+            super::EngineError::Config(format!("unknown engine `{}`", scheme.to_ascii_lowercase()))
+        })?;
+        if engine == Engine::Sqlite {
             let path = rest.trim_start_matches("//");
             let path = path.split('?').next().unwrap_or(path);
             return Ok(Self::sqlite(path));
@@ -247,11 +196,7 @@ impl ConnectionConfig {
         let (auth, hostpart) = rest.rsplit_once('@').unwrap_or(("", rest));
         let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
         let (hostport, db) = hostpart.split_once('/').unwrap_or((hostpart, ""));
-        let default_port = if engine == EngineKind::Postgres {
-            5432
-        } else {
-            3306
-        };
+        let default_port = engine.default_port().unwrap_or_default();
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (h, p.parse().map_err(|_| bad("port is not a number"))?),
             None => (hostport, default_port),

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::EngineError;
-use super::config::EngineKind;
 use super::session::Session;
+use crate::sqltext::Engine;
 
 /// Current layout version of the history table: 1 the first layout, 2 added `before_error`
 /// and `after_error`.
@@ -145,16 +145,16 @@ pub fn decompress(data: &[u8]) -> Result<Vec<u8>, EngineError> {
     Ok(out)
 }
 
-fn table(engine: EngineKind) -> &'static str {
+fn table(engine: Engine) -> &'static str {
     match engine {
-        EngineKind::Postgres => "schemagate.history",
+        Engine::Postgres => "schemagate.history",
         _ => "schemagate_history",
     }
 }
 
-fn meta(engine: EngineKind) -> &'static str {
+fn meta(engine: Engine) -> &'static str {
     match engine {
-        EngineKind::Postgres => "schemagate.meta",
+        Engine::Postgres => "schemagate.meta",
         _ => "schemagate_meta",
     }
 }
@@ -164,13 +164,13 @@ pub fn is_history_object(schema: Option<&str>, name: &str) -> bool {
     schema == Some("schemagate") || name == "schemagate_history" || name == "schemagate_meta"
 }
 
-fn layout_v1(engine: EngineKind) -> String {
+fn layout_v1(engine: Engine) -> String {
     let (text, key, ts, blob, big) = match engine {
-        EngineKind::Postgres => ("text", "text", "timestamptz", "bytea", "bigint"),
-        EngineKind::Mysql => ("TEXT", "VARCHAR(191)", "DATETIME(6)", "LONGBLOB", "BIGINT"),
-        EngineKind::Sqlite => ("TEXT", "TEXT", "TEXT", "BLOB", "INTEGER"),
+        Engine::Postgres => ("text", "text", "timestamptz", "bytea", "bigint"),
+        Engine::Mysql => ("TEXT", "VARCHAR(191)", "DATETIME(6)", "LONGBLOB", "BIGINT"),
+        Engine::Sqlite => ("TEXT", "TEXT", "TEXT", "BLOB", "INTEGER"),
     };
-    let suffix = if engine == EngineKind::Mysql {
+    let suffix = if engine == Engine::Mysql {
         " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
     } else {
         ""
@@ -223,10 +223,10 @@ async fn ensure_once(s: &mut Session) -> Result<(), EngineError> {
     }
     let engine = s.engine();
     let (key, text) = match engine {
-        EngineKind::Mysql => ("VARCHAR(64)", "TEXT"),
+        Engine::Mysql => ("VARCHAR(64)", "TEXT"),
         _ => ("text", "text"),
     };
-    if engine == EngineKind::Postgres {
+    if engine == Engine::Postgres {
         // Checking first avoids needing CREATE privilege on the database once the schema exists.
         let exists = match s {
             Session::Pg(c) => sqlx::query_scalar::<_, bool>(
@@ -263,14 +263,14 @@ async fn ensure_once(s: &mut Session) -> Result<(), EngineError> {
     // Future layouts: `if current < 3 { ALTER TABLE … }`, one step per version.
     if current != LAYOUT_VERSION {
         let sql = match engine {
-            EngineKind::Mysql => format!(
+            Engine::Mysql => format!(
                 "REPLACE INTO {} (k, v) VALUES ('layout_version', ?)",
                 meta(engine)
             ),
             _ => format!(
                 "INSERT INTO {} (k, v) VALUES ('layout_version', {}) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
                 meta(engine),
-                if engine == EngineKind::Postgres {
+                if engine == Engine::Postgres {
                     "$1"
                 } else {
                     "?"
@@ -317,8 +317,8 @@ async fn read_layout_version(s: &mut Session) -> Result<i64, EngineError> {
 }
 
 /// Rewrites `?` placeholders to `$n` for PostgreSQL.
-fn placeholders(engine: EngineKind, sql: &str) -> String {
-    if engine != EngineKind::Postgres {
+fn placeholders(engine: Engine, sql: &str) -> String {
+    if engine != Engine::Postgres {
         return sql.to_owned();
     }
     let mut out = String::with_capacity(sql.len() + 16);
@@ -374,12 +374,12 @@ pub async fn upsert(s: &mut Session, r: &HistoryRecord) -> Result<(), EngineErro
         .split(", ")
         .skip(1)
         .map(|c| match engine {
-            EngineKind::Mysql => format!("{c} = VALUES({c})"),
+            Engine::Mysql => format!("{c} = VALUES({c})"),
             _ => format!("{c} = excluded.{c}"),
         })
         .collect();
     let conflict = match engine {
-        EngineKind::Mysql => "ON DUPLICATE KEY UPDATE",
+        Engine::Mysql => "ON DUPLICATE KEY UPDATE",
         _ => "ON CONFLICT (change_uid) DO UPDATE SET",
     };
     let sql = placeholders(

@@ -2,20 +2,11 @@
 //! constant number of queries regardless of how many tables exist. Read-only.
 
 use crate::snapshot::Schema;
+pub use crate::snapshot::SnapshotOptions;
 
 use super::EngineError;
 use super::config::ConnectionConfig;
 use super::session::Session;
-
-/// What a snapshot holds beyond the schema itself. Both are left out by default: they name
-/// roles, which differ between servers, so two copies of one schema would not compare equal.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SnapshotOptions {
-    /// Grants that differ from the defaults (and PostgreSQL default privileges).
-    pub privileges: bool,
-    /// Owners of objects (`ALTER … OWNER TO`; MySQL/MariaDB `DEFINER`s).
-    pub owners: bool,
-}
 
 /// Introspects the session's database. `None` when the engine has no snapshot support (all three have it today).
 pub async fn snapshot(s: &mut Session) -> Result<Option<Schema>, EngineError> {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use sqlx::MySqlConnection;
 
-use super::introspect::SnapshotOptions;
+use crate::snapshot::SnapshotOptions;
 use crate::snapshot::{Column, Dialect, Object, ObjectKind, Schema, Table, TableItem};
 
 fn q(s: &str) -> String {
@@ -178,7 +178,9 @@ pub(crate) async fn snapshot(
             ));
             table_collation.insert(name.clone(), coll.clone());
         }
-        opts.extend(tables::create_options(create_options.as_deref().unwrap_or("")));
+        opts.extend(tables::create_options(
+            create_options.as_deref().unwrap_or(""),
+        ));
         if kind == "SYSTEM VERSIONED" {
             opts.push("WITH SYSTEM VERSIONING".to_owned());
         }
@@ -189,7 +191,8 @@ pub(crate) async fn snapshot(
             ..Table::new("", name)
         });
     }
-    s.objects.extend(tables::sequences(&mut *c, &sequences).await?);
+    s.objects
+        .extend(tables::sequences(&mut *c, &sequences).await?);
     for (table, parts) in tables::partitions(&mut *c, &db).await? {
         if let Some(&ti) = by_name.get(&table) {
             s.tables[ti].partitions = parts;
@@ -384,7 +387,11 @@ pub(crate) async fn snapshot(
         let Some(&ti) = by_name.get(&table) else {
             continue;
         };
-        let not_enforced = if enforced == "NO" { " NOT ENFORCED" } else { "" };
+        let not_enforced = if enforced == "NO" {
+            " NOT ENFORCED"
+        } else {
+            ""
+        };
         s.tables[ti].constraints.push(TableItem {
             name,
             definition: format!("CHECK ({clause}){not_enforced}"),

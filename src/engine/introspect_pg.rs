@@ -11,8 +11,8 @@ mod catalog;
 
 use sqlx::PgConnection;
 
-use super::introspect::SnapshotOptions;
 use crate::snapshot::Schema;
+use crate::snapshot::SnapshotOptions;
 use build::Catalog;
 
 /// Columns, defaults and inheritance: the biggest part of a large catalog.

@@ -1,6 +1,9 @@
 //! Database access through sqlx (PostgreSQL, MySQL/MariaDB, SQLite): connections, history table,
 //! locking, exactly-once execution and schema introspection. No kube.
 
+mod apply;
+mod cancel;
+mod change;
 pub mod config;
 pub mod executor;
 pub mod history;
@@ -8,18 +11,17 @@ pub mod introspect;
 mod introspect_my;
 mod introspect_pg;
 mod introspect_sqlite;
-mod paths;
+mod lock;
 pub mod session;
 pub mod split;
 
 use std::time::Duration;
 
-pub use config::{ConnectionConfig, EngineKind, Secret, Timeouts, TlsMode};
-pub use executor::{
-    CancelHandle, Change, ExecOptions, ExecutionReport, Executor, Outcome, StatementResult,
-};
+pub use cancel::CancelHandle;
+pub use change::{Change, ExecOptions, ExecutionReport, Outcome, StatementResult, TransactionMode};
+pub use config::{ConnectionConfig, Secret, Timeouts, TlsMode};
+pub use executor::Executor;
 pub use history::{AppliedVersion, ChangeStatus, HistoryRecord, IndexEntry};
-pub use paths::TransactionMode;
 pub use session::Session;
 pub use split::{ScriptStatement, split_statements};
 

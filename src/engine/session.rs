@@ -6,7 +6,8 @@ use std::time::Duration;
 use sqlx::{Connection, Executor};
 
 use super::EngineError;
-use super::config::{ConnectionConfig, EngineKind};
+use super::config::ConnectionConfig;
+use crate::sqltext::Engine;
 
 /// A single open connection to the target database.
 pub enum Session {
@@ -69,7 +70,7 @@ pub fn is_protocol_error(err: &sqlx::Error) -> bool {
 }
 
 /// Classifies a sqlx error.
-pub fn classify(engine: EngineKind, err: &sqlx::Error) -> ErrorClass {
+pub fn classify(engine: Engine, err: &sqlx::Error) -> ErrorClass {
     match err {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -80,13 +81,13 @@ pub fn classify(engine: EngineKind, err: &sqlx::Error) -> ErrorClass {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             match engine {
-                EngineKind::Postgres => match code.as_str() {
+                Engine::Postgres => match code.as_str() {
                     "55P03" => ErrorClass::LockTimeout,
                     "57014" => ErrorClass::Cancelled,
                     c if c.starts_with("08") || c.starts_with("57P") => ErrorClass::Connection,
                     _ => ErrorClass::Other,
                 },
-                EngineKind::Mysql => match code.as_str() {
+                Engine::Mysql => match code.as_str() {
                     // 1205 lock wait timeout (row and metadata locks).
                     "HY000" | "40001" if db.message().contains("Lock wait timeout") => {
                         ErrorClass::LockTimeout
@@ -98,7 +99,7 @@ pub fn classify(engine: EngineKind, err: &sqlx::Error) -> ErrorClass {
                     _ if db.message().contains("Lock wait timeout") => ErrorClass::LockTimeout,
                     _ => ErrorClass::Other,
                 },
-                EngineKind::Sqlite => {
+                Engine::Sqlite => {
                     // SQLITE_BUSY (5) and SQLITE_LOCKED (6), also extended codes.
                     let n: i64 = code.parse().unwrap_or(0);
                     if n & 0xff == 5 || n & 0xff == 6 {
@@ -119,13 +120,13 @@ impl Session {
         let limit = cfg.timeouts.connect;
         let fut = async {
             Ok::<_, sqlx::Error>(match cfg.engine {
-                EngineKind::Postgres => {
+                Engine::Postgres => {
                     Self::Pg(sqlx::PgConnection::connect_with(&cfg.pg_options()).await?)
                 }
-                EngineKind::Mysql => {
+                Engine::Mysql => {
                     Self::My(sqlx::MySqlConnection::connect_with(&cfg.mysql_options()).await?)
                 }
-                EngineKind::Sqlite => {
+                Engine::Sqlite => {
                     Self::Lite(sqlx::SqliteConnection::connect_with(&cfg.sqlite_options()).await?)
                 }
             })
@@ -152,11 +153,11 @@ impl Session {
     }
 
     /// The engine of this session.
-    pub fn engine(&self) -> EngineKind {
+    pub fn engine(&self) -> Engine {
         match self {
-            Self::Pg(_) => EngineKind::Postgres,
-            Self::My(_) => EngineKind::Mysql,
-            Self::Lite(_) => EngineKind::Sqlite,
+            Self::Pg(_) => Engine::Postgres,
+            Self::My(_) => Engine::Mysql,
+            Self::Lite(_) => Engine::Sqlite,
         }
     }
 

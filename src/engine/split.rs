@@ -2,8 +2,8 @@
 //! splitter the reviewer also uses, so the statements executed are exactly the statements
 //! reviewed (without the engine depending on review). Pure text handling.
 
-use super::config::EngineKind;
 use crate::sqltext;
+use crate::sqltext::Engine;
 
 /// One statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +17,8 @@ pub struct ScriptStatement {
 /// Splits `script` into statements for `engine`. Understands quotes, comments, PostgreSQL
 /// dollar quoting and MySQL `DELIMITER` lines. Empty statements are dropped.
 #[must_use]
-pub fn split_statements(engine: EngineKind, script: &str) -> Vec<ScriptStatement> {
-    sqltext::split::split(script, engine.dialect())
+pub fn split_statements(engine: Engine, script: &str) -> Vec<ScriptStatement> {
+    sqltext::split::split(script, engine)
         .map(|st| ScriptStatement {
             sql: st.text.to_owned(),
             line: st.line,
@@ -35,7 +35,7 @@ mod tests {
     fn splits_with_lines_quotes_and_dollar_bodies() {
         let s = "CREATE TABLE a (x text default ';');\n\n-- note; here\nCREATE FUNCTION f() \
                  RETURNS int AS $f$ SELECT 1; $f$ LANGUAGE sql;\nDO $$ BEGIN NULL; END $$;";
-        let st = split_statements(EngineKind::Postgres, s);
+        let st = split_statements(Engine::Postgres, s);
         assert_eq!(st.len(), 3, "{st:?}");
         assert_eq!(st[0].line, 1);
         assert_eq!(st[1].line, 4);
@@ -47,7 +47,7 @@ mod tests {
     fn mysql_delimiter_blocks() {
         let s = "CREATE TABLE t (x int);\nDELIMITER //\nCREATE TRIGGER tr BEFORE INSERT ON t FOR \
                  EACH ROW BEGIN SET NEW.x = 1; END//\nDELIMITER ;\nSELECT 'a\\';b';";
-        let st = split_statements(EngineKind::Mysql, s);
+        let st = split_statements(Engine::Mysql, s);
         assert_eq!(st.len(), 3, "{st:?}");
         assert!(st[1].sql.ends_with("END"));
         assert_eq!(st[1].line, 3);

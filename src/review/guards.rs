@@ -134,5 +134,5 @@ impl<'s> Guards<'s> {
 }
 
 #[cfg(test)]
-#[path = "tests/guards.rs"]
+#[path = "guards_tests.rs"]
 mod tests;

@@ -10,7 +10,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 pub mod catalog;
-mod catalog_ops;
 mod guards;
 mod parse;
 pub mod policy;
@@ -228,16 +227,6 @@ mod tests {
 
     fn default() -> Policy {
         Policy::preset("default").unwrap()
-    }
-
-    #[test]
-    fn engine_parses_and_serialises_lowercase() {
-        assert_eq!("MariaDB".parse::<Engine>().unwrap(), Engine::Mysql);
-        assert_eq!(
-            serde_json::to_string(&Engine::Postgres).unwrap(),
-            "\"postgres\""
-        );
-        assert!("oracle".parse::<Engine>().is_err());
     }
 
     #[test]

@@ -1,22 +1,15 @@
 //! The schema model filled by the engine's introspection; ordering is normalised by
-//! [`Schema::normalize`] so equal schemas compare and digest equal. Pure data.
+//! [`Schema::normalize`] so equal schemas compare and digest equal. Pure data: the canonical
+//! order, DDL and digest are `super::render`'s (which uses this model, never the reverse).
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::SnapshotError;
 
-/// SQL dialect of a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL / MariaDB.
-    Mysql,
-    /// SQLite.
-    Sqlite,
-}
+/// SQL dialect of a snapshot: the one engine type ([`crate::sqltext::Engine`]) under the name
+/// the snapshot model and the introspection code use for it. Serialised the same way
+/// (`postgres`, `mysql`, `sqlite`).
+pub use crate::sqltext::Engine as Dialect;
 
 /// The snapshot format this code writes. 1: until issue 17 (stored JSON without a `format`
 /// field); 2: every object kind of docs/engines.md, dependency order, catalog settings pinned.
@@ -30,6 +23,16 @@ fn format_1() -> u32 {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// What a snapshot holds beyond the schema itself. Both are left out by default: they name
+/// roles, which differ between servers, so two copies of one schema would not compare equal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotOptions {
+    /// Grants that differ from the defaults (and PostgreSQL default privileges).
+    pub privileges: bool,
+    /// Owners of objects (`ALTER … OWNER TO`; MySQL/MariaDB `DEFINER`s).
+    pub owners: bool,
 }
 
 /// A whole database schema.
@@ -303,39 +306,6 @@ impl Schema {
             tables: Vec::new(),
             objects: Vec::new(),
         }
-    }
-
-    /// Sorts everything into canonical order (columns keep their ordinal order).
-    pub fn normalize(&mut self) {
-        self.tables
-            .sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
-        for t in &mut self.tables {
-            t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
-            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
-            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
-        }
-        self.objects
-            .sort_by(|a, b| (a.kind, &a.schema, &a.name).cmp(&(b.kind, &b.schema, &b.name)));
-        super::render::order_views(&mut self.objects);
-    }
-
-    /// Canonical DDL: deterministic, loadable into an empty database.
-    pub fn canonical_ddl(&self) -> String {
-        let preamble = match self.dialect {
-            // Function bodies may mention tables created later in the file.
-            Dialect::Postgres => "SET check_function_bodies = false;\n\n",
-            Dialect::Mysql | Dialect::Sqlite => "",
-        };
-        let body: String = super::render::render(self)
-            .iter()
-            .map(|o| o.to_text(self.dialect))
-            .collect();
-        format!("{preamble}{body}")
-    }
-
-    /// sha256 (hex) of the canonical DDL.
-    pub fn digest(&self) -> String {
-        hex::encode(Sha256::digest(self.canonical_ddl().as_bytes()))
     }
 
     /// Canonical JSON (for files and the history table).

@@ -1,5 +1,8 @@
-//! Canonical DDL rendering of a [`Schema`], and parsing that DDL back into per-object pieces for
+//! The canonical form of a [`Schema`]: its order ([`Schema::normalize`]), its DDL
+//! ([`Schema::canonical_ddl`]) and digest, and parsing that DDL back into per-object pieces for
 //! diffing. Pure text; the exact layout here is what digests are computed over.
+
+use sha2::{Digest, Sha256};
 
 use super::model::{Column, Dialect, Object, ObjectKind, Schema, Table};
 
@@ -7,6 +10,41 @@ const HEADER: &str = "-- schemagate: ";
 
 /// First line of PostgreSQL canonical DDL (see `Schema::canonical_ddl`).
 const PG_PREAMBLE: &str = "SET check_function_bodies = false;";
+
+impl Schema {
+    /// Sorts everything into canonical order (columns keep their ordinal order).
+    pub fn normalize(&mut self) {
+        self.tables
+            .sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+        for t in &mut self.tables {
+            t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        self.objects
+            .sort_by(|a, b| (a.kind, &a.schema, &a.name).cmp(&(b.kind, &b.schema, &b.name)));
+        order_views(&mut self.objects);
+    }
+
+    /// Canonical DDL: deterministic, loadable into an empty database.
+    pub fn canonical_ddl(&self) -> String {
+        let preamble = match self.dialect {
+            // Function bodies may mention tables created later in the file.
+            Dialect::Postgres => format!("{PG_PREAMBLE}\n\n"),
+            Dialect::Mysql | Dialect::Sqlite => String::new(),
+        };
+        let body: String = render(self)
+            .iter()
+            .map(|o| o.to_text(self.dialect))
+            .collect();
+        format!("{preamble}{body}")
+    }
+
+    /// sha256 (hex) of the canonical DDL.
+    pub fn digest(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical_ddl().as_bytes()))
+    }
+}
 
 /// One object of the canonical DDL: its kind label, qualified name and statement(s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -573,5 +611,30 @@ mod tests {
         b.tables[0].columns[0].data_type = "text".into();
         assert_ne!(a.digest(), b.digest());
         assert_eq!(a.digest(), sample().digest());
+    }
+
+    #[test]
+    fn a_format_1_snapshot_is_still_read_and_rendered() {
+        // As stored by schemagate before issue 17: no `format`, no partitions, no dependencies.
+        let stored = r#"{"dialect":"postgres","tables":[{"schema":"public","name":"users",
+            "columns":[{"name":"id","data_type":"integer","nullable":false,"default":null,
+            "identity":"ALWAYS","generated":null,"collation":null,"extra":null,"comment":null}],
+            "constraints":[{"name":"users_pkey","definition":"PRIMARY KEY (id)"}],
+            "foreign_keys":[],"indexes":[],"options":null,"comment":null}],
+            "objects":[{"kind":"view","schema":"public","name":"v",
+            "definition":"CREATE VIEW public.v AS SELECT id FROM public.users"}]}"#;
+        let s = Schema::from_json(stored).unwrap();
+        assert_eq!(s.format, 1);
+        let ddl = s.canonical_ddl();
+        assert!(
+            ddl.contains("\"id\" integer GENERATED ALWAYS AS IDENTITY"),
+            "{ddl}"
+        );
+        assert!(ddl.contains("CREATE VIEW public.v AS SELECT id FROM public.users"));
+        let kinds: Vec<String> = parse_canonical_ddl(&ddl)
+            .into_iter()
+            .map(|o| o.kind)
+            .collect();
+        assert_eq!(kinds, ["table", "view"]);
     }
 }

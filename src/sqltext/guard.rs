@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::Engine;
-use super::lex::{self, Escapes, Tok};
+use super::lex::{self, Escapes, Tok, significant};
+use super::reading::{assignments, reading_change};
 use super::split;
 
 /// Where a NUL byte (U+0000) is in a script.
@@ -155,103 +156,6 @@ fn other_readings(engine: Engine, statement: &str) -> Option<(usize, Transaction
         })
 }
 
-/// The setting that decides how string literals are read, per engine.
-fn reading_setting(engine: Engine) -> Option<&'static str> {
-    match engine {
-        Engine::Postgres => Some("standard_conforming_strings"),
-        Engine::Mysql => Some("sql_mode"),
-        Engine::Sqlite => None,
-    }
-}
-
-/// Offset of the first statement that may change how the server reads string literals:
-/// PostgreSQL `standard_conforming_strings` set to anything but on (or reset, or set through
-/// `set_config`), MySQL `sql_mode` set to anything but literals without `NO_BACKSLASH_ESCAPES`
-/// and `ANSI_QUOTES`/`ANSI` (`mysqldump`'s `SQL_MODE='NO_AUTO_VALUE_ON_ZERO'` changes nothing).
-fn reading_change(engine: Engine, script: &str) -> Option<usize> {
-    let key = reading_setting(engine)?;
-    let escapes = Escapes::default_for(engine);
-    split::split(script, engine)
-        .find(|part| {
-            contains_ignore_case(part.text, key) && changes_reading(engine, part.text, escapes, key)
-        })
-        .map(|part| part.range.start)
-}
-
-fn contains_ignore_case(text: &str, key: &str) -> bool {
-    text.as_bytes()
-        .windows(key.len())
-        .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
-}
-
-fn changes_reading(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {
-    let toks = significant(text, engine, escapes, usize::MAX);
-    if !toks.first().is_some_and(|t| t.is("SET")) {
-        // `RESET`, `set_config(…)`, a routine body: assume it may.
-        return toks.iter().any(|t| match t {
-            Tok::Word(w) | Tok::Str(w) => w.eq_ignore_ascii_case(key),
-            _ => false,
-        });
-    }
-    assignments(&toks[1..]).iter().any(|(target, value)| {
-        target
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case(key))
-            && !keeps_default_reading(engine, value)
-    })
-}
-
-/// Whether a value assigned to the reading setting keeps the default reading.
-fn keeps_default_reading(engine: Engine, value: &[Tok<'_>]) -> bool {
-    !value.is_empty()
-        && value.iter().all(|t| match (engine, t) {
-            (Engine::Postgres, Tok::Word(v) | Tok::Str(v)) => ["on", "true", "yes", "1"]
-                .iter()
-                .any(|on| v.eq_ignore_ascii_case(on)),
-            (Engine::Mysql, Tok::Str(v)) => {
-                let v = v.to_ascii_uppercase();
-                !v.contains("NO_BACKSLASH_ESCAPES") && !v.contains("ANSI")
-            }
-            _ => false,
-        })
-}
-
-/// The assignments of a `SET` (the tokens after `SET`): the last word of each target and its
-/// value tokens, split at top-level commas; a target ends at `=`, `:=` or `TO`.
-fn assignments<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<(Option<String>, &'t [Tok<'a>])> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    // (end of the target, start of the value)
-    let mut op: Option<(usize, usize)> = None;
-    let mut k = 0;
-    while k <= toks.len() {
-        let t = toks.get(k);
-        let end_of_assignment = t.is_none() || (depth == 0 && t == Some(&Tok::Punct(b',')));
-        if end_of_assignment {
-            let (target_end, value_start) = op.unwrap_or((k, k));
-            let target = toks[start..target_end].iter().rev().find_map(Tok::word);
-            out.push((target, &toks[value_start.min(k)..k]));
-            start = k + 1;
-            op = None;
-        } else if let Some(t) = t {
-            match t {
-                Tok::Punct(b'(') => depth += 1,
-                Tok::Punct(b')') => depth = depth.saturating_sub(1),
-                _ if depth > 0 || op.is_some() => {}
-                Tok::Punct(b'=') => op = Some((k, k + 1)),
-                Tok::Punct(b':') if toks.get(k + 1) == Some(&Tok::Punct(b'=')) => {
-                    op = Some((k, k + 2));
-                }
-                _ if t.is("TO") => op = Some((k, k + 1)),
-                _ => {}
-            }
-        }
-        k += 1;
-    }
-    out
-}
-
 fn found(what: String, context: Option<&'static str>) -> Option<TransactionControl> {
     Some(TransactionControl {
         what,
@@ -274,14 +178,6 @@ fn describe(toks: &[Tok<'_>], i: usize) -> String {
 
 fn word_at(toks: &[Tok<'_>], i: usize) -> Option<String> {
     toks.get(i).and_then(Tok::word)
-}
-
-/// Tokens of `text` without executable-comment markers; at most `limit` of them.
-fn significant(text: &str, engine: Engine, escapes: Escapes, limit: usize) -> Vec<Tok<'_>> {
-    lex::Tokens::new(text, engine, escapes)
-        .filter(|t| !matches!(t, Tok::ExecMark(..)))
-        .take(limit)
-        .collect()
 }
 
 /// Transaction control in one statement as the splitter cut it. Looks at the first tokens,

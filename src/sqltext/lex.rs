@@ -344,6 +344,19 @@ impl<'a> Iterator for Tokens<'a> {
 }
 
 /// All tokens of `text` (see [`Tokens`]).
+/// Tokens of `text` without executable-comment markers; at most `limit` of them.
+pub(crate) fn significant(
+    text: &str,
+    engine: Engine,
+    escapes: Escapes,
+    limit: usize,
+) -> Vec<Tok<'_>> {
+    Tokens::new(text, engine, escapes)
+        .filter(|t| !matches!(t, Tok::ExecMark(..)))
+        .take(limit)
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) fn tokens(text: &str, engine: Engine, escapes: Escapes) -> Vec<Tok<'_>> {
     Tokens::new(text, engine, escapes).collect()

@@ -458,3 +458,7 @@ impl ApprovedChange {
         &self.record
     }
 }
+
+#[cfg(test)]
+#[path = "approval_tests.rs"]
+mod tests;

@@ -6,9 +6,9 @@ use crate::api::conditions::{find, reasons, types};
 use crate::api::project::Approvers;
 use crate::api::schema_change::{ApprovalRecord, ApproverRecord, Phase};
 
-use super::approval::{approval_verdict, next_approval_status};
-use super::fixtures::*;
-use super::observed::{ObservedApproval, ObservedChange, sql_digest};
+use crate::workflow::approval::{approval_verdict, next_approval_status};
+use crate::workflow::fixtures::*;
+use crate::workflow::observed::{ObservedApproval, ObservedChange, sql_digest};
 
 /// The fixture change after review: its status carries the digest and the review.
 fn reviewed_change() -> ObservedChange {
@@ -18,7 +18,7 @@ fn reviewed_change() -> ObservedChange {
     change.status.review = o
         .review
         .as_ref()
-        .map(super::observed::ReviewOutcome::to_record);
+        .map(crate::workflow::observed::ReviewOutcome::to_record);
     change
 }
 
@@ -69,7 +69,7 @@ fn verdict_table() {
     };
     let unknown = approval("a1", None, crate::api::Decision::Approve);
     let grouped = ObservedApproval {
-        approver: Some(super::observed::Approver {
+        approver: Some(crate::workflow::observed::Approver {
             user: "carol".into(),
             groups: vec!["dbas".into()],
         }),

@@ -98,6 +98,27 @@ pub enum Decision {
     },
 }
 
+impl Decision {
+    /// Whether acting on this decision needs this change's whole history row (with its
+    /// snapshots), when the history has one: to report what the history says (see
+    /// [`Decision::reports_from_history`]), or, for `InProgress`, to settle a run that an
+    /// executor left `running`.
+    #[must_use]
+    pub fn needs_history_row(&self) -> bool {
+        self.reports_from_history() || matches!(self, Self::InProgress)
+    }
+
+    /// Whether the status reports the execution and the snapshots from the history row, when
+    /// the history has one for this change (it ran: applied, failed, interrupted).
+    #[must_use]
+    pub fn reports_from_history(&self) -> bool {
+        matches!(
+            self,
+            Self::RecordApplied | Self::Fail { .. } | Self::NeedsIntervention { .. }
+        )
+    }
+}
+
 /// Decides the next step for the observed SchemaChange.
 #[must_use]
 pub fn decide(observed: &Observed) -> Decision {
@@ -258,7 +279,7 @@ pub fn decide(observed: &Observed) -> Decision {
         }
     } else {
         return Decision::WaitForApproval {
-            have: u32::try_from(counted.approvals.len()).unwrap_or(u32::MAX),
+            have: crate::api::count(counted.approvals.len()),
             need: counted.required,
             ignored: counted
                 .ignored
@@ -407,3 +428,7 @@ fn earliest_blocker(
         .min_by(|(va, sa), (vb, sb)| va.cmp(vb).then_with(|| sa.name.cmp(&sb.name)))
         .map(|(v, s)| (v, s.name.clone(), s.phase))
 }
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

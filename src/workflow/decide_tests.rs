@@ -6,10 +6,10 @@ use crate::api::conditions::{find, reasons, types};
 use crate::api::project::Approvers;
 use crate::api::schema_change::{Phase, RiskLevel};
 
-use super::decide::{Decision, decide};
-use super::fixtures::*;
-use super::observed::*;
-use super::status::next_status;
+use crate::workflow::decide::{Decision, decide};
+use crate::workflow::fixtures::*;
+use crate::workflow::observed::*;
+use crate::workflow::status::next_status;
 
 fn kind(decision: &Decision) -> &'static str {
     match decision {

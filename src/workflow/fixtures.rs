@@ -1,6 +1,7 @@
 //! Test fixtures: a valid observed change and small builders to bend it case by case.
 //!
-//! Tests only; no I/O.
+//! Tests only (unit tests, and integration tests through `schemagate_testkit::fixtures` with the
+//! `fixtures` feature); no I/O.
 #![allow(clippy::unwrap_used)]
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;

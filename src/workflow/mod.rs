@@ -20,18 +20,14 @@
 
 pub mod approval;
 pub mod decide;
+pub mod instance;
 pub mod observed;
+pub mod review;
 pub mod status;
 pub mod version;
 
-#[cfg(test)]
-mod approval_tests;
-#[cfg(test)]
-mod decide_tests;
-#[cfg(test)]
-mod fixtures;
-#[cfg(test)]
-mod status_tests;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 
 pub use approval::{
     ApprovedChange, Tally, Verdict, approval_verdict, auto_approves, next_approval_status, tally,
@@ -42,5 +38,6 @@ pub use observed::{
     ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SiblingChange,
     SqlText, Target, review_key, sql_digest,
 };
+pub use review::review_policy;
 pub use status::{EventNote, EventType, StatusUpdate, next_status};
 pub use version::{Version, VersionError};

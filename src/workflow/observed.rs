@@ -259,8 +259,8 @@ impl ReviewOutcome {
             supersedes: false,
             risk,
             statements,
-            errors: u32::try_from(errors).unwrap_or(u32::MAX),
-            warnings: u32::try_from(warnings).unwrap_or(u32::MAX),
+            errors: crate::api::count(errors),
+            warnings: crate::api::count(warnings),
             findings,
         }
     }
@@ -314,7 +314,7 @@ impl ReviewOutcome {
             errors: self.errors,
             warnings: self.warnings,
             findings,
-            truncated: u32::try_from(truncated).unwrap_or(u32::MAX),
+            truncated: crate::api::count(truncated),
             reviewed_at: self.reviewed_at.as_ref().map(|t| t.0.to_string()),
             target: (!self.target.is_empty()).then(|| self.target.clone()),
             key: (!self.key.is_empty()).then(|| self.key.clone()),

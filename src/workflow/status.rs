@@ -346,3 +346,7 @@ fn transition_event(before: &SchemaChangeStatus, after: &SchemaChangeStatus) -> 
         message: ready_after.message.clone(),
     })
 }
+
+#[cfg(test)]
+#[path = "status_tests.rs"]
+mod tests;

@@ -5,9 +5,9 @@
 use crate::api::conditions::{find, reasons, types};
 use crate::api::schema_change::{Phase, RiskLevel};
 
-use super::decide::{Decision, decide};
-use super::fixtures::*;
-use super::status::{EventType, next_status};
+use crate::workflow::decide::{Decision, decide};
+use crate::workflow::fixtures::*;
+use crate::workflow::status::{EventType, next_status};
 
 #[test]
 fn execute_carries_the_reviewed_sql_and_who_approved() {
@@ -76,7 +76,7 @@ fn block_names_the_change_to_wait_for() {
 }
 
 /// Runs decide + next_status and stores the result as the current status, like a controller.
-fn reconcile(o: &mut super::observed::Observed) -> super::status::StatusUpdate {
+fn reconcile(o: &mut crate::workflow::observed::Observed) -> crate::workflow::status::StatusUpdate {
     let update = next_status(o, &decide(o));
     o.change.status = update.status.clone();
     update
@@ -138,7 +138,7 @@ fn transition_time_moves_only_on_flips() {
     let applying = reconcile(&mut o);
     assert_eq!(applying.event.unwrap().reason, reasons::APPLYING);
     o.history.as_mut().unwrap().this_change =
-        history_entry(super::observed::HistoryStatus::Applied, "");
+        history_entry(crate::workflow::observed::HistoryStatus::Applied, "");
     o.now = at(4_000);
     let applied = reconcile(&mut o);
     assert_eq!(o.change.status.phase, Some(Phase::Applied));
@@ -202,7 +202,7 @@ fn review_failure_is_a_warning_naming_the_first_error() {
 fn observed_generation_follows_the_object() {
     let mut o = applied_status();
     o.history.as_mut().unwrap().this_change =
-        history_entry(super::observed::HistoryStatus::Applied, "");
+        history_entry(crate::workflow::observed::HistoryStatus::Applied, "");
     assert_eq!(o.change.status.observed_generation, Some(1));
     o.change.generation = Some(2); // description edited
     let update = reconcile(&mut o);
@@ -232,7 +232,7 @@ fn a_new_digest_drops_the_stale_review() {
     let mut o = reviewed(RiskLevel::Low);
     reconcile(&mut o);
     // The SQL changed before anything was pinned by a review? It was pinned: SqlChanged.
-    o.sql = super::observed::SqlText::Resolved("SELECT 2;".into());
+    o.sql = crate::workflow::observed::SqlText::Resolved("SELECT 2;".into());
     o.review = None;
     let update = reconcile(&mut o);
     assert_eq!(update.event.unwrap().reason, reasons::SQL_CHANGED);

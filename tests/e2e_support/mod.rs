@@ -62,7 +62,8 @@ pub struct Env {
     http_addr: Arc<Mutex<Option<std::net::SocketAddr>>>,
 }
 
-fn real_cluster() -> bool {
+/// Whether the tests run against a real cluster (`SCHEMAGATE_E2E_REAL_CLUSTER=1`).
+pub fn real_cluster() -> bool {
     std::env::var("SCHEMAGATE_E2E_REAL_CLUSTER").is_ok_and(|v| v == "1")
 }
 

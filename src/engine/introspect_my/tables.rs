@@ -85,7 +85,9 @@ pub(super) async fn partitions(
         };
         match entry.1.last_mut() {
             Some(p) if p.0 == part => p.3.extend(sub),
-            _ => entry.1.push((part, values, comment, sub.into_iter().collect())),
+            _ => entry
+                .1
+                .push((part, values, comment, sub.into_iter().collect())),
         }
     }
     Ok(tables
@@ -105,8 +107,10 @@ pub(super) async fn partitions(
                     d.push_str(&format!(" COMMENT = {}", lit(&comment)));
                 }
                 if !subs.is_empty() {
-                    let list: Vec<String> =
-                        subs.iter().map(|s| format!("SUBPARTITION {}", q(s))).collect();
+                    let list: Vec<String> = subs
+                        .iter()
+                        .map(|s| format!("SUBPARTITION {}", q(s)))
+                        .collect();
                     d.push_str(&format!(" ({})", list.join(", ")));
                 }
                 items.push(TableItem {
@@ -212,7 +216,11 @@ pub(super) async fn privileges(
     let mut by_object: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ((object, grantee, grantable), mut privs) in grants {
         privs.sort();
-        let on = if object == "*" { "*".to_owned() } else { q(&object) };
+        let on = if object == "*" {
+            "*".to_owned()
+        } else {
+            q(&object)
+        };
         by_object.entry(object).or_default().push(format!(
             "GRANT {} ON {on} TO {grantee}{}",
             privs.join(", "),
@@ -240,7 +248,11 @@ mod tests {
     fn create_options_are_upper_case_and_sorted_without_partitioned() {
         assert_eq!(
             create_options("stats_persistent=1 row_format=COMPRESSED key_block_size=8 partitioned"),
-            ["KEY_BLOCK_SIZE=8", "ROW_FORMAT=COMPRESSED", "STATS_PERSISTENT=1"]
+            [
+                "KEY_BLOCK_SIZE=8",
+                "ROW_FORMAT=COMPRESSED",
+                "STATS_PERSISTENT=1"
+            ]
         );
         assert_eq!(definer("app@10.0.0.%"), "DEFINER=`app`@`10.0.0.%`");
     }

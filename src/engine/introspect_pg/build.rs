@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::acl;
 use super::catalog::{self as cat, class, is_user_namespace};
-use crate::engine::introspect::SnapshotOptions;
+use crate::snapshot::SnapshotOptions;
 use crate::snapshot::{
     Dialect, Object, ObjectKind, Schema, Table, object_key, quote_ident, quote_literal,
 };

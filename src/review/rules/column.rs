@@ -407,5 +407,5 @@ pub(super) fn finish_comment(
 }
 
 #[cfg(test)]
-#[path = "tests/column.rs"]
+#[path = "column_tests.rs"]
 mod tests;

@@ -147,5 +147,5 @@ pub(super) fn after_apply(state: &mut ScriptState, stmt: &Statement, em: &mut Em
 }
 
 #[cfg(test)]
-#[path = "tests/index.rs"]
+#[path = "index_tests.rs"]
 mod tests;

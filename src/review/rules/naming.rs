@@ -310,5 +310,5 @@ fn fully_qualified(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
 }
 
 #[cfg(test)]
-#[path = "tests/naming.rs"]
+#[path = "naming_tests.rs"]
 mod tests;

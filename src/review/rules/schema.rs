@@ -126,5 +126,5 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
 }
 
 #[cfg(test)]
-#[path = "tests/schema.rs"]
+#[path = "schema_tests.rs"]
 mod tests;

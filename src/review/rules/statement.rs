@@ -525,5 +525,5 @@ pub(super) fn finish(
 }
 
 #[cfg(test)]
-#[path = "tests/statement.rs"]
+#[path = "statement_tests.rs"]
 mod tests;

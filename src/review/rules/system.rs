@@ -137,5 +137,5 @@ pub(super) fn check_text(engine: Engine, text: &str, em: &mut Emitter<'_>) {
 }
 
 #[cfg(test)]
-#[path = "tests/system.rs"]
+#[path = "system_tests.rs"]
 mod tests;

@@ -394,5 +394,5 @@ pub(super) fn check_text(engine: Engine, text: &str, em: &mut Emitter<'_>) {
 }
 
 #[cfg(test)]
-#[path = "tests/table.rs"]
+#[path = "table_tests.rs"]
 mod tests;

@@ -1,5 +1,6 @@
 //! Test support for schemagate: throwaway PostgreSQL and MariaDB servers, per-test databases and
-//! SQLite files. Test-only; never used by the operator itself.
+//! SQLite files, and the workflow's test fixtures ([`fixtures`], the same source the unit tests
+//! use). Test-only; never used by the operator itself.
 //!
 //! Servers come from `sg-testdb up` (the URLs in `SCHEMAGATE_TEST_PG_URL` /
 //! `SCHEMAGATE_TEST_MYSQL_URL`) or, when those are unset, from a private server started once per
@@ -14,6 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+pub use schemagate::workflow::fixtures;
 pub use server::{PrivateServer, ServerKind, TEST_USER, stop_dir};
 
 /// Environment variable holding the shared PostgreSQL superuser URL.
@@ -163,15 +165,28 @@ pub fn pg_dump_schema(url: &str) -> Result<String> {
 pub fn mariadb_dump_schema(url: &str) -> Result<String> {
     let (host, port) = host_port(url)?;
     let db = url.rsplit('/').next().unwrap_or_default();
-    let out = Command::new(server::named_client_bin(ServerKind::MariaDb, "mariadb-dump")?)
-        .args(["--no-defaults", "--no-data", "--routines", "--events", "--triggers", "-uroot"])
-        .arg(format!("-h{host}"))
-        .arg(format!("-P{port}"))
-        .arg(db)
-        .output()
-        .context("running mariadb-dump")?;
+    let out = Command::new(server::named_client_bin(
+        ServerKind::MariaDb,
+        "mariadb-dump",
+    )?)
+    .args([
+        "--no-defaults",
+        "--no-data",
+        "--routines",
+        "--events",
+        "--triggers",
+        "-uroot",
+    ])
+    .arg(format!("-h{host}"))
+    .arg(format!("-P{port}"))
+    .arg(db)
+    .output()
+    .context("running mariadb-dump")?;
     if !out.status.success() {
-        bail!("mariadb-dump failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "mariadb-dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -1,0 +1,55 @@
+//! Review: the SQL reviewed with the project's policy and the live schema as catalog context,
+//! when the workflow asks for it (`Decision::Review`). No decision here: the outcome goes back
+//! to `workflow::decide`.
+
+use crate::controller::Context;
+use crate::engine::{self, ConnectionConfig};
+use crate::review::Catalog;
+use crate::sqltext::Engine;
+use crate::workflow::{Observed, ReviewOutcome, SqlText};
+
+use super::observe::Target;
+
+/// Reviews the SQL with the project's policy and the live schema as catalog context.
+pub(super) async fn run_review(
+    ctx: &Context,
+    observed: &Observed,
+    target: &Target,
+) -> ReviewOutcome {
+    let SqlText::Resolved(sql) = &observed.sql else {
+        return ReviewOutcome::default();
+    };
+    let (Some(project), Some(instance)) = (&observed.project, &target.instance) else {
+        return ReviewOutcome::default();
+    };
+    let engine = instance.spec.engine;
+    // The workflow only asks for a review once the project's policy is valid.
+    let Ok(policy) = crate::workflow::review_policy(&project.spec.review) else {
+        return ReviewOutcome::default();
+    };
+    let catalog = match &target.config {
+        Some(cfg) => live_catalog(cfg, engine).await,
+        None => None,
+    };
+    let sql = sql.clone();
+    let report = crate::review::review(&sql, engine, &policy, catalog.as_ref());
+    for finding in &report.findings {
+        ctx.metrics.finding(&finding.rule);
+    }
+    ReviewOutcome::from_report(&report)
+}
+
+/// The live schema as review context; `None` when it cannot be read (the review then only
+/// sees what the script itself creates).
+async fn live_catalog(cfg: &ConnectionConfig, engine: Engine) -> Option<Catalog> {
+    if cfg.engine == Engine::Sqlite {
+        return None;
+    }
+    match engine::introspect::snapshot_database(cfg).await {
+        Ok(schema) => Catalog::from_ddl(engine, &schema.canonical_ddl()).ok(),
+        Err(e) => {
+            tracing::warn!(error = %engine::error_chain(&e), "live schema unavailable for review");
+            None
+        }
+    }
+}

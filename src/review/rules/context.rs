@@ -1,0 +1,89 @@
+//! What a rule sees: the state of the script so far (catalog, tables created, transaction and
+//! session facts) and the statement being checked with its extracted definitions.
+
+use std::collections::HashMap;
+
+use sqlparser::ast::{ObjectName, Statement};
+
+use super::emit::Position;
+use super::extract::{ColumnSpec, IndexSpec};
+use crate::review::Engine;
+use crate::review::catalog::Catalog;
+
+/// What the script has done so far.
+pub(crate) struct ScriptState {
+    pub(crate) engine: Engine,
+    pub(crate) catalog: Catalog,
+    /// The caller supplied the database's current schema.
+    pub(crate) has_schema: bool,
+    /// Tables created by this script, with where.
+    pub(crate) created: HashMap<String, Position>,
+    /// Tables changed (CREATE/ALTER) so far, for `statement.merge-alter-table`.
+    pub(super) table_changes: HashMap<String, usize>,
+    /// Statements in the open transaction, `None` outside one.
+    pub(super) txn_statements: Option<usize>,
+    pub(super) txn_reported: bool,
+    /// `SET ROLE` seen / the role check done.
+    pub(super) role_checked: bool,
+    /// `SET max_execution_time` seen.
+    pub(super) max_execution_time_set: bool,
+    pub(super) first_position: Option<Position>,
+}
+
+impl ScriptState {
+    pub(crate) fn new(engine: Engine, schema: Option<&Catalog>) -> Self {
+        ScriptState {
+            engine,
+            catalog: schema.cloned().unwrap_or_else(|| Catalog::new(engine)),
+            has_schema: schema.is_some(),
+            created: HashMap::new(),
+            table_changes: HashMap::new(),
+            txn_statements: None,
+            txn_reported: false,
+            role_checked: false,
+            max_execution_time_set: false,
+            first_position: None,
+        }
+    }
+
+    /// Whether `name` was created by this script (so it holds no data yet).
+    pub(crate) fn is_new(&self, name: &ObjectName) -> bool {
+        self.created.contains_key(&self.catalog.key(name))
+    }
+}
+
+/// The statement being checked and the state before it.
+pub(crate) struct Ctx<'a> {
+    pub(crate) engine: Engine,
+    pub(crate) stmt: &'a Statement,
+    /// Column definitions of the statement, computed once.
+    pub(crate) columns: &'a [ColumnSpec<'a>],
+    /// Indexes, keys and foreign keys of the statement, computed once.
+    pub(crate) indexes: &'a [IndexSpec<'a>],
+    pub(crate) text: &'a str,
+    pub(crate) state: &'a ScriptState,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn pg(&self) -> bool {
+        self.engine == Engine::Postgres
+    }
+    pub(crate) fn mysql(&self) -> bool {
+        self.engine == Engine::Mysql
+    }
+}
+
+/// The type of `column` of `table`: from the statement's own definitions, else the catalog.
+pub(crate) fn column_type(ctx: &Ctx<'_>, table: &ObjectName, column: &str) -> Option<String> {
+    ctx.columns
+        .iter()
+        .find(|c| c.name.value.eq_ignore_ascii_case(column))
+        .map(|c| c.data_type.to_string())
+        .or_else(|| {
+            ctx.state
+                .catalog
+                .table(table)
+                .and_then(|t| t.column(column))
+                .map(|c| c.data_type.clone())
+        })
+}
