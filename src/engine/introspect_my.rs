@@ -3,6 +3,7 @@
 //! leaves out schemagate's tables. Definers are left out unless owners are asked for, so a
 //! snapshot does not depend on who created the objects.
 
+mod code;
 mod tables;
 
 use std::collections::HashMap;
@@ -132,13 +133,6 @@ pub(crate) async fn snapshot(
         .fetch_one(&mut *c)
         .await?;
     let mariadb = version.contains("MariaDB");
-    let definer = |d: &str| {
-        if opts.owners {
-            format!("{} ", tables::definer(d))
-        } else {
-            String::new()
-        }
-    };
 
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut table_collation: HashMap<String, String> = HashMap::new();
@@ -230,14 +224,18 @@ pub(crate) async fn snapshot(
             } else {
                 "VIRTUAL"
             };
-            Some(format!("({}) {kind}", gen_expr.unwrap_or_default()))
+            Some(format!(
+                "({}) {kind}",
+                unqualify(&gen_expr.unwrap_or_default(), &db)
+            ))
         } else {
             None
         };
         let on_update = extra_l.find("on update ").map(|i| {
             let rest = extra[i + "on update ".len()..].trim();
-            // `ON UPDATE current_timestamp() INVISIBLE`: the expression is the first word.
+            // `on update current_timestamp(), INVISIBLE`: the expression is the first word.
             let expr = rest.split_whitespace().next().unwrap_or(rest);
+            let expr = expr.trim_end_matches(',');
             format!("ON UPDATE {expr}")
         });
         let invisible = extra_l
@@ -250,7 +248,12 @@ pub(crate) async fn snapshot(
             name,
             data_type: ty,
             nullable: nullable == "YES",
-            default: if generated.is_some() { None } else { default },
+            // A sequence's `nextval(`db`.`seq`)` names the database; the replay has another.
+            default: if generated.is_some() {
+                None
+            } else {
+                default.map(|d| unqualify(&d, &db))
+            },
             identity: extra_l
                 .contains("auto_increment")
                 .then(|| "AUTO_INCREMENT".to_owned()),
@@ -394,198 +397,12 @@ pub(crate) async fn snapshot(
         };
         s.tables[ti].constraints.push(TableItem {
             name,
-            definition: format!("CHECK ({clause}){not_enforced}"),
+            definition: format!("CHECK ({}){not_enforced}", unqualify(&clause, &db)),
         });
     }
 
-    let algorithm = if mariadb { "ALGORITHM" } else { "'UNDEFINED'" };
-    type ViewRow = (String, String, String, String, String, String);
-    let rows: Vec<ViewRow> = sqlx::query_as(sql(
-        &format!(
-            "SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, {algorithm}, SECURITY_TYPE, DEFINER \
-             FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()"
-        ),
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (name, def, check, algorithm, security, view_definer) in rows {
-        let mut d = "CREATE ".to_owned();
-        if algorithm != "UNDEFINED" {
-            d.push_str(&format!("ALGORITHM={algorithm} "));
-        }
-        d.push_str(&definer(&view_definer));
-        if security == "INVOKER" {
-            d.push_str("SQL SECURITY INVOKER ");
-        }
-        d.push_str(&format!("VIEW {} AS {}", q(&name), unqualify(&def, &db)));
-        if check != "NONE" {
-            d.push_str(&format!(" WITH {check} CHECK OPTION"));
-        }
-        s.objects.push(obj(ObjectKind::View, &name, d));
-    }
-
-    type ParamRow = (String, String, Option<String>, Option<String>, String);
-    let params: Vec<ParamRow> = sqlx::query_as(sql(
-        "SELECT SPECIFIC_NAME, ROUTINE_TYPE, PARAMETER_MODE, PARAMETER_NAME, DTD_IDENTIFIER \
-         FROM information_schema.PARAMETERS WHERE SPECIFIC_SCHEMA = DATABASE() AND ORDINAL_POSITION > 0 \
-         ORDER BY SPECIFIC_NAME, ROUTINE_TYPE, ORDINAL_POSITION",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    let mut param_map: HashMap<(String, String), Vec<String>> = HashMap::new();
-    for (name, rtype, mode, pname, ty) in params {
-        let mode = match (rtype.as_str(), mode) {
-            ("PROCEDURE", Some(m)) => format!("{m} "),
-            _ => String::new(),
-        };
-        param_map
-            .entry((name, rtype))
-            .or_default()
-            .push(format!("{mode}{} {ty}", q(&pname.unwrap_or_default())));
-    }
-    type RoutineRow = (
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-    );
-    let rows: Vec<RoutineRow> = sqlx::query_as(sql(
-        "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, IS_DETERMINISTIC, \
-           SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_COMMENT, DEFINER \
-         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (name, rtype, returns, body, det, access, security, comment, routine_definer) in rows {
-        let params = param_map
-            .remove(&(name.clone(), rtype.clone()))
-            .unwrap_or_default()
-            .join(", ");
-        let mut d = format!(
-            "CREATE {}{rtype} {}({params})",
-            definer(&routine_definer),
-            q(&name)
-        );
-        if rtype == "FUNCTION" {
-            d.push_str(&format!(" RETURNS {}", returns.unwrap_or_default()));
-        }
-        if det == "YES" {
-            d.push_str(" DETERMINISTIC");
-        }
-        if access != "CONTAINS SQL" {
-            d.push_str(&format!(" {access}"));
-        }
-        if security == "INVOKER" {
-            d.push_str(" SQL SECURITY INVOKER");
-        }
-        if !comment.is_empty() {
-            d.push_str(&format!(" COMMENT {}", lit(&comment)));
-        }
-        d.push('\n');
-        d.push_str(&unqualify(&body, &db));
-        let kind = if rtype == "FUNCTION" {
-            ObjectKind::Function
-        } else {
-            ObjectKind::Procedure
-        };
-        s.objects.push(obj(kind, &name, d));
-    }
-
-    type TrigRow = (String, String, String, i64, String, String, String);
-    let rows: Vec<TrigRow> = sqlx::query_as(sql(
-        "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, CAST(ACTION_ORDER AS SIGNED), \
-           ACTION_STATEMENT, ACTION_TIMING, DEFINER \
-         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
-         ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    // Triggers on the same table, time and event fire in ACTION_ORDER: each one after the
-    // first follows the one before it, which must exist first.
-    let mut previous: Option<(String, String, String, String)> = None;
-    for (name, event, table, _order, body, timing, trigger_definer) in rows {
-        let follows = previous
-            .as_ref()
-            .filter(|(t, w, e, _)| *t == table && *w == timing && *e == event)
-            .map(|(.., n)| n.clone());
-        let mut d = format!(
-            "CREATE {}TRIGGER {} {timing} {event} ON {} FOR EACH ROW",
-            definer(&trigger_definer),
-            q(&name),
-            q(&table),
-        );
-        if let Some(f) = &follows {
-            d.push_str(&format!(" FOLLOWS {}", q(f)));
-        }
-        d.push('\n');
-        d.push_str(&unqualify(&body, &db));
-        let mut o = obj(ObjectKind::Trigger, &format!("{table}.{name}"), d);
-        if let Some(f) = follows {
-            o.depends_on = vec![crate::snapshot::object_key(
-                "trigger",
-                &format!("{table}.{f}"),
-            )];
-        }
-        s.objects.push(o);
-        previous = Some((table, timing, event, name));
-    }
-
-    type EventRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        String,
-        String,
-    );
-    let rows: Vec<EventRow> = sqlx::query_as(sql(
-        "SELECT EVENT_NAME, EVENT_DEFINITION, EVENT_TYPE, CAST(EXECUTE_AT AS CHAR), \
-           CAST(INTERVAL_VALUE AS CHAR), INTERVAL_FIELD, ON_COMPLETION, STATUS, EVENT_COMMENT, \
-           DEFINER \
-         FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (name, body, etype, at, every, field, completion, status, comment, event_definer) in rows {
-        let schedule = if etype == "ONE TIME" {
-            format!("AT {}", lit(&at.unwrap_or_default()))
-        } else {
-            format!(
-                "EVERY {} {}",
-                every.unwrap_or_default(),
-                field.unwrap_or_default()
-            )
-        };
-        let status = if status == "ENABLED" {
-            "ENABLE"
-        } else {
-            "DISABLE"
-        };
-        let mut d = format!(
-            "CREATE {}EVENT {} ON SCHEDULE {schedule} ON COMPLETION {completion} {status}",
-            definer(&event_definer),
-            q(&name)
-        );
-        if !comment.is_empty() {
-            d.push_str(&format!(" COMMENT {}", lit(&comment)));
-        }
-        d.push_str(&format!("\nDO {}", unqualify(&body, &db)));
-        s.objects.push(obj(ObjectKind::Event, &name, d));
-    }
+    s.objects
+        .extend(code::objects(&mut *c, &db, mariadb, opts.owners).await?);
     if opts.privileges {
         s.objects.extend(tables::privileges(&mut *c, &db).await?);
     }

@@ -39,7 +39,7 @@ pub(super) struct Catalog {
     pub rules: Vec<(i64, i64, String, String, Option<String>)>,
     pub statistics: Vec<cat::Statistics>,
     pub descriptions: Vec<(i64, i64, i32, String)>,
-    pub default_privileges: Vec<(i64, i64, String, Vec<String>, Vec<String>)>,
+    pub default_privileges: Vec<cat::DefaultAcl>,
 }
 
 fn q(s: &str) -> String {

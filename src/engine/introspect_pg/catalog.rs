@@ -627,11 +627,14 @@ pub(super) async fn descriptions(
     .await
 }
 
-/// Default privileges: (role, schema or 0, object type, privileges, what they replace: the
-/// built-in defaults for a role's global entry, nothing for a per-schema one).
+/// One `pg_default_acl` entry: (role, schema or 0, object type, privileges, what they replace:
+/// the built-in defaults for a role's global entry, nothing for a per-schema one).
+pub(super) type DefaultAcl = (i64, i64, String, Vec<String>, Vec<String>);
+
+/// Default privileges, one [`DefaultAcl`] per entry.
 pub(super) async fn default_privileges(
     c: &mut PgConnection,
-) -> Result<Vec<(i64, i64, String, Vec<String>, Vec<String>)>, sqlx::Error> {
+) -> Result<Vec<DefaultAcl>, sqlx::Error> {
     sqlx::query_as(
         "SELECT defaclrole::int8, defaclnamespace::int8, defaclobjtype::text, defaclacl::text[], \
            CASE WHEN defaclnamespace = 0 THEN acldefault(CASE defaclobjtype WHEN 'S' THEN 's' \
