@@ -13,7 +13,7 @@ use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcom
 use schemagate::snapshot::{ObjectKind, Schema, diff, render_objects};
 use schemagate_testkit::{
     fresh_mysql_database, fresh_pg_database, mariadb, mariadb_dump_schema, pg_dump_schema, psql,
-    shared_mysql, shared_postgres,
+    shared_mysql, shared_postgres, sqlite_file,
 };
 
 const PG: [(&str, &str); 3] = [
@@ -620,4 +620,39 @@ fn mariadb_dump_parity(corpus: &str, dump: &str, ours: &Schema) {
         "{corpus}: mariadb-dump dumps what the snapshot lacks:\n{}",
         missing.join("\n")
     );
+}
+
+#[tokio::test]
+async fn sqlite_corpus_replays_to_the_same_digest() {
+    let sql = include_str!("fixtures/corpus/lite_notes.sql");
+    let src = sqlite_file().unwrap();
+    load_with_executor(&src.url(), sql).await;
+    let a = snapshot(&src.url(), SnapshotOptions::default()).await;
+    let empty = sqlite_file().unwrap();
+    replays("notes", &a, &empty.url(), SnapshotOptions::default()).await;
+    let ddl = a.canonical_ddl();
+    for needle in [
+        "\"notebook_id\" INTEGER PRIMARY KEY AUTOINCREMENT",
+        "\"title\" TEXT COLLATE NOCASE NOT NULL",
+        "CONSTRAINT \"notebook_title_check\" CHECK (length(title) BETWEEN 1 AND 120)",
+        "CONSTRAINT \"notebook_colour_known\" CHECK (colour IN ('grey', 'red', 'blue'))",
+        "DEFAULT (datetime('now'))",
+        ") STRICT;",
+        "GENERATED ALWAYS AS (length(body) - length(replace(body, ' ', '')) + 1) VIRTUAL",
+        "GENERATED ALWAYS AS (substr(body, 1, 80)) STORED",
+        "CONSTRAINT \"note_check\" CHECK (pinned IN (0, 1))",
+        "CONSTRAINT \"note_body_size\" CHECK (length(body) < 1000000)",
+        "COLLATE RTRIM",
+        "CONSTRAINT \"tag_uses_check\" CHECK (uses >= 0)",
+        ") WITHOUT ROWID, STRICT;",
+        ") WITHOUT ROWID;",
+        "ON UPDATE CASCADE",
+        "WHERE pinned = 1",
+        "ON notebook (lower(title))",
+        "CREATE VIEW pinned_count",
+        "INSTEAD OF INSERT ON pinned_note",
+        "CREATE TRIGGER tag_unused",
+    ] {
+        assert!(ddl.contains(needle), "{needle} missing from:\n{ddl}");
+    }
 }

@@ -8,6 +8,7 @@
 mod engine;
 pub mod guard;
 mod lex;
+pub mod pieces;
 mod reading;
 pub mod split;
 
