@@ -7,7 +7,7 @@
 
 mod engine;
 pub mod guard;
-mod lex;
+pub(crate) mod lex;
 pub mod pieces;
 mod reading;
 pub mod split;
