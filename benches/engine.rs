@@ -167,7 +167,11 @@ fn bench_pg_snapshot(rt: &tokio::runtime::Runtime) {
     // loading and measuring the "before" case (it would otherwise analyse them mid-run), then
     // back to the server's setting.
     let autovacuum = |setting: &str| {
-        psql(&pg, &format!("ALTER SYSTEM {setting};\nSELECT pg_reload_conf();")).unwrap();
+        psql(
+            &pg,
+            &format!("ALTER SYSTEM {setting};\nSELECT pg_reload_conf();"),
+        )
+        .unwrap();
     };
     autovacuum("SET autovacuum = off");
     let t = Instant::now();
