@@ -31,6 +31,14 @@ pub struct SnapshotArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "ddl")]
     pub format: Format,
+    /// Also record grants that differ from the defaults (PostgreSQL: and default privileges).
+    /// Left out by default: they name roles, which differ between servers.
+    #[arg(long)]
+    pub privileges: bool,
+    /// Also record owners (PostgreSQL `ALTER … OWNER TO`; MySQL/MariaDB `DEFINER`s).
+    /// Left out by default: they name roles, which differ between servers.
+    #[arg(long)]
+    pub owners: bool,
 }
 
 /// The first bytes of every SQLite database file.
@@ -96,10 +104,14 @@ pub fn run(args: &SnapshotArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let opts = introspect::SnapshotOptions {
+        privileges: args.privileges,
+        owners: args.owners,
+    };
     let snapshot = match super::block_on(
         super::Threads::One,
         ExitCode::FAILURE,
-        introspect::snapshot_database(&cfg),
+        introspect::snapshot_database_with(&cfg, opts),
     ) {
         Ok(snapshot) => snapshot,
         Err(code) => return code,

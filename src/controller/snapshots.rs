@@ -165,11 +165,7 @@ mod tests {
 
     #[test]
     fn a_missing_snapshot_says_why() {
-        let schema = Schema {
-            dialect: crate::sqltext::Engine::Sqlite,
-            tables: Vec::new(),
-            objects: Vec::new(),
-        };
+        let schema = Schema::new(crate::snapshot::Dialect::Sqlite);
         assert_eq!(missing(Some(&vec![1]), Some(&schema), None), None);
         assert_eq!(
             missing(None, None, None),

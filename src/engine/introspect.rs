@@ -2,6 +2,7 @@
 //! constant number of queries regardless of how many tables exist. Read-only.
 
 use crate::snapshot::Schema;
+pub use crate::snapshot::SnapshotOptions;
 
 use super::EngineError;
 use super::config::ConnectionConfig;
@@ -9,11 +10,19 @@ use super::session::Session;
 
 /// Introspects the session's database. `None` when the engine has no snapshot support (all three have it today).
 pub async fn snapshot(s: &mut Session) -> Result<Option<Schema>, EngineError> {
+    snapshot_with(s, SnapshotOptions::default()).await
+}
+
+/// [`snapshot`] with options.
+pub async fn snapshot_with(
+    s: &mut Session,
+    opts: SnapshotOptions,
+) -> Result<Option<Schema>, EngineError> {
     let mut schema = match s {
-        Session::Pg(c) => super::introspect_pg::snapshot(c)
+        Session::Pg(c) => super::introspect_pg::snapshot(c, opts)
             .await
             .map_err(EngineError::Introspect)?,
-        Session::My(c) => super::introspect_my::snapshot(c)
+        Session::My(c) => super::introspect_my::snapshot(c, opts)
             .await
             .map_err(EngineError::Introspect)?,
         Session::Lite(c) => super::introspect_sqlite::snapshot(c)
@@ -52,6 +61,14 @@ pub async fn snapshot_consistent(s: &mut Session) -> Result<Option<Schema>, Engi
 
 /// Connects and snapshots the database of `cfg`.
 pub async fn snapshot_database(cfg: &ConnectionConfig) -> Result<Schema, EngineError> {
+    snapshot_database_with(cfg, SnapshotOptions::default()).await
+}
+
+/// [`snapshot_database`] with options.
+pub async fn snapshot_database_with(
+    cfg: &ConnectionConfig,
+    opts: SnapshotOptions,
+) -> Result<Schema, EngineError> {
     let mut s = Session::connect(cfg).await?;
     if let Session::Pg(a) = &mut s {
         // Three connections in one exported snapshot: about twice as fast on large catalogs.
@@ -61,7 +78,7 @@ pub async fn snapshot_database(cfg: &ConnectionConfig) -> Result<Schema, EngineE
             return Err(EngineError::Config("unexpected session kind".into()));
         };
         let (mut b, mut c) = (b, c);
-        let r = super::introspect_pg::snapshot_parallel(a, &mut b, &mut c).await;
+        let r = super::introspect_pg::snapshot_parallel(a, &mut b, &mut c, opts).await;
         for conn in [b, c] {
             let _ = sqlx::Connection::close(conn).await;
         }
@@ -70,7 +87,7 @@ pub async fn snapshot_database(cfg: &ConnectionConfig) -> Result<Schema, EngineE
         schema.normalize();
         return Ok(schema);
     }
-    let r = snapshot(&mut s).await;
+    let r = snapshot_with(&mut s, opts).await;
     s.close().await;
     r?.ok_or_else(|| EngineError::Config(format!("snapshots are not supported for {}", cfg.engine)))
 }

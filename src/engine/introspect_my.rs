@@ -1,10 +1,16 @@
-//! MySQL/MariaDB introspection from information_schema: nine queries in total, whatever the number
-//! of tables. Read-only; covers the connected database only and leaves out schemagate's tables.
+//! MySQL/MariaDB introspection from information_schema: a fixed number of queries (about
+//! fifteen), whatever the number of tables. Read-only; covers the connected database only and
+//! leaves out schemagate's tables. Definers are left out unless owners are asked for, so a
+//! snapshot does not depend on who created the objects.
+
+mod code;
+mod tables;
 
 use std::collections::HashMap;
 
 use sqlx::MySqlConnection;
 
+use crate::snapshot::SnapshotOptions;
 use crate::snapshot::{Column, Dialect, Object, ObjectKind, Schema, Table, TableItem};
 
 fn q(s: &str) -> String {
@@ -16,12 +22,7 @@ fn lit(s: &str) -> String {
 }
 
 fn obj(kind: ObjectKind, name: &str, definition: String) -> Object {
-    Object {
-        kind,
-        schema: String::new(),
-        name: name.to_owned(),
-        definition,
-    }
+    Object::new(kind, "", name, definition)
 }
 
 fn is_ours(name: &str) -> bool {
@@ -39,13 +40,22 @@ fn unqualify(def: &str, db: &str) -> String {
     def.replace(&format!("{}.", q(db)), "")
 }
 
+/// (major, minor) of a `VERSION()` string such as `10.11.19-MariaDB-0+deb12u1`.
+fn server_version(version: &str) -> (u32, u32) {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
 fn charset_of(collation: &str) -> &str {
     collation.split('_').next().unwrap_or(collation)
 }
 
 type TableAndName = (String, String);
-/// Index being assembled: non-unique flag, index type, comment, column parts.
-type IndexAcc = (i64, String, String, Vec<String>);
+/// Index being assembled: non-unique flag, index type, comment, ignored (MariaDB) or invisible
+/// (MySQL), column parts.
+type IndexAcc = (i64, String, String, bool, Vec<String>);
 /// Foreign key being assembled: referenced schema and table, columns, referenced columns, rules.
 type FkAcc = (String, String, Vec<String>, Vec<String>, String, String);
 
@@ -114,24 +124,41 @@ async fn foreign_keys(
 }
 
 /// Reads the schema of the connected database.
-pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Error> {
+pub(crate) async fn snapshot(
+    c: &mut MySqlConnection,
+    opts: SnapshotOptions,
+) -> Result<Schema, sqlx::Error> {
     let mut s = Schema::new(Dialect::Mysql);
-    let db: String = sqlx::query_scalar("SELECT DATABASE()")
+    let (db, version): (String, String) = sqlx::query_as("SELECT DATABASE(), VERSION()")
         .fetch_one(&mut *c)
         .await?;
+    let mariadb = version.contains("MariaDB");
 
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut table_collation: HashMap<String, String> = HashMap::new();
-    type TableRow = (String, Option<String>, Option<String>, Option<String>);
+    type TableRow = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let rows: Vec<TableRow> = sqlx::query_as(sql(
-        "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
+        "SELECT TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COLLATION, TABLE_COMMENT, CREATE_OPTIONS \
+         FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+           AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE')",
         &db,
     ))
     .fetch_all(&mut *c)
     .await?;
-    for (name, engine, collation, comment) in rows {
+    let mut sequences = Vec::new();
+    for (name, kind, engine, collation, comment, create_options) in rows {
         if is_ours(&name) {
+            continue;
+        }
+        if kind == "SEQUENCE" {
+            sequences.push((name, comment.unwrap_or_default()));
             continue;
         }
         let mut opts = Vec::new();
@@ -145,17 +172,25 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             ));
             table_collation.insert(name.clone(), coll.clone());
         }
+        opts.extend(tables::create_options(
+            create_options.as_deref().unwrap_or(""),
+        ));
+        if kind == "SYSTEM VERSIONED" {
+            opts.push("WITH SYSTEM VERSIONING".to_owned());
+        }
         by_name.insert(name.clone(), s.tables.len());
         s.tables.push(Table {
-            schema: String::new(),
-            name,
-            columns: Vec::new(),
-            constraints: Vec::new(),
-            foreign_keys: Vec::new(),
-            indexes: Vec::new(),
             options: Some(opts.join(" ")).filter(|o| !o.is_empty()),
             comment: comment.filter(|c| !c.is_empty()),
+            ..Table::new("", name)
         });
+    }
+    s.objects
+        .extend(tables::sequences(&mut *c, &sequences).await?);
+    for (table, parts) in tables::partitions(&mut *c, &db).await? {
+        if let Some(&ti) = by_name.get(&table) {
+            s.tables[ti].partitions = parts;
+        }
     }
 
     type ColRow = (
@@ -189,26 +224,44 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             } else {
                 "VIRTUAL"
             };
-            Some(format!("({}) {kind}", gen_expr.unwrap_or_default()))
+            Some(format!(
+                "({}) {kind}",
+                unqualify(&gen_expr.unwrap_or_default(), &db)
+            ))
         } else {
             None
         };
-        let on_update = extra_l
-            .find("on update ")
-            .map(|i| format!("ON UPDATE {}", extra[i + "on update ".len()..].trim()));
+        let on_update = extra_l.find("on update ").map(|i| {
+            let rest = extra[i + "on update ".len()..].trim();
+            // `on update current_timestamp(), INVISIBLE`: the expression is the first word.
+            let expr = rest.split_whitespace().next().unwrap_or(rest);
+            let expr = expr.trim_end_matches(',');
+            format!("ON UPDATE {expr}")
+        });
+        let invisible = extra_l
+            .split_whitespace()
+            .any(|w| w == "invisible")
+            .then(|| "INVISIBLE".to_owned());
+        let extra_sql: Vec<String> = on_update.into_iter().chain(invisible).collect();
         let collation = collation.filter(|coll| table_collation.get(&table) != Some(coll));
         s.tables[ti].columns.push(Column {
             name,
             data_type: ty,
             nullable: nullable == "YES",
-            default: if generated.is_some() { None } else { default },
+            // A sequence's `nextval(`db`.`seq`)` names the database; the replay has another.
+            default: if generated.is_some() {
+                None
+            } else {
+                default.map(|d| unqualify(&d, &db))
+            },
             identity: extra_l
                 .contains("auto_increment")
                 .then(|| "AUTO_INCREMENT".to_owned()),
             generated,
             collation,
-            extra: on_update,
+            extra: Some(extra_sql.join(" ")).filter(|e| !e.is_empty()),
             comment: Some(comment).filter(|c| !c.is_empty()),
+            identity_options: None,
         });
     }
 
@@ -216,25 +269,42 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         String,
         String,
         i64,
-        String,
+        Option<String>,
         Option<i64>,
         String,
         String,
         Option<String>,
+        i64,
+        Option<String>,
     );
+    // Ignored indexes (MariaDB 10.6), invisible ones and functional key parts (MySQL 8).
+    let (hidden, expression) = if !mariadb {
+        ("IS_VISIBLE = 'NO'", "EXPRESSION")
+    } else if server_version(&version) >= (10, 6) {
+        ("IGNORED = 'YES'", "NULL")
+    } else {
+        ("0", "NULL")
+    };
     let rows: Vec<IdxRow> = sqlx::query_as(sql(
-        "SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE AS SIGNED), COLUMN_NAME, \
-           CAST(SUB_PART AS SIGNED), INDEX_TYPE, INDEX_COMMENT, COLLATION \
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
-         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+        &format!(
+            "SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE AS SIGNED), COLUMN_NAME, \
+               CAST(SUB_PART AS SIGNED), INDEX_TYPE, INDEX_COMMENT, COLLATION, \
+               CAST({hidden} AS SIGNED), {expression} \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+        ),
         &db,
     ))
     .fetch_all(&mut *c)
     .await?;
-    // (table, index) → (non_unique, type, comment, columns)
+    // (table, index) → (non_unique, type, comment, hidden, columns)
     let mut indexes: Vec<(TableAndName, IndexAcc)> = Vec::new();
-    for (table, index, non_unique, col, sub, ty, comment, order) in rows {
-        let mut part = q(&col);
+    for (table, index, non_unique, col, sub, ty, comment, order, hidden, expr) in rows {
+        let mut part = match (col, expr) {
+            (Some(col), _) => q(&col),
+            (None, Some(e)) => format!("({e})"),
+            (None, None) => String::new(),
+        };
         if let Some(n) = sub {
             part.push_str(&format!("({n})"));
         }
@@ -242,11 +312,14 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             part.push_str(" DESC");
         }
         match indexes.last_mut() {
-            Some((k, v)) if k.0 == table && k.1 == index => v.3.push(part),
-            _ => indexes.push(((table, index), (non_unique, ty, comment, vec![part]))),
+            Some((k, v)) if k.0 == table && k.1 == index => v.4.push(part),
+            _ => indexes.push((
+                (table, index),
+                (non_unique, ty, comment, hidden != 0, vec![part]),
+            )),
         }
     }
-    for ((table, index), (non_unique, ty, comment, cols)) in indexes {
+    for ((table, index), (non_unique, ty, comment, hidden, cols)) in indexes {
         let Some(&ti) = by_name.get(&table) else {
             continue;
         };
@@ -270,8 +343,13 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
             _ => "KEY",
         };
         let using = if ty == "HASH" { " USING HASH" } else { "" };
+        let hidden = match (hidden, mariadb) {
+            (false, _) => "",
+            (true, true) => " IGNORED",
+            (true, false) => " INVISIBLE",
+        };
         s.tables[ti].indexes.push(TableItem {
-            definition: format!("{kind} {} ({cols}){using}{comment}", q(&index)),
+            definition: format!("{kind} {} ({cols}){using}{comment}{hidden}", q(&index)),
             name: index,
         });
     }
@@ -296,170 +374,37 @@ pub(crate) async fn snapshot(c: &mut MySqlConnection) -> Result<Schema, sqlx::Er
         });
     }
 
-    let rows: Vec<(String, String, String)> = sqlx::query_as(sql(
-        "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
-         WHERE CONSTRAINT_SCHEMA = DATABASE()",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (table, name, clause) in rows {
+    // MySQL 8 names the table of a check only in TABLE_CONSTRAINTS, and has unenforced ones.
+    let checks = if mariadb {
+        "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, 'YES' FROM \
+         information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()"
+    } else {
+        "SELECT tc.TABLE_NAME, cc.CONSTRAINT_NAME, cc.CHECK_CLAUSE, tc.ENFORCED \
+         FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc \
+           ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
+         WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'"
+    };
+    let rows: Vec<(String, String, String, String)> =
+        sqlx::query_as(sql(checks, &db)).fetch_all(&mut *c).await?;
+    for (table, name, clause, enforced) in rows {
         let Some(&ti) = by_name.get(&table) else {
             continue;
         };
+        let not_enforced = if enforced == "NO" {
+            " NOT ENFORCED"
+        } else {
+            ""
+        };
         s.tables[ti].constraints.push(TableItem {
             name,
-            definition: format!("CHECK ({clause})"),
+            definition: format!("CHECK ({}){not_enforced}", unqualify(&clause, &db)),
         });
     }
 
-    let rows: Vec<(String, String, String)> = sqlx::query_as(sql(
-        "SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION FROM information_schema.VIEWS \
-         WHERE TABLE_SCHEMA = DATABASE()",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (name, def, check) in rows {
-        let mut d = format!("CREATE VIEW {} AS {}", q(&name), unqualify(&def, &db));
-        if check != "NONE" {
-            d.push_str(&format!(" WITH {check} CHECK OPTION"));
-        }
-        s.objects.push(obj(ObjectKind::View, &name, d));
-    }
-
-    type ParamRow = (String, String, Option<String>, Option<String>, String);
-    let params: Vec<ParamRow> = sqlx::query_as(sql(
-        "SELECT SPECIFIC_NAME, ROUTINE_TYPE, PARAMETER_MODE, PARAMETER_NAME, DTD_IDENTIFIER \
-         FROM information_schema.PARAMETERS WHERE SPECIFIC_SCHEMA = DATABASE() AND ORDINAL_POSITION > 0 \
-         ORDER BY SPECIFIC_NAME, ROUTINE_TYPE, ORDINAL_POSITION",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    let mut param_map: HashMap<(String, String), Vec<String>> = HashMap::new();
-    for (name, rtype, mode, pname, ty) in params {
-        let mode = match (rtype.as_str(), mode) {
-            ("PROCEDURE", Some(m)) => format!("{m} "),
-            _ => String::new(),
-        };
-        param_map
-            .entry((name, rtype))
-            .or_default()
-            .push(format!("{mode}{} {ty}", q(&pname.unwrap_or_default())));
-    }
-    type RoutineRow = (
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        String,
-        String,
-    );
-    let rows: Vec<RoutineRow> = sqlx::query_as(sql(
-        "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, IS_DETERMINISTIC, \
-           SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_COMMENT \
-         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (name, rtype, returns, body, det, access, security, comment) in rows {
-        let params = param_map
-            .remove(&(name.clone(), rtype.clone()))
-            .unwrap_or_default()
-            .join(", ");
-        let mut d = format!("CREATE {rtype} {}({params})", q(&name));
-        if rtype == "FUNCTION" {
-            d.push_str(&format!(" RETURNS {}", returns.unwrap_or_default()));
-        }
-        if det == "YES" {
-            d.push_str(" DETERMINISTIC");
-        }
-        if access != "CONTAINS SQL" {
-            d.push_str(&format!(" {access}"));
-        }
-        if security == "INVOKER" {
-            d.push_str(" SQL SECURITY INVOKER");
-        }
-        if !comment.is_empty() {
-            d.push_str(&format!(" COMMENT {}", lit(&comment)));
-        }
-        d.push('\n');
-        d.push_str(&unqualify(&body, &db));
-        let kind = if rtype == "FUNCTION" {
-            ObjectKind::Function
-        } else {
-            ObjectKind::Procedure
-        };
-        s.objects.push(obj(kind, &name, d));
-    }
-
-    type TrigRow = (String, String, String, i64, String, String);
-    let rows: Vec<TrigRow> = sqlx::query_as(sql(
-        "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, CAST(ACTION_ORDER AS SIGNED), \
-           ACTION_STATEMENT, ACTION_TIMING \
-         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (name, event, table, _order, body, timing) in rows {
-        let d = format!(
-            "CREATE TRIGGER {} {timing} {event} ON {} FOR EACH ROW\n{}",
-            q(&name),
-            q(&table),
-            unqualify(&body, &db)
-        );
-        s.objects
-            .push(obj(ObjectKind::Trigger, &format!("{table}.{name}"), d));
-    }
-
-    type EventRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        String,
-    );
-    let rows: Vec<EventRow> = sqlx::query_as(sql(
-        "SELECT EVENT_NAME, EVENT_DEFINITION, EVENT_TYPE, CAST(EXECUTE_AT AS CHAR), \
-           CAST(INTERVAL_VALUE AS CHAR), INTERVAL_FIELD, ON_COMPLETION, STATUS, EVENT_COMMENT \
-         FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
-        &db,
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    for (name, body, etype, at, every, field, completion, status, comment) in rows {
-        let schedule = if etype == "ONE TIME" {
-            format!("AT {}", lit(&at.unwrap_or_default()))
-        } else {
-            format!(
-                "EVERY {} {}",
-                every.unwrap_or_default(),
-                field.unwrap_or_default()
-            )
-        };
-        let status = if status == "ENABLED" {
-            "ENABLE"
-        } else {
-            "DISABLE"
-        };
-        let mut d = format!(
-            "CREATE EVENT {} ON SCHEDULE {schedule} ON COMPLETION {completion} {status}",
-            q(&name)
-        );
-        if !comment.is_empty() {
-            d.push_str(&format!(" COMMENT {}", lit(&comment)));
-        }
-        d.push_str(&format!("\nDO {}", unqualify(&body, &db)));
-        s.objects.push(obj(ObjectKind::Event, &name, d));
+    s.objects
+        .extend(code::objects(&mut *c, &db, mariadb, opts.owners).await?);
+    if opts.privileges {
+        s.objects.extend(tables::privileges(&mut *c, &db).await?);
     }
     Ok(s)
 }

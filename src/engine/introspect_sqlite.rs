@@ -1,11 +1,14 @@
 //! SQLite catalog introspection: four queries over `sqlite_schema` joined with the table-valued
-//! pragma functions, whatever the number of tables. Read-only.
+//! pragma functions, whatever the number of tables. Read-only. What the pragmas do not tell
+//! (checks, generation expressions, collations, AUTOINCREMENT, `STRICT` and `WITHOUT ROWID`) is
+//! read from the `CREATE TABLE` text SQLite keeps.
 
 use std::collections::BTreeMap;
 
 use sqlx::{Row, SqliteConnection};
 
 use crate::snapshot::{Column, Dialect, Object, ObjectKind, Schema, Table, TableItem};
+use crate::sqltext::pieces::{Piece, PieceKind, sqlite_pieces, sqlite_table_elements};
 
 /// User objects only: SQLite's internal tables and schemagate's own history tables are left out.
 const USER_OBJECTS: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
@@ -16,6 +19,7 @@ const USER_OBJECTS: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
 pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
     let mut schema = Schema::new(Dialect::Sqlite);
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let mut texts: BTreeMap<String, Declared> = BTreeMap::new();
 
     let objects = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT m.type, m.name, m.tbl_name, m.sql FROM sqlite_schema m \
@@ -29,8 +33,13 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
         let table: String = row.try_get(2)?;
         let sql: Option<String> = row.try_get(3)?;
         match (kind.as_str(), sql) {
-            ("table", _) => {
-                tables.insert(name.clone(), empty_table(name));
+            ("table", sql) => {
+                let declared = declared(&name, sql.as_deref().unwrap_or(""));
+                let mut table = empty_table(name.clone());
+                table.options = declared.options.clone();
+                table.constraints.extend(declared.checks.iter().cloned());
+                texts.insert(name.clone(), declared);
+                tables.insert(name, table);
             }
             // Automatic indexes (sql NULL) back PRIMARY KEY / UNIQUE and are read as constraints.
             ("index", Some(sql)) => {
@@ -71,20 +80,39 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
         let Some(t) = tables.get_mut(&table).filter(|_| hidden != 1) else {
             continue;
         };
+        let said = texts
+            .get(&table)
+            .and_then(|d| d.columns.get(&name.to_lowercase()));
+        // hidden 2: a virtual generated column, 3: a stored one.
+        let generated = said.and_then(|c| c.generated.as_ref()).map(|g| {
+            let kind = if hidden == 3 { "STORED" } else { "VIRTUAL" };
+            format!("{g} {kind}")
+        });
         t.columns.push(Column {
             name,
             data_type: row.try_get(2)?,
             nullable: row.try_get::<i64, _>(3)? == 0,
-            default: row.try_get(4)?,
+            default: row
+                .try_get::<Option<String>, _>(4)?
+                .map(|d| default_expression(&d)),
             identity: None,
-            // SQLite's catalog does not expose generation expressions; see docs/engines.md.
-            generated: None,
-            collation: None,
-            extra: None,
+            generated,
+            collation: said.and_then(|c| c.collation.clone()),
+            extra: said
+                .filter(|c| c.autoincrement)
+                .map(|_| "PRIMARY KEY AUTOINCREMENT".to_owned()),
             comment: None,
+            identity_options: None,
         });
     }
     for (table, mut cols) in primary {
+        // AUTOINCREMENT is part of its column's own PRIMARY KEY.
+        if texts
+            .get(&table)
+            .is_some_and(|d| d.columns.values().any(|c| c.autoincrement))
+        {
+            continue;
+        }
         cols.sort();
         if let Some(t) = tables.get_mut(&table) {
             let list: Vec<String> = cols.iter().map(|(_, c)| quote(c)).collect();
@@ -138,7 +166,7 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
         fk.on_update = row.try_get(5)?;
         fk.on_delete = row.try_get(6)?;
     }
-    for ((table, id), fk) in foreign {
+    for ((table, _id), fk) in foreign {
         let ForeignKey {
             target,
             from,
@@ -157,6 +185,7 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
             } else {
                 format!(" ({})", to.join(", "))
             };
+            let fk_columns = from.clone();
             let from: Vec<String> = from.iter().map(|c| quote(c)).collect();
             let mut definition = format!(
                 "FOREIGN KEY ({}) REFERENCES {}{target_cols}",
@@ -168,15 +197,175 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
                     definition.push_str(&format!(" ON {what} {action}"));
                 }
             }
-            t.constraints.push(TableItem {
-                name: format!("{table}_fk{id}"),
-                definition,
-            });
+            // Named by their columns: pragma ids count from the last key declared, so they
+            // would change when the DDL is replayed.
+            let base = format!("{table}_{}_fkey", fk_columns.join("_"));
+            let name = unused(
+                &base,
+                &t.constraints
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>(),
+            );
+            t.constraints.push(TableItem { name, definition });
         }
     }
 
     schema.tables = tables.into_values().collect();
     Ok(schema)
+}
+
+/// What a table's `CREATE TABLE` text says beyond the pragmas.
+#[derive(Debug, Default)]
+struct Declared {
+    /// Columns by lower-case name.
+    columns: BTreeMap<String, DeclaredColumn>,
+    /// Check constraints, column-level ones included (SQLite treats both alike), named as
+    /// written or `<table>_<column>_check` / `<table>_check`.
+    checks: Vec<TableItem>,
+    /// `STRICT`, `WITHOUT ROWID`, upper case, in the order written.
+    options: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct DeclaredColumn {
+    collation: Option<String>,
+    /// The parenthesised expression.
+    generated: Option<String>,
+    autoincrement: bool,
+}
+
+/// Reads the `CREATE TABLE` text of `table`.
+fn declared(table: &str, sql: &str) -> Declared {
+    let mut d = Declared::default();
+    let Some((elements, options)) = sqlite_table_elements(sql) else {
+        return d;
+    };
+    let options: Vec<String> = options
+        .split(',')
+        .map(|o| {
+            o.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_uppercase()
+        })
+        .filter(|o| !o.is_empty())
+        .collect();
+    d.options = Some(options.join(", ")).filter(|o| !o.is_empty());
+    // Names written after CONSTRAINT are taken before any is made up.
+    let mut used: Vec<String> = Vec::new();
+    for e in &elements {
+        let pieces = sqlite_pieces(e);
+        for w in pieces.windows(2) {
+            if w[0].is(e, "CONSTRAINT") {
+                used.push(w[1].name(e));
+            }
+        }
+    }
+    for e in elements {
+        let pieces = sqlite_pieces(e);
+        let Some(first) = pieces.first() else {
+            continue;
+        };
+        let table_level = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+            .iter()
+            .any(|k| first.is(e, k));
+        let (column, rest) = if table_level {
+            (None, &pieces[..])
+        } else {
+            (Some(first.name(e)), &pieces[1..])
+        };
+        let mut col = DeclaredColumn::default();
+        let mut name: Option<String> = None;
+        let mut i = 0;
+        while let Some(p) = rest.get(i) {
+            let next = rest.get(i + 1);
+            let group = next
+                .filter(|n| n.kind == PieceKind::Group)
+                .map(|n| text(e, n));
+            i += 1;
+            if p.is(e, "CONSTRAINT") {
+                name = next.map(|n| n.name(e));
+                i += 1;
+                continue;
+            }
+            if p.is(e, "CHECK")
+                && let Some(g) = group
+            {
+                let base = match &column {
+                    Some(c) => format!("{table}_{c}_check"),
+                    None => format!("{table}_check"),
+                };
+                let n = name.take().unwrap_or_else(|| unused(&base, &used));
+                used.push(n.clone());
+                d.checks.push(TableItem {
+                    name: n,
+                    definition: format!("CHECK {g}"),
+                });
+            } else if p.is(e, "COLLATE") {
+                col.collation = next.map(|n| text(e, n).to_owned());
+            } else if p.is(e, "AS") && group.is_some() {
+                col.generated = group.map(str::to_owned);
+            } else if p.is(e, "AUTOINCREMENT") {
+                col.autoincrement = true;
+            }
+            if p.kind == PieceKind::Word {
+                name = None;
+            }
+        }
+        if let Some(c) = column {
+            d.columns.insert(c.to_lowercase(), col);
+        }
+    }
+    d
+}
+
+/// A default as SQLite needs it written: pragma_table_info gives `datetime('now')` for
+/// `DEFAULT (datetime('now'))`, and only literals may go without the parentheses.
+fn default_expression(d: &str) -> String {
+    let t = d.trim();
+    let upper = t.to_ascii_uppercase();
+    let number = t
+        .trim_start_matches(['-', '+'])
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && t.trim_start_matches(['-', '+'])
+            .starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    let literal = number
+        || t.starts_with('\'')
+        || ((upper.starts_with("X'")) && t.ends_with('\''))
+        || [
+            "NULL",
+            "TRUE",
+            "FALSE",
+            "CURRENT_TIME",
+            "CURRENT_DATE",
+            "CURRENT_TIMESTAMP",
+        ]
+        .contains(&upper.as_str());
+    if literal {
+        t.to_owned()
+    } else {
+        format!("({t})")
+    }
+}
+
+fn text<'a>(e: &'a str, p: &Piece) -> &'a str {
+    &e[p.range.clone()]
+}
+
+/// `base`, or `base1`, `base2`, … when taken.
+fn unused(base: &str, used: &[String]) -> String {
+    (0..)
+        .map(|n| {
+            if n == 0 {
+                base.to_owned()
+            } else {
+                format!("{base}{n}")
+            }
+        })
+        .find(|n| !used.contains(n))
+        .unwrap_or_else(|| base.to_owned())
 }
 
 /// One foreign key, assembled from its per-column rows.
@@ -190,25 +379,11 @@ struct ForeignKey {
 }
 
 fn empty_table(name: String) -> Table {
-    Table {
-        schema: String::new(),
-        name,
-        columns: Vec::new(),
-        constraints: Vec::new(),
-        foreign_keys: Vec::new(),
-        indexes: Vec::new(),
-        options: None,
-        comment: None,
-    }
+    Table::new("", name)
 }
 
 fn object(kind: ObjectKind, name: String, definition: String) -> Object {
-    Object {
-        kind,
-        schema: String::new(),
-        name,
-        definition,
-    }
+    Object::new(kind, "", name, definition)
 }
 
 fn quote(identifier: &str) -> String {

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::render::RenderedObject;
+use super::model::{ObjectKind, Schema};
+use super::render::{RenderedObject, render};
 
 /// One changed part of an object (a column, a constraint, the definition).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,6 +149,7 @@ impl Diff {
                 ObjectChange::Changed { kind, name, parts } => {
                     for p in parts {
                         let what = match (&p.before, &p.after) {
+                            (None, Some(a)) if a.is_empty() => format!("added {}", p.part),
                             (None, Some(a)) => format!("added {} {}", p.part, short(a)),
                             (Some(_), None) => format!("removed {}", p.part),
                             (Some(b), Some(a)) if p.part == "definition" => {
@@ -165,10 +167,112 @@ impl Diff {
     }
 }
 
+/// What a drift check reports: the differences between the latest recorded snapshot and the
+/// live schema, as [`Diff::human_lines`]. A snapshot recorded in an older format (see
+/// [`super::FORMAT`]) renders the same schema differently, so it is compared by what that
+/// format held and by names only (tables, their columns, indexes and foreign keys, and the
+/// other objects), until the next change records a snapshot in the current format.
+pub fn drift_lines(recorded: &Schema, live: &Schema) -> Vec<String> {
+    if recorded.format == live.format {
+        return diff(&render(recorded), &render(live)).human_lines();
+    }
+    let names = |s: &Schema, older: u32| -> BTreeMap<(String, String), Vec<String>> {
+        let mut out = BTreeMap::new();
+        for t in &s.tables {
+            // Format 1 left out PostgreSQL partitions.
+            if older < 2
+                && t.of
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("PARTITION OF"))
+            {
+                continue;
+            }
+            let name = display(&t.schema, &t.name);
+            let mut cols: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+            cols.sort();
+            for i in &t.indexes {
+                out.insert(
+                    ("index".to_owned(), display(&t.schema, &i.name)),
+                    Vec::new(),
+                );
+            }
+            for fk in t
+                .foreign_keys
+                .iter()
+                .filter(|k| k.definition.starts_with("FOREIGN KEY"))
+            {
+                out.insert(
+                    ("foreign-key".to_owned(), format!("{name}.{}", fk.name)),
+                    Vec::new(),
+                );
+            }
+            out.insert(("table".to_owned(), name), cols);
+        }
+        for o in &s.objects {
+            if older < 2 && !FORMAT_1_KINDS.contains(&o.kind) {
+                continue;
+            }
+            // Argument types were spelled by the session's search_path before format 2.
+            let name = o.name.split('(').next().unwrap_or(&o.name);
+            out.insert(
+                (o.kind.label().to_owned(), display(&o.schema, name)),
+                Vec::new(),
+            );
+        }
+        out
+    };
+    let older = recorded.format.min(live.format);
+    let (b, a) = (names(recorded, older), names(live, older));
+    let mut lines = Vec::new();
+    for ((kind, name), cols) in &b {
+        match a.get(&(kind.clone(), name.clone())) {
+            None => lines.push(format!("- {kind} {name}")),
+            Some(now) => {
+                for c in cols.iter().filter(|c| !now.contains(c)) {
+                    lines.push(format!("~ {kind} {name}: removed column {c:?}"));
+                }
+                for c in now.iter().filter(|c| !cols.contains(c)) {
+                    lines.push(format!("~ {kind} {name}: added column {c:?}"));
+                }
+            }
+        }
+    }
+    for (kind, name) in a.keys() {
+        if !b.contains_key(&(kind.clone(), name.clone())) {
+            lines.push(format!("+ {kind} {name}"));
+        }
+    }
+    lines
+}
+
+/// The object kinds snapshots of format 1 held.
+const FORMAT_1_KINDS: &[ObjectKind] = &[
+    ObjectKind::Schema,
+    ObjectKind::Extension,
+    ObjectKind::Enum,
+    ObjectKind::Domain,
+    ObjectKind::Sequence,
+    ObjectKind::Function,
+    ObjectKind::Procedure,
+    ObjectKind::View,
+    ObjectKind::MaterializedView,
+    ObjectKind::Trigger,
+    ObjectKind::Event,
+];
+
+fn display(schema: &str, name: &str) -> String {
+    if schema.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{schema}.{name}")
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::snapshot::Dialect;
 
     fn table(body: &str) -> RenderedObject {
         RenderedObject {
@@ -176,6 +280,7 @@ mod tests {
             name: "public.users".into(),
             body: body.into(),
             compound: false,
+            dialect: Dialect::Postgres,
         }
     }
 
@@ -193,6 +298,7 @@ mod tests {
                 name: "public.v".into(),
                 body: "CREATE VIEW v AS SELECT 1".into(),
                 compound: false,
+                dialect: Dialect::Postgres,
             },
         ];
         let d = diff(&b, &a);

@@ -2,13 +2,16 @@
 
 mod diff;
 mod model;
+mod parts;
 mod render;
 
-pub use diff::{Diff, ObjectChange, PartChange, diff};
-pub use model::{Column, Dialect, Object, ObjectKind, Schema, Table, TableItem};
+pub use diff::{Diff, ObjectChange, PartChange, diff, drift_lines};
+pub use model::{
+    Column, Dialect, FORMAT, Object, ObjectKind, Schema, SnapshotOptions, Table, TableItem,
+};
 pub use render::{
-    RenderedObject, ident as quote_ident, literal as quote_literal, parse_canonical_ddl,
-    render as render_objects,
+    RenderedObject, ident as quote_ident, key as object_key, literal as quote_literal,
+    parse_canonical_ddl, render as render_objects,
 };
 
 /// Errors of the snapshot module.

@@ -11,11 +11,38 @@ use super::SnapshotError;
 /// (`postgres`, `mysql`, `sqlite`).
 pub use crate::sqltext::Engine as Dialect;
 
+/// The snapshot format this code writes. 1: until issue 17 (stored JSON without a `format`
+/// field); 2: every object kind of docs/engines.md, dependency order, catalog settings pinned.
+/// Snapshots of different formats render different DDL for the same schema, so their digests
+/// are compared by name only (see [`super::drift_lines`]).
+pub const FORMAT: u32 = 2;
+
+fn format_1() -> u32 {
+    1
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What a snapshot holds beyond the schema itself. Both are left out by default: they name
+/// roles, which differ between servers, so two copies of one schema would not compare equal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotOptions {
+    /// Grants that differ from the defaults (and PostgreSQL default privileges).
+    pub privileges: bool,
+    /// Owners of objects (`ALTER … OWNER TO`; MySQL/MariaDB `DEFINER`s).
+    pub owners: bool,
+}
+
 /// A whole database schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schema {
     /// Dialect of every definition inside.
     pub dialect: Dialect,
+    /// Snapshot format ([`FORMAT`] for new snapshots; 1 when the stored JSON has none).
+    #[serde(default = "format_1")]
+    pub format: u32,
     /// Tables with their columns, constraints and indexes.
     pub tables: Vec<Table>,
     /// Everything else (schemas, types, sequences, views, routines, triggers, …).
@@ -37,10 +64,32 @@ pub struct Table {
     pub foreign_keys: Vec<TableItem>,
     /// Indexes that do not back a constraint.
     pub indexes: Vec<TableItem>,
-    /// Table options (MySQL: `ENGINE=… DEFAULT CHARSET=… COLLATE=…`).
+    /// Table options after the column list (PostgreSQL: partition bound, `INHERITS`,
+    /// `PARTITION BY`, `USING`, `WITH (…)`; MySQL: `ENGINE=… DEFAULT CHARSET=… COLLATE=…`;
+    /// SQLite: `STRICT`, `WITHOUT ROWID`).
     pub options: Option<String>,
     /// Table comment.
     pub comment: Option<String>,
+    /// What comes between the table name and the column list (PostgreSQL `PARTITION OF
+    /// "s"."parent"`, `OF "s"."type"`); the column list is left out when it would be empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
+    /// PostgreSQL `UNLOGGED`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
+    /// Statements that complete the table, after its comments (row level security, column
+    /// settings, options of inherited columns, comments on constraints), in canonical order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<String>,
+    /// MySQL partitioning: first the `PARTITION BY …` clause (empty name), then one item per
+    /// partition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<TableItem>,
+    /// Keys (`kind name`, as in the DDL's `-- schemagate:` lines) of the objects this table
+    /// needs first, beyond the fixed order of kinds (a partition's parent, a function a default
+    /// calls, a type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 /// A column.
@@ -56,11 +105,15 @@ pub struct Column {
     pub default: Option<String>,
     /// Identity / auto-increment (`ALWAYS`, `BY DEFAULT`, `AUTO_INCREMENT`).
     pub identity: Option<String>,
+    /// PostgreSQL identity sequence options that differ from the defaults (`START WITH 10`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_options: Option<String>,
     /// Generation expression with storage (`(a + b) STORED`).
     pub generated: Option<String>,
     /// Collation when it differs from the type's / table's default.
     pub collation: Option<String>,
-    /// Other column attributes (MySQL `ON UPDATE current_timestamp()`).
+    /// Other column attributes (MySQL `ON UPDATE current_timestamp()`, `INVISIBLE`; SQLite
+    /// `PRIMARY KEY AUTOINCREMENT`).
     pub extra: Option<String>,
     /// Column comment.
     pub comment: Option<String>,
@@ -75,8 +128,9 @@ pub struct TableItem {
     pub definition: String,
 }
 
-/// Kinds of non-table objects, in canonical rendering order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// Kinds of non-table objects (the order sorts objects within a snapshot; the load order is
+/// `super::render`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ObjectKind {
     /// `CREATE SCHEMA`.
@@ -101,6 +155,32 @@ pub enum ObjectKind {
     Trigger,
     /// MySQL event.
     Event,
+    /// PostgreSQL collation.
+    Collation,
+    /// PostgreSQL composite type (`CREATE TYPE … AS (…)`).
+    CompositeType,
+    /// PostgreSQL range type.
+    RangeType,
+    /// PostgreSQL aggregate.
+    Aggregate,
+    /// `ALTER SEQUENCE … OWNED BY` (after the owning table).
+    SequenceOwnedBy,
+    /// An index on something other than a table (PostgreSQL materialized views).
+    Index,
+    /// PostgreSQL rewrite rule (`CREATE RULE`).
+    Rule,
+    /// PostgreSQL row level security policy.
+    Policy,
+    /// PostgreSQL extended statistics object.
+    Statistics,
+    /// PostgreSQL event trigger.
+    EventTrigger,
+    /// Grants that differ from the defaults (optional).
+    Privileges,
+    /// PostgreSQL default privileges (`ALTER DEFAULT PRIVILEGES`; optional).
+    DefaultPrivileges,
+    /// Owners (optional).
+    Owner,
 }
 
 impl ObjectKind {
@@ -118,6 +198,19 @@ impl ObjectKind {
             Self::MaterializedView => "materialized-view",
             Self::Trigger => "trigger",
             Self::Event => "event",
+            Self::Collation => "collation",
+            Self::CompositeType => "composite-type",
+            Self::RangeType => "range-type",
+            Self::Aggregate => "aggregate",
+            Self::SequenceOwnedBy => "sequence-owned-by",
+            Self::Index => "index",
+            Self::Rule => "rule",
+            Self::Policy => "policy",
+            Self::Statistics => "statistics",
+            Self::EventTrigger => "event-trigger",
+            Self::Privileges => "privileges",
+            Self::DefaultPrivileges => "default-privileges",
+            Self::Owner => "owner",
         }
     }
 
@@ -139,8 +232,69 @@ pub struct Object {
     pub schema: String,
     /// Name; functions include their argument types so overloads stay apart.
     pub name: String,
-    /// Complete `CREATE …` statement.
+    /// Complete `CREATE …` statement, followed by the statements that complete the object
+    /// (its comment, `ALTER … DISABLE TRIGGER`, …), separated by `;` and a new line.
     pub definition: String,
+    /// Keys (`kind name`) of the objects this one needs first, beyond the fixed order of kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl Table {
+    /// A table without columns, constraints or options.
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            schema: schema.into(),
+            name: name.into(),
+            columns: Vec::new(),
+            constraints: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            options: None,
+            comment: None,
+            of: None,
+            unlogged: false,
+            statements: Vec::new(),
+            partitions: Vec::new(),
+            depends_on: Vec::new(),
+        }
+    }
+}
+
+impl Column {
+    /// A nullable column without default or other attributes.
+    pub fn new(name: impl Into<String>, data_type: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            data_type: data_type.into(),
+            nullable: true,
+            default: None,
+            identity: None,
+            identity_options: None,
+            generated: None,
+            collation: None,
+            extra: None,
+            comment: None,
+        }
+    }
+}
+
+impl Object {
+    /// An object without dependencies.
+    pub fn new(
+        kind: ObjectKind,
+        schema: impl Into<String>,
+        name: impl Into<String>,
+        definition: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            schema: schema.into(),
+            name: name.into(),
+            definition: definition.into(),
+            depends_on: Vec::new(),
+        }
+    }
 }
 
 impl Schema {
@@ -148,6 +302,7 @@ impl Schema {
     pub fn new(dialect: Dialect) -> Self {
         Self {
             dialect,
+            format: FORMAT,
             tables: Vec::new(),
             objects: Vec::new(),
         }

@@ -2,13 +2,14 @@
 //! ([`Schema::canonical_ddl`]) and digest, and parsing that DDL back into per-object pieces for
 //! diffing. Pure text; the exact layout here is what digests are computed over.
 
-use std::collections::BTreeMap;
-
 use sha2::{Digest, Sha256};
 
 use super::model::{Column, Dialect, Object, ObjectKind, Schema, Table};
 
 const HEADER: &str = "-- schemagate: ";
+
+/// First line of PostgreSQL canonical DDL (see `Schema::canonical_ddl`).
+const PG_PREAMBLE: &str = "SET check_function_bodies = false;";
 
 impl Schema {
     /// Sorts everything into canonical order (columns keep their ordinal order).
@@ -29,8 +30,8 @@ impl Schema {
     pub fn canonical_ddl(&self) -> String {
         let preamble = match self.dialect {
             // Function bodies may mention tables created later in the file.
-            Dialect::Postgres => "SET check_function_bodies = false;\n\n",
-            Dialect::Mysql | Dialect::Sqlite => "",
+            Dialect::Postgres => format!("{PG_PREAMBLE}\n\n"),
+            Dialect::Mysql | Dialect::Sqlite => String::new(),
         };
         let body: String = render(self)
             .iter()
@@ -56,6 +57,8 @@ pub struct RenderedObject {
     pub body: String,
     /// Whether the body needs a MySQL `DELIMITER` block.
     pub compound: bool,
+    /// Dialect of the body (how [`RenderedObject::parts`] cuts it into statements).
+    pub dialect: Dialect,
 }
 
 impl RenderedObject {
@@ -71,77 +74,16 @@ impl RenderedObject {
         }
     }
 
-    /// Named parts for diffing: a table's columns, constraints, options and comments; other
-    /// objects have one part, `definition`.
-    pub fn parts(&self) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        if self.kind != "table" {
-            out.insert("definition".to_owned(), self.body.clone());
-            return out;
-        }
-        let mut in_create = false;
-        for line in self.body.lines() {
-            if line.starts_with("CREATE TABLE") {
-                in_create = true;
-            } else if in_create && line.starts_with("  ") {
-                let l = line.trim().trim_end_matches(',');
-                let (key, value) = part_of_line(l);
-                out.insert(key, value);
-            } else if in_create && line.starts_with(')') {
-                in_create = false;
-                let opts = line.trim_start_matches(')').trim();
-                if !opts.is_empty() {
-                    out.insert("options".into(), opts.to_owned());
-                }
-            } else if let Some((k, v)) = line.split_once(" IS ") {
-                out.insert(k.trim().to_owned(), v.to_owned());
-            }
-        }
-        out
+    /// The key other objects name it by in their `depends_on` (`kind name`).
+    pub fn key(&self) -> String {
+        key(&self.kind, &self.name)
     }
 }
 
-fn first_token(s: &str) -> &str {
-    let s = s.trim_start();
-    let q = s.chars().next().unwrap_or(' ');
-    if q == '"' || q == '`' {
-        // Quoted identifier with doubled quotes inside.
-        let b = s.as_bytes();
-        let mut i = 1;
-        while i < b.len() {
-            if char::from(b[i]) == q {
-                if b.get(i + 1).map(|c| char::from(*c)) == Some(q) {
-                    i += 2;
-                    continue;
-                }
-                return &s[..=i];
-            }
-            i += 1;
-        }
-        s
-    } else {
-        s.split_whitespace().next().unwrap_or("")
-    }
-}
-
-fn part_of_line(l: &str) -> (String, String) {
-    if let Some(rest) = l.strip_prefix("CONSTRAINT ") {
-        let name = first_token(rest);
-        return (
-            format!("constraint {name}"),
-            rest[name.len()..].trim().to_owned(),
-        );
-    }
-    if l.starts_with("PRIMARY KEY") {
-        return ("primary key".into(), l.to_owned());
-    }
-    for prefix in ["UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY ", "KEY "] {
-        if let Some(rest) = l.strip_prefix(prefix) {
-            return (format!("index {}", first_token(rest)), l.to_owned());
-        }
-    }
-    let name = first_token(l);
-    (format!("column {name}"), l[name.len()..].trim().to_owned())
+/// The key of an object in `depends_on` lists: its kind label and qualified name, as in the
+/// DDL's `-- schemagate:` line.
+pub fn key(kind: &str, name: &str) -> String {
+    format!("{kind} {name}")
 }
 
 /// Quotes an identifier for the dialect (always quoted, so any name is safe).
@@ -152,11 +94,36 @@ pub fn ident(d: Dialect, s: &str) -> String {
     }
 }
 
-/// A string literal for the dialect.
+/// A string literal for the dialect. Line breaks and tabs are written as escapes (PostgreSQL
+/// `E'…'`, MySQL `\n`), so every literal stays on one line of the canonical DDL.
 pub fn literal(d: Dialect, s: &str) -> String {
+    let control = |c: char| matches!(c, '\n' | '\r' | '\t');
     match d {
+        Dialect::Postgres if s.contains(control) => {
+            let mut out = String::with_capacity(s.len() + 4);
+            out.push_str("E'");
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\'' => out.push_str("''"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+            out
+        }
         Dialect::Postgres | Dialect::Sqlite => format!("'{}'", s.replace('\'', "''")),
-        Dialect::Mysql => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+        Dialect::Mysql => format!(
+            "'{}'",
+            s.replace('\\', "\\\\")
+                .replace('\'', "''")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r")
+                .replace('\t', "\\t")
+        ),
     }
 }
 
@@ -179,19 +146,17 @@ fn display_name(schema: &str, name: &str) -> String {
 fn column_sql(d: Dialect, c: &Column) -> String {
     let mut s = format!("{} {}", ident(d, &c.name), c.data_type);
     if let Some(coll) = &c.collation {
-        match d {
-            Dialect::Postgres | Dialect::Mysql | Dialect::Sqlite => {
-                s.push_str(&format!(" COLLATE {coll}"));
-            }
-        }
+        s.push_str(&format!(" COLLATE {coll}"));
     }
     if let Some(g) = &c.generated {
         s.push_str(&format!(" GENERATED ALWAYS AS {g}"));
     }
-    if let Some(id) = &c.identity {
-        match d {
-            Dialect::Postgres => s.push_str(&format!(" GENERATED {id} AS IDENTITY")),
-            Dialect::Mysql | Dialect::Sqlite => {}
+    if let Some(id) = &c.identity
+        && d == Dialect::Postgres
+    {
+        s.push_str(&format!(" GENERATED {id} AS IDENTITY"));
+        if let Some(o) = &c.identity_options {
+            s.push_str(&format!(" ({o})"));
         }
     }
     if !c.nullable {
@@ -202,16 +167,24 @@ fn column_sql(d: Dialect, c: &Column) -> String {
     if let Some(def) = &c.default {
         s.push_str(&format!(" DEFAULT {def}"));
     }
-    if d == Dialect::Mysql {
-        if c.identity.is_some() {
-            s.push_str(" AUTO_INCREMENT");
+    match d {
+        Dialect::Mysql => {
+            if c.identity.is_some() {
+                s.push_str(" AUTO_INCREMENT");
+            }
+            if let Some(x) = &c.extra {
+                s.push_str(&format!(" {x}"));
+            }
+            if let Some(cm) = &c.comment {
+                s.push_str(&format!(" COMMENT {}", literal(d, cm)));
+            }
         }
-        if let Some(x) = &c.extra {
-            s.push_str(&format!(" {x}"));
+        Dialect::Sqlite => {
+            if let Some(x) = &c.extra {
+                s.push_str(&format!(" {x}"));
+            }
         }
-        if let Some(cm) = &c.comment {
-            s.push_str(&format!(" COMMENT {}", literal(d, cm)));
-        }
+        Dialect::Postgres => {}
     }
     s
 }
@@ -237,7 +210,16 @@ fn table_sql(d: Dialect, t: &Table) -> String {
             ));
         }
     }
-    let mut s = format!("CREATE TABLE {q} (\n{}\n)", lines.join(",\n"));
+    let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
+    let mut s = format!("CREATE {unlogged}TABLE {q}");
+    if let Some(of) = &t.of {
+        s.push(' ');
+        s.push_str(of);
+    }
+    // A partition or typed table declares no columns of its own unless it adds constraints.
+    if !lines.is_empty() || t.of.is_none() {
+        s.push_str(&format!(" (\n{}\n)", lines.join(",\n")));
+    }
     if let Some(o) = &t.options {
         s.push(' ');
         s.push_str(o);
@@ -246,126 +228,225 @@ fn table_sql(d: Dialect, t: &Table) -> String {
         if let Some(cm) = &t.comment {
             s.push_str(&format!(" COMMENT={}", literal(d, cm)));
         }
-        return s;
-    }
-    if d == Dialect::Sqlite {
-        // SQLite has no comments; its foreign keys are table constraints.
-        return s;
-    }
-    if let Some(cm) = &t.comment {
-        s.push_str(&format!(";\nCOMMENT ON TABLE {q} IS {}", literal(d, cm)));
-    }
-    for c in &t.columns {
-        if let Some(cm) = &c.comment {
-            s.push_str(&format!(
-                ";\nCOMMENT ON COLUMN {q}.{} IS {}",
-                ident(d, &c.name),
-                literal(d, cm)
-            ));
+        if let Some((by, parts)) = t.partitions.split_first() {
+            s.push('\n');
+            s.push_str(&by.definition);
+            if !parts.is_empty() {
+                let list: Vec<&str> = parts.iter().map(|p| p.definition.as_str()).collect();
+                s.push_str(&format!("\n({})", list.join(",\n ")));
+            }
         }
+    }
+    if d == Dialect::Postgres {
+        if let Some(cm) = &t.comment {
+            s.push_str(&format!(";\nCOMMENT ON TABLE {q} IS {}", literal(d, cm)));
+        }
+        for c in &t.columns {
+            if let Some(cm) = &c.comment {
+                s.push_str(&format!(
+                    ";\nCOMMENT ON COLUMN {q}.{} IS {}",
+                    ident(d, &c.name),
+                    literal(d, cm)
+                ));
+            }
+        }
+    }
+    // SQLite has no comments; its foreign keys are table constraints.
+    for st in &t.statements {
+        s.push_str(";\n");
+        s.push_str(st);
     }
     s
 }
 
-fn object(o: &Object) -> RenderedObject {
+fn object(d: Dialect, o: &Object) -> RenderedObject {
     RenderedObject {
         kind: o.kind.label().to_owned(),
         name: display_name(&o.schema, &o.name),
         body: o.definition.clone(),
         compound: o.kind.is_compound(),
+        dialect: d,
+    }
+}
+
+/// One step of the load order: objects of some kinds, or the tables' parts.
+#[derive(Clone, Copy)]
+enum Step {
+    Objects(&'static [ObjectKind]),
+    Tables,
+    Indexes,
+    Constraints,
+}
+
+/// The fixed load order of a dialect; dependencies recorded in the snapshot then move an
+/// object later where it needs something that comes after its kind (see [`dependency_order`]).
+fn steps(d: Dialect) -> &'static [Step] {
+    use ObjectKind as K;
+    use Step::{Constraints, Indexes, Objects, Tables};
+    match d {
+        Dialect::Postgres => &[
+            Objects(&[K::Schema, K::Extension, K::Collation]),
+            Objects(&[K::Enum, K::Domain, K::CompositeType, K::RangeType]),
+            Objects(&[K::Function, K::Aggregate, K::Procedure]),
+            Objects(&[K::Sequence]),
+            Tables,
+            Indexes,
+            Constraints,
+            Objects(&[K::SequenceOwnedBy]),
+            Objects(&[K::View, K::MaterializedView]),
+            Objects(&[K::Index]),
+            Objects(&[
+                K::Trigger,
+                K::Rule,
+                K::Policy,
+                K::Statistics,
+                K::EventTrigger,
+            ]),
+            Objects(&[K::Privileges, K::DefaultPrivileges, K::Owner]),
+        ],
+        Dialect::Mysql => &[
+            Objects(&[K::Schema, K::Extension, K::Enum, K::Domain, K::Sequence]),
+            Tables,
+            Constraints,
+            Objects(&[K::Function, K::Procedure]),
+            Objects(&[K::View, K::MaterializedView]),
+            Objects(&[K::Trigger, K::Event]),
+            Objects(&[K::Privileges, K::Owner]),
+        ],
+        Dialect::Sqlite => &[Tables, Indexes, Objects(&[K::View]), Objects(&[K::Trigger])],
     }
 }
 
 /// Renders the schema as canonical objects in load order.
 pub fn render(s: &Schema) -> Vec<RenderedObject> {
     let d = s.dialect;
-    let mut out = Vec::new();
-    let objs = |kinds: &[ObjectKind], out: &mut Vec<RenderedObject>| {
-        // Views and materialized views are interleaved by dependency order (see `order_views`).
-        out.extend(
-            s.objects
-                .iter()
-                .filter(|o| kinds.contains(&o.kind))
-                .map(object),
-        );
-    };
-    let tables = |out: &mut Vec<RenderedObject>| {
-        for t in &s.tables {
-            out.push(RenderedObject {
-                kind: "table".into(),
-                name: display_name(&t.schema, &t.name),
-                body: table_sql(d, t),
-                compound: false,
-            });
-        }
-    };
-    let indexes_and_fks = |out: &mut Vec<RenderedObject>| {
-        for t in &s.tables {
-            if matches!(d, Dialect::Postgres | Dialect::Sqlite) {
-                for i in &t.indexes {
+    let mut out: Vec<RenderedObject> = Vec::new();
+    // Dependencies of each rendered object, parallel to `out`.
+    let mut deps: Vec<Vec<String>> = Vec::new();
+    for step in steps(d) {
+        match *step {
+            Step::Objects(kinds) => {
+                // Views keep the order `order_views` gave them within their block.
+                for o in s.objects.iter().filter(|o| kinds.contains(&o.kind)) {
+                    out.push(object(d, o));
+                    deps.push(o.depends_on.clone());
+                }
+            }
+            Step::Tables => {
+                for t in &s.tables {
                     out.push(RenderedObject {
-                        kind: "index".into(),
-                        name: display_name(&t.schema, &i.name),
-                        body: i.definition.clone(),
+                        kind: "table".into(),
+                        name: display_name(&t.schema, &t.name),
+                        body: table_sql(d, t),
                         compound: false,
+                        dialect: d,
                     });
+                    deps.push(t.depends_on.clone());
+                }
+            }
+            Step::Indexes => {
+                for t in &s.tables {
+                    for i in &t.indexes {
+                        out.push(RenderedObject {
+                            kind: "index".into(),
+                            name: display_name(&t.schema, &i.name),
+                            body: i.definition.clone(),
+                            compound: false,
+                            dialect: d,
+                        });
+                        deps.push(vec![key("table", &display_name(&t.schema, &t.name))]);
+                    }
+                }
+            }
+            Step::Constraints => {
+                for t in &s.tables {
+                    for fk in &t.foreign_keys {
+                        // Foreign keys, and PostgreSQL constraints that are NOT VALID (a
+                        // constraint in CREATE TABLE is always validated).
+                        let kind = if fk.definition.starts_with("FOREIGN KEY") {
+                            "foreign-key"
+                        } else {
+                            "constraint"
+                        };
+                        out.push(RenderedObject {
+                            kind: kind.into(),
+                            name: format!("{}.{}", display_name(&t.schema, &t.name), fk.name),
+                            body: format!(
+                                "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                                qualified(d, &t.schema, &t.name),
+                                ident(d, &fk.name),
+                                fk.definition
+                            ),
+                            compound: false,
+                            dialect: d,
+                        });
+                        deps.push(vec![key("table", &display_name(&t.schema, &t.name))]);
+                    }
                 }
             }
         }
-        for t in &s.tables {
-            for fk in &t.foreign_keys {
-                out.push(RenderedObject {
-                    kind: "foreign-key".into(),
-                    name: format!("{}.{}", display_name(&t.schema, &t.name), fk.name),
-                    body: format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} {}",
-                        qualified(d, &t.schema, &t.name),
-                        ident(d, &fk.name),
-                        fk.definition
-                    ),
-                    compound: false,
-                });
-            }
-        }
-    };
-    use ObjectKind as K;
-    match d {
-        Dialect::Postgres => {
-            objs(
-                &[
-                    K::Schema,
-                    K::Extension,
-                    K::Enum,
-                    K::Domain,
-                    K::Sequence,
-                    K::Function,
-                ],
-                &mut out,
-            );
-            tables(&mut out);
-            indexes_and_fks(&mut out);
-            objs(&[K::View, K::MaterializedView], &mut out);
-            objs(&[K::Procedure, K::Trigger, K::Event], &mut out);
-        }
-        Dialect::Mysql => {
-            objs(
-                &[K::Schema, K::Extension, K::Enum, K::Domain, K::Sequence],
-                &mut out,
-            );
-            tables(&mut out);
-            indexes_and_fks(&mut out);
-            objs(&[K::Function, K::Procedure], &mut out);
-            objs(&[K::View, K::MaterializedView], &mut out);
-            objs(&[K::Trigger, K::Event], &mut out);
-        }
-        Dialect::Sqlite => {
-            tables(&mut out);
-            indexes_and_fks(&mut out);
-            objs(&[K::View], &mut out);
-            objs(&[K::Trigger], &mut out);
+    }
+    dependency_order(out, &deps)
+}
+
+/// Moves each object after the objects it depends on, keeping the given order otherwise
+/// (Kahn's algorithm, always taking the earliest ready object, so the result is deterministic).
+/// A dependency cycle is broken at its earliest object; unknown keys are ignored.
+fn dependency_order(objects: Vec<RenderedObject>, deps: &[Vec<String>]) -> Vec<RenderedObject> {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, HashMap};
+
+    if deps.iter().all(Vec::is_empty) {
+        return objects;
+    }
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(objects.len());
+    for (i, o) in objects.iter().enumerate() {
+        index.entry(o.key()).or_insert(i);
+    }
+    let n = objects.len();
+    let mut waiting = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        let mut seen: Vec<usize> = ds
+            .iter()
+            .filter_map(|k| index.get(k).copied())
+            .filter(|&j| j != i)
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        waiting[i] = seen.len();
+        for j in seen {
+            dependents[j].push(i);
         }
     }
-    out
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| waiting[i] == 0).map(Reverse).collect();
+    let mut done = vec![false; n];
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut next_unfinished = 0;
+    while order.len() < n {
+        let i = match ready.pop() {
+            Some(Reverse(i)) if done[i] => continue,
+            Some(Reverse(i)) => i,
+            None => {
+                // A cycle: take the earliest object still waiting.
+                while done[next_unfinished] {
+                    next_unfinished += 1;
+                }
+                next_unfinished
+            }
+        };
+        done[i] = true;
+        order.push(i);
+        for &k in &dependents[i] {
+            waiting[k] = waiting[k].saturating_sub(1);
+            if waiting[k] == 0 && !done[k] {
+                ready.push(Reverse(k));
+            }
+        }
+    }
+    let mut slots: Vec<Option<RenderedObject>> = objects.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 fn mentions(definition: &str, name: &str) -> bool {
@@ -378,7 +459,8 @@ fn mentions(definition: &str, name: &str) -> bool {
 }
 
 /// Orders views and materialized views so each comes after the views it mentions (stable by
-/// kind and name otherwise), keeping the block where the views were.
+/// kind and name otherwise), keeping the block where the views were. Snapshots that record
+/// their dependencies (PostgreSQL) are ordered by those when rendered.
 pub fn order_views(objects: &mut Vec<Object>) {
     let is_view = |o: &Object| matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView);
     let Some(first) = objects.iter().position(is_view) else {
@@ -412,6 +494,18 @@ pub fn order_views(objects: &mut Vec<Object>) {
 
 /// Parses canonical DDL (as produced by [`Schema::canonical_ddl`]) back into objects.
 pub fn parse_canonical_ddl(text: &str) -> Vec<RenderedObject> {
+    // The file does not name its dialect: PostgreSQL's starts with its preamble, MySQL's
+    // quotes names with backticks.
+    let dialect = if text.starts_with(PG_PREAMBLE) {
+        Dialect::Postgres
+    } else if text
+        .lines()
+        .any(|l| l.starts_with("CREATE ") && l.contains('`'))
+    {
+        Dialect::Mysql
+    } else {
+        Dialect::Sqlite
+    };
     let mut out: Vec<RenderedObject> = Vec::new();
     let mut cur: Option<(String, String, Vec<&str>)> = None;
     let flush = |cur: &mut Option<(String, String, Vec<&str>)>, out: &mut Vec<RenderedObject>| {
@@ -434,6 +528,7 @@ pub fn parse_canonical_ddl(text: &str) -> Vec<RenderedObject> {
                 name,
                 body,
                 compound,
+                dialect,
             });
         }
     };
@@ -458,41 +553,29 @@ mod tests {
 
     fn sample() -> Schema {
         let mut s = Schema::new(Dialect::Postgres);
-        s.tables.push(Table {
-            schema: "public".into(),
-            name: "users".into(),
-            columns: vec![Column {
-                name: "email".into(),
-                data_type: "character varying(20)".into(),
-                nullable: false,
-                default: None,
-                identity: None,
-                generated: None,
-                collation: None,
-                extra: None,
-                comment: Some("it's mail".into()),
-            }],
-            constraints: vec![TableItem {
-                name: "users_pkey".into(),
-                definition: "PRIMARY KEY (email)".into(),
-            }],
-            foreign_keys: vec![],
-            indexes: vec![],
-            options: None,
-            comment: None,
+        let mut users = Table::new("public", "users");
+        users.columns.push(Column {
+            nullable: false,
+            comment: Some("it's mail".into()),
+            ..Column::new("email", "character varying(20)")
         });
-        s.objects.push(Object {
-            kind: ObjectKind::View,
-            schema: "public".into(),
-            name: "b".into(),
-            definition: "CREATE VIEW public.b AS SELECT * FROM public.a".into(),
+        users.constraints.push(TableItem {
+            name: "users_pkey".into(),
+            definition: "PRIMARY KEY (email)".into(),
         });
-        s.objects.push(Object {
-            kind: ObjectKind::View,
-            schema: "public".into(),
-            name: "a".into(),
-            definition: "CREATE VIEW public.a AS SELECT * FROM public.users".into(),
-        });
+        s.tables.push(users);
+        s.objects.push(Object::new(
+            ObjectKind::View,
+            "public",
+            "b",
+            "CREATE VIEW public.b AS SELECT * FROM public.a",
+        ));
+        s.objects.push(Object::new(
+            ObjectKind::View,
+            "public",
+            "a",
+            "CREATE VIEW public.a AS SELECT * FROM public.users",
+        ));
         s.normalize();
         s
     }
@@ -528,5 +611,30 @@ mod tests {
         b.tables[0].columns[0].data_type = "text".into();
         assert_ne!(a.digest(), b.digest());
         assert_eq!(a.digest(), sample().digest());
+    }
+
+    #[test]
+    fn a_format_1_snapshot_is_still_read_and_rendered() {
+        // As stored by schemagate before issue 17: no `format`, no partitions, no dependencies.
+        let stored = r#"{"dialect":"postgres","tables":[{"schema":"public","name":"users",
+            "columns":[{"name":"id","data_type":"integer","nullable":false,"default":null,
+            "identity":"ALWAYS","generated":null,"collation":null,"extra":null,"comment":null}],
+            "constraints":[{"name":"users_pkey","definition":"PRIMARY KEY (id)"}],
+            "foreign_keys":[],"indexes":[],"options":null,"comment":null}],
+            "objects":[{"kind":"view","schema":"public","name":"v",
+            "definition":"CREATE VIEW public.v AS SELECT id FROM public.users"}]}"#;
+        let s = Schema::from_json(stored).unwrap();
+        assert_eq!(s.format, 1);
+        let ddl = s.canonical_ddl();
+        assert!(
+            ddl.contains("\"id\" integer GENERATED ALWAYS AS IDENTITY"),
+            "{ddl}"
+        );
+        assert!(ddl.contains("CREATE VIEW public.v AS SELECT id FROM public.users"));
+        let kinds: Vec<String> = parse_canonical_ddl(&ddl)
+            .into_iter()
+            .map(|o| o.kind)
+            .collect();
+        assert_eq!(kinds, ["table", "view"]);
     }
 }

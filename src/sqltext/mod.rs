@@ -8,6 +8,7 @@
 mod engine;
 pub mod guard;
 pub(crate) mod lex;
+pub mod pieces;
 mod reading;
 pub mod split;
 

@@ -148,6 +148,49 @@ pub fn mariadb(url: &str, db: Option<&str>, sql: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `pg_dump --schema-only` of the database at `url` (to compare snapshots against at test
+/// time; its output is never kept).
+pub fn pg_dump_schema(url: &str) -> Result<String> {
+    let out = Command::new(server::named_client_bin(ServerKind::Postgres, "pg_dump")?)
+        .args(["--schema-only", "-d", url])
+        .output()
+        .context("running pg_dump")?;
+    if !out.status.success() {
+        bail!("pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `mariadb-dump --no-data` with routines, events and triggers of the database at `url`.
+pub fn mariadb_dump_schema(url: &str) -> Result<String> {
+    let (host, port) = host_port(url)?;
+    let db = url.rsplit('/').next().unwrap_or_default();
+    let out = Command::new(server::named_client_bin(
+        ServerKind::MariaDb,
+        "mariadb-dump",
+    )?)
+    .args([
+        "--no-defaults",
+        "--no-data",
+        "--routines",
+        "--events",
+        "--triggers",
+        "-uroot",
+    ])
+    .arg(format!("-h{host}"))
+    .arg(format!("-P{port}"))
+    .arg(db)
+    .output()
+    .context("running mariadb-dump")?;
+    if !out.status.success() {
+        bail!(
+            "mariadb-dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Creates a uniquely named database on the shared PostgreSQL server; returns its URL.
 pub fn fresh_pg_database() -> Result<String> {
     let base = shared_postgres()?;

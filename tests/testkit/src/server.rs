@@ -152,6 +152,14 @@ fn find_mariadb_bin(name: &str) -> Result<PathBuf> {
     })
 }
 
+/// Binary path of a PostgreSQL or MariaDB client program by name (`pg_dump`, `mariadb-dump`).
+pub(crate) fn named_client_bin(kind: ServerKind, name: &str) -> Result<PathBuf> {
+    match kind {
+        ServerKind::Postgres => find_pg_bin(name),
+        ServerKind::MariaDb => find_mariadb_bin(name),
+    }
+}
+
 /// Binary path for a client program (psql, mariadb) used by helpers.
 pub(crate) fn client_bin(kind: ServerKind) -> Result<PathBuf> {
     match kind {

@@ -1,0 +1,444 @@
+//! The catalog queries of a PostgreSQL snapshot and their rows. Each query reads one catalog
+//! (a join only with a catalog that is always small, such as `pg_namespace`), so no plan can
+//! depend on catalog statistics: the rows are joined in Rust by `super::build`. Read-only.
+
+use sqlx::PgConnection;
+
+mod code;
+pub(super) use code::*;
+
+/// Catalog oids (fixed in PostgreSQL's headers) used as `classid` / `classoid` values.
+pub(super) mod class {
+    pub const TYPE: i64 = 1247;
+    pub const PROC: i64 = 1255;
+    pub const CLASS: i64 = 1259;
+    pub const ATTRDEF: i64 = 2604;
+    pub const CONSTRAINT: i64 = 2606;
+    pub const NAMESPACE: i64 = 2615;
+    pub const REWRITE: i64 = 2618;
+    pub const TRIGGER: i64 = 2620;
+    pub const EXTENSION: i64 = 3079;
+    pub const POLICY: i64 = 3256;
+    pub const STATISTIC_EXT: i64 = 3381;
+    pub const COLLATION: i64 = 3456;
+    pub const EVENT_TRIGGER: i64 = 3466;
+}
+
+/// Schemas never snapshotted: the system's and schemagate's own.
+pub(super) fn is_user_namespace(name: &str) -> bool {
+    !matches!(name, "pg_catalog" | "information_schema" | "schemagate") && !name.starts_with("pg_")
+}
+
+/// The session settings a snapshot pins, in this order, so that catalog functions print the
+/// same text whatever the session had set: every name qualified (`search_path` empty, as
+/// pg_dump does), dates ISO, intervals and floats in PostgreSQL's own style, times in UTC.
+pub(super) const PINNED: [(&str, &str); 5] = [
+    ("search_path", ""),
+    ("DateStyle", "ISO, YMD"),
+    ("IntervalStyle", "postgres"),
+    ("TimeZone", "UTC"),
+    ("extra_float_digits", "1"),
+];
+
+/// Reads the server version and the current values of the pinned settings, then pins them
+/// for the rest of the transaction. Returns (version number, previous values).
+pub(super) async fn pin_settings(c: &mut PgConnection) -> Result<(i32, Vec<String>), sqlx::Error> {
+    let (version, a, b, d, e, f): (i32, String, String, String, String, String) = sqlx::query_as(
+        "SELECT current_setting('server_version_num')::int4, current_setting('search_path'), \
+           current_setting('DateStyle'), current_setting('IntervalStyle'), \
+           current_setting('TimeZone'), current_setting('extra_float_digits')",
+    )
+    .fetch_one(&mut *c)
+    .await?;
+    set_settings(c, &PINNED.map(|(_, v)| v.to_owned())).await?;
+    Ok((version, vec![a, b, d, e, f]))
+}
+
+/// Sets the pinned settings to `values` for the rest of the transaction.
+pub(super) async fn set_settings(
+    c: &mut PgConnection,
+    values: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut q = sqlx::query(
+        "SELECT set_config('search_path', $1, true), set_config('DateStyle', $2, true), \
+           set_config('IntervalStyle', $3, true), set_config('TimeZone', $4, true), \
+           set_config('extra_float_digits', $5, true)",
+    );
+    for v in values {
+        q = q.bind(v);
+    }
+    q.execute(&mut *c).await?;
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Namespace {
+    pub oid: i64,
+    pub name: String,
+    pub owner: i64,
+    pub acl: Option<Vec<String>>,
+    pub acl_default: Option<Vec<String>>,
+}
+
+pub(super) async fn namespaces(c: &mut PgConnection) -> Result<Vec<Namespace>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, nspname::text AS name, nspowner::int8 AS owner, nspacl::text[] AS acl, \
+           CASE WHEN nspacl IS NOT NULL THEN acldefault('n', nspowner)::text[] END AS acl_default \
+         FROM pg_namespace",
+    )
+    .fetch_all(c)
+    .await
+}
+
+pub(super) async fn roles(c: &mut PgConnection) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT oid::int8, quote_ident(rolname) FROM pg_roles")
+        .fetch_all(c)
+        .await
+}
+
+pub(super) async fn extensions(
+    c: &mut PgConnection,
+) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT oid::int8, extname::text, extnamespace::int8 FROM pg_extension")
+        .fetch_all(c)
+        .await
+}
+
+/// A `pg_depend` row: `(classid, objid, objsubid)` depends on `(refclassid, refobjid,
+/// refobjsubid)`.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Depend {
+    pub classid: i64,
+    pub objid: i64,
+    pub refclassid: i64,
+    pub refobjid: i64,
+    pub refobjsubid: i32,
+    pub deptype: String,
+}
+
+/// Dependencies between user objects: normal ones (for the load order), extension membership,
+/// the owning column of each sequence (automatic: serial, `OWNED BY`; internal: identity), and
+/// the routines a type creates for itself (a range's constructors).
+pub(super) async fn depends(c: &mut PgConnection) -> Result<Vec<Depend>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
+           refobjsubid::int4, deptype::text FROM pg_depend \
+         WHERE refobjid >= 16384 AND (deptype IN ('n', 'e') OR (deptype IN ('a', 'i') \
+           AND classid = 1259 AND refclassid = 1259 AND objsubid = 0 AND refobjsubid > 0) \
+           OR (deptype = 'i' AND classid = 1255))",
+    )
+    .fetch_all(c)
+    .await
+}
+
+/// A relation: table, partitioned table, view, materialized view, composite type, sequence,
+/// index (for its name and options) or a TOAST table with options.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Class {
+    pub oid: i64,
+    pub namespace: i64,
+    pub name: String,
+    pub kind: String,
+    pub persistence: String,
+    pub is_partition: bool,
+    pub of_type: i64,
+    pub am: i64,
+    pub options: Option<Vec<String>>,
+    pub row_security: bool,
+    pub force_row_security: bool,
+    pub replica_identity: String,
+    pub owner: i64,
+    pub acl: Option<Vec<String>>,
+    pub acl_default: Option<Vec<String>>,
+    pub toast: i64,
+    pub bound: Option<String>,
+    pub partition_key: Option<String>,
+    pub view: Option<String>,
+}
+
+pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.oid::int8, c.relnamespace::int8 AS namespace, c.relname::text AS name, \
+           c.relkind::text AS kind, c.relpersistence::text AS persistence, \
+           c.relispartition AS is_partition, c.reloftype::int8 AS of_type, c.relam::int8 AS am, \
+           c.reloptions::text[] AS options, c.relrowsecurity AS row_security, \
+           c.relforcerowsecurity AS force_row_security, c.relreplident::text AS replica_identity, \
+           c.relowner::int8 AS owner, c.relacl::text[] AS acl, \
+           CASE WHEN c.relacl IS NOT NULL THEN acldefault(CASE c.relkind WHEN 'S' THEN 's'::\"char\" \
+             ELSE 'r'::\"char\" END, c.relowner)::text[] END AS acl_default, \
+           c.reltoastrelid::int8 AS toast, \
+           CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound, \
+           CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key, \
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view \
+         FROM pg_class c WHERE c.oid >= 16384 \
+           AND (c.relkind IN ('r', 'p', 'v', 'm', 'c', 'S', 'i', 'I') \
+             OR (c.relkind = 't' AND c.reloptions IS NOT NULL))",
+    )
+    .fetch_all(c)
+    .await
+}
+
+/// A column (or composite type attribute, or index column).
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Attribute {
+    pub rel: i64,
+    pub num: i32,
+    pub name: String,
+    pub type_name: String,
+    pub type_oid: i64,
+    pub not_null: bool,
+    pub identity: String,
+    pub generated: String,
+    pub collation: i64,
+    pub is_local: bool,
+    pub statistics: i32,
+    pub storage: String,
+    pub compression: String,
+    pub options: Option<Vec<String>>,
+    pub acl: Option<Vec<String>>,
+}
+
+pub(super) async fn attributes(
+    c: &mut PgConnection,
+    version: i32,
+) -> Result<Vec<Attribute>, sqlx::Error> {
+    let compression = if version >= 140_000 {
+        "attcompression::text"
+    } else {
+        "''::text"
+    };
+    let sql = format!(
+        "SELECT attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
+           format_type(atttypid, atttypmod) AS type_name, atttypid::int8 AS type_oid, \
+           attnotnull AS not_null, attidentity::text AS identity, \
+           attgenerated::text AS generated, attcollation::int8 AS collation, \
+           attislocal AS is_local, COALESCE(attstattarget, -1)::int4 AS statistics, \
+           attstorage::text AS storage, {compression} AS compression, \
+           attoptions::text[] AS options, attacl::text[] AS acl \
+         FROM pg_attribute WHERE attrelid >= 16384 AND attnum > 0 AND NOT attisdropped"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
+}
+
+/// Column defaults and generation expressions: (oid, relation, column, expression).
+pub(super) async fn attrdefs(
+    c: &mut PgConnection,
+) -> Result<Vec<(i64, i64, i32, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, adrelid::int8, adnum::int4, pg_get_expr(adbin, adrelid) \
+         FROM pg_attrdef WHERE adrelid >= 16384",
+    )
+    .fetch_all(c)
+    .await
+}
+
+/// Inheritance and partitioning links (also of indexes): (child, parent, position).
+pub(super) async fn inherits(c: &mut PgConnection) -> Result<Vec<(i64, i64, i32)>, sqlx::Error> {
+    sqlx::query_as("SELECT inhrelid::int8, inhparent::int8, inhseqno::int4 FROM pg_inherits")
+        .fetch_all(c)
+        .await
+}
+
+/// A type. Heavy columns are computed for domains only.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Type {
+    pub oid: i64,
+    pub namespace: i64,
+    pub name: String,
+    pub kind: String,
+    pub relation: i64,
+    pub element: i64,
+    pub storage: String,
+    pub owner: i64,
+    pub acl: Option<Vec<String>>,
+    pub acl_default: Option<Vec<String>>,
+    pub base: Option<String>,
+    pub not_null: bool,
+    pub default: Option<String>,
+    pub collation: i64,
+    pub base_oid: i64,
+}
+
+pub(super) async fn types(c: &mut PgConnection) -> Result<Vec<Type>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, typnamespace::int8 AS namespace, typname::text AS name, \
+           typtype::text AS kind, typrelid::int8 AS relation, typelem::int8 AS element, \
+           typstorage::text AS storage, typowner::int8 AS owner, typacl::text[] AS acl, \
+           CASE WHEN typacl IS NOT NULL THEN acldefault('T', typowner)::text[] END AS acl_default, \
+           CASE WHEN typtype = 'd' THEN format_type(typbasetype, typtypmod) END AS base, \
+           typnotnull AS not_null, \
+           CASE WHEN typtype = 'd' THEN pg_get_expr(typdefaultbin, 0) END AS default, \
+           typcollation::int8 AS collation, typbasetype::int8 AS base_oid \
+         FROM pg_type",
+    )
+    .fetch_all(c)
+    .await
+}
+
+/// Enum labels in their order: (type, label).
+pub(super) async fn enum_labels(c: &mut PgConnection) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT enumtypid::int8, enumlabel::text FROM pg_enum WHERE enumtypid >= 16384 \
+         ORDER BY enumtypid, enumsortorder",
+    )
+    .fetch_all(c)
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Range {
+    pub oid: i64,
+    pub subtype: String,
+    pub subtype_oid: i64,
+    pub multirange: i64,
+    pub collation: i64,
+    pub opclass: i64,
+    pub canonical: String,
+    pub diff: String,
+}
+
+pub(super) async fn ranges(c: &mut PgConnection) -> Result<Vec<Range>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT rngtypid::int8 AS oid, format_type(rngsubtype, NULL) AS subtype, \
+           rngsubtype::int8 AS subtype_oid, rngmultitypid::int8 AS multirange, \
+           rngcollation::int8 AS collation, rngsubopc::int8 AS opclass, \
+           rngcanonical::regproc::text AS canonical, rngsubdiff::regproc::text AS diff \
+         FROM pg_range WHERE rngtypid >= 16384",
+    )
+    .fetch_all(c)
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Collation {
+    pub oid: i64,
+    pub namespace: i64,
+    pub name: String,
+    pub provider: String,
+    pub deterministic: bool,
+    pub collate: Option<String>,
+    pub ctype: Option<String>,
+    pub locale: Option<String>,
+    pub owner: i64,
+}
+
+pub(super) async fn collations(
+    c: &mut PgConnection,
+    version: i32,
+) -> Result<Vec<Collation>, sqlx::Error> {
+    let locale = match version {
+        170_000.. => "colllocale::text",
+        150_000.. => "colliculocale::text",
+        _ => "NULL::text",
+    };
+    let sql = format!(
+        "SELECT oid::int8, collnamespace::int8 AS namespace, collname::text AS name, \
+           collprovider::text AS provider, collisdeterministic AS deterministic, \
+           collcollate::text AS collate, collctype::text AS ctype, {locale} AS locale, \
+           collowner::int8 AS owner FROM pg_collation"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
+}
+
+/// Operator classes: (oid, namespace, name, default for its type and method).
+pub(super) async fn opclasses(
+    c: &mut PgConnection,
+) -> Result<Vec<(i64, i64, String, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, opcnamespace::int8, opcname::text, opcdefault FROM pg_opclass",
+    )
+    .fetch_all(c)
+    .await
+}
+
+/// Access methods: (oid, name).
+pub(super) async fn access_methods(
+    c: &mut PgConnection,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT oid::int8, amname::text FROM pg_am")
+        .fetch_all(c)
+        .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Index {
+    pub oid: i64,
+    pub rel: i64,
+    pub key_columns: i32,
+    pub unique: bool,
+    pub nulls_not_distinct: bool,
+    pub clustered: bool,
+    pub replica_identity: bool,
+    pub keys: String,
+    pub collations: String,
+    pub opclasses: String,
+    pub options: String,
+    pub expressions: Option<String>,
+    pub predicate: Option<String>,
+}
+
+pub(super) async fn indexes(c: &mut PgConnection, version: i32) -> Result<Vec<Index>, sqlx::Error> {
+    let nnd = if version >= 150_000 {
+        "indnullsnotdistinct"
+    } else {
+        "false"
+    };
+    let sql = format!(
+        "SELECT indexrelid::int8 AS oid, indrelid::int8 AS rel, indnkeyatts::int4 AS key_columns, \
+           indisunique AS unique, {nnd} AS nulls_not_distinct, indisclustered AS clustered, \
+           indisreplident AS replica_identity, indkey::text AS keys, \
+           indcollation::text AS collations, indclass::text AS opclasses, \
+           indoption::text AS options, pg_get_expr(indexprs, indrelid) AS expressions, \
+           pg_get_expr(indpred, indrelid) AS predicate \
+         FROM pg_index WHERE indexrelid >= 16384"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Constraint {
+    pub oid: i64,
+    pub name: String,
+    pub kind: String,
+    pub rel: i64,
+    pub domain: i64,
+    pub index: i64,
+    pub validated: bool,
+    pub definition: String,
+}
+
+/// Constraints declared on a table or domain itself (not inherited, not a partition's copy of
+/// its parent's).
+pub(super) async fn constraints(c: &mut PgConnection) -> Result<Vec<Constraint>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, conname::text AS name, contype::text AS kind, conrelid::int8 AS rel, \
+           contypid::int8 AS domain, conindid::int8 AS index, convalidated AS validated, \
+           pg_get_constraintdef(oid) AS definition \
+         FROM pg_constraint WHERE oid >= 16384 AND contype IN ('p', 'u', 'c', 'x', 'f') \
+           AND conparentid = 0 AND conislocal",
+    )
+    .fetch_all(c)
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct Sequence {
+    pub oid: i64,
+    pub type_name: String,
+    pub start: i64,
+    pub increment: i64,
+    pub max: i64,
+    pub min: i64,
+    pub cache: i64,
+    pub cycle: bool,
+}
+
+pub(super) async fn sequences(c: &mut PgConnection) -> Result<Vec<Sequence>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seqrelid::int8 AS oid, format_type(seqtypid, NULL) AS type_name, \
+           seqstart AS start, seqincrement AS increment, seqmax AS max, seqmin AS min, \
+           seqcache AS cache, seqcycle AS cycle FROM pg_sequence",
+    )
+    .fetch_all(c)
+    .await
+}
