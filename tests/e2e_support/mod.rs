@@ -138,6 +138,8 @@ impl Env {
             lease_name: "schemagate-leader".into(),
             identity: Some("e2e-operator".into()),
             lease_duration_seconds: 15,
+            approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
+            webhook: schemagate::cli::run::WebhookArgs::default(),
         };
         let client = self.client.clone();
         let http_addr = self.http_addr.clone();
