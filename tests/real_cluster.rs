@@ -393,6 +393,9 @@ impl Operator {
                 .env("KUBECONFIG", kubeconfig)
                 .env("SCHEMAGATE_WATCH_NAMESPACES", ns)
                 .env("POD_NAME", "schemagate-chart-sa")
+                // No webhook runs here (tests/e2e_identity.rs covers it): Approvals carry no
+                // recorded approver.
+                .env("SCHEMAGATE_APPROVER_IDENTITY", "optional")
                 .env("RUST_LOG", "schemagate=debug,info")
                 .stdout(Stdio::null())
                 .stderr(log)

@@ -42,11 +42,11 @@ fn respond(response: AdmissionResponse) -> Review {
 
 fn request<K: Resource + DeserializeOwned>(
     review: AdmissionReview<K>,
-) -> Result<AdmissionRequest<K>, Review> {
+) -> Result<AdmissionRequest<K>, Box<Review>> {
     review
         .try_into()
         .map_err(|e: kube::core::admission::ConvertAdmissionReviewError| {
-            respond(AdmissionResponse::invalid(e.to_string()))
+            Box::new(respond(AdmissionResponse::invalid(e.to_string())))
         })
 }
 
@@ -70,7 +70,7 @@ fn with_spec<K: Resource + Serialize, S: Serialize>(
 pub async fn mutate_approval(Json(review): Json<AdmissionReview<Approval>>) -> Review {
     let req = match request(review) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let Some(object) = &req.object else {
         return respond(AdmissionResponse::from(&req));
@@ -91,7 +91,7 @@ pub async fn mutate_change(
 ) -> Review {
     let req = match request(review) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let Some(object) = &req.object else {
         return respond(AdmissionResponse::from(&req));
@@ -127,7 +127,7 @@ pub async fn validate_change(
 ) -> Review {
     let req = match request(review) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let Some(object) = &req.object else {
         return respond(AdmissionResponse::from(&req));
@@ -147,7 +147,7 @@ pub async fn validate_approval(
 ) -> Review {
     let req = match request(review) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let Some(object) = &req.object else {
         return respond(AdmissionResponse::from(&req));

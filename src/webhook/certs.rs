@@ -423,6 +423,7 @@ pub async fn publish_ca_bundle(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

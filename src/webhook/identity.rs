@@ -67,7 +67,7 @@ pub fn change_authorship(
     annotation: Option<&str>,
     gitops_identities: &[String],
 ) -> Result<(RequestIdentity, Option<RequestIdentity>), String> {
-    let is_gitops = gitops_identities.iter().any(|g| *g == user.username);
+    let is_gitops = gitops_identities.contains(&user.username);
     match (is_gitops, annotation) {
         (false, None) => Ok((user.clone(), None)),
         (false, Some(_)) => Err(format!(
@@ -196,6 +196,7 @@ pub fn check_approver(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::api::Decision;

@@ -79,7 +79,6 @@ pub enum WebhookError {
 }
 
 /// The endpoints.
-#[must_use]
 pub fn router(admission: Arc<admission::Admission>) -> Router {
     Router::new()
         .route(paths::MUTATE_APPROVAL, post(admission::mutate_approval))

@@ -176,10 +176,10 @@ fn check(
 /// - Without a recorded approver: refused when `identity_required`; otherwise allowed only by a
 ///   policy that names no users and no groups.
 /// - A ServiceAccount approves only when `approvers.users` names it (groups never admit one).
+/// - The author may reject (withdraw) their own change, and approve it only with
+///   `allowSelfApproval` (checked before the list, so the author hears the real reason).
 /// - Otherwise the approver must be named in `approvers.users` or belong to one of
 ///   `approvers.groups`, unless both are empty.
-/// - The author may reject (withdraw) their own change, and approve it only with
-///   `allowSelfApproval`.
 ///
 /// # Errors
 /// The refusal, with its reason and a message naming the approver.
@@ -220,6 +220,18 @@ pub fn may_decide(
             ),
         ));
     }
+    if author == Some(who.as_str())
+        && decision == ApprovalDecision::Approve
+        && !policy.allow_self_approval
+    {
+        return Err(Verdict::refused(
+            reasons::SELF_APPROVAL,
+            format!(
+                "{who} wrote SchemaChange {change_name} and the project does not allow \
+                 self-approval: another approver must approve it"
+            ),
+        ));
+    }
     let open_to_all = policy.approvers.users.is_empty() && policy.approvers.groups.is_empty();
     if !open_to_all
         && !named
@@ -233,18 +245,6 @@ pub fn may_decide(
             format!(
                 "{who} is not among the project's approvers (users {:?}, groups {:?})",
                 policy.approvers.users, policy.approvers.groups
-            ),
-        ));
-    }
-    if author == Some(who.as_str())
-        && decision == ApprovalDecision::Approve
-        && !policy.allow_self_approval
-    {
-        return Err(Verdict::refused(
-            reasons::SELF_APPROVAL,
-            format!(
-                "{who} wrote SchemaChange {change_name} and the project does not allow \
-                 self-approval: another approver must approve it"
             ),
         ));
     }

@@ -168,6 +168,7 @@ impl Env {
             .env("KUBECONFIG", &self.kubeconfig)
             .env("SCHEMAGATE_WATCH_NAMESPACES", &self.ns)
             .env("POD_NAME", identity)
+            .env("SCHEMAGATE_APPROVER_IDENTITY", "optional")
             .env("RUST_LOG", "schemagate=debug,info")
             .stdout(Stdio::null())
             .stderr(log)
