@@ -72,6 +72,11 @@ fn text(reports: &[FileReport]) -> String {
         }
     }
     for r in reports {
+        for i in r.report.impacts.iter().filter(|i| !i.new_table) {
+            let _ = writeln!(out, "{}:{}: impact {}", r.path, i.line, i.describe());
+        }
+    }
+    for r in reports {
         let _ = writeln!(
             out,
             "{}: {} statement(s), risk {}",
@@ -117,6 +122,9 @@ pub fn json_value(reports: &[FileReport]) -> Value {
             });
             if let (Some(o), Some(map)) = (&r.object, v.as_object_mut()) {
                 map.insert("object".to_owned(), json!(o));
+            }
+            if let (false, Some(map)) = (r.report.impacts.is_empty(), v.as_object_mut()) {
+                map.insert("impacts".to_owned(), json!(r.report.impacts));
             }
             v
         })
@@ -173,6 +181,46 @@ fn sarif(reports: &[FileReport]) -> String {
             })
         })
         .collect();
+    // Each statement's impact (lock, rewrite, scan) as a `note` of the pseudo-rule `impact`.
+    let mut rules = rules;
+    let mut results = results;
+    let impacts: Vec<Value> = reports
+        .iter()
+        .flat_map(|r| {
+            r.report
+                .impacts
+                .iter()
+                .filter(|i| !i.new_table)
+                .map(move |i| {
+                    json!({
+                        "ruleId": "impact",
+                        "level": "note",
+                        "message": {"text": i.describe()},
+                        "locations": [{
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": uri(&r.path)},
+                                "region": {"startLine": i.line},
+                            }
+                        }],
+                        "properties": {"statement": i.statement, "impact": i},
+                    })
+                })
+        })
+        .collect();
+    if !impacts.is_empty() {
+        let index = rules.len();
+        results.extend(impacts.into_iter().map(|mut v| {
+            if let Some(m) = v.as_object_mut() {
+                m.insert("ruleIndex".into(), json!(index));
+            }
+            v
+        }));
+        rules.push(json!({
+            "id": "impact",
+            "name": "IMPACT",
+            "shortDescription": {"text": "What the statement locks, rewrites or scans"},
+        }));
+    }
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

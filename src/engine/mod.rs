@@ -14,6 +14,7 @@ mod introspect_sqlite;
 mod lock;
 pub mod session;
 pub mod split;
+pub mod stats;
 
 use std::time::Duration;
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 pub mod catalog;
 mod guards;
+pub mod impact;
 mod parse;
 pub mod policy;
 pub mod registry;
@@ -106,6 +107,10 @@ pub struct Report {
     pub statement_risks: Vec<Risk>,
     /// Findings in statement order.
     pub findings: Vec<Finding>,
+    /// What each statement locks, rewrites or scans (statements that touch no existing table
+    /// have none), in statement order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub impacts: Vec<impact::Impact>,
 }
 
 impl Report {
@@ -168,6 +173,10 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
     let mut guards = guards::Guards::new(sql, engine);
     let mut findings = Vec::new();
     let mut statement_risks = Vec::new();
+    let mut impacts = Vec::new();
+    let server = schema
+        .and_then(Catalog::server)
+        .unwrap_or_else(|| impact::Server::assumed(engine));
     for raw in split::split(sql, engine) {
         let mut em = rules::Emitter::new(&resolved, &mut findings, &raw);
         let executable = guard::has_executable_comment(engine, raw.text);
@@ -189,6 +198,9 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
                     let mut risk = Risk::Low;
                     for stmt in &statements {
                         risk = risk.max(statement_risk(stmt));
+                        let mut found = impact::analyze(&impact_context(&state, server), stmt);
+                        risk = risk.max(impact::report(&mut found, &mut em));
+                        impacts.extend(found);
                         rules::check_statement(&mut state, stmt, &text, &mut em);
                     }
                     risk
@@ -197,8 +209,11 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
                     em.emit(RuleId::StatementSyntax, || {
                         parse::describe_error(&err, raw.line, raw.column)
                     });
+                    let mut found = impact::analyze_text(&impact_context(&state, server), &text);
+                    let risk = impact::report(&mut found, &mut em);
+                    impacts.extend(found);
                     rules::check_unparsed(&mut state, &text, &mut em);
-                    risk::text_risk(&text)
+                    risk::text_risk(&text).max(risk)
                 }
             }
         };
@@ -217,6 +232,27 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         risk: statement_risks.iter().copied().max().unwrap_or(Risk::Low),
         statement_risks,
         findings,
+        impacts,
+    }
+}
+
+impl impact::NewTables for rules::ScriptState {
+    fn is_new(&self, table: &sqlparser::ast::ObjectName) -> bool {
+        rules::ScriptState::is_new(self, table)
+    }
+}
+
+/// What the impact model needs from the script's state: the catalog before the statement and
+/// which tables the script created.
+fn impact_context<'a>(
+    state: &'a rules::ScriptState,
+    server: impact::Server,
+) -> impact::Context<'a> {
+    impact::Context {
+        engine: state.engine,
+        server,
+        catalog: &state.catalog,
+        is_new: state,
     }
 }
 

@@ -151,6 +151,8 @@ rules! {
     StatementAddForeignKeyNotValid => "statement.add-foreign-key-not-valid", "STATEMENT_ADD_FOREIGN_KEY_NOT_VALID", [], pg Some((L::W, L::O)), mysql None, payload r#""#, needs "";
     StatementNonTransactional => "statement.non-transactional", "STATEMENT_NON_TRANSACTIONAL", [], pg Some((L::W, L::O)), mysql None, payload r#""#, needs "";
     StatementObjectOwnerCheck => "statement.object-owner-check", "STATEMENT_OBJECT_OWNER_CHECK", [], pg Some((L::E, L::W)), mysql None, payload r#""#, needs "L";
+    ImpactTableRewrite => "impact.table-rewrite", "IMPACT_TABLE_REWRITE", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#"{"number": 1000000}"#, needs "S";
+    ImpactBlockingLock => "impact.blocking-lock", "IMPACT_BLOCKING_LOCK", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#"{"number": 100000}"#, needs "S";
     BuiltinStatementMaximumSqlSize => "builtin.statement.maximum-sql-size", "BUILTIN_STATEMENT_MAXIMUM_SQL_SIZE", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "";
     BuiltinPriorBackupCheck => "builtin.prior-backup-check", "BUILTIN_PRIOR_BACKUP_CHECK", [], pg Some((L::O, L::O)), mysql Some((L::O, L::O)), payload r#""#, needs "S";
     BuiltinWalkThroughCheck => "builtin.walk-through-check", "BUILTIN_WALK_THROUGH_CHECK", [], pg Some((L::E, L::W)), mysql Some((L::E, L::W)), payload r#""#, needs "S";

@@ -7,7 +7,7 @@
 
 mod engine;
 pub mod guard;
-mod lex;
+pub(crate) mod lex;
 mod reading;
 pub mod split;
 

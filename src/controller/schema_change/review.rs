@@ -5,6 +5,7 @@
 use crate::controller::Context;
 use crate::engine::{self, ConnectionConfig};
 use crate::review::Catalog;
+use crate::review::catalog::{Server, TableSize};
 use crate::sqltext::Engine;
 use crate::workflow::{Observed, ReviewOutcome, SqlText};
 
@@ -39,17 +40,47 @@ pub(super) async fn run_review(
     ReviewOutcome::from_report(&report)
 }
 
-/// The live schema as review context; `None` when it cannot be read (the review then only
-/// sees what the script itself creates).
+/// The live schema as review context, with the server version and table sizes for impact
+/// analysis; `None` when the schema cannot be read (the review then only sees what the script
+/// itself creates). Sizes that cannot be read leave the impact without sizes.
 async fn live_catalog(cfg: &ConnectionConfig, engine: Engine) -> Option<Catalog> {
     if cfg.engine == Engine::Sqlite {
         return None;
     }
-    match engine::introspect::snapshot_database(cfg).await {
-        Ok(schema) => Catalog::from_ddl(engine, &schema.canonical_ddl()).ok(),
+    let mut catalog = match engine::introspect::snapshot_database(cfg).await {
+        Ok(schema) => Catalog::from_ddl(engine, &schema.canonical_ddl()).ok()?,
         Err(e) => {
             tracing::warn!(error = %engine::error_chain(&e), "live schema unavailable for review");
-            None
+            return None;
         }
+    };
+    match read_stats(cfg).await {
+        Ok(stats) => add_stats(&mut catalog, &stats),
+        Err(e) => {
+            tracing::warn!(error = %engine::error_chain(&e), "table sizes unavailable for review");
+        }
+    }
+    Some(catalog)
+}
+
+async fn read_stats(
+    cfg: &ConnectionConfig,
+) -> Result<engine::stats::DatabaseStats, engine::EngineError> {
+    let mut s = engine::Session::connect(cfg).await?;
+    let r = engine::stats::database_stats(&mut s).await;
+    s.close().await;
+    r
+}
+
+/// Puts the server version and table sizes into the catalog.
+pub(crate) fn add_stats(catalog: &mut Catalog, stats: &engine::stats::DatabaseStats) {
+    let engine = catalog.engine();
+    catalog.set_server(Server::from_version_string(engine, &stats.version));
+    for t in &stats.tables {
+        let size = TableSize {
+            rows: t.rows,
+            bytes: t.bytes,
+        };
+        catalog.set_size(Some(&t.schema), &t.name, size);
     }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use sqlparser::ast::{
     AlterTableOperation, CommentObject, Ident, ObjectName, ObjectType, Statement,
 };
@@ -33,10 +35,75 @@ pub struct CatalogError {
     pub source: sqlparser::parser::ParserError,
 }
 
+/// The size of a table, from the live database's statistics (no scan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableSize {
+    /// Estimated rows.
+    pub rows: u64,
+    /// Bytes of the table, its indexes and TOAST data.
+    pub bytes: u64,
+}
+
+/// The server the statement will run on: engine flavour and major version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Server {
+    /// MariaDB rather than MySQL (MySQL engine only).
+    pub mariadb: bool,
+    /// Major version ×100 + minor (PostgreSQL 15 → 1500; MariaDB 10.11 → 1011; MySQL 8.0 → 800).
+    pub version: u32,
+}
+
+impl Server {
+    /// The version the model assumes when the caller does not know: PostgreSQL 15, MySQL 8.0.
+    #[must_use]
+    pub fn assumed(engine: Engine) -> Server {
+        match engine {
+            Engine::Postgres => Server {
+                mariadb: false,
+                version: 1500,
+            },
+            _ => Server {
+                mariadb: false,
+                version: 800,
+            },
+        }
+    }
+
+    /// Parses `SELECT version()` output (`PostgreSQL 15.4 …`, `10.11.6-MariaDB-…`, `8.0.36`).
+    #[must_use]
+    pub fn from_version_string(engine: Engine, version: &str) -> Server {
+        let mariadb = version.to_ascii_lowercase().contains("mariadb");
+        let digits = version
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .find(|s| s.contains('.') || (!s.is_empty() && engine == Engine::Postgres))
+            .unwrap_or("");
+        let mut parts = digits.split('.').filter_map(|p| p.parse::<u32>().ok());
+        let major = parts.next().unwrap_or(0);
+        let minor = parts.next().unwrap_or(0);
+        if major == 0 {
+            return Server {
+                mariadb,
+                ..Server::assumed(engine)
+            };
+        }
+        // PostgreSQL 10+ numbers majors only: 15.4 is major 15.
+        let version = if engine == Engine::Postgres && major >= 10 {
+            major * 100
+        } else {
+            major * 100 + minor.min(99)
+        };
+        Server { mariadb, version }
+    }
+}
+
 /// The schema of one database.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     engine: Engine,
+    /// The server, when the catalog was read from a live database.
+    server: Option<Server>,
+    /// Table sizes by catalog key, when read from a live database.
+    sizes: HashMap<String, TableSize>,
     tables: HashMap<String, Table>,
     /// Lower-cased index name → key of the table that had it when last seen (verified on use).
     index_owner: HashMap<String, String>,
@@ -68,6 +135,8 @@ impl Catalog {
     pub fn new(engine: Engine) -> Catalog {
         Catalog {
             engine,
+            server: None,
+            sizes: HashMap::new(),
             tables: HashMap::new(),
             index_owner: HashMap::new(),
             schemas: Vec::new(),
@@ -111,6 +180,40 @@ impl Catalog {
     #[must_use]
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The server the catalog was read from, when known.
+    #[must_use]
+    pub fn server(&self) -> Option<Server> {
+        self.server
+    }
+
+    /// Records the server the catalog was read from.
+    pub fn set_server(&mut self, server: Server) {
+        self.server = Some(server);
+    }
+
+    /// Records a table's size (`schema` None or the default schema for unqualified names).
+    pub fn set_size(&mut self, schema: Option<&str>, table: &str, size: TableSize) {
+        let key = match schema {
+            Some(s) if !self.is_default_schema(s) => format!("{s}.{table}"),
+            _ => table.to_owned(),
+        };
+        let key = if self.engine == Engine::Postgres {
+            key
+        } else {
+            key.to_lowercase()
+        };
+        if let Some(t) = self.tables.get_mut(&key) {
+            t.rows = Some(size.rows);
+        }
+        self.sizes.insert(key, size);
+    }
+
+    /// The size of the table called `name`, when known.
+    #[must_use]
+    pub fn size(&self, name: &ObjectName) -> Option<TableSize> {
+        self.sizes.get(&self.key(name)).copied()
     }
 
     /// Number of schema statements skipped by [`Catalog::from_ddl`].

@@ -33,6 +33,11 @@ pub(crate) struct Emitter<'a> {
 }
 
 impl<'a> Emitter<'a> {
+    /// The current statement's index and starting line.
+    pub(crate) fn statement_position(&self) -> (usize, usize) {
+        (self.pos.index, self.pos.line)
+    }
+
     pub(crate) fn new(
         rules: &'a Resolved,
         out: &'a mut Vec<Finding>,
