@@ -448,6 +448,15 @@ async fn approvers_are_who_the_api_server_says_they_are() {
     let approvals = &applied["status"]["approval"]["approvals"];
     assert_eq!(approvals[0]["user"], "alice", "{approvals:#}");
     assert_eq!(approvals[0]["approval"], "by-alice");
+    // The target database carries the audit trail too: the history row names bob and alice.
+    assert_eq!(
+        pg.psql(
+            "SELECT author || ' / ' || approved_by FROM schemagate.history WHERE name = 'accounts'"
+        )
+        .unwrap()
+        .trim(),
+        "bob / alice"
+    );
     let columns = team.as_user("admin", &["get", "approvals"], None).unwrap();
     assert!(
         columns.contains("APPROVER") && columns.contains("alice"),
