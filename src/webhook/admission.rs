@@ -227,6 +227,7 @@ async fn may_approve(
         .approval;
     let approver = Approver {
         user: user.username.clone(),
+        uid: user.uid.clone(),
         groups: user.groups.clone(),
     };
     may_decide(

@@ -388,8 +388,9 @@ fn record(approval: &ObservedApproval) -> ApproverRecord {
 }
 
 /// Counts the Approvals for `change` against the operator's review of it (digest, time, and
-/// whether it replaced an earlier review). Approvers are distinct by user name; Approvals whose approver is unknown
-/// count together as one approver.
+/// whether it replaced an earlier review). Approvers are distinct people: by user uid when the
+/// authenticator gives one, else by user name; Approvals whose approver is unknown count
+/// together as one approver.
 #[must_use]
 pub fn tally(
     change: &ObservedChange,
@@ -415,7 +416,7 @@ pub fn tally(
         required: policy.required_approvals.max(1),
         ..Tally::default()
     };
-    let mut seen: BTreeSet<Option<&str>> = BTreeSet::new();
+    let mut seen: BTreeSet<Option<(&str, &str)>> = BTreeSet::new();
     for approval in ordered {
         if let Err(verdict) = check(approval, &subject, policy) {
             out.ignored.push((approval.name.clone(), verdict));
@@ -428,7 +429,7 @@ pub fn tally(
                 }
             }
             ApprovalDecision::Approve => {
-                if seen.insert(approval.approver.as_ref().map(|a| a.user.as_str())) {
+                if seen.insert(approval.approver.as_ref().map(Approver::person)) {
                     out.approvals.push(record(approval));
                     if out.quorum_at.is_none() && out.satisfied() {
                         out.quorum_at = approval.created.as_ref().map(|t| t.0.to_string());
@@ -518,3 +519,7 @@ impl ApprovedChange {
 #[cfg(test)]
 #[path = "approval_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "approver_tests.rs"]
+mod approver_tests;

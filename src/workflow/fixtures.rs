@@ -153,6 +153,7 @@ pub fn approval(name: &str, user: Option<&str>, decision: ApprovalDecision) -> O
         change_uid: None,
         approver: user.map(|u| Approver {
             user: u.into(),
+            uid: None,
             groups: vec!["devs".into()],
         }),
         identity_required: false,

@@ -328,8 +328,22 @@ impl ReviewOutcome {
 pub struct Approver {
     /// Kubernetes user name.
     pub user: String,
+    /// Kubernetes user uid, when the authenticator gives one: tells apart two people who held
+    /// the same user name (an account deleted and created again) and joins one person's names.
+    pub uid: Option<String>,
     /// Kubernetes groups of the user.
     pub groups: Vec<String>,
+}
+
+impl Approver {
+    /// Who this is for counting distinct approvers: the uid when known, else the user name.
+    #[must_use]
+    pub fn person(&self) -> (&str, &str) {
+        match &self.uid {
+            Some(uid) => ("uid", uid.as_str()),
+            None => ("user", self.user.as_str()),
+        }
+    }
 }
 
 /// An Approval naming this change.

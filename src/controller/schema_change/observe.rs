@@ -231,6 +231,7 @@ pub(crate) fn observed_approval(a: &Approval, identity_required: bool) -> Observ
         change_uid: a.spec.schema_change_uid.clone(),
         approver: a.spec.approver.as_ref().map(|i| Approver {
             user: i.username.clone(),
+            uid: i.uid.clone(),
             groups: i.groups.clone(),
         }),
         identity_required,
