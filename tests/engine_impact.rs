@@ -7,7 +7,7 @@
 //! and `LOCK=NONE|SHARED`, which the server refuses when it cannot honour them; the cheapest
 //! accepted pair is compared with the model's.
 //! Both must agree on at least 95% of the forms; the disagreements are printed.
-//! Also: on a table of a million rows a rewrite is HIGH risk with the size in the finding, and
+//! Also: on a table of over a million rows (estimated by ANALYZE; 1.2 M loaded for margin) a rewrite is HIGH risk with the size in the finding, and
 //! its safe alternative is not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -48,14 +48,16 @@ async fn catalog_of(cfg: &ConnectionConfig, engine: Engine) -> Catalog {
     let mut s = Session::connect(cfg).await.unwrap();
     let st = stats::database_stats(&mut s).await.unwrap();
     s.close().await;
-    catalog.set_server(Server::from_version_string(engine, &st.version));
-    for t in &st.tables {
-        let size = TableSize {
-            rows: t.rows,
-            bytes: t.bytes,
-        };
-        catalog.set_size(Some(&t.schema), &t.name, size);
-    }
+    catalog.add_live_stats(
+        &st.version,
+        st.tables.iter().map(|t| {
+            let size = TableSize {
+                rows: t.rows,
+                bytes: t.bytes,
+            };
+            (t.schema.as_str(), t.name.as_str(), size)
+        }),
+    );
     catalog
 }
 
@@ -368,7 +370,7 @@ async fn a_rewrite_of_a_million_row_table_is_high_risk_and_its_safe_alternative_
     let mut s = Session::connect(&cfg).await.unwrap();
     s.exec(
         "CREATE TABLE orders (id bigint PRIMARY KEY, amount int);
-         INSERT INTO orders SELECT g, g FROM generate_series(1, 1000000) g;
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 1200000) g;
          ANALYZE orders;",
     )
     .await
@@ -390,12 +392,12 @@ async fn a_rewrite_of_a_million_row_table_is_high_risk_and_its_safe_alternative_
         .find(|f| f.rule == "impact.table-rewrite")
         .unwrap_or_else(|| panic!("no rewrite finding: {risky:#?}"));
     assert!(
-        finding.message.contains("1.0M rows") && finding.message.contains("MB"),
+        finding.message.contains("M rows") && finding.message.contains("MB"),
         "{}",
         finding.message
     );
     assert!(finding.message.contains("instead:"), "{}", finding.message);
-    assert!(risky.impacts[0].rewrite && risky.impacts[0].rows >= Some(990_000));
+    assert!(risky.impacts[0].rewrite && risky.impacts[0].rows >= Some(1_100_000));
 
     // The safe alternative: a new nullable column (metadata only), backfilled later.
     let safe = review(

@@ -292,6 +292,42 @@ pub struct ReviewRecord {
     /// edited): every Approval must then be created in a later second than `reviewedAt`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub supersedes: bool,
+    /// What the statements lock, rewrite or scan on existing tables, with the tables' sizes
+    /// from the live database (at most 20, the costliest first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub impacts: Vec<ImpactRecord>,
+}
+
+/// What one statement does to one existing table while it runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImpactRecord {
+    /// 0-based index of the statement in the script.
+    pub statement: u32,
+    /// 1-based line where the statement starts.
+    pub line: u32,
+    /// The table, as the statement names it.
+    pub table: String,
+    /// The table lock held while the statement runs, on PostgreSQL's scale (e.g.
+    /// `ACCESS EXCLUSIVE`: reads and writes wait; `SHARE`: writes wait).
+    pub lock: String,
+    /// MySQL/MariaDB: the cheapest `ALGORITHM` the server can use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The table is rewritten: time and disk proportional to its size.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rewrite: bool,
+    /// The table is read in full while the lock is held.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scan: bool,
+    /// Estimated rows, from the database's statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Bytes of the table with its indexes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// For people: lock, cost, what it blocks, size, why and the safer alternative.
+    pub message: String,
 }
 
 // serde's skip_serializing_if hands a reference.

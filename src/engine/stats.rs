@@ -17,8 +17,10 @@ pub struct TableStats {
     pub schema: String,
     /// Table name.
     pub name: String,
-    /// Estimated rows: `reltuples`, or the live-tuple count of a table never analysed
-    /// (PostgreSQL); `TABLE_ROWS` (MySQL).
+    /// Estimated rows: `reltuples`, or — for a table never analysed or vacuumed, whose
+    /// `reltuples` is -1 (0 before PostgreSQL 14) — the live-tuple count the statistics system
+    /// keeps from inserts (PostgreSQL); `TABLE_ROWS` (MySQL). `reltuples` wins when set, since
+    /// the live-tuple count can also include inserts reported after the last ANALYZE.
     pub rows: u64,
     /// Bytes of the table with its indexes (and TOAST data).
     pub bytes: u64,
@@ -34,7 +36,8 @@ pub struct DatabaseStats {
 }
 
 const PG_SIZES: &str = "SELECT n.nspname::text, c.relname::text, \
-     GREATEST(c.reltuples::float8, COALESCE(s.n_live_tup, 0)::float8, 0), \
+     round(CASE WHEN c.reltuples > 0 THEN c.reltuples::float8 \
+          ELSE COALESCE(s.n_live_tup, 0)::float8 END)::int8, \
      pg_total_relation_size(c.oid)::int8 \
      FROM pg_catalog.pg_class c \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -44,8 +47,8 @@ const PG_SIZES: &str = "SELECT n.nspname::text, c.relname::text, \
        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
 
 const MY_SIZES: &str = "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), \
-     CAST(COALESCE(TABLE_ROWS, 0) AS UNSIGNED), \
-     CAST(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) AS UNSIGNED) \
+     CAST(COALESCE(TABLE_ROWS, 0) AS SIGNED), \
+     CAST(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) AS SIGNED) \
      FROM information_schema.TABLES \
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'";
 
@@ -53,62 +56,39 @@ const MY_SIZES: &str = "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CH
 /// statistics worth reading: an empty list.
 pub async fn database_stats(s: &mut Session) -> Result<DatabaseStats, EngineError> {
     let map = EngineError::Introspect;
-    Ok(match s {
-        Session::Pg(c) => {
-            let (version,): (String,) = sqlx::query_as("SELECT version()")
+    let (version, tables): (String, Vec<(String, String, i64, i64)>) = match s {
+        Session::Pg(c) => (
+            sqlx::query_scalar("SELECT version()")
                 .fetch_one(&mut *c)
                 .await
-                .map_err(map)?;
-            let rows: Vec<(String, String, f64, i64)> = sqlx::query_as(PG_SIZES)
+                .map_err(map)?,
+            sqlx::query_as(PG_SIZES)
                 .fetch_all(&mut *c)
                 .await
-                .map_err(map)?;
-            DatabaseStats {
-                version,
-                tables: rows
-                    .into_iter()
-                    .map(|(schema, name, rows, bytes)| TableStats {
-                        schema,
-                        name,
-                        rows: float_rows(rows),
-                        bytes: u64::try_from(bytes).unwrap_or(0),
-                    })
-                    .collect(),
-            }
-        }
-        Session::My(c) => {
-            let (version,): (String,) = sqlx::query_as("SELECT VERSION()")
+                .map_err(map)?,
+        ),
+        Session::My(c) => (
+            sqlx::query_scalar("SELECT VERSION()")
                 .fetch_one(&mut *c)
                 .await
-                .map_err(map)?;
-            let rows: Vec<(String, String, u64, u64)> = sqlx::query_as(MY_SIZES)
+                .map_err(map)?,
+            sqlx::query_as(MY_SIZES)
                 .fetch_all(&mut *c)
                 .await
-                .map_err(map)?;
-            DatabaseStats {
-                version,
-                tables: rows
-                    .into_iter()
-                    .map(|(schema, name, rows, bytes)| TableStats {
-                        schema,
-                        name,
-                        rows,
-                        bytes,
-                    })
-                    .collect(),
-            }
-        }
-        Session::Lite(_) => DatabaseStats::default(),
-    })
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn float_rows(f: f64) -> u64 {
-    if f.is_finite() && f > 0.0 {
-        f.round() as u64
-    } else {
-        0
-    }
+                .map_err(map)?,
+        ),
+        Session::Lite(_) => return Ok(DatabaseStats::default()),
+    };
+    let tables = tables
+        .into_iter()
+        .map(|(schema, name, rows, bytes)| TableStats {
+            schema,
+            name,
+            rows: u64::try_from(rows).unwrap_or(0),
+            bytes: u64::try_from(bytes).unwrap_or(0),
+        })
+        .collect();
+    Ok(DatabaseStats { version, tables })
 }
 
 /// What one statement did to one existing table, as PostgreSQL reports it.

@@ -13,8 +13,8 @@ use crate::api::approval::Decision as ApprovalDecision;
 use crate::api::database_instance::DatabaseInstanceSpec;
 use crate::api::project::{ProjectSpec, ReviewPolicy};
 use crate::api::schema_change::{
-    Finding, FindingLevel, Phase, ReviewRecord, RiskLevel, SchemaChange, SchemaChangeSpec,
-    SchemaChangeStatus,
+    Finding, FindingLevel, ImpactRecord, Phase, ReviewRecord, RiskLevel, SchemaChange,
+    SchemaChangeSpec, SchemaChangeStatus,
 };
 
 use super::version::Version;
@@ -240,7 +240,12 @@ pub struct ReviewOutcome {
     pub warnings: u32,
     /// All findings, in any order.
     pub findings: Vec<Finding>,
+    /// What the statements lock, rewrite or scan on existing tables.
+    pub impacts: Vec<ImpactRecord>,
 }
+
+/// Impacts kept in `status.review` (the costliest first).
+pub const MAX_STATUS_IMPACTS: usize = 20;
 
 impl ReviewOutcome {
     /// Builds an outcome from findings, counting errors and warnings.
@@ -262,6 +267,7 @@ impl ReviewOutcome {
             errors: crate::api::count(errors),
             warnings: crate::api::count(warnings),
             findings,
+            impacts: Vec::new(),
         }
     }
 
@@ -319,6 +325,12 @@ impl ReviewOutcome {
             target: (!self.target.is_empty()).then(|| self.target.clone()),
             key: (!self.key.is_empty()).then(|| self.key.clone()),
             supersedes: self.supersedes,
+            impacts: self
+                .impacts
+                .iter()
+                .take(MAX_STATUS_IMPACTS)
+                .cloned()
+                .collect(),
         }
     }
 }

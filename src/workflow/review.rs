@@ -6,7 +6,7 @@
 
 use crate::api::count;
 use crate::api::project::{ReviewPolicy, ReviewPreset, RuleLevel};
-use crate::api::schema_change::{Finding, FindingLevel, RiskLevel};
+use crate::api::schema_change::{Finding, FindingLevel, ImpactRecord, RiskLevel};
 use crate::review::{self, Level, Policy, PolicyError, Report, Risk};
 
 use super::observed::ReviewOutcome;
@@ -56,7 +56,34 @@ impl ReviewOutcome {
                 message: f.message.clone(),
             })
             .collect();
-        Self::from_findings(report.risk.into(), count(report.statements), findings)
+        let mut outcome =
+            Self::from_findings(report.risk.into(), count(report.statements), findings);
+        // The costliest first: rewrites, then scans while writes wait, then the rest; tables
+        // the script created itself cost nothing and are left out.
+        let mut impacts: Vec<&crate::review::impact::Impact> =
+            report.impacts.iter().filter(|i| !i.new_table).collect();
+        impacts.sort_by_key(|i| {
+            (
+                std::cmp::Reverse((i.rewrite, i.scan && i.blocks_writes(), i.lock)),
+                i.statement,
+            )
+        });
+        outcome.impacts = impacts
+            .into_iter()
+            .map(|i| ImpactRecord {
+                statement: count(i.statement),
+                line: count(i.line),
+                table: i.table.clone(),
+                lock: i.lock.as_str().to_owned(),
+                algorithm: i.algorithm.map(|a| a.as_str().to_owned()),
+                rewrite: i.rewrite,
+                scan: i.scan,
+                rows: i.rows,
+                bytes: i.bytes,
+                message: i.describe(),
+            })
+            .collect();
+        outcome
     }
 }
 

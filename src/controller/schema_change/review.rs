@@ -5,7 +5,7 @@
 use crate::controller::Context;
 use crate::engine::{self, ConnectionConfig};
 use crate::review::Catalog;
-use crate::review::catalog::{Server, TableSize};
+use crate::review::catalog::TableSize;
 use crate::sqltext::Engine;
 use crate::workflow::{Observed, ReviewOutcome, SqlText};
 
@@ -73,14 +73,15 @@ async fn read_stats(
 }
 
 /// Puts the server version and table sizes into the catalog.
-pub(crate) fn add_stats(catalog: &mut Catalog, stats: &engine::stats::DatabaseStats) {
-    let engine = catalog.engine();
-    catalog.set_server(Server::from_version_string(engine, &stats.version));
-    for t in &stats.tables {
-        let size = TableSize {
-            rows: t.rows,
-            bytes: t.bytes,
-        };
-        catalog.set_size(Some(&t.schema), &t.name, size);
-    }
+fn add_stats(catalog: &mut Catalog, stats: &engine::stats::DatabaseStats) {
+    catalog.add_live_stats(
+        &stats.version,
+        stats.tables.iter().map(|t| {
+            let size = TableSize {
+                rows: t.rows,
+                bytes: t.bytes,
+            };
+            (t.schema.as_str(), t.name.as_str(), size)
+        }),
+    );
 }

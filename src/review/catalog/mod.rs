@@ -210,6 +210,19 @@ impl Catalog {
         self.sizes.insert(key, size);
     }
 
+    /// Records what a live database says about itself: its version string (`SELECT
+    /// version()`) and each table's size as (schema, table, size).
+    pub fn add_live_stats<'t>(
+        &mut self,
+        version: &str,
+        tables: impl IntoIterator<Item = (&'t str, &'t str, TableSize)>,
+    ) {
+        self.set_server(Server::from_version_string(self.engine, version));
+        for (schema, table, size) in tables {
+            self.set_size(Some(schema), table, size);
+        }
+    }
+
     /// The size of the table called `name`, when known.
     #[must_use]
     pub fn size(&self, name: &ObjectName) -> Option<TableSize> {
