@@ -305,6 +305,7 @@ fn bench_migration(rt: &tokio::runtime::Runtime) {
                 version: "1".into(),
                 sql: migration.clone(),
                 approved_by: None,
+                author: None,
                 operator: "bench".into(),
                 transaction_mode: schemagate::engine::TransactionMode::Auto,
             };

@@ -86,6 +86,8 @@ async fn main() {
         lease_name: "l".into(),
         identity: Some("bench".into()),
         lease_duration_seconds: 15,
+        approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
+        webhook: schemagate::cli::run::WebhookArgs::default(),
     };
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let op_client = client.clone();

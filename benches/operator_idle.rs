@@ -209,6 +209,7 @@ async fn main() {
                             version: c.spec.version.clone(),
                             sql: c.spec.sql.clone().unwrap(),
                             approved_by: Some("bench".into()),
+                            author: None,
                             operator: "bench".into(),
                             transaction_mode: schemagate::engine::TransactionMode::Auto,
                         })

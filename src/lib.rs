@@ -15,4 +15,5 @@ pub mod engine;
 pub mod review;
 pub mod snapshot;
 pub mod sqltext;
+pub mod webhook;
 pub mod workflow;

@@ -100,6 +100,7 @@ fn approval_is_immutable() {
             schema_change_uid: None,
             decision: Decision::Approve,
             comment: None,
+            approver: None,
         },
     );
     validate_cel_update(&old.clone(), &old).unwrap();

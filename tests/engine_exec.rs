@@ -23,6 +23,7 @@ fn change(uid: &str, sql: &str) -> Change {
         version: "1".into(),
         sql: sql.into(),
         approved_by: Some("dba@example.com".into()),
+        author: None,
         operator: "test".into(),
         transaction_mode: schemagate::engine::TransactionMode::Auto,
     }

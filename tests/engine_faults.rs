@@ -190,6 +190,7 @@ async fn postgres_stopped_mid_change_leaves_nothing_half_recorded() {
         version: "1".into(),
         sql,
         approved_by: None,
+        author: None,
         operator: "test".into(),
         transaction_mode: schemagate::engine::TransactionMode::Auto,
     };

@@ -29,6 +29,7 @@ fn change(uid: &str, sql: &str, mode: TransactionMode) -> Change {
         version: "1".into(),
         sql: sql.into(),
         approved_by: None,
+        author: None,
         operator: "test".into(),
         transaction_mode: mode,
     }
@@ -293,8 +294,9 @@ async fn sqlite_refuses_transaction_mode_none_before_anything_runs() {
     s.close().await;
 }
 
-/// A history table left in layout 1 by an older operator gains the snapshot-error columns in
-/// place, its rows kept, also when two processes migrate it at the same moment.
+/// A history table left in layout 1 by an older operator gains the snapshot-error and author
+/// columns in place, its rows kept (and readable, without an author), also when two processes
+/// migrate it at the same moment; new rows record their author.
 async fn layout_1_is_migrated_in_place(cfg: ConnectionConfig, table: &str, meta: &str) {
     let ex = Executor::new(cfg.clone(), quick());
     let old = change(
@@ -303,7 +305,7 @@ async fn layout_1_is_migrated_in_place(cfg: ConnectionConfig, table: &str, meta:
         TransactionMode::Auto,
     );
     assert_eq!(ex.execute(&old).await.unwrap().outcome, Outcome::Applied);
-    for column in ["before_error", "after_error"] {
+    for column in ["before_error", "after_error", "author"] {
         exec(&cfg, &format!("ALTER TABLE {table} DROP COLUMN {column}")).await;
     }
     exec(
@@ -332,13 +334,22 @@ async fn layout_1_is_migrated_in_place(cfg: ConnectionConfig, table: &str, meta:
     let kept = row(&cfg, "old").await.unwrap();
     assert_eq!(kept.status, ChangeStatus::Applied);
     assert_eq!((kept.before_error, kept.after_error), (None, None));
-    let new = change(
+    assert_eq!(kept.author, None);
+    assert_eq!(kept.approved_by.as_deref(), old.approved_by.as_deref());
+    let mut new = change(
         "new",
         "CREATE TABLE t2 (id int PRIMARY KEY);",
         TransactionMode::Auto,
     );
+    new.author = Some("bob (synced by argocd)".into());
+    new.approved_by = Some("alice, dave".into());
     assert_eq!(ex.execute(&new).await.unwrap().outcome, Outcome::Applied);
-    assert!(row(&cfg, "new").await.unwrap().after_digest.is_some());
+    let recorded = row(&cfg, "new").await.unwrap();
+    assert!(recorded.after_digest.is_some());
+    assert_eq!(
+        (recorded.author.as_deref(), recorded.approved_by.as_deref()),
+        (Some("bob (synced by argocd)"), Some("alice, dave"))
+    );
 }
 
 #[tokio::test]

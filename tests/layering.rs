@@ -60,6 +60,11 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
         &["kube", "kube_emulator"],
     ),
     ("controller", &["cli"], &["kube_emulator"]),
+    (
+        "webhook",
+        &["cli", "controller", "engine", "review", "snapshot"],
+        &["sqlx", "kube_emulator"],
+    ),
 ];
 
 /// One source file.

@@ -5,7 +5,7 @@
 
 mod go_tools;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -276,22 +276,46 @@ fn assert_least_privilege(rules: &Value) {
 }
 
 /// Normalised rules: sorted (apiGroups, resources, verbs) triples.
-fn rule_set(rules: &Value) -> BTreeSet<(String, String, String)> {
+/// (apiGroup, resource, verb, resourceName or "*") of every rule.
+fn rule_set(rules: &Value) -> BTreeSet<(String, String, String, String)> {
     let mut set = BTreeSet::new();
     for rule in rules.as_array().unwrap() {
+        let names: Vec<String> = rule["resourceNames"].as_array().map_or_else(
+            || vec!["*".to_owned()],
+            |n| n.iter().map(|n| n.as_str().unwrap().to_owned()).collect(),
+        );
         for g in rule["apiGroups"].as_array().unwrap() {
             for r in rule["resources"].as_array().unwrap() {
                 for v in rule["verbs"].as_array().unwrap() {
-                    set.insert((
-                        g.as_str().unwrap().into(),
-                        r.as_str().unwrap().into(),
-                        v.as_str().unwrap().into(),
-                    ));
+                    for n in &names {
+                        set.insert((
+                            g.as_str().unwrap().into(),
+                            r.as_str().unwrap().into(),
+                            v.as_str().unwrap().into(),
+                            n.clone(),
+                        ));
+                    }
                 }
             }
         }
     }
     set
+}
+
+/// Rules of every object of `kind`, by name.
+fn rules_by_name(
+    docs: &[Value],
+    kind: &str,
+) -> BTreeMap<String, BTreeSet<(String, String, String, String)>> {
+    of_kind(docs, kind)
+        .into_iter()
+        .map(|r| {
+            (
+                r["metadata"]["name"].as_str().unwrap().to_owned(),
+                rule_set(&r["rules"]),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -433,12 +457,49 @@ fn helm_chart_renders_lints_and_agrees_with_kustomize() {
     want.sort_by_key(|c| c["metadata"]["name"].as_str().unwrap().to_owned());
     assert_eq!(chart_crds, want);
 
-    // RBAC agrees with config/rbac.
+    // RBAC agrees with config/rbac (release `schemagate`: the same names).
     let kustomize = kubectl_kustomize("config/default");
-    let cluster_rules = |docs: &[Value]| rule_set(&of_kind(docs, "ClusterRole")[0]["rules"]);
-    assert_eq!(cluster_rules(&rendered.docs), cluster_rules(&kustomize));
-    let role_rules = |docs: &[Value]| rule_set(&of_kind(docs, "Role")[0]["rules"]);
-    assert_eq!(role_rules(&rendered.docs), role_rules(&kustomize));
+    for kind in ["ClusterRole", "Role"] {
+        assert_eq!(
+            rules_by_name(&rendered.docs, kind),
+            rules_by_name(&kustomize, kind),
+            "{kind}s of the chart and config/rbac differ"
+        );
+    }
+    assert!(rules_by_name(&kustomize, "ClusterRole").contains_key("schemagate-webhook"));
+
+    // The webhooks, their Service and the operator's flags agree with config/webhook.
+    for kind in [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ] {
+        let hooks = |docs: &[Value]| {
+            let found = of_kind(docs, kind);
+            assert_eq!(found.len(), 1, "one {kind}");
+            (
+                found[0]["metadata"]["name"].clone(),
+                found[0]["webhooks"].clone(),
+            )
+        };
+        assert_eq!(hooks(&rendered.docs), hooks(&kustomize), "{kind}");
+    }
+    let service_ports = |docs: &[Value]| {
+        of_kind(docs, "Service")
+            .into_iter()
+            .map(|s| {
+                (
+                    s["metadata"]["name"].as_str().unwrap().to_owned(),
+                    s["spec"]["ports"].clone(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(service_ports(&rendered.docs), service_ports(&kustomize));
+    let container = |docs: &[Value]| {
+        let c = &of_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0];
+        (c["args"].clone(), c["ports"].clone())
+    };
+    assert_eq!(container(&rendered.docs), container(&kustomize));
 
     // Both make SchemaChange specs read-only to the operator's ServiceAccount (RBAC's `patch`
     // for the finalizer cannot), with the same policy.
@@ -484,7 +545,22 @@ fn helm_watch_namespaces_get_roles_instead_of_a_cluster_role() {
     let rendered = helm_render(Some(
         serde_json::json!({"watchNamespaces": ["team-a", "team-b"]}),
     ));
-    assert!(of_kind(&rendered.docs, "ClusterRole").is_empty());
+    // Only the webhooks' ClusterRole (SubjectAccessReviews, its own configurations) is
+    // cluster-wide.
+    let cluster_roles: Vec<&str> = of_kind(&rendered.docs, "ClusterRole")
+        .iter()
+        .map(|r| r["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(cluster_roles, ["schemagate-webhook"]);
+    // ... and the webhooks see only the watched namespaces.
+    for config in of_kind(&rendered.docs, "ValidatingWebhookConfiguration") {
+        for hook in config["webhooks"].as_array().unwrap() {
+            assert_eq!(
+                hook["namespaceSelector"]["matchExpressions"][0]["values"],
+                serde_json::json!(["team-a", "team-b"])
+            );
+        }
+    }
     let namespaces: BTreeSet<&str> = of_kind(&rendered.docs, "RoleBinding")
         .iter()
         .map(|r| r["metadata"]["namespace"].as_str().unwrap())
@@ -500,5 +576,146 @@ fn helm_watch_namespaces_get_roles_instead_of_a_cluster_role() {
     assert!(
         env.iter()
             .any(|e| e["name"] == "SCHEMAGATE_WATCH_NAMESPACES" && e["value"] == "team-a,team-b")
+    );
+}
+
+fn operator_args(docs: &[Value]) -> Vec<String> {
+    of_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `webhook.certManager.enabled`: a Certificate from a self-signed Issuer, mounted into the pod,
+/// `caBundle` injected by cert-manager; the operator neither writes the Secret nor the
+/// configurations.
+#[test]
+fn helm_webhook_certificate_from_cert_manager() {
+    let rendered = helm_render(Some(
+        serde_json::json!({"webhook": {"certManager": {"enabled": true}}}),
+    ));
+    let cert = of_kind(&rendered.docs, "Certificate");
+    assert_eq!(cert.len(), 1);
+    assert_eq!(cert[0]["spec"]["secretName"], "schemagate-webhook-tls");
+    assert_eq!(
+        cert[0]["spec"]["dnsNames"][0],
+        "schemagate-webhook.schemagate-system.svc"
+    );
+    assert_eq!(
+        cert[0]["spec"]["issuerRef"]["name"],
+        of_kind(&rendered.docs, "Issuer")[0]["metadata"]["name"]
+    );
+    for kind in [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ] {
+        assert_eq!(
+            of_kind(&rendered.docs, kind)[0]["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            "schemagate-system/schemagate-webhook"
+        );
+    }
+    let args = operator_args(&rendered.docs);
+    assert!(args.contains(&"--webhook-cert-dir=/etc/schemagate/webhook-tls".to_owned()));
+    assert!(
+        !args
+            .iter()
+            .any(|a| a.starts_with("--webhook-configurations"))
+    );
+    let pod = &of_kind(&rendered.docs, "Deployment")[0]["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["volumes"][1]["secret"]["secretName"],
+        "schemagate-webhook-tls"
+    );
+    let rules = rules_by_name(&rendered.docs, "ClusterRole");
+    assert!(
+        !rules["schemagate-webhook"]
+            .iter()
+            .any(|r| r.0 == "admissionregistration.k8s.io"),
+        "{rules:?}"
+    );
+    assert!(
+        of_kind(&rendered.docs, "Role")
+            .iter()
+            .all(|r| r["metadata"]["name"] != "schemagate-webhook-tls")
+    );
+    let issuer_ref = helm_render(Some(serde_json::json!({"webhook": {"certManager": {
+        "enabled": true, "issuerRef": {"kind": "ClusterIssuer", "name": "corp-ca"}}}})));
+    assert!(of_kind(&issuer_ref.docs, "Issuer").is_empty());
+    assert_eq!(
+        of_kind(&issuer_ref.docs, "Certificate")[0]["spec"]["issuerRef"]["name"],
+        "corp-ca"
+    );
+}
+
+/// `webhook.url` (the operator outside the cluster): the API server calls the URL, the
+/// certificate names its host, and no webhook Service is made.
+#[test]
+fn helm_webhook_url_for_an_operator_outside_the_cluster() {
+    let rendered = helm_render(Some(
+        serde_json::json!({"webhook": {"url": "https://127.0.0.1:9555", "port": 9555}}),
+    ));
+    for kind in [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ] {
+        for hook in of_kind(&rendered.docs, kind)[0]["webhooks"]
+            .as_array()
+            .unwrap()
+        {
+            let url = hook["clientConfig"]["url"].as_str().unwrap();
+            assert!(url.starts_with("https://127.0.0.1:9555/"), "{url}");
+            assert!(hook["clientConfig"]["service"].is_null());
+        }
+    }
+    let args = operator_args(&rendered.docs);
+    assert!(
+        args.contains(&"--webhook-cert-names=127.0.0.1".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--webhook-addr=0.0.0.0:9555".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        of_kind(&rendered.docs, "Service")
+            .iter()
+            .all(|s| s["metadata"]["name"] != "schemagate-webhook")
+    );
+}
+
+/// Turning the webhooks off while Approvals still need a recorded approver would install an
+/// operator that never counts an Approval: the chart refuses to render.
+#[test]
+fn helm_refuses_webhooks_off_with_approver_identity_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = helm(
+        dir.path(),
+        &[
+            "template",
+            "schemagate",
+            "helm/schemagate",
+            "--set",
+            "webhook.enabled=false",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("webhook.enabled=false needs webhook.approverIdentity=optional"),
+        "{stderr}"
+    );
+    let rendered = helm_render(Some(serde_json::json!({"webhook": {
+        "enabled": false, "approverIdentity": "optional"}})));
+    assert!(of_kind(&rendered.docs, "ValidatingWebhookConfiguration").is_empty());
+    assert_eq!(
+        operator_args(&rendered.docs),
+        [
+            "run",
+            "--http-addr",
+            "0.0.0.0:8080",
+            "--approver-identity=optional"
+        ]
     );
 }

@@ -1,8 +1,10 @@
 //! The install, against the upstream kube-apiserver (tests/kube): the CRDs with every CEL rule
 //! accepted and enforced by the server, the Helm chart (`helm install`) and `kustomize
 //! config/default` (`kubectl apply -k`) installed for real, and `schemagate run` outside the
-//! cluster with a token of the chart's own ServiceAccount (TokenRequest): its RBAC is enough for a
-//! whole lifecycle and no more. The CEL cases also run against the emulator, which must agree.
+//! cluster with a token of the chart's own ServiceAccount (TokenRequest) and the installed
+//! Deployment's arguments: its RBAC is enough for a whole lifecycle, its admission webhooks
+//! (registered by the chart with `webhook.url`, since the operator is not in a pod here, `caBundle`
+//! published by the operator) stamp the approver and refuse forged ones, and no more. The CEL cases also run against the emulator, which must agree.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod e2e_support;
@@ -374,25 +376,25 @@ fn helm(args: &[&str], kubeconfig: &Path, home: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// `schemagate run` as a child process with a kubeconfig, watching `ns`, leader election in
-/// `lease_ns`.
+/// `schemagate run` as a child process with a kubeconfig and the arguments of the installed
+/// Deployment's container (only `--http-addr` moved to a free local port), watching `ns`, its
+/// namespace (Lease, webhook Secret) `pod_ns`.
 struct Operator(Child);
 
 impl Operator {
-    fn start(kubeconfig: &Path, ns: &str, lease_ns: &str, log: &Path) -> Self {
+    fn start(kubeconfig: &Path, args: &[String], ns: &str, pod_ns: &str, log: &Path) -> Self {
         let log = std::fs::File::create(log).unwrap();
+        let mut args = args.to_vec();
+        if let Some(i) = args.iter().position(|a| a == "--http-addr") {
+            args[i + 1] = "127.0.0.1:0".to_owned();
+        }
         Self(
             Command::new(env!("CARGO_BIN_EXE_schemagate"))
-                .args([
-                    "run",
-                    "--http-addr",
-                    "127.0.0.1:0",
-                    "--lease-namespace",
-                    lease_ns,
-                ])
+                .args(&args)
                 .env("KUBECONFIG", kubeconfig)
                 .env("SCHEMAGATE_WATCH_NAMESPACES", ns)
                 .env("POD_NAME", "schemagate-chart-sa")
+                .env("POD_NAMESPACE", pod_ns)
                 .env("RUST_LOG", "schemagate=debug,info")
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -402,6 +404,87 @@ impl Operator {
     }
 }
 
+/// The container arguments of an installed Deployment.
+fn deployment_args(kube: &RealKube, ns: &str, name: &str) -> Vec<String> {
+    let deployment: Value = serde_json::from_str(
+        &kube
+            .kubectl(
+                "admin",
+                &["get", "deployment", name, "-n", ns, "-o", "json"],
+                None,
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Both webhook configurations named `name` carry, in every webhook, the CA of the operator's
+/// Secret `secret` in `ns` (waits for the operator to publish it).
+async fn assert_ca_bundle_published(kube: &RealKube, name: &str, ns: &str, secret: &str) {
+    let published = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let ca = kube
+                .kubectl(
+                    "admin",
+                    &[
+                        "get",
+                        "secret",
+                        secret,
+                        "-n",
+                        ns,
+                        "-o",
+                        "jsonpath={.data.ca\\.crt}",
+                    ],
+                    None,
+                )
+                .unwrap_or_default();
+            let mut bundles = Vec::new();
+            for kind in [
+                "validatingwebhookconfiguration",
+                "mutatingwebhookconfiguration",
+            ] {
+                let out = kube
+                    .kubectl(
+                        "admin",
+                        &[
+                            "get",
+                            kind,
+                            name,
+                            "-o",
+                            "jsonpath={.webhooks[*].clientConfig.caBundle}",
+                        ],
+                        None,
+                    )
+                    .unwrap();
+                bundles.extend(out.split_whitespace().map(str::to_owned));
+            }
+            if !ca.is_empty() && bundles.len() == 4 && bundles.iter().all(|b| *b == ca) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await;
+    assert!(
+        published.is_ok(),
+        "the operator did not publish the CA of Secret {ns}/{secret} into {name}"
+    );
+}
 impl Drop for Operator {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -525,7 +608,23 @@ async fn chart_lifecycle(kube: &RealKube, watch_namespaces_value: bool) {
     ];
     if watch_namespaces_value {
         args.extend(["--set".into(), format!("watchNamespaces={{{team}}}")]);
+    } else {
+        // The control plane is shared by the whole run: the webhooks see only this namespace.
+        args.extend([
+            "--set-json".into(),
+            format!(
+                r#"webhook.namespaceSelector={{"matchLabels":{{"kubernetes.io/metadata.name":"{team}"}}}}"#
+            ),
+        ]);
     }
+    // The operator runs on this machine, not in a pod: the API server calls it by URL.
+    let port = free_port();
+    args.extend([
+        "--set".into(),
+        format!("webhook.url=https://127.0.0.1:{port}"),
+        "--set".into(),
+        format!("webhook.port={port}"),
+    ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     helm(&args, &kube.kubeconfig("admin"), home.path());
     let status = helm(
@@ -586,7 +685,14 @@ async fn chart_lifecycle(kube: &RealKube, watch_namespaces_value: bool) {
     // The lifecycle, driven by admin (objects) and alice (the DBA's Approval).
     let pg = PgTarget::fresh().unwrap();
     let log = home.path().join("operator.log");
-    let _operator = Operator::start(&sa_kubeconfig, &team, &release_ns, &log);
+    let operator_args = deployment_args(kube, &release_ns, &full);
+    assert!(
+        operator_args.contains(&"--approver-identity=required".to_owned()),
+        "{operator_args:?}"
+    );
+    let _operator = Operator::start(&sa_kubeconfig, &operator_args, &team, &release_ns, &log);
+    let webhook = format!("{full}-webhook");
+    assert_ca_bundle_published(kube, &webhook, &release_ns, &format!("{webhook}-tls")).await;
     let as_admin = |args: &[&str], stdin: Option<&str>| {
         let mut full_args = vec!["-n", team.as_str()];
         full_args.extend(args);
@@ -623,16 +729,23 @@ async fn chart_lifecycle(kube: &RealKube, watch_namespaces_value: bool) {
     .unwrap();
     let reviewed = Reviewed::of(&held);
 
-    // alice (group dba) may create Approvals in the team namespace, nothing else.
+    // alice (group dba) may create Approvals and `approve` SchemaChanges in the team
+    // namespace, nothing else.
     as_admin(
-        &[
-            "create",
-            "role",
-            "approver",
-            "--verb=create,get",
-            "--resource=approvals.schemagate.io",
-        ],
-        None,
+        &["apply", "-f", "-"],
+        Some(
+            r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: approver}
+rules:
+- apiGroups: [schemagate.io]
+  resources: [approvals]
+  verbs: [create, get]
+- apiGroups: [schemagate.io]
+  resources: [schemachanges]
+  verbs: [approve]
+"#,
+        ),
     )
     .unwrap();
     as_admin(
@@ -646,12 +759,65 @@ async fn chart_lifecycle(kube: &RealKube, watch_namespaces_value: bool) {
         None,
     )
     .unwrap();
+    // Through the installed webhooks: an Approval carrying a forged approver is refused even
+    // to alice ...
+    let forged = approval("forged", "add-accounts", &reviewed, "approve").replace(
+        "  decision: approve",
+        "  decision: approve\n  approver: {username: dave}",
+    );
+    assert!(forged.contains("approver: {username: dave}"), "{forged}");
+    let refused = kube
+        .kubectl("alice", &["-n", &team, "create", "-f", "-"], Some(&forged))
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("denied the request"), "{refused}");
+    // ... carol, who may write Approvals but not `approve`, is refused by the
+    // SubjectAccessReview ...
+    as_admin(
+        &[
+            "create",
+            "role",
+            "approval-writer",
+            "--verb=create",
+            "--resource=approvals.schemagate.io",
+        ],
+        None,
+    )
+    .unwrap();
+    as_admin(
+        &[
+            "create",
+            "rolebinding",
+            "carol-writes",
+            "--role=approval-writer",
+            "--user=carol",
+        ],
+        None,
+    )
+    .unwrap();
+    let refused = kube
+        .kubectl(
+            "carol",
+            &["-n", &team, "create", "-f", "-"],
+            Some(&approval("by-carol", "add-accounts", &reviewed, "approve")),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("NotAllowedByRBAC"), "{refused}");
+    // ... and alice's Approval is stamped with her identity and counts.
     kube.kubectl(
         "alice",
         &["-n", &team, "apply", "-f", "-"],
         Some(&approval("ok", "add-accounts", &reviewed, "approve")),
     )
     .unwrap();
+    let stamped: Value =
+        serde_json::from_str(&as_admin(&["get", "approval/ok", "-o", "json"], None).unwrap())
+            .unwrap();
+    assert_eq!(
+        stamped["spec"]["approver"]["username"], "alice",
+        "{stamped:#}"
+    );
     if let Err(e) = wait("schemachange/add-accounts", "condition=Applied") {
         panic!(
             "{e}\noperator log:\n{}",
@@ -789,11 +955,42 @@ async fn helm_chart_namespaced_roles_run_the_lifecycle_and_no_more() {
     chart_lifecycle(&kube, true).await;
 }
 
+/// `to` as a path relative to the directory `from` (kustomize refuses absolute bases).
+fn relative_from(from: &Path, to: &Path) -> String {
+    let up = "../".repeat(from.components().count() - 1);
+    format!("{up}{}", to.strip_prefix("/").unwrap().display())
+}
+
 /// `kubectl apply -k config/default` installs everything for real (server-side validation of
 /// every object), and its ServiceAccount has exactly the chart's rights.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kustomize_config_default_installs_for_real() {
     let kube = RealKube::get();
+    // config/default's webhooks fail closed in every namespace and no pod serves them here
+    // (no kubelet), while the control plane is shared by the whole run: an overlay, as a user
+    // would write one, limits them to a namespace of this test's own.
+    let ns = unique("sg-kust");
+    let hooked = unique("sg-kust-hooked");
+    let overlay = tempfile::tempdir().unwrap();
+    let selector = json!({"matchLabels": {"kubernetes.io/metadata.name": hooked}});
+    let patch = |kind: &str| {
+        let ops: Vec<Value> = (0..2)
+            .map(|i| json!({"op": "add", "path": format!("/webhooks/{i}/namespaceSelector"), "value": selector}))
+            .collect();
+        json!({"target": {"kind": kind, "name": "schemagate-webhook"},
+               "patch": Value::Array(ops).to_string()})
+    };
+    let kustomization = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [relative_from(overlay.path(), &repo().join("config/default"))],
+        "patches": [patch("MutatingWebhookConfiguration"), patch("ValidatingWebhookConfiguration")],
+    });
+    std::fs::write(
+        overlay.path().join("kustomization.yaml"),
+        kustomization.to_string(),
+    )
+    .unwrap();
     let out = Command::new("kubectl")
         .env("KUBECONFIG", kube.kubeconfig("admin"))
         .args([
@@ -802,8 +999,8 @@ async fn kustomize_config_default_installs_for_real() {
             "--force-conflicts",
             "--field-manager=schemagate-kustomize-test",
             "-k",
-            "config/default",
         ])
+        .arg(overlay.path())
         .current_dir(repo())
         .output()
         .unwrap();
@@ -818,9 +1015,12 @@ async fn kustomize_config_default_installs_for_real() {
         "serviceaccount/schemagate",
         "deployment/schemagate",
         "service/schemagate-metrics",
+        "service/schemagate-webhook",
+        "validatingwebhookconfiguration/schemagate-webhook",
+        "mutatingwebhookconfiguration/schemagate-webhook",
     ] {
         let (kind, name) = what.split_once('/').unwrap();
-        let ns_args: &[&str] = if kind == "namespace" {
+        let ns_args: &[&str] = if kind == "namespace" || kind.ends_with("webhookconfiguration") {
             &[]
         } else {
             &["-n", "schemagate-system"]
@@ -845,6 +1045,19 @@ async fn kustomize_config_default_installs_for_real() {
         ("create", "approvals.schemagate.io", false),
         ("delete", "schemachanges.schemagate.io", false),
         ("create", "pods", false),
+        ("create", "subjectaccessreviews.authorization.k8s.io", true),
+        (
+            "update",
+            "validatingwebhookconfigurations/schemagate-webhook",
+            true,
+        ),
+        (
+            "patch",
+            "mutatingwebhookconfigurations/schemagate-webhook",
+            true,
+        ),
+        ("update", "validatingwebhookconfigurations/other", false),
+        ("create", "validatingwebhookconfigurations", false),
     ] {
         let out = Command::new("kubectl")
             .env("KUBECONFIG", kube.kubeconfig("admin"))
@@ -858,10 +1071,35 @@ async fn kustomize_config_default_installs_for_real() {
             "kustomize ServiceAccount: can-i {verb} {resource} said {answer:?}"
         );
     }
+    // Its own certificate Secret, by name, in its own namespace only.
+    for (verb, resource, ns, allowed) in [
+        ("create", "secrets", "schemagate-system", true),
+        (
+            "update",
+            "secrets/schemagate-webhook-tls",
+            "schemagate-system",
+            true,
+        ),
+        ("update", "secrets/other", "schemagate-system", false),
+        ("create", "secrets", "default", false),
+        ("update", "secrets/schemagate-webhook-tls", "default", false),
+    ] {
+        let answer = kube
+            .kubectl(
+                "admin",
+                &["auth", "can-i", verb, resource, "-n", ns, "--as", sa],
+                None,
+            )
+            .unwrap_or_else(|e| e.to_string());
+        assert_eq!(
+            answer.trim() == "yes",
+            allowed,
+            "kustomize ServiceAccount: can-i {verb} {resource} -n {ns} said {answer:?}"
+        );
+    }
     // RBAC lets the ServiceAccount patch SchemaChanges (for the finalizer); the
     // ValidatingAdmissionPolicy keeps their spec out of its reach.
     ensure_crds(&kube.client("admin").await).await;
-    let ns = unique("sg-kust");
     create_namespace(&kube.client("admin").await, &ns).await;
     kube.kubectl(
         "admin",
@@ -896,6 +1134,24 @@ async fn kustomize_config_default_installs_for_real() {
     );
     patch_as_sa(r#"{"metadata": {"finalizers": ["schemagate.io/test"]}}"#).unwrap();
     patch_as_sa(r#"{"metadata": {"finalizers": null}}"#).unwrap();
+
+    // The webhooks are registered and fail closed: with nothing serving them, no Approval can
+    // be created where they apply.
+    create_namespace(&kube.client("admin").await, &hooked).await;
+    let refused = kube
+        .kubectl(
+            "admin",
+            &["-n", &hooked, "create", "-f", "-"],
+            Some(
+                r#"{"apiVersion": "schemagate.io/v1alpha1", "kind": "Approval",
+                    "metadata": {"name": "unserved"},
+                    "spec": {"schemaChangeRef": "c", "sqlDigest": "0000000000000000000000000000000000000000000000000000000000000000",
+                             "decision": "approve"}}"#,
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("failed calling webhook"), "{refused}");
 
     // The Deployment is real: a ReplicaSet appears for it.
     let rs = tokio::time::timeout(Duration::from_secs(60), async {

@@ -35,6 +35,7 @@ async fn apply(cfg: &ConnectionConfig, uid: &str, sql: &str) {
         version: uid.trim_start_matches('v').into(),
         sql: sql.into(),
         approved_by: None,
+        author: None,
         operator: "test".into(),
         transaction_mode: schemagate::engine::TransactionMode::Auto,
     };

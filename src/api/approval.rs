@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
            quotes. The approver's identity is recorded by schemagate, never taken from the spec.",
     printcolumn = r#"{"name":"Change","type":"string","jsonPath":".spec.schemaChangeRef"}"#,
     printcolumn = r#"{"name":"Decision","type":"string","jsonPath":".spec.decision"}"#,
-    printcolumn = r#"{"name":"Approver","type":"string","jsonPath":".status.approver"}"#,
+    printcolumn = r#"{"name":"Approver","type":"string","jsonPath":".spec.approver.username"}"#,
     printcolumn = r#"{"name":"Accepted","type":"string","jsonPath":".status.conditions[?(@.type==\"Accepted\")].status","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -51,6 +51,11 @@ pub struct ApprovalSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 4096))]
     pub comment: Option<String>,
+    /// Who made the decision: written by schemagate's admission webhook from the API request
+    /// (a value in the request is refused) and immutable like the rest of the spec. An Approval
+    /// without it does not count where the operator requires recorded approvers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver: Option<super::identity::RequestIdentity>,
 }
 
 /// An approver's decision.
@@ -71,8 +76,7 @@ pub struct ApprovalStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = kube::core::cel::ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
-    /// The approver's identity as established by schemagate (from the admission request once the
-    /// webhook is installed).
+    /// The approver's user name as recorded by the admission webhook (`spec.approver`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approver: Option<String>,
     /// The generation this status was computed for.

@@ -133,6 +133,11 @@ pub mod reasons {
     pub const NOT_AN_APPROVER: &str = "NotAnApprover";
     /// The approver is the author of the change and self-approval is not allowed.
     pub const SELF_APPROVAL: &str = "SelfApproval";
+    /// The approver is a ServiceAccount, which approves only when the project names it in
+    /// `approvers.users`.
+    pub const SERVICE_ACCOUNT_APPROVER: &str = "ServiceAccountApprover";
+    /// No approver was recorded by the admission webhook, and the operator requires one.
+    pub const APPROVER_NOT_RECORDED: &str = "ApproverNotRecorded";
 }
 
 /// `"True"` or `"False"` as the condition `status` field wants it.

@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod conditions;
 pub mod database_instance;
+pub mod identity;
 pub mod project;
 mod schema;
 pub mod schema_change;
@@ -17,6 +18,7 @@ pub use approval::{Approval, ApprovalSpec, ApprovalStatus, Decision};
 pub use database_instance::{
     DatabaseInstance, DatabaseInstanceSpec, DatabaseInstanceStatus, Engine,
 };
+pub use identity::RequestIdentity;
 pub use project::{Project, ProjectSpec, ProjectStatus};
 pub use schema_change::{Phase, RiskLevel, SchemaChange, SchemaChangeSpec, SchemaChangeStatus};
 

@@ -30,11 +30,13 @@ pub const MAX_INLINE_SQL_BYTES: usize = 256 * 1024;
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.version"}"#,
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
     printcolumn = r#"{"name":"Risk","type":"string","jsonPath":".status.review.risk"}"#,
+    printcolumn = r#"{"name":"Author","type":"string","jsonPath":".spec.author.username","priority":1}"#,
     printcolumn = r#"{"name":"Digest","type":"string","jsonPath":".status.sqlDigest","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = kube::core::Rule::new("has(self.sql) != has(self.sqlFrom)").message("exactly one of sql and sqlFrom must be set"))]
 #[x_kube(validation = kube::core::Rule::new("has(self.sql) == has(oldSelf.sql) && has(self.sqlFrom) == has(oldSelf.sqlFrom)").message("sql and sqlFrom are immutable: create a new SchemaChange"))]
+#[x_kube(validation = kube::core::Rule::new("has(self.author) == has(oldSelf.author) && has(self.syncedBy) == has(oldSelf.syncedBy)").message("author and syncedBy are recorded at creation and immutable"))]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaChangeSpec {
     /// Name of the Project (same namespace) this change belongs to. Immutable.
@@ -73,6 +75,17 @@ pub struct SchemaChangeSpec {
     #[serde(default)]
     #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("transactionMode is immutable: create a new SchemaChange"))]
     pub transaction_mode: TransactionMode,
+    /// Who wrote the change: written by schemagate's admission webhook from the API request, or,
+    /// when a configured GitOps identity syncs it, from the `schemagate.io/author` annotation
+    /// only that identity may set. A value in the request is refused. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("author is immutable"))]
+    pub author: Option<super::identity::RequestIdentity>,
+    /// The GitOps identity that created the change on the author's behalf, when there was one.
+    /// Written by the admission webhook; immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("syncedBy is immutable"))]
+    pub synced_by: Option<super::identity::RequestIdentity>,
 }
 
 /// Where the SQL comes from.
@@ -365,7 +378,7 @@ pub struct ApprovalRecord {
 pub struct ApproverRecord {
     /// Name of the Approval object.
     pub approval: String,
-    /// Identity of the approver as recorded on the Approval's status.
+    /// The approver's user name as the admission webhook recorded it on the Approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// When the Approval was created (RFC 3339).

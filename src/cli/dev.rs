@@ -206,6 +206,8 @@ fn instructions(kubeconfig: &Path, http: SocketAddr, database: &str) -> String {
     format!(
         r#"
 schemagate dev is ready; its `playground` DatabaseInstance is {database}.
+You are its one user: each change records you as author and each Approval as approver, so the
+example Project allows self-approval (a real cluster's admission webhook records each person).
 In another terminal:
 
   export KUBECONFIG={k}
@@ -237,6 +239,7 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
     }
     let emulator = kube_emulator::Emulator::builder()
         .listen(args.listen)
+        .admission_hook(std::sync::Arc::new(super::dev_identity::PlaygroundIdentity))
         .start()
         .await
         .context("starting the Kubernetes API emulator")?;
@@ -268,6 +271,9 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
         lease_name: "schemagate-leader".to_owned(),
         identity: Some("schemagate-dev".to_owned()),
         lease_duration_seconds: 15,
+        // The playground records its one user as author and approver (`dev_identity`).
+        approver_identity: super::run::ApproverIdentity::Required,
+        webhook: super::run::WebhookArgs::default(),
     };
     let kubeconfig_yaml = emulator.kubeconfig_yaml();
     let written = std::sync::Mutex::new(None);

@@ -50,6 +50,7 @@ pub fn run(args: &ExecChangeArgs) -> ExitCode {
         version: "1".into(),
         sql,
         approved_by: None,
+        author: None,
         operator: "cli".into(),
         transaction_mode: crate::engine::TransactionMode::Auto,
     };

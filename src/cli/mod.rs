@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 pub mod crd;
 #[cfg(feature = "playground")]
 pub mod dev;
+#[cfg(feature = "playground")]
+mod dev_identity;
 pub mod diff;
 pub mod exec_change;
 pub mod review;

@@ -42,6 +42,82 @@ pub struct RunArgs {
     /// replica takes over this long after the leader died without releasing it.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=600))]
     pub lease_duration_seconds: u64,
+    /// Whether an Approval counts only with an approver recorded by the admission webhook
+    /// (`required`, the default: without the webhook anyone could write one), or also without
+    /// (`optional`: for clusters where nothing records identities; RBAC on Approvals is then the
+    /// only gate).
+    #[arg(long, value_enum, env = "SCHEMAGATE_APPROVER_IDENTITY", default_value_t = ApproverIdentity::Required)]
+    pub approver_identity: ApproverIdentity,
+    /// The admission webhook.
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
+}
+
+/// See `--approver-identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApproverIdentity {
+    /// Approvals without a recorded approver do not count.
+    Required,
+    /// Approvals without a recorded approver count as one unknown approver.
+    Optional,
+}
+
+/// Options of the admission webhook served by `schemagate run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WebhookArgs {
+    /// Serve the admission webhooks (HTTPS) on this address, e.g. `0.0.0.0:9443`.
+    #[arg(long)]
+    pub webhook_addr: Option<SocketAddr>,
+    /// Serve only the webhooks: no controllers, no leader election.
+    #[arg(long, requires = "webhook_addr")]
+    pub webhook_only: bool,
+    /// Secret (in `--lease-namespace`, the operator's namespace) holding the webhook's own CA
+    /// and serving certificate; created and renewed by the operator.
+    #[arg(long, default_value = "schemagate-webhook-tls")]
+    pub webhook_secret: String,
+    /// DNS names and IP addresses of the serving certificate (comma-separated), e.g.
+    /// `schemagate-webhook.schemagate-system.svc`.
+    #[arg(long, value_delimiter = ',')]
+    pub webhook_cert_names: Vec<String>,
+    /// Validating- and MutatingWebhookConfigurations whose `caBundle` the operator keeps
+    /// current (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub webhook_configurations: Vec<String>,
+    /// Read `tls.crt`/`tls.key` from this directory instead of managing a CA (cert-manager).
+    #[arg(long)]
+    pub webhook_cert_dir: Option<std::path::PathBuf>,
+    /// Users (e.g. Argo CD's ServiceAccount `system:serviceaccount:argocd:argocd-application-controller`)
+    /// whose SchemaChanges name their author in the `schemagate.io/author` annotation
+    /// (comma-separated).
+    #[arg(long, env = "SCHEMAGATE_GITOPS_IDENTITIES", value_delimiter = ',')]
+    pub gitops_identity: Vec<String>,
+    /// Seconds between checks of the webhook certificate (renewal, re-read).
+    #[arg(long, default_value_t = 3600)]
+    pub webhook_cert_check_seconds: u64,
+}
+
+impl WebhookArgs {
+    fn settings(&self, addr: SocketAddr, namespace: &str) -> crate::webhook::Settings {
+        let certs = match &self.webhook_cert_dir {
+            Some(dir) => crate::webhook::CertSource::Directory(dir.clone()),
+            None => crate::webhook::CertSource::Managed {
+                namespace: namespace.to_owned(),
+                secret: self.webhook_secret.clone(),
+                names: if self.webhook_cert_names.is_empty() {
+                    vec![format!("schemagate-webhook.{namespace}.svc")]
+                } else {
+                    self.webhook_cert_names.clone()
+                },
+                configurations: self.webhook_configurations.clone(),
+            },
+        };
+        crate::webhook::Settings {
+            addr,
+            certs,
+            gitops_identities: self.gitops_identity.clone(),
+            renew_every: std::time::Duration::from_secs(self.webhook_cert_check_seconds.max(1)),
+        }
+    }
 }
 
 /// Installs the tracing subscriber: JSON when `SCHEMAGATE_LOG_FORMAT=json`, `RUST_LOG` filter.
@@ -160,8 +236,29 @@ pub async fn operate(
             .collect(),
         concurrency: args.concurrency,
         exec: crate::engine::ExecOptions::default(),
+        require_approver_identity: args.approver_identity == ApproverIdentity::Required,
     };
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+    let webhook = match args.webhook.webhook_addr {
+        Some(addr) => {
+            let settings = args.webhook.settings(addr, &args.lease_namespace);
+            let (_, serve) =
+                crate::webhook::start(client.clone(), settings, shutdown.clone()).await?;
+            Some(tokio::spawn(serve))
+        }
+        None => None,
+    };
+    if args.webhook.webhook_only {
+        ready.store(true, Ordering::SeqCst);
+        on_ready(http_addr);
+        shutdown.await;
+        if let Some(webhook) = webhook {
+            let _ = webhook.await;
+        }
+        let _ = stop_http.send(());
+        let _ = http.await;
+        return Ok(());
+    }
     let elector = (!args.no_leader_election).then(|| {
         let mut elector = controller::leader::Elector::new(
             client.clone(),
@@ -216,6 +313,9 @@ pub async fn operate(
             }
             break;
         }
+    }
+    if let Some(webhook) = webhook {
+        let _ = webhook.await;
     }
     let _ = stop_http.send(());
     let _ = http.await;

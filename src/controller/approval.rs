@@ -49,10 +49,9 @@ async fn reconcile_approval(
         }
         None => None,
     };
-    let observed = super::schema_change::observed_approval(approval);
-    let observed_change = change
-        .as_ref()
-        .map(|c| ObservedChange::from_resource(c, None));
+    let observed =
+        super::schema_change::observed_approval(approval, ctx.settings.require_approver_identity);
+    let observed_change = change.as_ref().map(ObservedChange::from_resource);
     let verdict = approval_verdict(&observed, observed_change.as_ref(), policy.as_ref());
     let current = approval.status.clone().unwrap_or_default();
     let (status, changed) = next_approval_status(

@@ -25,6 +25,9 @@ pub struct Settings {
     pub concurrency: u16,
     /// Executor options (lock waits, retries).
     pub exec: crate::engine::ExecOptions,
+    /// Whether an Approval counts only with an approver recorded by the admission webhook
+    /// (true wherever the webhook is installed: without it anyone could write one).
+    pub require_approver_identity: bool,
 }
 
 impl Default for Settings {
@@ -34,6 +37,7 @@ impl Default for Settings {
             namespaces: Vec::new(),
             concurrency: 4,
             exec: crate::engine::ExecOptions::default(),
+            require_approver_identity: true,
         }
     }
 }

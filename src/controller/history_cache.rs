@@ -254,6 +254,7 @@ mod tests {
             started_at: chrono::Utc::now(),
             finished_at: Some(chrono::Utc::now()),
             approved_by: None,
+            author: None,
             operator: "t".into(),
             error: None,
             attempts: 1,

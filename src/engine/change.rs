@@ -21,6 +21,9 @@ pub struct Change {
     pub sql: String,
     /// Who approved it.
     pub approved_by: Option<String>,
+    /// Who wrote it, as recorded by the admission webhook (and the GitOps identity that synced
+    /// it, if any).
+    pub author: Option<String>,
     /// Operator identity (pod name, …).
     pub operator: String,
     /// How the statements are grouped into transactions.

@@ -104,6 +104,7 @@ mod tests {
             version: "1".into(),
             sql: sql.into(),
             approved_by: None,
+            author: None,
             operator: "test".into(),
             transaction_mode: TransactionMode::Auto,
         }

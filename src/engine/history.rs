@@ -13,8 +13,8 @@ use super::session::Session;
 use crate::sqltext::Engine;
 
 /// Current layout version of the history table: 1 the first layout, 2 added `before_error`
-/// and `after_error`.
-pub const LAYOUT_VERSION: i64 = 2;
+/// and `after_error`, 3 added `author`.
+pub const LAYOUT_VERSION: i64 = 3;
 
 /// Status of one change in the history table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +78,9 @@ pub struct HistoryRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// Who approved the change.
     pub approved_by: Option<String>,
+    /// Who wrote the change (and which GitOps identity synced it); `None` in rows written
+    /// before layout 3 and where no author was recorded.
+    pub author: Option<String>,
     /// Which operator instance ran it.
     pub operator: String,
     /// Error message, if any.
@@ -260,7 +263,10 @@ async fn ensure_once(s: &mut Session) -> Result<(), EngineError> {
             add_column(s, column, text).await?;
         }
     }
-    // Future layouts: `if current < 3 { ALTER TABLE … }`, one step per version.
+    if current < 3 {
+        add_column(s, "author", text).await?;
+    }
+    // Future layouts: `if current < 4 { ALTER TABLE … }`, one step per version.
     if current != LAYOUT_VERSION {
         let sql = match engine {
             Engine::Mysql => format!(
@@ -338,7 +344,7 @@ fn placeholders(engine: Engine, sql: &str) -> String {
 const COLUMNS: &str = "change_uid, namespace, name, version, sql_sha256, status, statements_total, \
      statements_applied, current_statement, started_at, finished_at, approved_by, operator, error, \
      attempts, before_snapshot, before_digest, after_snapshot, after_digest, before_error, \
-     after_error";
+     after_error, author";
 
 macro_rules! bind_record {
     ($q:expr, $r:expr) => {
@@ -363,6 +369,7 @@ macro_rules! bind_record {
             .bind(&$r.after_digest)
             .bind(&$r.before_error)
             .bind(&$r.after_error)
+            .bind(&$r.author)
     };
 }
 
@@ -447,6 +454,7 @@ macro_rules! read_record {
                 after_digest: row.try_get("after_digest")?,
                 before_error: row.try_get("before_error")?,
                 after_error: row.try_get("after_error")?,
+                author: row.try_get("author")?,
             })
         })()
     }};

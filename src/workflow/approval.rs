@@ -10,10 +10,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::approval::{ApprovalStatus, Decision as ApprovalDecision};
 use crate::api::conditions::{reasons, set_condition, types};
+use crate::api::identity::SERVICE_ACCOUNT_PREFIX;
 use crate::api::project::ApprovalPolicy;
 use crate::api::schema_change::{ApprovalRecord, ApproverRecord, Phase, RiskLevel};
 
-use super::observed::{ObservedApproval, ObservedChange, ReviewOutcome};
+use super::observed::{Approver, ObservedApproval, ObservedChange, ReviewOutcome};
 use super::version::Version;
 
 /// Whether an Approval counts, with a PascalCase reason and a human message.
@@ -37,13 +38,6 @@ impl Verdict {
             message,
         }
     }
-}
-
-fn approver_label(approval: &ObservedApproval) -> String {
-    approval
-        .approver
-        .as_ref()
-        .map_or_else(|| "an unrecorded approver".to_owned(), |a| a.user.clone())
 }
 
 /// The SchemaChange an Approval is checked against.
@@ -165,30 +159,92 @@ fn check(
             ),
         ));
     }
-    let open_to_all = policy.approvers.users.is_empty() && policy.approvers.groups.is_empty();
-    if !open_to_all {
-        let allowed = approval.approver.as_ref().is_some_and(|a| {
-            policy.approvers.users.contains(&a.user)
-                || a.groups.iter().any(|g| policy.approvers.groups.contains(g))
-        });
-        if !allowed {
-            let who = approver_label(approval);
+    may_decide(
+        policy,
+        approval.approver.as_ref(),
+        approval.identity_required,
+        subject.author,
+        approval.decision,
+        change_name,
+    )
+}
+
+/// Whether `approver` may make `decision` on a change by `author` under `policy`: the rules that
+/// depend on who decides, shared by the admission webhook (which refuses at creation) and the
+/// operator's tally (which counts only what passes them).
+///
+/// - Without a recorded approver: refused when `identity_required`; otherwise allowed only by a
+///   policy that names no users and no groups.
+/// - A ServiceAccount approves only when `approvers.users` names it (groups never admit one).
+/// - The author may reject (withdraw) their own change, and approve it only with
+///   `allowSelfApproval` (checked before the list, so the author hears the real reason).
+/// - Otherwise the approver must be named in `approvers.users` or belong to one of
+///   `approvers.groups`, unless both are empty.
+///
+/// # Errors
+/// The refusal, with its reason and a message naming the approver.
+pub fn may_decide(
+    policy: &ApprovalPolicy,
+    approver: Option<&Approver>,
+    identity_required: bool,
+    author: Option<&str>,
+    decision: ApprovalDecision,
+    change_name: &str,
+) -> Result<(), Verdict> {
+    let Some(approver) = approver else {
+        if identity_required {
             return Err(Verdict::refused(
-                reasons::NOT_AN_APPROVER,
-                format!("{who} is not among the project's approvers (users or groups)"),
+                reasons::APPROVER_NOT_RECORDED,
+                "no approver was recorded by schemagate's admission webhook (is it installed?); \
+                 delete this Approval and create it again once the webhook runs"
+                    .to_owned(),
             ));
         }
-    }
-    let is_author = match (subject.author, &approval.approver) {
-        (Some(author), Some(approver)) => approver.user == author,
-        _ => false,
+        if policy.approvers.users.is_empty() && policy.approvers.groups.is_empty() {
+            return Ok(());
+        }
+        return Err(Verdict::refused(
+            reasons::NOT_AN_APPROVER,
+            "an unrecorded approver is not among the project's approvers (users or groups)"
+                .to_owned(),
+        ));
     };
-    if is_author && approval.decision == ApprovalDecision::Approve && !policy.allow_self_approval {
+    let who = &approver.user;
+    let named = policy.approvers.users.contains(who);
+    if approver.user.starts_with(SERVICE_ACCOUNT_PREFIX) && !named {
+        return Err(Verdict::refused(
+            reasons::SERVICE_ACCOUNT_APPROVER,
+            format!(
+                "{who} is a ServiceAccount; a ServiceAccount may decide on a change only when \
+                 the project names it in spec.approval.approvers.users"
+            ),
+        ));
+    }
+    if author == Some(who.as_str())
+        && decision == ApprovalDecision::Approve
+        && !policy.allow_self_approval
+    {
         return Err(Verdict::refused(
             reasons::SELF_APPROVAL,
             format!(
-                "{} wrote SchemaChange {change_name} and the project does not allow self-approval",
-                approver_label(approval)
+                "{who} wrote SchemaChange {change_name} and the project does not allow \
+                 self-approval: another approver must approve it"
+            ),
+        ));
+    }
+    let open_to_all = policy.approvers.users.is_empty() && policy.approvers.groups.is_empty();
+    if !open_to_all
+        && !named
+        && !approver
+            .groups
+            .iter()
+            .any(|g| policy.approvers.groups.contains(g))
+    {
+        return Err(Verdict::refused(
+            reasons::NOT_AN_APPROVER,
+            format!(
+                "{who} is not among the project's approvers (users {:?}, groups {:?})",
+                policy.approvers.users, policy.approvers.groups
             ),
         ));
     }
@@ -332,8 +388,9 @@ fn record(approval: &ObservedApproval) -> ApproverRecord {
 }
 
 /// Counts the Approvals for `change` against the operator's review of it (digest, time, and
-/// whether it replaced an earlier review). Approvers are distinct by user name; Approvals whose approver is unknown
-/// count together as one approver.
+/// whether it replaced an earlier review). Approvers are distinct people: by user uid when the
+/// authenticator gives one, else by user name; Approvals whose approver is unknown count
+/// together as one approver.
 #[must_use]
 pub fn tally(
     change: &ObservedChange,
@@ -359,7 +416,7 @@ pub fn tally(
         required: policy.required_approvals.max(1),
         ..Tally::default()
     };
-    let mut seen: BTreeSet<Option<&str>> = BTreeSet::new();
+    let mut seen: BTreeSet<Option<(&str, &str)>> = BTreeSet::new();
     for approval in ordered {
         if let Err(verdict) = check(approval, &subject, policy) {
             out.ignored.push((approval.name.clone(), verdict));
@@ -372,7 +429,7 @@ pub fn tally(
                 }
             }
             ApprovalDecision::Approve => {
-                if seen.insert(approval.approver.as_ref().map(|a| a.user.as_str())) {
+                if seen.insert(approval.approver.as_ref().map(Approver::person)) {
                     out.approvals.push(record(approval));
                     if out.quorum_at.is_none() && out.satisfied() {
                         out.quorum_at = approval.created.as_ref().map(|t| t.0.to_string());
@@ -462,3 +519,7 @@ impl ApprovedChange {
 #[cfg(test)]
 #[path = "approval_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "approver_tests.rs"]
+mod approver_tests;

@@ -71,6 +71,7 @@ fn verdict_table() {
     let grouped = ObservedApproval {
         approver: Some(crate::workflow::observed::Approver {
             user: "carol".into(),
+            uid: None,
             groups: vec!["dbas".into()],
         }),
         ..approve("a1", "carol")

@@ -48,6 +48,8 @@ pub fn base() -> Observed {
                 sql_from: None,
                 description: None,
                 transaction_mode: TransactionMode::Auto,
+                author: None,
+                synced_by: None,
             },
             status: SchemaChangeStatus::default(),
         },
@@ -151,8 +153,10 @@ pub fn approval(name: &str, user: Option<&str>, decision: ApprovalDecision) -> O
         change_uid: None,
         approver: user.map(|u| Approver {
             user: u.into(),
+            uid: None,
             groups: vec!["devs".into()],
         }),
+        identity_required: false,
         created: Some(at(500 + i64::try_from(name.len()).unwrap())),
     }
 }

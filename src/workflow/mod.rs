@@ -30,7 +30,8 @@ pub mod version;
 pub mod fixtures;
 
 pub use approval::{
-    ApprovedChange, Tally, Verdict, approval_verdict, auto_approves, next_approval_status, tally,
+    ApprovedChange, Tally, Verdict, approval_verdict, auto_approves, may_decide,
+    next_approval_status, tally,
 };
 pub use decide::{Decision, decide};
 pub use observed::{

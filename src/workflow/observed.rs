@@ -64,8 +64,8 @@ pub struct ObservedChange {
     pub created: Option<Time>,
     /// Whether `metadata.deletionTimestamp` is set.
     pub deleting: bool,
-    /// The author's user name. `None` until the admission webhook records it (a later issue);
-    /// while it is unknown the self-approval rule cannot be applied and is skipped.
+    /// The author's user name (`spec.author`, recorded by the admission webhook). While it is
+    /// unknown the self-approval rule cannot be applied and is skipped.
     pub author: Option<String>,
     /// The spec.
     pub spec: SchemaChangeSpec,
@@ -76,14 +76,14 @@ pub struct ObservedChange {
 impl ObservedChange {
     /// Takes what the workflow needs from a SchemaChange object.
     #[must_use]
-    pub fn from_resource(change: &SchemaChange, author: Option<String>) -> Self {
+    pub fn from_resource(change: &SchemaChange) -> Self {
         Self {
             name: change.metadata.name.clone().unwrap_or_default(),
             uid: change.metadata.uid.clone().unwrap_or_default(),
             generation: change.metadata.generation,
             created: change.metadata.creation_timestamp.clone(),
             deleting: change.metadata.deletion_timestamp.is_some(),
-            author,
+            author: change.spec.author.as_ref().map(|a| a.username.clone()),
             spec: change.spec.clone(),
             status: change.status.clone().unwrap_or_default(),
         }
@@ -340,8 +340,22 @@ impl ReviewOutcome {
 pub struct Approver {
     /// Kubernetes user name.
     pub user: String,
+    /// Kubernetes user uid, when the authenticator gives one: tells apart two people who held
+    /// the same user name (an account deleted and created again) and joins one person's names.
+    pub uid: Option<String>,
     /// Kubernetes groups of the user.
     pub groups: Vec<String>,
+}
+
+impl Approver {
+    /// Who this is for counting distinct approvers: the uid when known, else the user name.
+    #[must_use]
+    pub fn person(&self) -> (&str, &str) {
+        match &self.uid {
+            Some(uid) => ("uid", uid.as_str()),
+            None => ("user", self.user.as_str()),
+        }
+    }
 }
 
 /// An Approval naming this change.
@@ -357,8 +371,12 @@ pub struct ObservedApproval {
     pub sql_digest: String,
     /// `spec.schemaChangeUid`, when the Approval names the object it is for.
     pub change_uid: Option<String>,
-    /// Who created it, when known (recorded by the admission webhook in a later issue).
+    /// Who created it (`spec.approver`, recorded by the admission webhook).
     pub approver: Option<Approver>,
+    /// Whether an Approval without a recorded approver is refused (`ApproverNotRecorded`):
+    /// true wherever the webhook is installed; false only where the operator is told nothing
+    /// records identities (then such Approvals count together as one unknown approver).
+    pub identity_required: bool,
     /// `metadata.creationTimestamp`.
     pub created: Option<Time>,
 }
@@ -434,7 +452,7 @@ mod tests {
             deletion_timestamp: Some(Time(Timestamp::UNIX_EPOCH)),
             ..ObjectMeta::default()
         };
-        let observed = ObservedChange::from_resource(&change, None);
+        let observed = ObservedChange::from_resource(&change);
         assert_eq!(
             (
                 observed.name.as_str(),

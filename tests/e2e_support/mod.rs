@@ -138,6 +138,8 @@ impl Env {
             lease_name: "schemagate-leader".into(),
             identity: Some("e2e-operator".into()),
             lease_duration_seconds: 15,
+            approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
+            webhook: schemagate::cli::run::WebhookArgs::default(),
         };
         let client = self.client.clone();
         let http_addr = self.http_addr.clone();
@@ -166,6 +168,7 @@ impl Env {
             .env("KUBECONFIG", &self.kubeconfig)
             .env("SCHEMAGATE_WATCH_NAMESPACES", &self.ns)
             .env("POD_NAME", identity)
+            .env("SCHEMAGATE_APPROVER_IDENTITY", "optional")
             .env("RUST_LOG", "schemagate=debug,info")
             .stdout(Stdio::null())
             .stderr(log)

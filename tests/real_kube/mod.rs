@@ -11,9 +11,9 @@ use anyhow::{Context as _, Result, bail};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-/// The static users of the control plane: admin (system:masters), alice (dba), bob and carol
+/// The static users of the control plane: admin (system:masters), alice and dave (dba), bob and carol
 /// (developers), argocd (gitops).
-pub const USERS: [&str; 5] = ["admin", "alice", "bob", "carol", "argocd"];
+pub const USERS: [&str; 6] = ["admin", "alice", "dave", "bob", "carol", "argocd"];
 
 /// A running control plane.
 pub struct RealKube {

@@ -56,3 +56,52 @@ app.kubernetes.io/component: operator
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end -}}
+
+{{/* Name of the webhook Service, configurations and certificate objects. */}}
+{{- define "schemagate.webhookName" -}}
+{{- printf "%s-webhook" (include "schemagate.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Secret holding the webhook's serving certificate (the operator's own CA, or cert-manager's). */}}
+{{- define "schemagate.webhookSecret" -}}
+{{- printf "%s-tls" (include "schemagate.webhookName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* DNS names of the serving certificate (comma-separated). */}}
+{{- define "schemagate.webhookCertNames" -}}
+{{- if .Values.webhook.url -}}
+{{- (urlParse .Values.webhook.url).hostname -}}
+{{- else -}}
+{{- $svc := include "schemagate.webhookName" . -}}
+{{- printf "%s.%s.svc,%s.%s.svc.cluster.local" $svc .Release.Namespace $svc .Release.Namespace -}}
+{{- end -}}
+{{- end -}}
+
+{{/* clientConfig of one webhook; takes (dict "root" $ "path" "/…"). */}}
+{{- define "schemagate.webhookClientConfig" -}}
+{{- $v := .root.Values.webhook -}}
+{{- if $v.url }}
+url: {{ printf "%s%s" (trimSuffix "/" $v.url) .path | quote }}
+{{- else }}
+service:
+  name: {{ include "schemagate.webhookName" .root }}
+  namespace: {{ .root.Release.Namespace }}
+  path: {{ .path | quote }}
+  port: 443
+{{- end }}
+{{- end -}}
+
+{{/* namespaceSelector of the webhooks. */}}
+{{- define "schemagate.webhookNamespaceSelector" -}}
+{{- if .Values.webhook.namespaceSelector -}}
+{{- toYaml .Values.webhook.namespaceSelector -}}
+{{- else if .Values.watchNamespaces -}}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: In
+    values:
+      {{- toYaml .Values.watchNamespaces | nindent 6 }}
+{{- else -}}
+{}
+{{- end -}}
+{{- end -}}

@@ -20,7 +20,7 @@ pub(super) fn spawn_execution(
     ctx: &Context,
     ns: &str,
     approved: ApprovedChange,
-    transaction_mode: engine::TransactionMode,
+    spec: &crate::api::schema_change::SchemaChangeSpec,
     cfg: ConnectionConfig,
     lock_retries: u32,
     history_key: &str,
@@ -47,10 +47,23 @@ pub(super) fn spawn_execution(
         } else {
             Some(approved_by.join(", "))
         },
+        author: history_author(spec),
         operator: ctx.settings.identity.clone(),
-        transaction_mode,
+        transaction_mode: engine_mode(spec.transaction_mode),
     };
     spawn_run(ctx, ns, work, cfg, lock_retries, history_key);
+}
+
+/// The author for the history row: the recorded author, and the GitOps identity that synced
+/// the change beside it.
+fn history_author(spec: &crate::api::schema_change::SchemaChangeSpec) -> Option<String> {
+    let author = spec.author.as_ref()?;
+    Some(match &spec.synced_by {
+        Some(syncer) if syncer.username != author.username => {
+            format!("{} (synced by {})", author.username, syncer.username)
+        }
+        _ => author.username.clone(),
+    })
 }
 
 /// Settles a history row left `running` by an executor that died (the operator was killed
@@ -82,6 +95,7 @@ pub(super) fn spawn_recovery(
         version: change.spec.version.clone(),
         sql: sql.clone(),
         approved_by: row.approved_by.clone(),
+        author: row.author.clone(),
         operator: ctx.settings.identity.clone(),
         transaction_mode: engine_mode(change.spec.transaction_mode),
     };

@@ -164,12 +164,11 @@ async fn act(
         Decision::Execute(approved) => {
             if let (Some(cfg), Some(instance)) = (&target.config, &target.instance) {
                 let retries = instance.spec.timeouts.lock_retries;
-                let mode = execute::engine_mode(change.spec.transaction_mode);
                 execute::spawn_execution(
                     ctx,
                     ns,
                     approved,
-                    mode,
+                    &change.spec,
                     cfg.clone(),
                     retries,
                     &target.history_key,

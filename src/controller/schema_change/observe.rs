@@ -13,7 +13,7 @@ use crate::api::schema_change::{Phase, SchemaChange};
 use crate::controller::{Context, Error, connection};
 use crate::engine::{self, ConnectionConfig, HistoryRecord, Session};
 use crate::workflow::{
-    Decision, HistoryFacts, Observed, ObservedApproval, ObservedChange, ObservedInstance,
+    Approver, Decision, HistoryFacts, Observed, ObservedApproval, ObservedChange, ObservedInstance,
     ObservedProject, SiblingChange, SqlText,
 };
 
@@ -182,7 +182,7 @@ pub(super) async fn observe(
         siblings(ctx, ns, change).await
     };
     Ok(Observed {
-        change: ObservedChange::from_resource(change, None),
+        change: ObservedChange::from_resource(change),
         project,
         instance,
         sql,
@@ -216,20 +216,25 @@ async fn approvals(
         .items
         .iter()
         .filter(|a| a.spec.schema_change_ref == name)
-        .map(observed_approval)
+        .map(|a| observed_approval(a, ctx.settings.require_approver_identity))
         .collect())
 }
 
-/// What the workflow sees of an Approval. The approver identity is recorded by the admission
-/// webhook (a later issue); until then it is unknown here.
-pub(crate) fn observed_approval(a: &Approval) -> ObservedApproval {
+/// What the workflow sees of an Approval: the approver recorded by the admission webhook
+/// (`spec.approver`); `identity_required` says whether one missing makes it not count.
+pub(crate) fn observed_approval(a: &Approval, identity_required: bool) -> ObservedApproval {
     ObservedApproval {
         name: a.name_any(),
         change: a.spec.schema_change_ref.clone(),
         decision: a.spec.decision,
         sql_digest: a.spec.sql_digest.clone(),
         change_uid: a.spec.schema_change_uid.clone(),
-        approver: None,
+        approver: a.spec.approver.as_ref().map(|i| Approver {
+            user: i.username.clone(),
+            uid: i.uid.clone(),
+            groups: i.groups.clone(),
+        }),
+        identity_required,
         created: a.metadata.creation_timestamp.clone(),
     }
 }

@@ -68,6 +68,7 @@ fn base_record(
         started_at,
         finished_at: None,
         approved_by: change.approved_by.clone(),
+        author: change.author.clone(),
         operator: change.operator.clone(),
         error: None,
         attempts: 0,

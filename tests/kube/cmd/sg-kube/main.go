@@ -41,6 +41,7 @@ type user struct {
 var users = []user{
 	{"admin", []string{"system:masters"}},
 	{"alice", []string{"dba"}},
+	{"dave", []string{"dba"}},
 	{"bob", []string{"developers"}},
 	{"carol", []string{"developers"}},
 	{"argocd", []string{"gitops"}},
