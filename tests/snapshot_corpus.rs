@@ -54,6 +54,7 @@ async fn load_with_executor(url: &str, ddl: &str) {
         version: "1".into(),
         sql: ddl.into(),
         approved_by: None,
+        author: None,
         operator: "test".into(),
         transaction_mode: schemagate::engine::TransactionMode::Auto,
     };

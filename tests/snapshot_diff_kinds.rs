@@ -483,6 +483,7 @@ async fn execute(url: &str, n: usize, sql: &str) {
         version: n.to_string(),
         sql: sql.into(),
         approved_by: None,
+        author: None,
         operator: "test".into(),
         transaction_mode: schemagate::engine::TransactionMode::Auto,
     };
