@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use schemagate::engine::ConnectionConfig;
 use schemagate::engine::introspect::{SnapshotOptions, snapshot_database_with};
-use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
 use schemagate::snapshot::{ObjectKind, Schema, diff, render_objects};
 use schemagate_testkit::{
     fresh_mysql_database, fresh_pg_database, mariadb, mariadb_dump_schema, pg_dump_schema, psql,
@@ -43,23 +43,7 @@ fn pg_roles() {
 }
 
 async fn load_with_executor(url: &str, ddl: &str) {
-    let ex = Executor::new(
-        ConnectionConfig::from_url(url).unwrap(),
-        ExecOptions::default(),
-    );
-    let change = Change {
-        uid: "load".into(),
-        namespace: "t".into(),
-        name: "load".into(),
-        version: "1".into(),
-        sql: ddl.into(),
-        approved_by: None,
-        author: None,
-        operator: "test".into(),
-        transaction_mode: schemagate::engine::TransactionMode::Auto,
-    };
-    let r = ex.execute(&change).await.unwrap();
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}\n{ddl}", r.error);
+    schemagate_testkit::apply_through_executor(url, "load", "1", ddl).await;
 }
 
 async fn snapshot(url: &str, opts: SnapshotOptions) -> Schema {

@@ -4,8 +4,8 @@
 //! Real PostgreSQL, MariaDB and SQLite; each step diffs against the snapshot before it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use schemagate::engine::ConnectionConfig;
 use schemagate::engine::introspect::{SnapshotOptions, snapshot_database_with};
-use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
 use schemagate::snapshot::{Schema, diff, render_objects};
 use schemagate_testkit::{
     fresh_mysql_database, fresh_pg_database, mariadb, psql, shared_mysql, shared_postgres,
@@ -472,23 +472,7 @@ const LITE_STEPS: &[Step] = &[
 ];
 
 async fn execute(url: &str, n: usize, sql: &str) {
-    let ex = Executor::new(
-        ConnectionConfig::from_url(url).unwrap(),
-        ExecOptions::default(),
-    );
-    let change = Change {
-        uid: format!("u{n}"),
-        namespace: "t".into(),
-        name: format!("c{n}"),
-        version: n.to_string(),
-        sql: sql.into(),
-        approved_by: None,
-        author: None,
-        operator: "test".into(),
-        transaction_mode: schemagate::engine::TransactionMode::Auto,
-    };
-    let r = ex.execute(&change).await.unwrap();
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}\n{sql}", r.error);
+    schemagate_testkit::apply_through_executor(url, &format!("u{n}"), &n.to_string(), sql).await;
 }
 
 #[tokio::test]

@@ -2,29 +2,13 @@
 //! an empty database and snapshots again to the same digest (PostgreSQL and MariaDB).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use schemagate::engine::ConnectionConfig;
 use schemagate::engine::introspect::snapshot_database;
-use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
 use schemagate::snapshot::{ObjectKind, Schema, diff};
 use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, mariadb, psql};
 
 async fn load_with_executor(url: &str, ddl: &str) {
-    let ex = Executor::new(
-        ConnectionConfig::from_url(url).unwrap(),
-        ExecOptions::default(),
-    );
-    let change = Change {
-        uid: "load".into(),
-        namespace: "t".into(),
-        name: "load".into(),
-        version: "1".into(),
-        sql: ddl.into(),
-        approved_by: None,
-        author: None,
-        operator: "test".into(),
-        transaction_mode: schemagate::engine::TransactionMode::Auto,
-    };
-    let r = ex.execute(&change).await.unwrap();
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}\n{ddl}", r.error);
+    schemagate_testkit::apply_through_executor(url, "load", "1", ddl).await;
 }
 
 fn kinds(s: &Schema) -> Vec<ObjectKind> {

@@ -50,15 +50,21 @@ fn request<K: Resource + DeserializeOwned>(
         })
 }
 
-/// A response that replaces the object's spec with `spec`.
-fn with_spec<K: Resource + Serialize, S: Serialize>(
+/// The response to a stamping decision: a patch that replaces the object's spec, an
+/// unchanged admission, or a denial with its reason.
+fn stamped<K: Resource + Serialize, S: Serialize>(
     req: &AdmissionRequest<K>,
     object: &K,
-    spec: &S,
+    stamp: Stamp<S>,
 ) -> AdmissionResponse {
+    let spec = match stamp {
+        Stamp::Write(spec) => spec,
+        Stamp::Keep => return AdmissionResponse::from(req),
+        Stamp::Refuse(message) => return AdmissionResponse::from(req).deny(message),
+    };
     let before = serde_json::to_value(object).unwrap_or_default();
     let mut after = before.clone();
-    after["spec"] = serde_json::to_value(spec).unwrap_or_default();
+    after["spec"] = serde_json::to_value(&spec).unwrap_or_default();
     let patch = json_patch::diff(&before, &after);
     match AdmissionResponse::from(req).with_patch(patch) {
         Ok(r) => r,
@@ -77,11 +83,11 @@ pub async fn mutate_approval(Json(review): Json<AdmissionReview<Approval>>) -> R
     };
     let user = from_user_info(&req.user_info);
     let old = req.old_object.as_ref().map(|o| &o.spec);
-    respond(match stamp_approval(&object.spec, old, &user) {
-        Stamp::Write(spec) => with_spec(&req, object, &spec),
-        Stamp::Keep => AdmissionResponse::from(&req),
-        Stamp::Refuse(message) => AdmissionResponse::from(&req).deny(message),
-    })
+    respond(stamped(
+        &req,
+        object,
+        stamp_approval(&object.spec, old, &user),
+    ))
 }
 
 /// Mutating endpoint for SchemaChanges.
@@ -98,11 +104,11 @@ pub async fn mutate_change(
     };
     let authorship = authorship(&admission, &req, object);
     let old = req.old_object.as_ref().map(|o| &o.spec);
-    respond(match stamp_change(&object.spec, old, authorship) {
-        Stamp::Write(spec) => with_spec(&req, object, &spec),
-        Stamp::Keep => AdmissionResponse::from(&req),
-        Stamp::Refuse(message) => AdmissionResponse::from(&req).deny(message),
-    })
+    respond(stamped(
+        &req,
+        object,
+        stamp_change(&object.spec, old, authorship),
+    ))
 }
 
 fn authorship(

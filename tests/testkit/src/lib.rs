@@ -234,3 +234,33 @@ pub fn sqlite_file() -> Result<SqliteFile> {
     let path = dir.path().join("db.sqlite");
     Ok(SqliteFile { _dir: dir, path })
 }
+
+/// Runs `sql` on the database at `url` through schemagate's executor, as change `uid` at
+/// `version` (so a history row is written, as the operator would), and panics unless it was
+/// applied. For tests that load a schema the way a change does.
+#[allow(clippy::unwrap_used, clippy::panic)]
+pub async fn apply_through_executor(url: &str, uid: &str, version: &str, sql: &str) {
+    use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
+    let ex = Executor::new(
+        ConnectionConfig::from_url(url).unwrap(),
+        ExecOptions::default(),
+    );
+    let change = Change {
+        uid: uid.into(),
+        namespace: "t".into(),
+        name: uid.into(),
+        version: version.into(),
+        sql: sql.into(),
+        approved_by: None,
+        author: None,
+        operator: "test".into(),
+        transaction_mode: schemagate::engine::TransactionMode::Auto,
+    };
+    let r = ex.execute(&change).await.unwrap();
+    assert!(
+        r.outcome == Outcome::Applied,
+        "{:?}: {:?}\n{sql}",
+        r.outcome,
+        r.error
+    );
+}
