@@ -12,6 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod controller;
 pub mod engine;
+pub mod notify;
 pub mod review;
 pub mod snapshot;
 pub mod sqltext;

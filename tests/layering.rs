@@ -61,6 +61,18 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
     ),
     ("controller", &["cli"], &["kube_emulator"]),
     (
+        "notify",
+        &[
+            "cli",
+            "controller",
+            "engine",
+            "review",
+            "snapshot",
+            "webhook",
+        ],
+        &["kube", "sqlx", "kube_emulator"],
+    ),
+    (
         "webhook",
         &["cli", "controller", "engine", "review", "snapshot"],
         &["sqlx", "kube_emulator"],

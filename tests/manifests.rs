@@ -349,7 +349,7 @@ fn samples_are_valid_objects_of_each_kind() {
         approval.spec.schema_change_ref,
         change.metadata.name.unwrap()
     );
-    let digest = format!("{:x}", Sha256::digest(change.spec.sql.unwrap().as_bytes()));
+    let digest = hex::encode(Sha256::digest(change.spec.sql.unwrap().as_bytes()));
     assert_eq!(
         approval.spec.sql_digest, digest,
         "the sample Approval must quote the sample change's digest"

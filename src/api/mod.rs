@@ -19,7 +19,10 @@ pub use database_instance::{
     DatabaseInstance, DatabaseInstanceSpec, DatabaseInstanceStatus, Engine,
 };
 pub use identity::RequestIdentity;
-pub use project::{Project, ProjectSpec, ProjectStatus};
+pub use project::{
+    ChatIdentity, NotificationEvent, NotificationKind, NotificationTarget, Project, ProjectSpec,
+    ProjectStatus,
+};
 pub use schema_change::{Phase, RiskLevel, SchemaChange, SchemaChangeSpec, SchemaChangeStatus};
 
 /// The API group.

@@ -118,6 +118,10 @@ pub struct ApprovalPolicy {
     /// Rules under which a change is approved without an Approval.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub auto_approve: Vec<AutoApproveRule>,
+    /// Chat accounts that may approve from a chat app (buttons in the `awaitingApproval`
+    /// message), each mapped to the Kubernetes user it acts as.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chat_identities: Vec<ChatIdentity>,
 }
 
 impl Default for ApprovalPolicy {
@@ -127,6 +131,7 @@ impl Default for ApprovalPolicy {
             required_approvals: default_required_approvals(),
             allow_self_approval: false,
             auto_approve: Vec::new(),
+            chat_identities: Vec::new(),
         }
     }
 }
@@ -160,36 +165,162 @@ pub struct AutoApproveRule {
     pub max_risk: RiskLevel,
 }
 
-/// A notification destination.
+/// A notification channel: one chat room or webhook receiver.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationTarget {
-    /// A name for this target, used in Events and metrics.
-    #[schemars(length(min = 1, max = 63))]
+    /// A name for this channel, unique in the project; used in Events, metrics, the delivery
+    /// records and the `NotificationsHealthy` condition.
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub name: String,
-    /// Payload format: `webhook` (schemagate's JSON), `slack` or `teams`.
+    /// Message format and provider: `webhook` (schemagate's JSON document, HMAC-signed when a
+    /// signing key is given), `slack`, `teams`, `lark` (Lark/Feishu), `dingtalk`, `wecom`,
+    /// `discord` or `googlechat`.
     #[serde(rename = "type", default)]
     pub kind: NotificationKind,
-    /// Secret key holding the destination URL (URLs of chat webhooks carry tokens).
+    /// Secret key holding the destination URL. Chat webhook URLs carry tokens: they are read
+    /// when a message is sent and never written to logs, Events or status.
     pub url_secret_ref: super::database_instance::SecretKeyRef,
-    /// Phases to notify about; all transitions when empty.
+    /// Secret key holding the signing secret: required by `lark` and `dingtalk` robots with
+    /// signature verification on, and signs `webhook` deliveries (`X-Schemagate-Signature`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_secret_ref: Option<super::database_instance::SecretKeyRef>,
+    /// Which events this channel hears about; all of them when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub phases: Vec<super::schema_change::Phase>,
+    pub events: Vec<NotificationEvent>,
+    /// Changes reviewed below this risk are not announced here (drift is always announced).
+    /// Defaults to `LOW`: everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_risk: Option<RiskLevel>,
+    /// At most this many messages per minute to this channel (chat providers throttle robots;
+    /// Slack allows about one message per second). Defaults to 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 600))]
+    pub rate_per_minute: Option<u32>,
 }
 
-/// Payload format of a notification target.
+/// A moment in a change's life that is announced.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum NotificationEvent {
+    /// The review finished: risk and findings (for the author).
+    Reviewed,
+    /// The change waits for Approvals: the exact SQL digest to approve (for the approvers).
+    AwaitingApproval,
+    /// The change was approved (by whom) or approved automatically.
+    Approved,
+    /// The change ran and was recorded: the schema diff.
+    Applied,
+    /// The change failed, was rejected, failed review, or needs a human.
+    Failed,
+    /// A database instance's schema drifted from what schemagate recorded.
+    Drifted,
+}
+
+impl NotificationEvent {
+    /// Every event, in the order of a change's life.
+    pub const ALL: [Self; 6] = [
+        Self::Reviewed,
+        Self::AwaitingApproval,
+        Self::Approved,
+        Self::Applied,
+        Self::Failed,
+        Self::Drifted,
+    ];
+
+    /// The event's name as written in manifests and delivery records.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewed => "reviewed",
+            Self::AwaitingApproval => "awaitingApproval",
+            Self::Approved => "approved",
+            Self::Applied => "applied",
+            Self::Failed => "failed",
+            Self::Drifted => "drifted",
+        }
+    }
+}
+
+/// Message format and provider of a notification channel.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum NotificationKind {
-    /// schemagate's own JSON document.
+    /// schemagate's own JSON document, signed with HMAC-SHA256 when a signing key is given.
     #[default]
     Webhook,
-    /// Slack incoming webhook.
+    /// Slack incoming webhook (Block Kit).
     Slack,
-    /// Microsoft Teams incoming webhook.
+    /// Microsoft Teams incoming webhook / Workflows (Adaptive Card).
     Teams,
+    /// Lark / Feishu custom bot (interactive card; signed when the bot requires it).
+    Lark,
+    /// DingTalk custom robot (markdown; signed when the robot requires it).
+    #[serde(rename = "dingtalk")]
+    DingTalk,
+    /// WeCom (WeChat Work) group robot (markdown).
+    #[serde(rename = "wecom")]
+    WeCom,
+    /// Discord webhook (embeds).
+    Discord,
+    /// Google Chat incoming webhook (cards v2).
+    #[serde(rename = "googlechat")]
+    GoogleChat,
+}
+
+impl NotificationKind {
+    /// The provider's name as written in manifests.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Slack => "slack",
+            Self::Teams => "teams",
+            Self::Lark => "lark",
+            Self::DingTalk => "dingtalk",
+            Self::WeCom => "wecom",
+            Self::Discord => "discord",
+            Self::GoogleChat => "googlechat",
+        }
+    }
+}
+
+/// A chat account allowed to approve from a chat app, and the Kubernetes user it acts as.
+/// The operator creates the Approval impersonating `user` (and `groups`), so the admission
+/// webhook records that user and Kubernetes RBAC decides whether they may approve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatIdentity {
+    /// The chat app: `slack`, `lark` or `teams`.
+    pub provider: NotificationKind,
+    /// The account's id in that app (Slack user id such as `U024BE7LH`, Lark open_id, Teams
+    /// AAD object id).
+    #[schemars(length(min = 1, max = 128))]
+    pub id: String,
+    /// The Kubernetes user name to act as.
+    #[schemars(length(min = 1, max = 253))]
+    pub user: String,
+    /// The Kubernetes groups to act with (each must be allowed by the operator's impersonation
+    /// RBAC).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// Observed state of a Project.
