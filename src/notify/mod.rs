@@ -220,3 +220,8 @@ pub enum RenderError {
 mod providers;
 
 pub use providers::{check_response, render};
+
+mod due;
+pub mod ledger;
+
+pub use due::{change_notices, drift_notice};
