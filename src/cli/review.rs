@@ -253,7 +253,9 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         None => None,
     };
     let live = match &args.url {
-        Some(url) => Some(super::review_live::Live::connect(url, args.engine)?),
+        Some(url) => Some(
+            super::review_live::Live::connect(url, args.engine).map_err(ReviewCliError::Live)?,
+        ),
         None => None,
     };
     let default_engine = args
@@ -263,7 +265,10 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
     let mut catalogs: HashMap<Engine, Catalog> = HashMap::new();
     let mut catalog_for = |engine: Engine| -> Result<Option<Catalog>, ReviewCliError> {
         if let Some(live) = &live {
-            return live.catalog_for(engine).map(Some);
+            return live
+                .catalog_for(engine)
+                .map(Some)
+                .map_err(ReviewCliError::Live);
         }
         let Some((path, text)) = &schema_text else {
             return Ok(None);
@@ -360,7 +365,9 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
     if args.verify
         && let Some(live) = &live
     {
-        let verification = live.verify(&reports, &reviewed_sql)?;
+        let verification = live
+            .verify(&reports, &reviewed_sql)
+            .map_err(ReviewCliError::Live)?;
         // Text output gets the verification after the findings; machine formats keep stdout
         // to their document.
         if args.format == Format::Text {

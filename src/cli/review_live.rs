@@ -9,7 +9,6 @@ use crate::review::impact::{Lock, verify};
 use crate::review::{Catalog, Engine};
 use crate::sqltext;
 
-use super::review::ReviewCliError;
 use super::review_output::FileReport;
 
 /// The database given with `--url`, and its schema as a review catalog.
@@ -21,16 +20,16 @@ pub(super) struct Live {
 
 impl Live {
     /// Connects to `url` (checked against `--engine`) and reads its schema and table sizes.
-    pub(super) fn connect(url: &str, engine: Option<Engine>) -> Result<Self, ReviewCliError> {
+    pub(super) fn connect(url: &str, engine: Option<Engine>) -> Result<Self, String> {
         let engine = engine.map(|e| e.to_string());
-        let cfg = super::snapshot::config(url, engine.as_deref()).map_err(ReviewCliError::Live)?;
+        let cfg = super::snapshot::config(url, engine.as_deref())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ReviewCliError::Live(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         let catalog = runtime
             .block_on(crate::controller::live_schema::catalog(&cfg))
-            .map_err(|e| ReviewCliError::Live(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         Ok(Self {
             cfg,
             catalog,
@@ -39,12 +38,12 @@ impl Live {
     }
 
     /// The live catalog, for a review in `engine` (which must be the database's).
-    pub(super) fn catalog_for(&self, engine: Engine) -> Result<Catalog, ReviewCliError> {
+    pub(super) fn catalog_for(&self, engine: Engine) -> Result<Catalog, String> {
         if engine != self.cfg.engine {
-            return Err(ReviewCliError::Live(format!(
+            return Err(format!(
                 "a {engine} change cannot be reviewed against a {} database",
                 self.cfg.engine
-            )));
+            ));
         }
         Ok(self.catalog.clone())
     }
@@ -52,17 +51,13 @@ impl Live {
     /// Runs each reviewed script statement by statement in a transaction that is rolled back
     /// and reports, per statement with a predicted or observed impact, whether the server did
     /// what the review predicted.
-    pub(super) fn verify(
-        &self,
-        reports: &[FileReport],
-        sql: &[String],
-    ) -> Result<String, ReviewCliError> {
+    pub(super) fn verify(&self, reports: &[FileReport], sql: &[String]) -> Result<String, String> {
         if self.cfg.engine != Engine::Postgres {
-            return Err(ReviewCliError::Live(format!(
+            return Err(format!(
                 "--verify runs on PostgreSQL; on {} the impact model is checked by the server \
                  itself when the statement names ALGORITHM=INSTANT|INPLACE, LOCK=NONE",
                 self.cfg.engine
-            )));
+            ));
         }
         let mut out = String::from("\nverification (each script in a transaction, rolled back):\n");
         let (mut checked, mut disagreements, mut refused) = (0, 0, 0);
@@ -70,10 +65,7 @@ impl Live {
             let statements: Vec<sqltext::split::RawStatement<'_>> =
                 sqltext::split::split(sql, Engine::Postgres).collect();
             let texts: Vec<&str> = statements.iter().map(|s| s.text).collect();
-            let steps = self
-                .runtime
-                .block_on(observe(&self.cfg, &texts))
-                .map_err(ReviewCliError::Live)?;
+            let steps = self.runtime.block_on(observe(&self.cfg, &texts))?;
             let label = match &file.object {
                 Some(object) => format!("{} ({object})", file.path),
                 None => file.path.clone(),
