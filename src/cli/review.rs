@@ -361,7 +361,9 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         FailOn::Error => Level::Error,
         FailOn::Warning => Level::Warning,
     };
-    let mut text = review_output::render(args.format, &reports);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    review_output::write(args.format, &reports, &mut out).map_err(ReviewCliError::Write)?;
     if args.verify
         && let Some(live) = &live
     {
@@ -371,15 +373,13 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         // Text output gets the verification after the findings; machine formats keep stdout
         // to their document.
         if args.format == Format::Text {
-            text.push_str(&verification);
+            out.write_all(verification.as_bytes())
+                .map_err(ReviewCliError::Write)?;
         } else {
             eprint!("{verification}");
         }
     }
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(ReviewCliError::Write)?;
+    out.flush().map_err(ReviewCliError::Write)?;
     Ok(reports.iter().any(|r| r.report.fails_at(fail_level)))
 }
 
