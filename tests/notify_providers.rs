@@ -643,7 +643,7 @@ async fn every_provider_accepts_every_event_and_oversized_input() {
         let body = String::from_utf8_lossy(last);
         if p.kind != NotificationKind::Webhook {
             assert!(
-                body.contains("more findings") || body.contains("more chars"),
+                body.contains("more findings") && body.contains("more lines"),
                 "{:?}: {body}",
                 p.kind
             );
@@ -731,6 +731,14 @@ async fn messages_carry_what_a_dba_needs() {
             "alice@example.com",
             "HIGH",
             waiting.sql_digest.as_deref().unwrap(),
+            // Every provider links the signed one-time approval page.
+            waiting
+                .actions
+                .as_ref()
+                .unwrap()
+                .approve_url
+                .as_deref()
+                .unwrap(),
             "2 warnings",
             "column.no-drop",
         ] {
