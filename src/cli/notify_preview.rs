@@ -19,7 +19,20 @@ pub struct NotifyPreviewArgs {
     /// Sign as a channel with a signing key would (the example key `example-signing-key`).
     #[arg(long)]
     pub signed: bool,
+    /// Print only the message's text as the chat app receives it (markdown unescaped), not
+    /// the request.
+    #[arg(long)]
+    pub text: bool,
 }
+
+/// Where each format keeps text a person reads (markdown or plain), in reading order.
+const TEXT_FIELDS: [&str; 5] = [
+    "/text",
+    "/content",
+    "/markdown/text",
+    "/markdown/content",
+    "/embeds/0/description",
+];
 
 /// What a webhook URL is shown as.
 const URL_PLACEHOLDER: &str = "<webhook URL>";
@@ -45,6 +58,19 @@ fn preview(args: &NotifyPreviewArgs) -> Result<String, String> {
     }
     let body: serde_json::Value =
         serde_json::from_slice(&out.body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    if args.text {
+        let texts: Vec<&str> = TEXT_FIELDS
+            .iter()
+            .filter_map(|p| body.pointer(p).and_then(serde_json::Value::as_str))
+            .collect();
+        if texts.is_empty() {
+            return Err(format!(
+                "a {} message has no text outside its card",
+                args.kind
+            ));
+        }
+        return Ok(texts.join("\n\n"));
+    }
     text.push('\n');
     text.push_str(&serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?);
     Ok(text)
