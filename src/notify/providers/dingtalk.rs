@@ -51,3 +51,44 @@ pub(super) fn render(notice: &Notice, secret: &ChannelSecret, now_unix: i64) -> 
     }
     common::json_request(&url, body)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::notify::{NotificationEvent, example_notice};
+
+    fn url_for(base: &str, key: Option<&str>) -> String {
+        let secret = ChannelSecret {
+            url: base.to_owned(),
+            signing_key: key.map(str::to_owned),
+        };
+        render(
+            &example_notice(NotificationEvent::Applied),
+            &secret,
+            1_700_000_000,
+        )
+        .url
+    }
+
+    #[test]
+    fn the_signature_joins_the_query_the_url_already_has() {
+        let signed = url_for(
+            "https://oapi.dingtalk.com/robot/send?access_token=t",
+            Some("SECk"),
+        );
+        let (base, query) = signed.split_once("&timestamp=").unwrap();
+        assert_eq!(base, "https://oapi.dingtalk.com/robot/send?access_token=t");
+        assert!(query.starts_with("1700000000000&sign="), "{query}");
+        let sign = query.split("&sign=").nth(1).unwrap();
+        assert!(
+            sign.chars().all(|c| c.is_ascii_alphanumeric() || c == '%'),
+            "{sign}"
+        );
+        assert!(url_for("https://proxy.example/robot", Some("k")).contains("/robot?timestamp="));
+        assert_eq!(
+            url_for("https://h.example/r?access_token=t", None),
+            "https://h.example/r?access_token=t"
+        );
+    }
+}

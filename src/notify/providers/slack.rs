@@ -18,7 +18,8 @@ const FIELD_CHARS: usize = 2000;
 const FIELDS: usize = 10;
 const BUTTON_VALUE_CHARS: usize = 2000;
 const BUTTON_URL_CHARS: usize = 3000;
-/// Slack refuses larger messages; far below the 50-block limit anyway.
+/// Our own bound on the whole request (Slack's documented limits are per block and per
+/// field, checked above): a longer message is cut to a smaller shape.
 const BODY_BYTES: usize = 40_000;
 
 /// Slack `mrkdwn` treats `&`, `<` and `>` as control characters.
