@@ -13,13 +13,18 @@ pub const EXAMPLE_UNIX: i64 = 1_764_547_200;
 #[must_use]
 pub fn example_notice(event: NotificationEvent) -> Notice {
     let change = "payments-0002-drop-legacy-column";
+    // Titles as the notifier writes them (`notify::due`).
+    let who = format!("team-payments/{change} (0002)");
     let title = match event {
-        NotificationEvent::Reviewed => format!("{change} was reviewed"),
-        NotificationEvent::AwaitingApproval => format!("{change} is awaiting approval"),
-        NotificationEvent::Approved => format!("{change} was approved"),
-        NotificationEvent::Applied => format!("{change} was applied to payments-prod"),
-        NotificationEvent::Failed => format!("{change} failed"),
-        NotificationEvent::Drifted => "payments-prod drifted from its recorded schema".to_owned(),
+        NotificationEvent::Reviewed => format!("{who} passed review: HIGH risk"),
+        NotificationEvent::AwaitingApproval => format!("{who} is awaiting approval"),
+        NotificationEvent::Approved => format!("{who} was approved"),
+        NotificationEvent::Applied => format!("{who} was applied"),
+        NotificationEvent::Failed => format!("{who} failed"),
+        NotificationEvent::Drifted => {
+            "team-payments/payments-prod: the schema drifted from what schemagate recorded"
+                .to_owned()
+        }
     };
     let subject = if event == NotificationEvent::Drifted {
         Subject::DatabaseInstance {
@@ -41,15 +46,14 @@ pub fn example_notice(event: NotificationEvent) -> Notice {
     let reviewed = event != NotificationEvent::Drifted;
     Notice {
         event,
-        key: "9d4c2f0a6b1e8d3c".into(),
+        key: "9d4c2f0a6b1e8d3c5a7f9e1b3d5c7a9f2e4b6d8c0a1f3e5d7b9c2a4e6f8d0b1c".into(),
         namespace: "team-payments".into(),
         project: "payments".into(),
         subject,
         title,
         risk: reviewed.then_some(RiskLevel::High),
-        sql_digest: reviewed.then(|| {
-            "sha256:3b7e1f0c9a2d4e6f8b1c3d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a".into()
-        }),
+        sql_digest: reviewed
+            .then(|| "3b7e1f0c9a2d4e6f8b1c3d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a".into()),
         findings: reviewed.then(|| FindingsSummary {
             errors: 0,
             warnings: 2,

@@ -220,8 +220,11 @@ pub enum RenderError {
     ActionTooLong(&'static str),
 }
 
+mod due;
 mod example;
+pub mod ledger;
 mod providers;
 
+pub use due::{change_notices, drift_notice};
 pub use example::{EXAMPLE_UNIX, example_notice};
 pub use providers::{check_response, render};

@@ -229,7 +229,9 @@ pub(super) fn facts(notice: &Notice) -> Vec<Fact> {
     if let Some(reason) = &notice.reason {
         push("Reason", reason.clone());
     }
-    push("When", notice.occurred_at.clone());
+    if !notice.occurred_at.is_empty() {
+        push("When", notice.occurred_at.clone());
+    }
     out
 }
 

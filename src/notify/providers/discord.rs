@@ -45,8 +45,11 @@ fn embed(notice: &Notice, shape: &Shape) -> serde_json::Value {
         "color": common::tone(notice).rgb(),
         "fields": fields,
         "footer": {"text": common::clip(&format!("schemagate · delivery {}", notice.key), FOOTER_CHARS)},
-        "timestamp": notice.occurred_at,
     });
+    // Discord refuses the whole message over a timestamp that is not ISO 8601.
+    if chrono::DateTime::parse_from_rfc3339(&notice.occurred_at).is_ok() {
+        embed["timestamp"] = serde_json::Value::String(notice.occurred_at.clone());
+    }
     if let Some(url) = notice.actions.as_ref().and_then(|a| a.approve_url.as_ref()) {
         embed["url"] = serde_json::Value::String(url.clone());
     }
