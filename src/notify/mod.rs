@@ -217,6 +217,8 @@ pub enum RenderError {
     BadUrl,
 }
 
+pub mod actions;
+pub mod inbound;
 mod providers;
 
 pub use providers::{check_response, render};
