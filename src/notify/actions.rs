@@ -250,5 +250,6 @@ pub fn approval_name(uid: &str, provider: NotificationKind, chat_id: &str, d: De
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 #[path = "actions_tests.rs"]
 mod tests;

@@ -198,5 +198,6 @@ pub fn verify_and_parse(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 #[path = "lark_tests.rs"]
 mod tests;

@@ -92,6 +92,7 @@ pub fn parse(body: &[u8], replay_key: &str) -> Result<Interaction, InboundError>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use sha2::Digest as _;
