@@ -1,0 +1,416 @@
+//! Approving from chat, on the real control plane (tests/kube) with the operator's admission
+//! webhooks: a Slack-signed click by alice's chat account creates an Approval recorded as
+//! alice (the operator impersonates her, the webhook stamps her, RBAC lets her); a bad
+//! signature, a stale timestamp, a replay (before and after an operator restart), an unmapped
+//! chat user and a mapped user without `approve` are refused and nothing is applied; a signed
+//! link approves on POST only; the signing secret and link key never show up in the log,
+//! Events, status or answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod e2e_support;
+mod real_kube;
+
+use std::time::Duration;
+
+use e2e_support::{PgTarget, Reviewed};
+use hmac::{KeyInit, Mac};
+use real_kube::team::{Team, free_port};
+use schemagate::notify::NotificationKind;
+use schemagate::notify::actions::{ChangeRef, LinkGrant, approval_link, button_value};
+use serde_json::{Value, json};
+
+const SLACK_SECRET: &str = "CANARY-slack-signing-secret-7f3a90";
+const LINK_KEY: &str = "CANARY-link-key-91bd22";
+
+/// A minimal HTTP/1.1 exchange (Connection: close): status and body.
+async fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = None;
+    for _ in 0..100 {
+        if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            stream = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut stream = stream.expect("the chat server never listened");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A Slack interactivity request as Slack sends it: form-encoded payload, v0 signature.
+struct SlackClick {
+    body: Vec<u8>,
+    timestamp: i64,
+    signature: String,
+}
+
+impl SlackClick {
+    fn new(user: &str, value: &str, timestamp: i64, secret: &str) -> Self {
+        let payload = json!({
+            "type": "block_actions",
+            "user": {"id": user, "username": user.to_lowercase()},
+            "team": {"id": "T0001"},
+            "actions": [{"action_id": "schemagate-approve", "type": "button", "value": value}],
+            "response_url": "https://hooks.slack.com/actions/T0001/1/abc"
+        });
+        let body = format!("payload={}", urlencode(&payload.to_string())).into_bytes();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("v0:{timestamp}:").as_bytes());
+        mac.update(&body);
+        let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
+        Self {
+            body,
+            timestamp,
+            signature,
+        }
+    }
+
+    async fn send(&self, port: u16) -> (u16, String) {
+        let headers = [
+            (
+                "Content-Type",
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            ("X-Slack-Request-Timestamp", self.timestamp.to_string()),
+            ("X-Slack-Signature", self.signature.clone()),
+        ];
+        http(port, "POST", "/chat/slack", &headers, &self.body).await
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The text Slack shows the clicking user.
+fn slack_text(answer: &(u16, String)) -> String {
+    assert_eq!(answer.0, 200, "{answer:?}");
+    let v: Value = serde_json::from_str(&answer.1).unwrap();
+    assert_eq!(v["response_type"], "ephemeral");
+    v["text"].as_str().unwrap().to_owned()
+}
+
+const PROJECT: &str = r#"apiVersion: schemagate.io/v1alpha1
+kind: Project
+metadata: {name: chat}
+spec:
+  instances: [pg]
+  approval:
+    requiredApprovals: 2
+    chatIdentities:
+    - {provider: slack, id: U_ALICE, user: alice, groups: [dba]}
+    - {provider: slack, id: U_DAVE, user: dave, groups: [dba]}
+    - {provider: slack, id: U_CAROL, user: carol, groups: [developers]}
+"#;
+
+async fn approvals(team: &Team) -> Vec<Value> {
+    let list = team
+        .api("Approval")
+        .list(&Default::default())
+        .await
+        .unwrap();
+    list.items
+        .into_iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
+    let team = Team::new("chat").await;
+    let ns = team.ns.clone();
+    team.as_user(
+        "admin",
+        &["apply", "-f", "-"],
+        Some(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: schemagate-chat}}\nstringData:\n  slack-signing-secret: {SLACK_SECRET}\n  link-key: {LINK_KEY}\n"
+        )),
+    )
+    .unwrap();
+    let chat_port = free_port();
+    let chat_addr = format!("127.0.0.1:{chat_port}");
+    let chat_args = [
+        "--chat-addr",
+        chat_addr.as_str(),
+        "--chat-secret",
+        "schemagate-chat",
+    ];
+    let operator = team.start_operator(&chat_args).await;
+
+    let pg = PgTarget::fresh().unwrap();
+    let base = pg.base_manifests("pw");
+    let base: Vec<&str> = base.split("---\n").collect();
+    team.as_user(
+        "admin",
+        &["apply", "-f", "-"],
+        Some(&format!("{}---\n{}", base[0], base[1])),
+    )
+    .unwrap();
+    team.as_user("admin", &["apply", "-f", "-"], Some(PROJECT))
+        .unwrap();
+    team.create(
+        "bob",
+        "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: accounts}\nspec:\n  projectRef: chat\n  instanceRef: pg\n  version: \"1\"\n  sql: \"CREATE TABLE accounts (id bigint PRIMARY KEY);\"\n",
+    )
+    .unwrap();
+    let reviewed = Reviewed::of(&team.wait_phase("accounts", "AwaitingApproval").await);
+    let change = ChangeRef {
+        namespace: ns.clone(),
+        name: "accounts".into(),
+        uid: reviewed.uid.clone(),
+        digest: reviewed.digest.clone(),
+    };
+    let approve = button_value(&change, schemagate::api::Decision::Approve);
+    let mut answers = Vec::new();
+    let not_applied = |why: &str| {
+        assert!(
+            pg.psql("SELECT to_regclass('accounts') IS NULL")
+                .unwrap()
+                .contains('t'),
+            "applied after {why}"
+        );
+    };
+
+    // Refused before anything is looked up: a wrong secret, a stale or future timestamp.
+    let forged = SlackClick::new("U_ALICE", &approve, now(), "not-the-secret")
+        .send(chat_port)
+        .await;
+    assert_eq!(forged.0, 401, "{forged:?}");
+    assert!(forged.1.contains("signature is not valid"), "{forged:?}");
+    let stale = SlackClick::new("U_ALICE", &approve, now() - 600, SLACK_SECRET)
+        .send(chat_port)
+        .await;
+    assert_eq!(stale.0, 401, "{stale:?}");
+    assert!(stale.1.contains("five minutes"), "{stale:?}");
+    let future = SlackClick::new("U_ALICE", &approve, now() + 600, SLACK_SECRET)
+        .send(chat_port)
+        .await;
+    assert_eq!(future.0, 401, "{future:?}");
+    answers.extend([forged.1, stale.1, future.1]);
+
+    // Verified, but refused: an unmapped chat user; carol, mapped, lacks `approve`; a value
+    // whose digest is not the reviewed one.
+    let unmapped = SlackClick::new("U_NOBODY", &approve, now(), SLACK_SECRET)
+        .send(chat_port)
+        .await;
+    let text = slack_text(&unmapped);
+    assert!(
+        text.contains("not mapped to a Kubernetes user in Project chat"),
+        "{text}"
+    );
+    let carol = SlackClick::new("U_CAROL", &approve, now(), SLACK_SECRET)
+        .send(chat_port)
+        .await;
+    let text = slack_text(&carol);
+    assert!(
+        text.starts_with("Refused:") && text.contains("NotAllowedByRBAC"),
+        "{text}"
+    );
+    assert!(text.contains("carol"), "{text}");
+    let other_digest = ChangeRef {
+        digest: "0".repeat(64),
+        ..change.clone()
+    };
+    let stale_value = button_value(&other_digest, schemagate::api::Decision::Approve);
+    let edited = SlackClick::new("U_ALICE", &stale_value, now(), SLACK_SECRET)
+        .send(chat_port)
+        .await;
+    let text = slack_text(&edited);
+    assert!(
+        text.contains("the SQL of accounts changed since the message"),
+        "{text}"
+    );
+    answers.extend([unmapped.1, carol.1, edited.1]);
+    assert!(
+        approvals(&team).await.is_empty(),
+        "{:#?}",
+        approvals(&team).await
+    );
+    not_applied("the refusals");
+
+    // alice's click: an Approval recorded as alice by the webhook.
+    let alice = SlackClick::new("U_ALICE", &approve, now(), SLACK_SECRET);
+    let answer = alice.send(chat_port).await;
+    let text = slack_text(&answer);
+    assert!(
+        text.contains(&format!("{ns}/accounts approved as alice")),
+        "{text}"
+    );
+    answers.push(answer.1);
+    let recorded = approvals(&team).await;
+    assert_eq!(recorded.len(), 1, "{recorded:#?}");
+    let approval = &recorded[0];
+    assert_eq!(
+        approval["spec"]["approver"]["username"], "alice",
+        "{approval:#}"
+    );
+    assert_eq!(approval["spec"]["schemaChangeUid"], reviewed.uid.as_str());
+    assert_eq!(approval["metadata"]["labels"]["schemagate.io/via"], "slack");
+    assert!(
+        approval["spec"]["comment"]
+            .as_str()
+            .unwrap()
+            .contains("Slack")
+    );
+
+    // The same delivery again: refused by the replay cache, and after a restart (cache empty)
+    // by the Approval's name; still one Approval, and one approval short of applying.
+    let text = slack_text(&alice.send(chat_port).await);
+    assert_eq!(text, "This request was already handled.");
+    drop(operator);
+    let operator = team.start_operator(&chat_args).await;
+    let text = slack_text(&alice.send(chat_port).await);
+    assert!(text.starts_with("You already approved"), "{text}");
+    assert_eq!(approvals(&team).await.len(), 1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        team.get("SchemaChange", "accounts").await["status"]["phase"],
+        "AwaitingApproval"
+    );
+    not_applied("one approval and its replays");
+
+    // dave's signed link: GET shows a page and approves nothing (link previews fetch URLs);
+    // an expired or forged link is refused; POST approves as dave, once.
+    let grant = |exp: i64, key: &'static [u8]| LinkGrant {
+        public_url: "https://chat.example.com",
+        key,
+        provider: NotificationKind::Slack,
+        id: "U_DAVE",
+        expires_unix: exp,
+        nonce: "n-1",
+    };
+    let path_of = |url: String| {
+        url.trim_start_matches("https://chat.example.com")
+            .to_owned()
+    };
+    let link = path_of(approval_link(
+        &change,
+        &grant(now() + 3600, LINK_KEY.as_bytes()),
+    ));
+    let page = http(chat_port, "GET", &link, &[], b"").await;
+    assert_eq!(page.0, 200, "{page:?}");
+    assert!(page.1.contains("Approve this schema change?") && page.1.contains("method=\"post\""));
+    assert_eq!(approvals(&team).await.len(), 1, "a GET approved");
+    let expired = path_of(approval_link(
+        &change,
+        &grant(now() - 1, LINK_KEY.as_bytes()),
+    ));
+    let forged = path_of(approval_link(&change, &grant(now() + 3600, b"guessed")));
+    let form = [(
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_owned(),
+    )];
+    for (bad, why) in [(expired, "expired"), (forged, "signature is not valid")] {
+        let token = bad.split_once("?token=").unwrap().1.to_owned();
+        let refused = http(
+            chat_port,
+            "POST",
+            "/chat/link",
+            &form,
+            format!("token={token}").as_bytes(),
+        )
+        .await;
+        assert_eq!(refused.0, 403, "{refused:?}");
+        assert!(refused.1.contains(why), "{refused:?}");
+        answers.push(refused.1);
+    }
+    let token = link.split_once("?token=").unwrap().1.to_owned();
+    let posted = http(
+        chat_port,
+        "POST",
+        "/chat/link",
+        &form,
+        format!("token={token}").as_bytes(),
+    )
+    .await;
+    assert_eq!(posted.0, 200, "{posted:?}");
+    assert!(posted.1.contains("approved as dave"), "{posted:?}");
+    let again = http(
+        chat_port,
+        "POST",
+        "/chat/link",
+        &form,
+        format!("token={token}").as_bytes(),
+    )
+    .await;
+    assert_eq!(again.0, 403, "{again:?}");
+    answers.extend([page.1, posted.1, again.1]);
+
+    let applied = team.wait_phase("accounts", "Applied").await;
+    let users: Vec<&str> = applied["status"]["approval"]["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["alice", "dave"]);
+    assert!(
+        pg.psql("SELECT to_regclass('accounts') IS NOT NULL")
+            .unwrap()
+            .contains('t')
+    );
+
+    // Canary: neither secret in the log, Events, objects or any answer.
+    drop(operator);
+    let events = team
+        .as_user("admin", &["get", "events", "-o", "yaml"], None)
+        .unwrap();
+    let objects = team
+        .as_user(
+            "admin",
+            &["get", "schemachanges,approvals,projects", "-o", "yaml"],
+            None,
+        )
+        .unwrap();
+    let log = team.logs();
+    assert!(
+        log.contains("chat decision"),
+        "the log says nothing of the decisions:\n{log}"
+    );
+    for (name, text) in [
+        ("log", &log),
+        ("events", &events),
+        ("objects", &objects),
+        ("answers", &answers.join("\n")),
+    ] {
+        for secret in [SLACK_SECRET, LINK_KEY] {
+            assert!(!text.contains(secret), "{secret} leaked into the {name}");
+        }
+    }
+    team.remove_webhooks();
+}
