@@ -15,8 +15,12 @@ use std::time::Duration;
 use e2e_support::{PgTarget, Reviewed};
 use hmac::{KeyInit, Mac};
 use real_kube::team::{Team, free_port};
+use schemagate::api::Decision;
+use schemagate::chat::approve::{Approver, Outcome, Request};
 use schemagate::notify::NotificationKind;
-use schemagate::notify::actions::{ChangeRef, LinkGrant, approval_link, button_value};
+use schemagate::notify::actions::{
+    ChangeRef, ChatDecision, LinkGrant, approval_link, button_value,
+};
 use serde_json::{Value, json};
 
 const SLACK_SECRET: &str = "CANARY-slack-signing-secret-7f3a90";
@@ -150,6 +154,80 @@ async fn approvals(team: &Team) -> Vec<Value> {
         .collect()
 }
 
+/// The operator's own RBAC bounds whom it can act as: with only the chart's rule for alice and
+/// dba, acting as dave (mapped in the Project) is refused by the API server, and nothing is
+/// created.
+async fn assert_impersonation_is_limited(team: &Team, change: &ChangeRef) {
+    let ns = &team.ns;
+    let name = format!("{ns}-chat-impersonate");
+    let rbac = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: chat-operator, namespace: {ns}}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {name}}}\n\
+         rules:\n- {{apiGroups: [\"\"], resources: [users], resourceNames: [alice], verbs: [impersonate]}}\n\
+         - {{apiGroups: [\"\"], resources: [groups], resourceNames: [dba], verbs: [impersonate]}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: {name}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {name}}}\n\
+         subjects: [{{kind: ServiceAccount, name: chat-operator, namespace: {ns}}}]\n"
+    );
+    team.kube
+        .kubectl("admin", &["apply", "-f", "-"], Some(&rbac))
+        .unwrap();
+    let token = team
+        .kube
+        .kubectl(
+            "admin",
+            &["create", "token", "chat-operator", "-n", ns],
+            None,
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat-operator.kubeconfig");
+    team.kube
+        .write_token_kubeconfig(&path, "chat-operator", token.trim());
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    // The listed names work (alice, dba may list Approvals)...
+    let mut as_alice = config.clone();
+    as_alice.auth_info.impersonate = Some("alice".into());
+    as_alice.auth_info.impersonate_groups = Some(vec!["dba".into()]);
+    let listed = kube::Api::<schemagate::api::Approval>::namespaced(
+        kube::Client::try_from(as_alice).unwrap(),
+        ns,
+    )
+    .list(&Default::default())
+    .await;
+    assert!(listed.is_ok(), "{listed:?}");
+    // ... and dave, mapped in the Project but not listed, is refused by the API server.
+    let approver = Approver {
+        client: team.admin.clone(),
+        config,
+    };
+    let request = Request {
+        provider: NotificationKind::Slack,
+        chat_id: "U_DAVE".into(),
+        decision: ChatDecision {
+            change: change.clone(),
+            decision: Decision::Approve,
+        },
+        via: "a test",
+    };
+    let outcome = approver.decide(&request).await;
+    assert!(
+        matches!(&outcome, Outcome::Refused(m) if m.contains("cannot impersonate") && m.contains("chat-operator")),
+        "{outcome:?}"
+    );
+    assert!(approvals(team).await.is_empty());
+    team.kube
+        .kubectl(
+            "admin",
+            &["delete", "clusterrole,clusterrolebinding", &name],
+            None,
+        )
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
     let team = Team::new("chat").await;
@@ -195,7 +273,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         uid: reviewed.uid.clone(),
         digest: reviewed.digest.clone(),
     };
-    let approve = button_value(&change, schemagate::api::Decision::Approve);
+    let approve = button_value(&change, Decision::Approve);
     let mut answers = Vec::new();
     let not_applied = |why: &str| {
         assert!(
@@ -246,7 +324,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         digest: "0".repeat(64),
         ..change.clone()
     };
-    let stale_value = button_value(&other_digest, schemagate::api::Decision::Approve);
+    let stale_value = button_value(&other_digest, Decision::Approve);
     let edited = SlackClick::new("U_ALICE", &stale_value, now(), SLACK_SECRET)
         .send(chat_port)
         .await;
@@ -256,6 +334,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         "{text}"
     );
     answers.extend([unmapped.1, carol.1, edited.1]);
+    assert_impersonation_is_limited(&team, &change).await;
     assert!(
         approvals(&team).await.is_empty(),
         "{:#?}",
