@@ -228,6 +228,63 @@ async fn assert_impersonation_is_limited(team: &Team, change: &ChangeRef) {
         .unwrap();
 }
 
+/// config/chat's policy on chatIdentities, bound to this namespace (the control plane is shared
+/// by the run): bob may map a chat account to himself with his own groups, not to alice nor to
+/// a group he is not in.
+async fn guard_chat_identities(team: &Team) {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config/chat/chat_identities_policy.yaml");
+    let text = std::fs::read_to_string(file).unwrap();
+    let policy = text.split("\n---\n").next().unwrap();
+    team.kube
+        .kubectl("admin", &["apply", "-f", "-"], Some(policy))
+        .unwrap();
+    let ns = &team.ns;
+    let binding = format!(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n\
+         metadata: {{name: {ns}-chat-identities}}\nspec:\n  policyName: schemagate-chat-identities\n\
+         \x20 validationActions: [Deny]\n  matchResources:\n    namespaceSelector:\n\
+         \x20     matchLabels: {{kubernetes.io/metadata.name: {ns}}}\n"
+    );
+    team.kube
+        .kubectl("admin", &["apply", "-f", "-"], Some(&binding))
+        .unwrap();
+    let project = |name: &str, user: &str, groups: &str| {
+        format!(
+            "apiVersion: schemagate.io/v1alpha1\nkind: Project\nmetadata: {{name: {name}}}\nspec:\n  instances: [pg]\n  approval:\n    chatIdentities:\n    - {{provider: slack, id: U_BOB, user: {user}, groups: [{groups}]}}\n"
+        )
+    };
+    let to_alice = project("bobs", "alice", "dba");
+    let mut refusal = String::new();
+    for _ in 0..200 {
+        match team.as_user(
+            "bob",
+            &["create", "--dry-run=server", "-f", "-"],
+            Some(&to_alice),
+        ) {
+            Err(e) => {
+                refusal = e.to_string();
+                break;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert!(
+        refusal.contains("may map a chat account only to yourself"),
+        "{refusal}"
+    );
+    let not_his_group = team
+        .create("bob", &project("bobs", "bob", "dba"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        not_his_group.contains("may map a chat account only to yourself"),
+        "{not_his_group}"
+    );
+    team.create("bob", &project("bobs", "bob", "developers"))
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
     let team = Team::new("chat").await;
@@ -259,6 +316,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         Some(&format!("{}---\n{}", base[0], base[1])),
     )
     .unwrap();
+    guard_chat_identities(&team).await;
     team.as_user("admin", &["apply", "-f", "-"], Some(PROJECT))
         .unwrap();
     team.create(
@@ -492,4 +550,15 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         }
     }
     team.remove_webhooks();
+    team.kube
+        .kubectl(
+            "admin",
+            &[
+                "delete",
+                "validatingadmissionpolicybinding",
+                &format!("{ns}-chat-identities"),
+            ],
+            None,
+        )
+        .unwrap();
 }
