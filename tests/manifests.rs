@@ -777,6 +777,20 @@ fn helm_chat_approvals_impersonate_only_the_listed_names() {
     );
     assert_eq!(service_ports(&rendered.docs), service_ports(&kustomize));
     assert_eq!(container(&rendered.docs), container(&kustomize));
+    // The same policy guards chatIdentities in both (no webhook: the API server's CEL).
+    let chat_policy = |docs: &[Value]| {
+        let found: Vec<&Value> = of_kind(docs, "ValidatingAdmissionPolicy")
+            .into_iter()
+            .filter(|p| p["metadata"]["name"] == "schemagate-chat-identities")
+            .collect();
+        assert_eq!(found.len(), 1, "one chat-identities policy");
+        found[0]["spec"].clone()
+    };
+    assert_eq!(chat_policy(&rendered.docs), chat_policy(&kustomize));
+    assert_eq!(
+        chat_policy(&kustomize)["matchConstraints"]["resourceRules"][0]["resources"],
+        serde_json::json!(["projects"])
+    );
     let args = operator_args(&rendered.docs);
     assert!(
         args.contains(&"--chat-addr=0.0.0.0:8090".to_owned()),
