@@ -10,6 +10,7 @@ pub mod database_instance;
 pub mod history_cache;
 pub mod leader;
 pub mod metrics;
+pub mod notifications;
 pub mod project;
 pub mod reviews;
 pub mod schema_change;

@@ -222,3 +222,8 @@ pub mod inbound;
 mod providers;
 
 pub use providers::{check_response, render};
+
+mod due;
+pub mod ledger;
+
+pub use due::{change_notices, drift_notice};
