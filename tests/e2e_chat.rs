@@ -12,6 +12,7 @@ mod real_kube;
 
 use std::time::Duration;
 
+use e2e_support::receiver::{Mode, Receiver};
 use e2e_support::{PgTarget, Reviewed};
 use hmac::{KeyInit, Mac};
 use real_kube::team::{Team, free_port};
@@ -74,12 +75,28 @@ struct SlackClick {
 
 impl SlackClick {
     fn new(user: &str, value: &str, timestamp: i64, secret: &str) -> Self {
+        Self::with_response_url(
+            user,
+            value,
+            timestamp,
+            secret,
+            "https://hooks.slack.com/actions/T0001/1/abc",
+        )
+    }
+
+    fn with_response_url(
+        user: &str,
+        value: &str,
+        timestamp: i64,
+        secret: &str,
+        response_url: &str,
+    ) -> Self {
         let payload = json!({
             "type": "block_actions",
             "user": {"id": user, "username": user.to_lowercase()},
             "team": {"id": "T0001"},
             "actions": [{"action_id": "schemagate-approve", "type": "button", "value": value}],
-            "response_url": "https://hooks.slack.com/actions/T0001/1/abc"
+            "response_url": response_url
         });
         let body = format!("payload={}", urlencode(&payload.to_string())).into_bytes();
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -299,11 +316,16 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
     .unwrap();
     let chat_port = free_port();
     let chat_addr = format!("127.0.0.1:{chat_port}");
+    // Slack's response_url, here a local receiver: the follow-up message the user sees.
+    let slack = Receiver::start(Mode::Accept).await.unwrap();
+    let prefix = format!("{}/actions/", slack.url);
     let chat_args = [
         "--chat-addr",
         chat_addr.as_str(),
         "--chat-secret",
         "schemagate-chat",
+        "--chat-slack-response-prefix",
+        prefix.as_str(),
     ];
     let operator = team.start_operator(&chat_args).await;
 
@@ -401,7 +423,13 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
     not_applied("the refusals");
 
     // alice's click: an Approval recorded as alice by the webhook.
-    let alice = SlackClick::new("U_ALICE", &approve, now(), SLACK_SECRET);
+    let alice = SlackClick::with_response_url(
+        "U_ALICE",
+        &approve,
+        now(),
+        SLACK_SECRET,
+        &format!("{prefix}T0001/1/abc"),
+    );
     let answer = alice.send(chat_port).await;
     let text = slack_text(&answer);
     assert!(
@@ -424,6 +452,17 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
             .unwrap()
             .contains("Slack")
     );
+    // The same text reached the user through response_url; other hosts got nothing.
+    for _ in 0..100 {
+        if !slack.accepted().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let followups = slack.accepted();
+    assert_eq!(followups.len(), 1, "{followups:?}");
+    assert_eq!(followups[0].body["text"], text.as_str());
+    assert_eq!(followups[0].body["response_type"], "ephemeral");
 
     // The same delivery again: refused by the replay cache, and after a restart (cache empty)
     // by the Approval's name; still one Approval, and one approval short of applying.

@@ -132,10 +132,14 @@ pub async fn slack(State(server): State<Arc<Server>>, headers: HeaderMap, body: 
         Err(e) => return refused("slack", &e, StatusCode::BAD_REQUEST),
     };
     let (req, outcome) = decide(&server, &interaction, "a Slack button").await;
+    let text = outcome.message(&req);
+    server
+        .followup
+        .send(interaction.response_url.as_deref(), &text);
     Json(json!({
         "response_type": "ephemeral",
         "replace_original": false,
-        "text": outcome.message(&req),
+        "text": text,
     }))
     .into_response()
 }

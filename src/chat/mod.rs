@@ -9,6 +9,7 @@
 //! databases, the controllers or the CLI.
 
 pub mod approve;
+pub mod followup;
 mod handlers;
 pub mod keys;
 pub mod replay;
@@ -41,6 +42,9 @@ pub struct Settings {
     /// Name of the Secret with `slack-signing-secret`, `lark-encrypt-key`,
     /// `lark-verification-token` and `link-key`.
     pub secret: String,
+    /// Slack follow-ups go only to `response_url`s starting with this
+    /// ([`followup::SLACK_RESPONSE_PREFIX`]).
+    pub slack_response_prefix: String,
 }
 
 /// What the endpoints share.
@@ -50,6 +54,7 @@ pub struct Server {
     secret: String,
     replays: replay::ReplayCache,
     approver: approve::Approver,
+    followup: Arc<followup::FollowUp>,
 }
 
 /// At most this many deliveries are remembered for replay refusal.
@@ -88,6 +93,7 @@ pub async fn start(
         secret: settings.secret,
         replays: replay::ReplayCache::new(MAX_SKEW_SECONDS * 2, REPLAY_CAPACITY),
         approver: approve::Approver { client, config },
+        followup: Arc::new(followup::FollowUp::new(settings.slack_response_prefix)),
     });
     tracing::info!(%addr, "serving chat approvals (HTTP)");
     let app = router(server);

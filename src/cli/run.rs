@@ -73,6 +73,10 @@ pub struct ChatArgs {
     /// approval links in notices.
     #[arg(long, env = "SCHEMAGATE_CHAT_PUBLIC_URL")]
     pub chat_public_url: Option<String>,
+    /// Slack follow-up messages go only to `response_url`s starting with this (tests point it
+    /// at a local receiver).
+    #[arg(long, hide = true, default_value = crate::chat::followup::SLACK_RESPONSE_PREFIX)]
+    pub chat_slack_response_prefix: String,
     /// The connection to copy for impersonating clients; `None`: the same inferred
     /// configuration as the operator's client (kubeconfig or in-cluster).
     #[arg(skip)]
@@ -284,6 +288,7 @@ pub async fn operate(
                 addr,
                 namespace: args.lease_namespace.clone(),
                 secret: args.chat.chat_secret.clone(),
+                slack_response_prefix: args.chat.chat_slack_response_prefix.clone(),
             };
             let (_, serve) =
                 crate::chat::start(client.clone(), config, settings, shutdown.clone()).await?;
