@@ -12,8 +12,8 @@ mod real_kube;
 
 use std::time::Duration;
 
+use e2e_support::Reviewed;
 use e2e_support::receiver::{Mode, Receiver};
-use e2e_support::{PgTarget, Reviewed};
 use hmac::{KeyInit, Mac};
 use real_kube::team::{Team, free_port};
 use schemagate::api::Decision;
@@ -64,6 +64,16 @@ async fn http(
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The confirmation page's form, posted.
+async fn post_link(port: u16, token: &str) -> (u16, String) {
+    let form = [(
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_owned(),
+    )];
+    let body = format!("token={token}");
+    http(port, "POST", "/chat/link", &form, body.as_bytes()).await
 }
 
 /// A Slack interactivity request as Slack sends it: form-encoded payload, v0 signature.
@@ -329,15 +339,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
     ];
     let operator = team.start_operator(&chat_args).await;
 
-    let pg = PgTarget::fresh().unwrap();
-    let base = pg.base_manifests("pw");
-    let base: Vec<&str> = base.split("---\n").collect();
-    team.as_user(
-        "admin",
-        &["apply", "-f", "-"],
-        Some(&format!("{}---\n{}", base[0], base[1])),
-    )
-    .unwrap();
+    let pg = team.database();
     guard_chat_identities(&team).await;
     team.as_user("admin", &["apply", "-f", "-"], Some(PROJECT))
         .unwrap();
@@ -507,54 +509,22 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         &grant(now() - 1, LINK_KEY.as_bytes()),
     ));
     let forged = path_of(approval_link(&change, &grant(now() + 3600, b"guessed")));
-    let form = [(
-        "Content-Type",
-        "application/x-www-form-urlencoded".to_owned(),
-    )];
     for (bad, why) in [(expired, "expired"), (forged, "signature is not valid")] {
         let token = bad.split_once("?token=").unwrap().1.to_owned();
-        let refused = http(
-            chat_port,
-            "POST",
-            "/chat/link",
-            &form,
-            format!("token={token}").as_bytes(),
-        )
-        .await;
+        let refused = post_link(chat_port, &token).await;
         assert_eq!(refused.0, 403, "{refused:?}");
         assert!(refused.1.contains(why), "{refused:?}");
         answers.push(refused.1);
     }
     let token = link.split_once("?token=").unwrap().1.to_owned();
-    let posted = http(
-        chat_port,
-        "POST",
-        "/chat/link",
-        &form,
-        format!("token={token}").as_bytes(),
-    )
-    .await;
+    let posted = post_link(chat_port, &token).await;
     assert_eq!(posted.0, 200, "{posted:?}");
     assert!(posted.1.contains("approved as dave"), "{posted:?}");
-    let again = http(
-        chat_port,
-        "POST",
-        "/chat/link",
-        &form,
-        format!("token={token}").as_bytes(),
-    )
-    .await;
+    let again = post_link(chat_port, &token).await;
     assert_eq!(again.0, 403, "{again:?}");
     answers.extend([page.1, posted.1, again.1]);
 
-    let applied = team.wait_phase("accounts", "Applied").await;
-    let users: Vec<&str> = applied["status"]["approval"]["approvals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["user"].as_str().unwrap())
-        .collect();
-    assert_eq!(users, ["alice", "dave"]);
+    assert_eq!(team.applied_approvers("accounts").await, ["alice", "dave"]);
     assert!(
         pg.psql("SELECT to_regclass('accounts') IS NOT NULL")
             .unwrap()

@@ -10,7 +10,7 @@ mod real_kube;
 
 use std::time::Duration;
 
-use e2e_support::{PgTarget, Reviewed};
+use e2e_support::Reviewed;
 use real_kube::team::Team;
 use serde_json::json;
 
@@ -69,15 +69,7 @@ async fn approvers_are_who_the_api_server_says_they_are() {
     let ns = team.ns.clone();
     let operator = team.start_operator(&[]).await;
 
-    let pg = PgTarget::fresh().unwrap();
-    let base = pg.base_manifests("pw");
-    let base: Vec<&str> = base.split("---\n").collect();
-    team.as_user(
-        "admin",
-        &["apply", "-f", "-"],
-        Some(&format!("{}---\n{}", base[0], base[1])),
-    )
-    .unwrap();
+    let pg = team.database();
     team.as_user("admin", &["apply", "-f", "-"], Some(&project("shop", 1)))
         .unwrap();
     team.as_user("admin", &["apply", "-f", "-"], Some(&project("pair", 2)))
@@ -215,14 +207,7 @@ async fn approvers_are_who_the_api_server_says_they_are() {
     );
     team.create("dave", &approval("dave-1", "orders", &reviewed, ""))
         .unwrap();
-    let applied = team.wait_phase("orders", "Applied").await;
-    let users: Vec<&str> = applied["status"]["approval"]["approvals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["user"].as_str().unwrap())
-        .collect();
-    assert_eq!(users, ["alice", "dave"]);
+    assert_eq!(team.applied_approvers("orders").await, ["alice", "dave"]);
 
     // Argo CD syncs a change written by alice (the commit author in the annotation): alice
     // is recorded as its author, argocd as the syncer, and her own approval is refused.

@@ -689,23 +689,22 @@ fn helm_webhook_url_for_an_operator_outside_the_cluster() {
     );
 }
 
+/// `helm template` with `--set value` must fail; its stderr.
+fn helm_refusal(value: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = helm(
+        dir.path(),
+        &["template", "schemagate", "helm/schemagate", "--set", value],
+    );
+    assert!(!out.status.success(), "helm rendered with {value}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Turning the webhooks off while Approvals still need a recorded approver would install an
 /// operator that never counts an Approval: the chart refuses to render.
 #[test]
 fn helm_refuses_webhooks_off_with_approver_identity_required() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = helm(
-        dir.path(),
-        &[
-            "template",
-            "schemagate",
-            "helm/schemagate",
-            "--set",
-            "webhook.enabled=false",
-        ],
-    );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = helm_refusal("webhook.enabled=false");
     assert!(
         stderr.contains("webhook.enabled=false needs webhook.approverIdentity=optional"),
         "{stderr}"
@@ -812,19 +811,7 @@ fn helm_chat_approvals_impersonate_only_the_listed_names() {
         impersonation(&users_only.docs),
         BTreeSet::from([rule("users", "alice@example.com")])
     );
-    let dir = tempfile::tempdir().unwrap();
-    let out = helm(
-        dir.path(),
-        &[
-            "template",
-            "schemagate",
-            "helm/schemagate",
-            "--set",
-            "chatApprovals.enabled=true",
-        ],
-    );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = helm_refusal("chatApprovals.enabled=true");
     assert!(
         stderr.contains("chatApprovals.enabled needs chatApprovals.impersonate.users"),
         "{stderr}"

@@ -16,7 +16,7 @@ use super::Server;
 use super::approve::{Outcome, Request};
 use super::keys::{self, Keys};
 use crate::notify::NotificationKind;
-use crate::notify::actions::{self, ActionError};
+use crate::notify::actions::{self, ActionError, LinkClaims};
 use crate::notify::inbound::{self, Interaction, lark, slack};
 
 /// Slack and Lark drop an answer after 3 seconds; leave room for the network.
@@ -39,8 +39,9 @@ impl IntoResponse for Unavailable {
     }
 }
 
-async fn keys(server: &Server) -> Result<Keys, Unavailable> {
-    Keys::read(&server.client, &server.namespace, &server.secret)
+/// The values of `names` in the chat Secret, read now.
+async fn read_keys(server: &Server, names: &[&'static str]) -> Result<Vec<Vec<u8>>, Unavailable> {
+    let keys = Keys::read(&server.client, &server.namespace, &server.secret)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "chat callback keys unavailable");
@@ -48,14 +49,26 @@ async fn keys(server: &Server) -> Result<Keys, Unavailable> {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "approvals from chat are not available now",
             )
+        })?;
+    names
+        .iter()
+        .map(|name| {
+            keys.get(&server.secret, name)
+                .map(<[u8]>::to_vec)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "chat callback refused");
+                    Unavailable(StatusCode::NOT_FOUND, "this chat provider is not set up")
+                })
         })
+        .collect()
 }
 
-fn key<'k>(server: &Server, keys: &'k Keys, name: &'static str) -> Result<&'k [u8], Unavailable> {
-    keys.get(&server.secret, name).map_err(|e| {
-        tracing::warn!(error = %e, "chat callback refused");
-        Unavailable(StatusCode::NOT_FOUND, "this chat provider is not set up")
-    })
+/// The claims of a link token, verified with the link key read now.
+async fn verified_link(server: &Server, token: &str) -> Result<LinkClaims, Box<Response>> {
+    let keys = read_keys(server, &[keys::LINK_KEY])
+        .await
+        .map_err(|r| Box::new(r.into_response()))?;
+    actions::verify_link(token, &keys[0], now_unix()).map_err(|e| Box::new(link_refused(&e)))
 }
 
 fn refused(provider: &str, e: &dyn std::fmt::Display, status: StatusCode) -> Response {
@@ -114,17 +127,13 @@ fn placeholder(provider: NotificationKind, chat_id: &str) -> Request {
 
 /// `POST /chat/slack`: Slack interactivity (block_actions).
 pub async fn slack(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
-    let keys = match keys(&server).await {
+    let secret = match read_keys(&server, &[keys::SLACK_SIGNING_SECRET]).await {
         Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let secret = match key(&server, &keys, keys::SLACK_SIGNING_SECRET) {
-        Ok(s) => s,
         Err(r) => return r.into_response(),
     };
     let signature = header(&headers, slack::SIGNATURE_HEADER);
     let timestamp = header(&headers, slack::TIMESTAMP_HEADER);
-    if let Err(e) = slack::verify(secret, timestamp, signature, &body, now_unix()) {
+    if let Err(e) = slack::verify(&secret[0], timestamp, signature, &body, now_unix()) {
         return refused("slack", &e, StatusCode::UNAUTHORIZED);
     }
     let interaction = match slack::parse(&body, signature.unwrap_or_default()) {
@@ -146,20 +155,18 @@ pub async fn slack(State(server): State<Arc<Server>>, headers: HeaderMap, body: 
 
 /// `POST /chat/lark`: Lark/Feishu card actions (and the URL check).
 pub async fn lark(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
-    let keys = match keys(&server).await {
+    let keys = match read_keys(
+        &server,
+        &[keys::LARK_ENCRYPT_KEY, keys::LARK_VERIFICATION_TOKEN],
+    )
+    .await
+    {
         Ok(k) => k,
         Err(r) => return r.into_response(),
     };
-    let (encrypt_key, token) = match (
-        key(&server, &keys, keys::LARK_ENCRYPT_KEY),
-        key(&server, &keys, keys::LARK_VERIFICATION_TOKEN),
-    ) {
-        (Ok(e), Ok(t)) => (e, t),
-        (Err(r), _) | (_, Err(r)) => return r.into_response(),
-    };
     let lark_keys = lark::LarkKeys {
-        encrypt_key,
-        verification_token: token,
+        encrypt_key: &keys[0],
+        verification_token: &keys[1],
     };
     let lark_headers = lark::LarkHeaders {
         timestamp: header(&headers, lark::TIMESTAMP_HEADER),
@@ -220,17 +227,9 @@ fn link_refused(e: &ActionError) -> Response {
 /// URLs; a GET must never approve.
 pub async fn link_page(State(server): State<Arc<Server>>, RawQuery(query): RawQuery) -> Response {
     let token = token_of(query.unwrap_or_default().as_bytes());
-    let keys = match keys(&server).await {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let link_key = match key(&server, &keys, keys::LINK_KEY) {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let claims = match actions::verify_link(&token, link_key, now_unix()) {
+    let claims = match verified_link(&server, &token).await {
         Ok(c) => c,
-        Err(e) => return link_refused(&e),
+        Err(r) => return *r,
     };
     let c = &claims.change;
     // Names and digests were checked to be [a-z0-9.-] and hex; the token is base64url.
@@ -251,18 +250,9 @@ pub async fn link_page(State(server): State<Arc<Server>>, RawQuery(query): RawQu
 
 /// `POST /chat/link` (form `token=…`): approves as the chat identity the link was issued for.
 pub async fn link_approve(State(server): State<Arc<Server>>, body: Bytes) -> Response {
-    let token = token_of(&body);
-    let keys = match keys(&server).await {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let link_key = match key(&server, &keys, keys::LINK_KEY) {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let claims = match actions::verify_link(&token, link_key, now_unix()) {
+    let claims = match verified_link(&server, &token_of(&body)).await {
         Ok(c) => c,
-        Err(e) => return link_refused(&e),
+        Err(r) => return *r,
     };
     let interaction = Interaction {
         provider: claims.provider,

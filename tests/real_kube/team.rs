@@ -267,6 +267,31 @@ impl Team {
         panic!("caBundle never published:\n{}", self.logs());
     }
 
+    /// A fresh PostgreSQL database as the DatabaseInstance `pg` (and its credentials Secret).
+    pub fn database(&self) -> crate::e2e_support::PgTarget {
+        let pg = crate::e2e_support::PgTarget::fresh().unwrap();
+        let base = pg.base_manifests("pw");
+        let base: Vec<&str> = base.split("---\n").collect();
+        self.as_user(
+            "admin",
+            &["apply", "-f", "-"],
+            Some(&format!("{}---\n{}", base[0], base[1])),
+        )
+        .unwrap();
+        pg
+    }
+
+    /// Waits until the change `name` is Applied; the users of the Approvals that counted.
+    pub async fn applied_approvers(&self, name: &str) -> Vec<String> {
+        let applied = self.wait_phase(name, "Applied").await;
+        applied["status"]["approval"]["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["user"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// The operator's log so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
