@@ -22,10 +22,13 @@ use schemagate::notify::NotificationKind;
 use schemagate::notify::actions::{
     ChangeRef, ChatDecision, LinkGrant, approval_link, button_value,
 };
+use schemagate::notify::inbound::lark;
 use serde_json::{Value, json};
 
 const SLACK_SECRET: &str = "CANARY-slack-signing-secret-7f3a90";
 const LINK_KEY: &str = "CANARY-link-key-91bd22";
+const LARK_KEY: &str = "CANARY-lark-encrypt-key-5c01";
+const LARK_TOKEN: &str = "CANARY-lark-token-e4d7";
 
 /// A minimal HTTP/1.1 exchange (Connection: close): status and body.
 async fn http(
@@ -64,6 +67,66 @@ async fn http(
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// A Lark card callback as Lark sends it (encrypted, signed); the status and the answer.
+async fn lark_click(port: u16, document: &Value, encrypt_key: &str) -> (u16, Value) {
+    let body = lark::seal(
+        encrypt_key.as_bytes(),
+        [9; 16],
+        document.to_string().as_bytes(),
+    );
+    let ts = now().to_string();
+    let headers = [
+        ("Content-Type", "application/json".to_owned()),
+        ("X-Lark-Request-Timestamp", ts.clone()),
+        ("X-Lark-Request-Nonce", "nonce-1".to_owned()),
+        (
+            "X-Lark-Signature",
+            lark::signature(&ts, "nonce-1", encrypt_key.as_bytes(), &body),
+        ),
+    ];
+    let (status, answer) = http(port, "POST", "/chat/lark", &headers, &body).await;
+    (
+        status,
+        serde_json::from_str(&answer).unwrap_or(Value::String(answer)),
+    )
+}
+
+/// The Lark endpoint: the URL check, a signed click by carol (refused by RBAC, shown as an
+/// error toast), an unmapped account, a body sealed with another key.
+async fn lark_clicks(port: u16, approve: &str, answers: &mut Vec<String>) {
+    let check = json!({"type": "url_verification", "challenge": "ch-42", "token": LARK_TOKEN});
+    let (status, answer) = lark_click(port, &check, LARK_KEY).await;
+    assert_eq!((status, &answer), (200, &json!({"challenge": "ch-42"})));
+    let click = |open_id: &str, event: &str| {
+        json!({
+            "schema": "2.0",
+            "header": {"event_id": event, "event_type": "card.action.trigger", "token": LARK_TOKEN},
+            "event": {"operator": {"open_id": open_id}, "action": {"tag": "button", "value": {"schemagate": approve}}}
+        })
+    };
+    let (status, carol) = lark_click(port, &click("ou_carol", "ev-1"), LARK_KEY).await;
+    assert_eq!(status, 200, "{carol}");
+    assert_eq!(carol["toast"]["type"], "error", "{carol}");
+    assert!(
+        carol["toast"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("NotAllowedByRBAC"),
+        "{carol}"
+    );
+    let (_, nobody) = lark_click(port, &click("ou_nobody", "ev-2"), LARK_KEY).await;
+    assert!(
+        nobody["toast"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("lark account is not mapped"),
+        "{nobody}"
+    );
+    let (status, forged) = lark_click(port, &click("ou_carol", "ev-3"), "guessed-key").await;
+    assert!(status == 400 || status == 401, "{status} {forged}");
+    answers.extend([carol.to_string(), nobody.to_string(), forged.to_string()]);
 }
 
 /// The confirmation page's form, posted.
@@ -167,6 +230,7 @@ spec:
     - {provider: slack, id: U_ALICE, user: alice, groups: [dba]}
     - {provider: slack, id: U_DAVE, user: dave, groups: [dba]}
     - {provider: slack, id: U_CAROL, user: carol, groups: [developers]}
+    - {provider: lark, id: ou_carol, user: carol, groups: [developers]}
 "#;
 
 async fn approvals(team: &Team) -> Vec<Value> {
@@ -320,7 +384,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         "admin",
         &["apply", "-f", "-"],
         Some(&format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: schemagate-chat}}\nstringData:\n  slack-signing-secret: {SLACK_SECRET}\n  link-key: {LINK_KEY}\n"
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: schemagate-chat}}\nstringData:\n  slack-signing-secret: {SLACK_SECRET}\n  link-key: {LINK_KEY}\n  lark-encrypt-key: {LARK_KEY}\n  lark-verification-token: {LARK_TOKEN}\n"
         )),
     )
     .unwrap();
@@ -416,6 +480,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         "{text}"
     );
     answers.extend([unmapped.1, carol.1, edited.1]);
+    lark_clicks(chat_port, &approve, &mut answers).await;
     assert_impersonation_is_limited(&team, &change).await;
     assert!(
         approvals(&team).await.is_empty(),
@@ -554,7 +619,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         ("objects", &objects),
         ("answers", &answers.join("\n")),
     ] {
-        for secret in [SLACK_SECRET, LINK_KEY] {
+        for secret in [SLACK_SECRET, LINK_KEY, LARK_KEY, LARK_TOKEN] {
             assert!(!text.contains(secret), "{secret} leaked into the {name}");
         }
     }

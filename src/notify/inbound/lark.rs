@@ -112,8 +112,28 @@ fn decrypt(encrypt_key: &[u8], encrypted: &str) -> Result<Vec<u8>, InboundError>
     Ok(plain.to_vec())
 }
 
-/// The signature Lark sends for `body`.
-fn signature(timestamp: &str, nonce: &str, encrypt_key: &[u8], body: &[u8]) -> String {
+/// What the Lark platform sends for `document`: `{"encrypt": base64(iv ‖ ciphertext)}`. The
+/// callback server never encrypts; this is for tests and tools that play Lark's part.
+#[must_use]
+pub fn seal(encrypt_key: &[u8], iv: [u8; 16], document: &[u8]) -> Vec<u8> {
+    use aes::cipher::BlockEncryptMut;
+    let key = sha2::Sha256::digest(encrypt_key);
+    let mut buf = document.to_vec();
+    buf.resize(document.len() + 16, 0);
+    let sealed = cbc::Encryptor::<aes::Aes256>::new_from_slices(&key, &iv)
+        .ok()
+        .and_then(|e| e.encrypt_padded_mut::<Pkcs7>(&mut buf, document.len()).ok())
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    let b64 = base64::engine::general_purpose::STANDARD.encode([iv.to_vec(), sealed].concat());
+    serde_json::json!({ "encrypt": b64 })
+        .to_string()
+        .into_bytes()
+}
+
+/// The signature Lark sends for `body` (`X-Lark-Signature`).
+#[must_use]
+pub fn signature(timestamp: &str, nonce: &str, encrypt_key: &[u8], body: &[u8]) -> String {
     let mut h = sha2::Sha256::new();
     h.update(timestamp.as_bytes());
     h.update(nonce.as_bytes());

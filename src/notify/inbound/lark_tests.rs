@@ -1,5 +1,3 @@
-use aes::cipher::{BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
-use base64::Engine as _;
 use sha2::Digest as _;
 
 use super::*;
@@ -16,18 +14,7 @@ fn keys() -> LarkKeys<'static> {
 
 /// Encrypts the way the Lark platform does (fixed IV for the test).
 fn encrypt(doc: &serde_json::Value) -> Vec<u8> {
-    let key = sha2::Sha256::digest(KEY);
-    let iv = [7u8; 16];
-    let plain = doc.to_string().into_bytes();
-    let mut buf = plain.clone();
-    buf.resize(plain.len() + 16, 0);
-    let ct = cbc::Encryptor::<aes::Aes256>::new_from_slices(&key, &iv)
-        .unwrap()
-        .encrypt_padded_mut::<Pkcs7>(&mut buf, plain.len())
-        .unwrap()
-        .to_vec();
-    let b64 = base64::engine::general_purpose::STANDARD.encode([iv.to_vec(), ct].concat());
-    serde_json::json!({"encrypt": b64}).to_string().into_bytes()
+    seal(KEY, [7u8; 16], doc.to_string().as_bytes())
 }
 
 fn click(token: &str, value: serde_json::Value) -> serde_json::Value {
