@@ -12,6 +12,7 @@ mod dev_identity;
 pub mod diff;
 pub mod exec_change;
 pub mod review;
+mod review_live;
 pub mod review_manifest;
 pub mod review_output;
 pub mod run;

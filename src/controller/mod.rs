@@ -9,6 +9,7 @@ pub mod connection;
 pub mod database_instance;
 pub mod history_cache;
 pub mod leader;
+pub mod live_schema;
 pub mod metrics;
 pub mod notifications;
 pub mod project;
