@@ -636,3 +636,91 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
         )
         .unwrap();
 }
+
+/// The button value in a Slack message body: the `value` of the element whose `action_id` is
+/// `schemagate.approve`.
+fn approve_button(body: &Value) -> Option<String> {
+    body["blocks"].as_array()?.iter().find_map(|block| {
+        block["elements"].as_array()?.iter().find_map(|e| {
+            (e["action_id"] == "schemagate.approve")
+                .then(|| e["value"].as_str().map(str::to_owned))?
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_approve_button_of_the_notice_sent_to_slack_approves_as_the_clicker() {
+    let team = Team::new("chatnotice").await;
+    // The Slack channel's incoming webhook, played by a local receiver.
+    let channel = Receiver::start(Mode::Accept).await.unwrap();
+    team.as_user(
+        "admin",
+        &["apply", "-f", "-"],
+        Some(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: schemagate-chat}}\nstringData:\n  slack-signing-secret: {SLACK_SECRET}\n  link-key: {LINK_KEY}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: slack-hook}}\nstringData:\n  url: {}/services/T0001/B0001/hooktoken\n",
+            channel.url
+        )),
+    )
+    .unwrap();
+    let chat_port = free_port();
+    let chat_addr = format!("127.0.0.1:{chat_port}");
+    let followups = Receiver::start(Mode::Accept).await.unwrap();
+    let prefix = format!("{}/actions/", followups.url);
+    let _operator = team
+        .start_operator(&[
+            "--chat-addr",
+            chat_addr.as_str(),
+            "--chat-secret",
+            "schemagate-chat",
+            "--chat-slack-response-prefix",
+            prefix.as_str(),
+        ])
+        .await;
+    let pg = team.database();
+    team.as_user(
+        "admin",
+        &["apply", "-f", "-"],
+        Some(
+            "apiVersion: schemagate.io/v1alpha1\nkind: Project\nmetadata: {name: chat}\nspec:\n  instances: [pg]\n  approval:\n    chatIdentities:\n    - {provider: slack, id: U_ALICE, user: alice, groups: [dba]}\n  notifications:\n  - name: dba\n    type: slack\n    urlSecretRef: {name: slack-hook, key: url}\n    events: [awaitingApproval]\n",
+        ),
+    )
+    .unwrap();
+    team.create(
+        "bob",
+        "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: ledger}\nspec:\n  projectRef: chat\n  instanceRef: pg\n  version: \"1\"\n  sql: \"CREATE TABLE ledger (id bigint PRIMARY KEY);\"\n",
+    )
+    .unwrap();
+    team.wait_phase("ledger", "AwaitingApproval").await;
+    let mut value = None;
+    for _ in 0..600 {
+        value = channel
+            .accepted()
+            .iter()
+            .find_map(|d| approve_button(&d.body));
+        if value.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let value = value.expect("the awaitingApproval message carries an Approve button");
+    let click = SlackClick::with_response_url(
+        "U_ALICE",
+        &value,
+        now(),
+        SLACK_SECRET,
+        &format!("{prefix}T0001/1/abc"),
+    );
+    let answer = click.send(chat_port).await;
+    assert!(
+        slack_text(&answer).contains("approved as alice"),
+        "{answer:?}"
+    );
+    team.wait_phase("ledger", "Applied").await;
+    assert!(
+        pg.psql("SELECT to_regclass('ledger') IS NOT NULL")
+            .unwrap()
+            .contains('t')
+    );
+    let recorded = approvals(&team).await;
+    assert_eq!(recorded[0]["spec"]["approver"]["username"], "alice");
+}

@@ -267,6 +267,7 @@ pub async fn operate(
         concurrency: args.concurrency,
         exec: crate::engine::ExecOptions::default(),
         require_approver_identity: args.approver_identity == ApproverIdentity::Required,
+        chat_approvals: args.chat.chat_addr.is_some(),
     };
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
     let webhook = match args.webhook.webhook_addr {

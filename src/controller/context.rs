@@ -28,6 +28,9 @@ pub struct Settings {
     /// Whether an Approval counts only with an approver recorded by the admission webhook
     /// (true wherever the webhook is installed: without it anyone could write one).
     pub require_approver_identity: bool,
+    /// Whether this operator serves the chat callbacks (`--chat-addr`): only then do
+    /// `awaitingApproval` notices carry Approve/Reject buttons.
+    pub chat_approvals: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +41,7 @@ impl Default for Settings {
             concurrency: 4,
             exec: crate::engine::ExecOptions::default(),
             require_approver_identity: true,
+            chat_approvals: false,
         }
     }
 }

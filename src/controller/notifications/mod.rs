@@ -69,8 +69,37 @@ async fn notify_change(change: &SchemaChange, ctx: &Context, ns: &str) -> Result
         .get_opt(&change.spec.instance_ref)
         .await?
         .and_then(|i| i.spec.environment);
-    let notices = notify::change_notices(change, environment.as_deref());
+    let mut notices = notify::change_notices(change, environment.as_deref());
+    if ctx.settings.chat_approvals && !project.spec.approval.chat_identities.is_empty() {
+        add_approval_buttons(change, &mut notices);
+    }
     deliver(ctx, ns, &project, change, &notices).await
+}
+
+/// Approve/Reject buttons on the `awaitingApproval` notice (Slack and Lark show them; the
+/// callback endpoint turns a click into an Approval created as the mapped user). One-time links
+/// are issued per person, so they never go to a channel.
+fn add_approval_buttons(change: &SchemaChange, notices: &mut [Notice]) {
+    let (Some(namespace), Some(name), Some(uid), Some(digest)) = (
+        change.metadata.namespace.clone(),
+        change.metadata.name.clone(),
+        change.metadata.uid.clone(),
+        change.status.as_ref().and_then(|s| s.sql_digest.clone()),
+    ) else {
+        return;
+    };
+    let change = notify::actions::ChangeRef {
+        namespace,
+        name,
+        uid,
+        digest,
+    };
+    for notice in notices
+        .iter_mut()
+        .filter(|n| n.event == crate::api::NotificationEvent::AwaitingApproval)
+    {
+        notice.actions = Some(notify::actions::approval_actions(&change, None));
+    }
 }
 
 /// Reconciles the drift notices of one DatabaseInstance, for every Project that lists it.
