@@ -487,21 +487,36 @@ fn helm_chart_renders_lints_and_agrees_with_kustomize() {
     assert_eq!(container(&rendered.docs), container(&kustomize));
 
     // Both make SchemaChange specs read-only to the operator's ServiceAccount (RBAC's `patch`
-    // for the finalizer cannot), with the same policy.
-    let policy = |docs: &[Value]| {
-        let found = of_kind(docs, "ValidatingAdmissionPolicy");
-        assert_eq!(found.len(), 1, "one ValidatingAdmissionPolicy");
-        let binding = of_kind(docs, "ValidatingAdmissionPolicyBinding");
-        assert_eq!(binding.len(), 1);
-        assert_eq!(
-            binding[0]["spec"]["policyName"],
-            found[0]["metadata"]["name"]
-        );
+    // for the finalizer cannot), with the same policy; and both admit edits that amount to
+    // approving only from approvers, with the same policy.
+    let named = |docs: &[Value], suffix: &str| -> Value {
+        let found: Vec<&Value> = of_kind(docs, "ValidatingAdmissionPolicy")
+            .into_iter()
+            .filter(|p| p["metadata"]["name"].as_str().unwrap().ends_with(suffix))
+            .collect();
+        assert_eq!(found.len(), 1, "one {suffix} policy");
+        let binding: Vec<&Value> = of_kind(docs, "ValidatingAdmissionPolicyBinding")
+            .into_iter()
+            .filter(|b| b["spec"]["policyName"] == found[0]["metadata"]["name"])
+            .collect();
+        assert_eq!(binding.len(), 1, "one binding of the {suffix} policy");
         assert_eq!(
             binding[0]["spec"]["validationActions"],
             serde_json::json!(["Deny"])
         );
-        let spec = &found[0]["spec"];
+        found[0]["spec"].clone()
+    };
+    assert_eq!(
+        of_kind(&rendered.docs, "ValidatingAdmissionPolicy").len(),
+        2,
+        "the chart's policies (chat approvals off)"
+    );
+    assert_eq!(
+        named(&rendered.docs, "-approver-only-edits"),
+        named(&kustomize, "-approver-only-edits")
+    );
+    let policy = |docs: &[Value]| {
+        let spec = named(docs, "-operator-spec-read-only");
         (
             spec["matchConstraints"].clone(),
             spec["validations"].clone(),
