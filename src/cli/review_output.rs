@@ -212,14 +212,14 @@ fn uri(path: &str) -> String {
 struct SarifRule {
     id: String,
     name: String,
-    short_description: SarifText,
+    short_description: SarifText<'static>,
     #[serde(skip_serializing_if = "Option::is_none")]
     help_uri: Option<&'static str>,
 }
 
 #[derive(Serialize)]
-struct SarifText {
-    text: String,
+struct SarifText<'a> {
+    text: std::borrow::Cow<'a, str>,
 }
 
 #[derive(Serialize)]
@@ -228,27 +228,27 @@ struct SarifResult<'a> {
     rule_id: &'a str,
     rule_index: usize,
     level: &'static str,
-    message: SarifText,
-    locations: [SarifLocation; 1],
+    message: SarifText<'a>,
+    locations: [SarifLocation<'a>; 1],
     properties: SarifProperties<'a>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SarifLocation {
-    physical_location: SarifPhysical,
+struct SarifLocation<'a> {
+    physical_location: SarifPhysical<'a>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SarifPhysical {
-    artifact_location: SarifArtifact,
+struct SarifPhysical<'a> {
+    artifact_location: SarifArtifact<'a>,
     region: SarifRegion,
 }
 
 #[derive(Serialize)]
-struct SarifArtifact {
-    uri: String,
+struct SarifArtifact<'a> {
+    uri: &'a str,
 }
 
 #[derive(Serialize)]
@@ -268,10 +268,10 @@ struct SarifProperties<'a> {
     impact: Option<&'a Impact>,
 }
 
-fn location(path: &str, line: usize, column: Option<usize>) -> [SarifLocation; 1] {
+fn location(uri: &str, line: usize, column: Option<usize>) -> [SarifLocation<'_>; 1] {
     [SarifLocation {
         physical_location: SarifPhysical {
-            artifact_location: SarifArtifact { uri: uri(path) },
+            artifact_location: SarifArtifact { uri },
             region: SarifRegion {
                 start_line: line,
                 start_column: column,
@@ -297,7 +297,7 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 id: (*id).to_owned(),
                 name: name.to_owned(),
                 short_description: SarifText {
-                    text: format!("schemagate SQL review rule {id} ({name})"),
+                    text: format!("schemagate SQL review rule {id} ({name})").into(),
                 },
                 help_uri: Some("https://www.bytebase.com/docs/sql-review/review-rules/"),
             }
@@ -315,8 +315,9 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             help_uri: None,
         });
     }
+    let uris: Vec<String> = reports.iter().map(|r| uri(&r.path)).collect();
     let findings = || {
-        reports.iter().flat_map(|r| {
+        reports.iter().zip(&uris).flat_map(|(r, uri)| {
             r.report.findings.iter().map(|f| SarifResult {
                 rule_id: &f.rule,
                 rule_index: index.get(f.rule.as_str()).copied().unwrap_or_default(),
@@ -325,9 +326,9 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                     Level::Warning => "warning",
                 },
                 message: SarifText {
-                    text: f.message.clone(),
+                    text: f.message.as_str().into(),
                 },
-                locations: location(&r.path, f.line, Some(f.column + 1)),
+                locations: location(uri, f.line, Some(f.column + 1)),
                 properties: SarifProperties {
                     statement: f.statement,
                     risk: r.report.statement_risks.get(f.statement).copied(),
@@ -337,7 +338,7 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         })
     };
     let impacts = || {
-        reports.iter().flat_map(|r| {
+        reports.iter().zip(&uris).flat_map(|(r, uri)| {
             r.report
                 .impacts
                 .iter()
@@ -346,8 +347,10 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                     rule_id: "impact",
                     rule_index: impact_index,
                     level: "note",
-                    message: SarifText { text: i.describe() },
-                    locations: location(&r.path, i.line, None),
+                    message: SarifText {
+                        text: i.describe().into(),
+                    },
+                    locations: location(uri, i.line, None),
                     properties: SarifProperties {
                         statement: i.statement,
                         risk: None,
