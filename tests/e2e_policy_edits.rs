@@ -39,28 +39,6 @@ spec:
     approvers: {groups: [dba]}
 ";
 
-/// The policy as kustomize ships it, bound to this test's namespace only (the control plane is
-/// shared by the other tests).
-fn install_policy(team: &Team) {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("config/rbac/approver_only_edits.yaml");
-    let text = std::fs::read_to_string(file).unwrap();
-    let policy = text.split("\n---\n").next().unwrap();
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(policy))
-        .unwrap();
-    let ns = &team.ns;
-    let binding = format!(
-        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n\
-         metadata: {{name: {ns}-approver-only-edits}}\nspec:\n  policyName: schemagate-approver-only-edits\n\
-         \x20 validationActions: [Deny]\n  matchResources:\n    namespaceSelector:\n\
-         \x20     matchLabels: {{kubernetes.io/metadata.name: {ns}}}\n"
-    );
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(&binding))
-        .unwrap();
-}
-
 fn patch(team: &Team, user: &str, what: &str, patch: &str) -> Result<String, String> {
     team.as_user(user, &["patch", what, "--type=merge", "-p", patch], None)
         .map_err(|e| e.to_string())
@@ -75,7 +53,7 @@ async fn only_approvers_may_make_edits_that_amount_to_approving() {
     let _pg = team.database();
     team.as_user("admin", &["apply", "-f", "-"], Some(PROJECT))
         .unwrap();
-    install_policy(&team);
+    team.install_policies("config/rbac/approver_only_edits.yaml");
     team.create(
         "bob",
         "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: orders}\nspec:\n  projectRef: shop\n  instanceRef: pg\n  version: \"1\"\n  sql: \"CREATE TABLE orders (id bigint PRIMARY KEY);\"\n",

@@ -11,7 +11,7 @@
 //! its safe alternative is not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use schemagate::engine::stats::{self, ObservedTable};
+use schemagate::engine::stats;
 use schemagate::engine::{ConnectionConfig, Session};
 use schemagate::review::catalog::{Server, TableSize};
 use schemagate::review::impact::{self, Algorithm, Impact, Lock, verify};
@@ -144,20 +144,6 @@ const PG_FORMS: &[&str] = &[
     "LOCK TABLE big IN SHARE MODE",
 ];
 
-/// The server's report in the model's terms: the strongest lock mode per table.
-fn observed(tables: &[ObservedTable]) -> Vec<verify::Observed> {
-    tables
-        .iter()
-        .map(|t| verify::Observed {
-            table: t.name.clone(),
-            lock: t.modes.iter().filter_map(|m| Lock::from_pg_mode(m)).max(),
-            new_file: t.new_file,
-            seq_scans: t.seq_scans,
-            held_before: t.held.iter().filter_map(|m| Lock::from_pg_mode(m)).max(),
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn postgres_model_agrees_with_the_server_on_95_percent_of_forms() {
     let url = fresh_pg_database().unwrap();
@@ -177,7 +163,11 @@ async fn postgres_model_agrees_with_the_server_on_95_percent_of_forms() {
         let seen = stats::observe_pg(conn, sql)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {}", schemagate::engine::error_chain(&e)));
-        if let Some(d) = verify::disagreement(sql, &predicted, &observed(&seen)) {
+        if let Some(d) = verify::disagreement(
+            sql,
+            &predicted,
+            &schemagate::controller::live_schema::observed(&seen),
+        ) {
             disagreements.push(format!("{sql}: {d}"));
         }
     }
