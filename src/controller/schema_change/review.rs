@@ -49,7 +49,14 @@ async fn live_catalog(cfg: &ConnectionConfig, engine: Engine) -> Option<Catalog>
         return None;
     }
     let mut catalog = match engine::introspect::snapshot_database(cfg).await {
-        Ok(schema) => Catalog::from_ddl(engine, &schema.canonical_ddl()).ok()?,
+        Ok(schema) => match Catalog::from_ddl(engine, &schema.canonical_ddl()) {
+            Ok(catalog) => catalog,
+            Err(e) => {
+                // A gap in the review's parser, not in the database: said, never silent.
+                tracing::warn!(error = %e, "live schema unreadable for review");
+                return None;
+            }
+        },
         Err(e) => {
             tracing::warn!(error = %engine::error_chain(&e), "live schema unavailable for review");
             return None;
