@@ -35,19 +35,20 @@ use crate::snapshot::Schema;
 use crate::snapshot::SnapshotOptions;
 use build::Catalog;
 
-/// Relations, then the columns and owning columns of the ones that need them (by oid, so no
-/// plan depends on statistics).
+/// The columns and owning columns of the relations that need them (by oid, so no plan depends
+/// on statistics), and inheritance.
 async fn part_relations(
     c: &mut PgConnection,
     version: i32,
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
-    cat.classes = timed!("classes", catalog::classes(&mut *c).await)?;
-    let oids = |kinds: &[&str]| -> Vec<i64> {
-        cat.classes
+    // The kinds only: the relations themselves are read on another connection meanwhile.
+    let kinds = timed!("relation_kinds", catalog::relation_kinds(&mut *c).await)?;
+    let oids = |wanted: &[&str]| -> Vec<i64> {
+        kinds
             .iter()
-            .filter(|k| kinds.contains(&k.kind.as_str()))
-            .map(|k| k.oid)
+            .filter(|(_, k)| wanted.contains(&k.as_str()))
+            .map(|(oid, _)| *oid)
             .collect()
     };
     let (relations, indexes, sequences) = (
@@ -101,6 +102,7 @@ async fn part_rest(
         .collect();
     cat.namespaces = timed!("namespaces", catalog::namespaces(&mut *c).await)?;
     cat.extensions = timed!("extensions", catalog::extensions(&mut *c).await)?;
+    cat.classes = timed!("classes", catalog::classes(&mut *c).await)?;
     cat.types = timed!("types", catalog::types(&mut *c).await)?;
     cat.enum_labels = timed!("enum_labels", catalog::enum_labels(&mut *c).await)?;
     cat.ranges = timed!("ranges", catalog::ranges(&mut *c).await)?;
@@ -187,6 +189,7 @@ pub(crate) async fn snapshot_parallel(
             return Err(e);
         }
     };
+    // About equal work each (2,000 tables: ~150 ms): columns | deparsed text | the rest.
     let part_b = tokio::spawn(async move {
         let mut cat = Catalog::default();
         let r = timed!("part B", part_deparsed(&mut b, version, &mut cat).await);
@@ -207,7 +210,6 @@ pub(crate) async fn snapshot_parallel(
     let joined = match (ra, rb, rc) {
         (Ok(()), Ok(()), Ok(())) => {
             let mut cat = Catalog {
-                classes: ca.classes,
                 attributes: ca.attributes,
                 sequence_owners: ca.sequence_owners,
                 inherits: ca.inherits,

@@ -192,6 +192,18 @@ pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Er
     .await
 }
 
+/// The kind of every relation [`classes`] reads: (oid, relkind).
+pub(super) async fn relation_kinds(
+    c: &mut PgConnection,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, relkind::text FROM pg_class \
+         WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S', 'i', 'I')",
+    )
+    .fetch_all(c)
+    .await
+}
+
 /// A column (or composite type attribute, or index column).
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct Attribute {
