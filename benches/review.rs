@@ -10,7 +10,8 @@ use std::fmt::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use schemagate::review::{Engine, Policy, review};
+use schemagate::cli::review_output::{FileReport, Format, write as write_output};
+use schemagate::review::{Engine, Policy, Report, review};
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
@@ -189,6 +190,42 @@ fn status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Counts what is written and drops it (stdout without a terminal).
+#[derive(Default)]
+struct Counting(usize);
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn format_of(name: &str) -> Option<Format> {
+    match name {
+        "text" => Some(Format::Text),
+        "json" => Some(Format::Json),
+        "sarif" => Some(Format::Sarif),
+        _ => None,
+    }
+}
+
+/// What `schemagate review --format F` does after reviewing: write every finding through a
+/// 64 KiB buffer. Returns the bytes written.
+fn print(format: Format, report: Report) -> usize {
+    let reports = [FileReport {
+        path: "migration.sql".into(),
+        object: None,
+        report,
+    }];
+    let mut sink = std::io::BufWriter::with_capacity(1 << 16, Counting::default());
+    write_output(format, &reports, &mut sink).unwrap();
+    sink.into_inner().map(|c| c.0).unwrap_or(0)
+}
+
 /// Child mode: generate, then report RSS before and peak RSS after one review (or raw parse).
 fn child(what: &str, engine: Engine, size: usize) {
     let sql = generate(engine, size);
@@ -198,6 +235,10 @@ fn child(what: &str, engine: Engine, size: usize) {
         "review" => {
             let r = review(&sql, engine, &policy, None);
             std::hint::black_box(r.findings.len());
+        }
+        f if format_of(f).is_some() => {
+            let r = review(&sql, engine, &policy, None);
+            std::hint::black_box(print(format_of(f).unwrap(), r));
         }
         _ => {
             let stmts = Parser::parse_sql(&*dialect(engine), &sql).unwrap();
@@ -250,6 +291,7 @@ fn main() {
         "| engine | script | statements | findings | raw parse | review | review/raw | split+parse only | review peak mem | peak/script | raw parse peak mem | 2 MiB review |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut formats = Vec::new();
     for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
         let sql = generate(engine, size);
         let mb = sql.len() as f64 / 1e6;
@@ -295,5 +337,36 @@ fn main() {
             raw_peak as f64 / 1e6,
             t2.as_secs_f64() * 1e3,
         );
+        // The whole command: review, then every finding written in each output format,
+        // interleaved with the raw parse again so both see the same load.
+        for name in ["text", "json", "sarif"] {
+            let format = format_of(name).unwrap();
+            let (mut raw, mut full, mut written) = (Duration::MAX, Duration::MAX, 0);
+            for _ in 0..runs {
+                raw = raw.min(best_of(1, || {
+                    std::hint::black_box(Parser::parse_sql(&*d, &sql).unwrap().len());
+                }));
+                full = full.min(best_of(1, || {
+                    written = print(format, review(&sql, engine, &policy, None));
+                }));
+            }
+            let (bytes, peak_mem) = peak(name, engine, size);
+            formats.push(format!(
+                "| {engine} | {name} | {:.1} MB | {:.1} MB/s | {:.2}× | {:.1} MB | {:.2}× |",
+                written as f64 / 1e6,
+                mb / full.as_secs_f64(),
+                raw.as_secs_f64() / full.as_secs_f64(),
+                peak_mem as f64 / 1e6,
+                peak_mem as f64 / bytes as f64,
+            ));
+        }
+    }
+    println!();
+    println!(
+        "| engine | output | output size | review + output | ×raw parse | peak mem | peak/script |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for line in formats {
+        println!("{line}");
     }
 }

@@ -1,4 +1,4 @@
-//! The samples in README.md and docs/*.md, checked against the built binary, so a sample can no
+//! The samples in README.md and docs/**/*.md, checked against the built binary, so a sample can no
 //! longer drift from what the program prints.
 //!
 //! - A ```` ```console ```` block is run: each `$ command` line (a trailing `\` continues it)
@@ -138,15 +138,25 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn pages() -> Vec<PathBuf> {
-    let mut pages = vec![repo().join("README.md")];
-    let mut docs: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
+/// The `.md` files under `dir` and its subfolders (docs/notifications/…), sorted.
+fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
-    docs.sort();
-    pages.extend(docs);
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            markdown_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+}
+
+fn pages() -> Vec<PathBuf> {
+    let mut pages = vec![repo().join("README.md")];
+    markdown_files(&repo().join("docs"), &mut pages);
     pages
 }
 

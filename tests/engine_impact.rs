@@ -14,7 +14,7 @@
 use schemagate::engine::stats::{self, ObservedTable};
 use schemagate::engine::{ConnectionConfig, Session};
 use schemagate::review::catalog::{Server, TableSize};
-use schemagate::review::impact::{self, Algorithm, Impact, Lock};
+use schemagate::review::impact::{self, Algorithm, Impact, Lock, verify};
 use schemagate::review::{Catalog, Engine, Policy, Risk, review};
 use schemagate_testkit::{fresh_mysql_database, fresh_pg_database};
 use sqlparser::ast::ObjectName;
@@ -140,60 +140,23 @@ const PG_FORMS: &[&str] = &[
     "LOCK TABLE big IN SHARE MODE",
 ];
 
-fn strongest(t: &ObservedTable) -> Option<Lock> {
-    t.modes.iter().filter_map(|m| Lock::from_pg_mode(m)).max()
-}
-
-/// Compares one form's prediction with what the server did; `None` when they agree.
-fn pg_disagreement(sql: &str, predicted: &[Impact], observed: &[ObservedTable]) -> Option<String> {
-    let truncate = sql.starts_with("TRUNCATE");
-    let mut problems = Vec::new();
-    for o in observed {
-        let lock = strongest(o);
-        let p = predicted
-            .iter()
-            .find(|i| i.table.rsplit('.').next() == Some(o.name.as_str()));
-        let Some(p) = p else {
-            // Weak locks taken to read other tables (e.g. a foreign key check) are not modelled.
-            if lock.is_some_and(|l| l >= Lock::ShareUpdateExclusive) || o.new_file {
-                problems.push(format!("{}: unpredicted {lock:?}", o.name));
-            }
-            continue;
-        };
-        // TRUNCATE gives the table a new, empty file (and PostgreSQL counts one scan of it):
-        // neither costs time proportional to the old size, so only its lock is compared.
-        let scanned = o.seq_scans > 0 || o.new_file;
-        let new_file = p.rewrite || truncate;
-        let cost_differs = !truncate && scanned != p.proportional();
-        if lock != Some(p.lock) || new_file != o.new_file || cost_differs {
-            problems.push(format!(
-                "{}: predicted {} rewrite={} cost={}, observed {:?} new_file={} scans={}",
-                o.name,
-                p.lock.as_str(),
-                p.rewrite,
-                p.proportional(),
-                lock,
-                o.new_file,
-                o.seq_scans
-            ));
-        }
-    }
-    for p in predicted {
-        let name = p.table.rsplit('.').next().unwrap_or(&p.table);
-        if !observed.iter().any(|o| o.name == name) {
-            problems.push(format!(
-                "{}: predicted {} but no lock seen",
-                p.table,
-                p.lock.as_str()
-            ));
-        }
-    }
-    (!problems.is_empty()).then(|| problems.join("; "))
+/// The server's report in the model's terms: the strongest lock mode per table.
+fn observed(tables: &[ObservedTable]) -> Vec<verify::Observed> {
+    tables
+        .iter()
+        .map(|t| verify::Observed {
+            table: t.name.clone(),
+            lock: t.modes.iter().filter_map(|m| Lock::from_pg_mode(m)).max(),
+            new_file: t.new_file,
+            seq_scans: t.seq_scans,
+            held_before: t.held.iter().filter_map(|m| Lock::from_pg_mode(m)).max(),
+        })
+        .collect()
 }
 
 /// NOT VALID constraints (a check, a foreign key, a domain's check) are in the snapshot as
-/// `ALTER … ADD CONSTRAINT … NOT VALID` after the tables, which the review's catalog reads: a
-/// rule that needs the live schema still fires on such a database.
+/// `ALTER … ADD CONSTRAINT … NOT VALID` after the tables, which the review's catalog reads: the
+/// review gets its live catalog, and a rule that needs the live schema fires on such a database.
 #[tokio::test]
 async fn not_valid_constraints_leave_the_review_its_live_catalog() {
     let url = fresh_pg_database().unwrap();
@@ -215,7 +178,11 @@ async fn not_valid_constraints_leave_the_review_its_live_catalog() {
         .unwrap()
         .canonical_ddl();
     assert_eq!(ddl.matches("NOT VALID").count(), 3, "{ddl}");
-    let catalog = Catalog::from_ddl(Engine::Postgres, &ddl).unwrap();
+    // The operator's and `schemagate review --url`'s way to the live catalog.
+    let catalog = schemagate::controller::live_schema::catalog(&cfg)
+        .await
+        .unwrap();
+    assert_eq!(catalog.table_count(), 2);
     let sql = "ALTER TABLE t DROP CONSTRAINT t_pk;";
     let rules = |catalog: Option<&Catalog>| -> Vec<String> {
         review(
@@ -252,10 +219,10 @@ async fn postgres_model_agrees_with_the_server_on_95_percent_of_forms() {
     let mut disagreements = Vec::new();
     for sql in PG_FORMS {
         let predicted = model(Engine::Postgres, &catalog, sql);
-        let observed = stats::observe_pg(conn, sql)
+        let seen = stats::observe_pg(conn, sql)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {}", schemagate::engine::error_chain(&e)));
-        if let Some(d) = pg_disagreement(sql, &predicted, &observed) {
+        if let Some(d) = verify::disagreement(sql, &predicted, &observed(&seen)) {
             disagreements.push(format!("{sql}: {d}"));
         }
     }

@@ -19,6 +19,8 @@ pub mod types {
     pub const APPLIED: &str = "Applied";
     /// Approval: the Approval matches its SchemaChange and counts.
     pub const ACCEPTED: &str = "Accepted";
+    /// Project: every notification channel accepts messages (False names the failing ones).
+    pub const NOTIFICATIONS_HEALTHY: &str = "NotificationsHealthy";
 }
 
 /// Condition reasons (PascalCase, machine-readable).
@@ -54,6 +56,12 @@ pub mod reasons {
     pub const POLICY_VALID: &str = "PolicyValid";
     /// The review policy names an unknown rule or has a bad payload.
     pub const INVALID_POLICY: &str = "InvalidPolicy";
+    /// Every channel accepted its last message.
+    pub const CHANNELS_DELIVERING: &str = "ChannelsDelivering";
+    /// At least one channel refused or did not answer its last message (retried with backoff).
+    pub const DELIVERY_FAILING: &str = "DeliveryFailing";
+    /// No message was sent since the operator started.
+    pub const NO_DELIVERIES_YET: &str = "NoDeliveriesYet";
 
     // SchemaChange
     /// Review passed (possibly with warnings).

@@ -218,6 +218,18 @@ pub enum RiskLevel {
     High,
 }
 
+impl RiskLevel {
+    /// The risk as written in status and manifests: `LOW`, `MODERATE` or `HIGH`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "LOW",
+            Self::Moderate => "MODERATE",
+            Self::High => "HIGH",
+        }
+    }
+}
+
 /// Level of a review finding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]

@@ -11,7 +11,9 @@ pub mod dev;
 mod dev_identity;
 pub mod diff;
 pub mod exec_change;
+pub mod notify_preview;
 pub mod review;
+mod review_live;
 pub mod review_manifest;
 pub mod review_output;
 pub mod run;
@@ -41,6 +43,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Compare two schema snapshots (files or database URLs); exit 1 when they differ.
     Diff(diff::DiffArgs),
+    /// Print the request a notification channel receives for an example change (sends nothing).
+    NotifyPreview(notify_preview::NotifyPreviewArgs),
     /// Run one change through the executor (fault tests, debugging).
     #[command(name = "__exec-change", hide = true)]
     ExecChange(exec_change::ExecChangeArgs),
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dev(args) => dev::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::NotifyPreview(args) => notify_preview::run(&args),
         Command::ExecChange(args) => exec_change::run(&args),
     }
 }

@@ -34,8 +34,20 @@ pub struct ReviewArgs {
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// Current schema of the target database as SQL DDL, for catalog-aware rules.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "url")]
     pub schema: Option<PathBuf>,
+    /// The target database (postgres://…, mysql://…, a SQLite file): its live schema, server
+    /// version and table sizes become the review's context, as in the operator, so the impact
+    /// findings carry real sizes. The engine comes from the URL. Credentials in the URL (or in
+    /// SCHEMAGATE_DATABASE_URL) are never printed.
+    #[arg(long, env = "SCHEMAGATE_DATABASE_URL", hide_env_values = true)]
+    pub url: Option<String>,
+    /// With --url on PostgreSQL: run each script in one transaction that is always rolled back,
+    /// statement by statement, and compare the locks, rewrites and scans the server reports
+    /// with the predicted impact. The statements take their locks while it runs: use a copy of
+    /// production, not production.
+    #[arg(long, requires = "url")]
+    pub verify: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -112,6 +124,9 @@ pub enum ReviewCliError {
     /// Output could not be written.
     #[error("cannot write output: {0}")]
     Write(#[source] std::io::Error),
+    /// The database given with --url could not serve as context.
+    #[error("--url: {0}")]
+    Live(String),
 }
 
 /// Runs the command.
@@ -237,8 +252,24 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         )),
         None => None,
     };
+    let live = match &args.url {
+        Some(url) => Some(
+            super::review_live::Live::connect(url, args.engine).map_err(ReviewCliError::Live)?,
+        ),
+        None => None,
+    };
+    let default_engine = args
+        .engine
+        .or(live.as_ref().map(|l| l.cfg.engine))
+        .unwrap_or(Engine::Postgres);
     let mut catalogs: HashMap<Engine, Catalog> = HashMap::new();
     let mut catalog_for = |engine: Engine| -> Result<Option<Catalog>, ReviewCliError> {
+        if let Some(live) = &live {
+            return live
+                .catalog_for(engine)
+                .map(Some)
+                .map_err(ReviewCliError::Live);
+        }
         let Some((path, text)) = &schema_text else {
             return Ok(None);
         };
@@ -282,10 +313,13 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         .any(|d| d.value.get("kind").and_then(serde_yaml_ng::Value::as_str) == Some("Project"));
 
     let mut reports = Vec::new();
+    // The SQL of each report, in the same order (for --verify).
+    let mut reviewed_sql = Vec::new();
     for input in &inputs {
         if let Input::Sql { path, sql } = input {
-            let engine = args.engine.unwrap_or(Engine::Postgres);
+            let engine = default_engine;
             let catalog = catalog_for(engine)?;
+            reviewed_sql.push(sql.clone());
             reports.push(FileReport {
                 path: path.clone(),
                 object: None,
@@ -294,7 +328,11 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         }
     }
     for change in changes {
-        let engine = args.engine.or(change.engine).unwrap_or(Engine::Postgres);
+        let engine = args
+            .engine
+            .or(live.as_ref().map(|l| l.cfg.engine))
+            .or(change.engine)
+            .unwrap_or(Engine::Postgres);
         let catalog = catalog_for(engine)?;
         let mut report = match &change.project {
             Some(project) => review_under_project(project, &change.sql, engine, catalog.as_ref())?,
@@ -311,6 +349,7 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         for f in &mut report.findings {
             shift(f, change.line_offset, change.column_offset);
         }
+        reviewed_sql.push(change.sql.clone());
         reports.push(FileReport {
             path: change.path,
             object: Some(change.object),
@@ -322,11 +361,25 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
         FailOn::Error => Level::Error,
         FailOn::Warning => Level::Warning,
     };
-    let text = review_output::render(args.format, &reports);
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(ReviewCliError::Write)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    review_output::write(args.format, &reports, &mut out).map_err(ReviewCliError::Write)?;
+    if args.verify
+        && let Some(live) = &live
+    {
+        let verification = live
+            .verify(&reports, &reviewed_sql)
+            .map_err(ReviewCliError::Live)?;
+        // Text output gets the verification after the findings; machine formats keep stdout
+        // to their document.
+        if args.format == Format::Text {
+            out.write_all(verification.as_bytes())
+                .map_err(ReviewCliError::Write)?;
+        } else {
+            eprint!("{verification}");
+        }
+    }
+    out.flush().map_err(ReviewCliError::Write)?;
     Ok(reports.iter().any(|r| r.report.fails_at(fail_level)))
 }
 

@@ -1,12 +1,19 @@
 //! Output formats of `schemagate review`: text, JSON, SARIF 2.1.0 and GitHub workflow
 //! annotations. Formatting only: must not review or read files.
+//!
+//! Every format is written straight to the output as it is produced: the JSON and SARIF
+//! documents are serialized from borrowed views of the reports (no intermediate JSON tree, no
+//! whole-document string), so a review with hundreds of thousands of findings needs no more
+//! memory to print than it needed to review.
 
-use std::collections::BTreeSet;
-use std::fmt::Write;
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Write};
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap as _, SerializeSeq as _, Serializer as _};
 
-use crate::review::{Level, Report, Risk, RuleId};
+use crate::review::impact::Impact;
+use crate::review::{Engine, Finding, Level, Report, Risk, RuleId};
 
 /// `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,15 +39,26 @@ pub struct FileReport {
     pub report: Report,
 }
 
-/// Renders all reports in `format`.
+/// Writes all reports in `format` to `out` (buffer it: many small writes).
+///
+/// # Errors
+/// Writing failed.
+pub fn write(format: Format, reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text(reports, out),
+        Format::Json => json(reports, out),
+        Format::Sarif => sarif(reports, out),
+        Format::Github => github(reports, out),
+    }
+}
+
+/// All reports in `format`, as one string (for tests and small outputs).
 #[must_use]
 pub fn render(format: Format, reports: &[FileReport]) -> String {
-    match format {
-        Format::Text => text(reports),
-        Format::Json => json_text(reports),
-        Format::Sarif => sarif(reports),
-        Format::Github => github(reports),
-    }
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(format, reports, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn totals(reports: &[FileReport]) -> (usize, usize) {
@@ -56,11 +74,10 @@ fn label(r: &FileReport) -> String {
     }
 }
 
-fn text(reports: &[FileReport]) -> String {
-    let mut out = String::new();
+fn text(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     for r in reports {
         for f in &r.report.findings {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "{}:{}: {} {} — {}",
                 r.path,
@@ -68,22 +85,22 @@ fn text(reports: &[FileReport]) -> String {
                 f.level.as_str(),
                 f.rule,
                 f.message
-            );
+            )?;
         }
     }
     for r in reports {
         for i in r.report.impacts.iter().filter(|i| !i.new_table) {
-            let _ = writeln!(out, "{}:{}: impact {}", r.path, i.line, i.describe());
+            writeln!(out, "{}:{}: impact {}", r.path, i.line, i.describe())?;
         }
     }
     for r in reports {
-        let _ = writeln!(
+        writeln!(
             out,
             "{}: {} statement(s), risk {}",
             label(r),
             r.report.statements,
             r.report.risk.as_str()
-        );
+        )?;
     }
     let (errors, warnings) = totals(reports);
     let risk = reports
@@ -91,153 +108,295 @@ fn text(reports: &[FileReport]) -> String {
         .map(|r| r.report.risk)
         .max()
         .unwrap_or(Risk::Low);
-    let _ = writeln!(
+    writeln!(
         out,
         "{} input(s) reviewed: {errors} error(s), {warnings} warning(s), highest risk {}",
         reports.len(),
         risk.as_str()
-    );
-    out
+    )
 }
 
-/// The JSON document of `--format json`.
-#[must_use]
-pub fn json_value(reports: &[FileReport]) -> Value {
-    let files: Vec<Value> = reports
-        .iter()
-        .map(|r| {
-            let mut v = json!({
-                "path": r.path,
-                "engine": r.report.engine,
-                "risk": r.report.risk,
-                "statements": r.report.statements,
-                "findings": r.report.findings.iter().map(|f| json!({
-                    "rule": f.rule,
-                    "level": f.level,
-                    "statement": f.statement,
-                    "line": f.line,
-                    "column": f.column,
-                    "message": f.message,
-                })).collect::<Vec<_>>(),
-            });
-            if let (Some(o), Some(map)) = (&r.object, v.as_object_mut()) {
-                map.insert("object".to_owned(), json!(o));
-            }
-            if let (false, Some(map)) = (r.report.impacts.is_empty(), v.as_object_mut()) {
-                map.insert("impacts".to_owned(), json!(r.report.impacts));
-            }
-            v
-        })
-        .collect();
+/// One finding in the JSON document.
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule: &'a str,
+    level: Level,
+    statement: usize,
+    line: usize,
+    column: usize,
+    message: &'a str,
+}
+
+impl<'a> From<&'a Finding> for JsonFinding<'a> {
+    fn from(f: &'a Finding) -> Self {
+        Self {
+            rule: &f.rule,
+            level: f.level,
+            statement: f.statement,
+            line: f.line,
+            column: f.column,
+            message: &f.message,
+        }
+    }
+}
+
+fn json_findings<S: serde::Serializer>(findings: &&[Finding], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(findings.iter().map(JsonFinding::from))
+}
+
+/// A sequence serialized from an iterator as it is consumed.
+struct Streamed<F>(F);
+
+impl<I, F> Serialize for Streamed<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for item in (self.0)() {
+            seq.serialize_element(&item)?;
+        }
+        seq.end()
+    }
+}
+
+/// One input in the JSON document.
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    path: &'a str,
+    engine: Engine,
+    risk: Risk,
+    statements: usize,
+    #[serde(serialize_with = "json_findings")]
+    findings: &'a [Finding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[Impact]>::is_empty")]
+    impacts: &'a [Impact],
+}
+
+fn json(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     let (errors, warnings) = totals(reports);
-    json!({"files": files, "summary": {"errors": errors, "warnings": warnings}})
-}
-
-fn json_text(reports: &[FileReport]) -> String {
-    let mut s = json_value(reports).to_string();
-    s.push('\n');
-    s
+    let mut ser = serde_json::Serializer::new(&mut *out);
+    let mut doc = ser.serialize_map(Some(2))?;
+    doc.serialize_entry(
+        "files",
+        &Streamed(|| {
+            reports.iter().map(|r| JsonFile {
+                path: &r.path,
+                engine: r.report.engine,
+                risk: r.report.risk,
+                statements: r.report.statements,
+                findings: &r.report.findings,
+                object: r.object.as_deref(),
+                impacts: &r.report.impacts,
+            })
+        }),
+    )?;
+    doc.serialize_entry(
+        "summary",
+        &serde_json::json!({"errors": errors, "warnings": warnings}),
+    )?;
+    serde::ser::SerializeMap::end(doc)?;
+    writeln!(out)
 }
 
 fn uri(path: &str) -> String {
     path.trim_start_matches("./").replace(' ', "%20")
 }
 
-fn sarif(reports: &[FileReport]) -> String {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRule {
+    id: String,
+    name: String,
+    short_description: SarifText,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct SarifText {
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    rule_index: usize,
+    level: &'static str,
+    message: SarifText,
+    locations: [SarifLocation; 1],
+    properties: SarifProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifLocation {
+    physical_location: SarifPhysical,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifPhysical {
+    artifact_location: SarifArtifact,
+    region: SarifRegion,
+}
+
+#[derive(Serialize)]
+struct SarifArtifact {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRegion {
+    start_line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct SarifProperties<'a> {
+    statement: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk: Option<Risk>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impact: Option<&'a Impact>,
+}
+
+fn location(path: &str, line: usize, column: Option<usize>) -> [SarifLocation; 1] {
+    [SarifLocation {
+        physical_location: SarifPhysical {
+            artifact_location: SarifArtifact { uri: uri(path) },
+            region: SarifRegion {
+                start_line: line,
+                start_column: column,
+            },
+        },
+    }]
+}
+
+fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     let used: BTreeSet<&str> = reports
         .iter()
         .flat_map(|r| r.report.findings.iter().map(|f| f.rule.as_str()))
         .collect();
-    let rules: Vec<Value> = used
+    let index: HashMap<&str, usize> = used.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let any_impact = reports
+        .iter()
+        .any(|r| r.report.impacts.iter().any(|i| !i.new_table));
+    let mut rules: Vec<SarifRule> = used
         .iter()
         .map(|id| {
             let name = RuleId::lookup(id).map_or(*id, |r| r.info().enum_name);
-            json!({
-                "id": id,
-                "name": name,
-                "shortDescription": {"text": format!("schemagate SQL review rule {id} ({name})")},
-                "helpUri": "https://www.bytebase.com/docs/sql-review/review-rules/",
-            })
+            SarifRule {
+                id: (*id).to_owned(),
+                name: name.to_owned(),
+                short_description: SarifText {
+                    text: format!("schemagate SQL review rule {id} ({name})"),
+                },
+                help_uri: Some("https://www.bytebase.com/docs/sql-review/review-rules/"),
+            }
         })
         .collect();
-    let used = &used;
-    let results: Vec<Value> = reports
-        .iter()
-        .flat_map(|r| {
-            r.report.findings.iter().map(move |f| {
-                json!({
-                    "ruleId": f.rule,
-                    "ruleIndex": used.iter().position(|u| *u == f.rule),
-                    "level": match f.level { Level::Error => "error", Level::Warning => "warning" },
-                    "message": {"text": f.message},
-                    "locations": [{
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": uri(&r.path)},
-                            "region": {"startLine": f.line, "startColumn": f.column + 1},
-                        }
-                    }],
-                    "properties": {"statement": f.statement, "risk": r.report.statement_risks.get(f.statement)},
-                })
+    // Each statement's impact (lock, rewrite, scan) is a `note` of the pseudo-rule `impact`.
+    let impact_index = rules.len();
+    if any_impact {
+        rules.push(SarifRule {
+            id: "impact".into(),
+            name: "IMPACT".into(),
+            short_description: SarifText {
+                text: "What the statement locks, rewrites or scans".into(),
+            },
+            help_uri: None,
+        });
+    }
+    let findings = || {
+        reports.iter().flat_map(|r| {
+            r.report.findings.iter().map(|f| SarifResult {
+                rule_id: &f.rule,
+                rule_index: index.get(f.rule.as_str()).copied().unwrap_or_default(),
+                level: match f.level {
+                    Level::Error => "error",
+                    Level::Warning => "warning",
+                },
+                message: SarifText {
+                    text: f.message.clone(),
+                },
+                locations: location(&r.path, f.line, Some(f.column + 1)),
+                properties: SarifProperties {
+                    statement: f.statement,
+                    risk: r.report.statement_risks.get(f.statement).copied(),
+                    impact: None,
+                },
             })
         })
-        .collect();
-    // Each statement's impact (lock, rewrite, scan) as a `note` of the pseudo-rule `impact`.
-    let mut rules = rules;
-    let mut results = results;
-    let impacts: Vec<Value> = reports
-        .iter()
-        .flat_map(|r| {
+    };
+    let impacts = || {
+        reports.iter().flat_map(|r| {
             r.report
                 .impacts
                 .iter()
                 .filter(|i| !i.new_table)
-                .map(move |i| {
-                    json!({
-                        "ruleId": "impact",
-                        "level": "note",
-                        "message": {"text": i.describe()},
-                        "locations": [{
-                            "physicalLocation": {
-                                "artifactLocation": {"uri": uri(&r.path)},
-                                "region": {"startLine": i.line},
-                            }
-                        }],
-                        "properties": {"statement": i.statement, "impact": i},
-                    })
+                .map(|i| SarifResult {
+                    rule_id: "impact",
+                    rule_index: impact_index,
+                    level: "note",
+                    message: SarifText { text: i.describe() },
+                    locations: location(&r.path, i.line, None),
+                    properties: SarifProperties {
+                        statement: i.statement,
+                        risk: None,
+                        impact: Some(i),
+                    },
                 })
         })
-        .collect();
-    if !impacts.is_empty() {
-        let index = rules.len();
-        results.extend(impacts.into_iter().map(|mut v| {
-            if let Some(m) = v.as_object_mut() {
-                m.insert("ruleIndex".into(), json!(index));
-            }
-            v
-        }));
-        rules.push(json!({
-            "id": "impact",
-            "name": "IMPACT",
-            "shortDescription": {"text": "What the statement locks, rewrites or scans"},
-        }));
-    }
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    };
+    let mut ser = serde_json::Serializer::new(&mut *out);
+    let mut doc = ser.serialize_map(Some(3))?;
+    doc.serialize_entry("$schema", "https://json.schemastore.org/sarif-2.1.0.json")?;
+    doc.serialize_entry("version", "2.1.0")?;
+    doc.serialize_entry(
+        "runs",
+        &[SarifRun {
+            rules: &rules,
+            results: Streamed(|| findings().chain(impacts())),
+        }],
+    )?;
+    serde::ser::SerializeMap::end(doc)?;
+    writeln!(out)
+}
+
+/// The one run of the SARIF document.
+struct SarifRun<'a, F> {
+    rules: &'a [SarifRule],
+    results: Streamed<F>,
+}
+
+impl<'a, I, F> Serialize for SarifRun<'a, F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = SarifResult<'a>>,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut run = serializer.serialize_map(Some(3))?;
+        run.serialize_entry(
+            "tool",
+            &serde_json::json!({"driver": {
                 "name": "schemagate",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://example.invalid/schemagate",
-                "rules": rules,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    });
-    let mut s = doc.to_string();
-    s.push('\n');
-    s
+                "rules": self.rules,
+            }}),
+        )?;
+        run.serialize_entry("columnKind", "unicodeCodePoints")?;
+        run.serialize_entry("results", &self.results)?;
+        run.end()
+    }
 }
 
 /// Escapes a workflow-command value (`%`, CR, LF; plus `:` and `,` in properties).
@@ -252,15 +411,14 @@ fn escape(s: &str, property: bool) -> String {
     out
 }
 
-fn github(reports: &[FileReport]) -> String {
-    let mut out = String::new();
+fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     for r in reports {
         for f in &r.report.findings {
             let cmd = match f.level {
                 Level::Error => "error",
                 Level::Warning => "warning",
             };
-            let _ = writeln!(
+            writeln!(
                 out,
                 "::{cmd} file={},line={},col={},title={}::{}",
                 escape(&r.path, true),
@@ -268,14 +426,13 @@ fn github(reports: &[FileReport]) -> String {
                 f.column + 1,
                 escape(&f.rule, true),
                 escape(&f.message, false)
-            );
+            )?;
         }
     }
     let (errors, warnings) = totals(reports);
-    let _ = writeln!(
+    writeln!(
         out,
         "schemagate review: {} input(s), {errors} error(s), {warnings} warning(s)",
         reports.len()
-    );
-    out
+    )
 }

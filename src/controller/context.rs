@@ -64,6 +64,8 @@ pub struct Context {
     pub(super) failures: Mutex<HashMap<String, u32>>,
     /// The last drift check of each DatabaseInstance (the schedule of the next one).
     pub(super) drift_checks: DriftChecks,
+    /// Notification sending and each channel's health.
+    pub(super) notifier: super::notifications::Notifier,
 }
 
 impl Context {

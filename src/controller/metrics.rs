@@ -34,6 +34,13 @@ struct ExecutionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotificationLabels {
+    provider: String,
+    event: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RuleLabel {
     rule: String,
 }
@@ -48,6 +55,7 @@ pub struct Metrics {
     findings: Family<RuleLabel, Counter>,
     history_reads: Counter,
     status_writes: Family<KindLabel, Counter>,
+    notifications: Family<NotificationLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,6 +88,7 @@ impl Metrics {
         let findings = Family::<RuleLabel, Counter>::default();
         let history_reads = Counter::default();
         let status_writes = Family::<KindLabel, Counter>::default();
+        let notifications = Family::<NotificationLabels, Counter>::default();
         registry.register("reconciles", "Reconciles run", reconciles.clone());
         registry.register(
             "reconcile_failures",
@@ -111,6 +120,11 @@ impl Metrics {
             "Status writes, by kind (none when nothing changed)",
             status_writes.clone(),
         );
+        registry.register(
+            "notifications",
+            "Notification deliveries attempted, by provider, event and outcome (delivered, failed)",
+            notifications.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             reconciles,
@@ -120,7 +134,19 @@ impl Metrics {
             findings,
             history_reads,
             status_writes,
+            notifications,
         }
+    }
+
+    /// Counts one notification delivery attempt.
+    pub fn notification(&self, provider: &str, event: &str, outcome: &str) {
+        self.notifications
+            .get_or_create(&NotificationLabels {
+                provider: provider.to_owned(),
+                event: event.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts one status write.

@@ -29,6 +29,66 @@ pub async fn reconcile(project: Arc<Project>, ctx: Arc<Context>) -> Result<Actio
     result
 }
 
+/// `NotificationsHealthy` from this process's deliveries: absent without channels, kept as it is
+/// until this process has tried a delivery (after a restart), then True or False naming the
+/// failing channels.
+fn notifications_condition(
+    project: &Project,
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+    status: &mut crate::api::ProjectStatus,
+) {
+    let kind = types::NOTIFICATIONS_HEALTHY;
+    if project.spec.notifications.is_empty() {
+        status.conditions.retain(|c| c.type_ != kind);
+        return;
+    }
+    let generation = project.metadata.generation;
+    match ctx.notifier.health(ns, name) {
+        Some(failing) if failing.is_empty() => {
+            set_condition(
+                &mut status.conditions,
+                kind,
+                true,
+                reasons::CHANNELS_DELIVERING,
+                "every channel accepted its last message",
+                generation,
+                super::now(),
+            );
+        }
+        Some(failing) => {
+            let list: Vec<String> = failing
+                .iter()
+                .map(|(channel, error)| format!("{channel} ({error})"))
+                .collect();
+            set_condition(
+                &mut status.conditions,
+                kind,
+                false,
+                reasons::DELIVERY_FAILING,
+                &format!(
+                    "failing channels, retried with backoff: {}",
+                    list.join("; ")
+                ),
+                generation,
+                super::now(),
+            );
+        }
+        None if crate::api::conditions::find(&status.conditions, kind).is_none() => {
+            crate::api::conditions::set_condition_unknown(
+                &mut status.conditions,
+                kind,
+                reasons::NO_DELIVERIES_YET,
+                "no message was sent since the operator started",
+                generation,
+                super::now(),
+            );
+        }
+        None => {}
+    }
+}
+
 /// Delay of the re-count after a count changed.
 const RECOUNT_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -90,6 +150,7 @@ async fn reconcile_project(
         generation,
         super::now(),
     );
+    notifications_condition(project, ctx, ns, name, &mut status);
     status.changes = counts;
     status.observed_generation = generation;
     if status != current {

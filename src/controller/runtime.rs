@@ -19,8 +19,8 @@ use crate::api::{Approval, DatabaseInstance, Project, SchemaChange};
 
 use super::executions::Executions;
 use super::{
-    Context, Error, Metrics, Settings, approval, database_instance, history_cache, project,
-    reviews, schema_change,
+    Context, Error, Metrics, Settings, approval, database_instance, history_cache, notifications,
+    project, reviews, schema_change,
 };
 
 /// SchemaChange events from the shared cache, each seen after the cache applied it.
@@ -113,6 +113,7 @@ pub async fn run(
             executions: Arc::new(Executions::default()),
             failures: Mutex::new(HashMap::new()),
             drift_checks: super::drift_checks::DriftChecks::default(),
+            notifier: super::notifications::Notifier::default(),
             changes: std::sync::OnceLock::new(),
             reviews: reviews::Reviews::default(),
             history: Arc::new(history_cache::HistoryCache::new(
@@ -125,12 +126,20 @@ pub async fn run(
         // One watch of SchemaChanges, slimmed, feeding one cache and every controller that
         // reacts to them.
         let (reader, writer) = reflector::store_shared::<SchemaChange>(CHANGE_EVENTS_BUFFER);
-        let (Some(for_changes), Some(for_siblings), Some(for_projects), Some(for_approvals)) = (
+        let (
+            Some(for_changes),
+            Some(for_siblings),
+            Some(for_projects),
+            Some(for_approvals),
+            Some(for_notices),
+        ) = (
             writer.subscribe(),
             writer.subscribe(),
             writer.subscribe(),
             writer.subscribe(),
-        ) else {
+            writer.subscribe(),
+        )
+        else {
             tracing::error!("the SchemaChange cache takes no subscriptions");
             return;
         };
@@ -155,7 +164,7 @@ pub async fn run(
             &client,
             ns,
             config.clone(),
-            (for_changes, reader),
+            (for_changes, reader.clone()),
             for_siblings,
         );
         tasks.push(drive(
@@ -172,8 +181,31 @@ pub async fn run(
             "databaseinstance",
             ctx.clone(),
         ));
+        // The notifier: its own controllers, so a slow receiver never holds up the others; it
+        // wakes the Project controller when a channel's health changes.
+        let (wake_projects, project_wakes) = futures::channel::mpsc::unbounded();
+        ctx.notifier.wake_projects_with(wake_projects);
         tasks.push(drive(
-            project_controller(&client, ns, config.clone(), for_projects),
+            Controller::for_shared_stream(for_notices, reader.clone()).with_config(config.clone()),
+            shutdown.clone(),
+            notifications::reconcile_change,
+            "notify",
+            ctx.clone(),
+        ));
+        tasks.push(drive(
+            Controller::new(
+                scoped::<DatabaseInstance>(&client, ns),
+                watcher::Config::default(),
+            )
+            .with_config(config.clone()),
+            shutdown.clone(),
+            notifications::reconcile_instance,
+            "notify",
+            ctx.clone(),
+        ));
+        tasks.push(drive(
+            project_controller(&client, ns, config.clone(), for_projects)
+                .reconcile_on(project_wakes),
             shutdown.clone(),
             project::reconcile,
             "project",

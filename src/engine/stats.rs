@@ -104,6 +104,9 @@ pub struct ObservedTable {
     pub new_file: bool,
     /// Sequential scans of the table during the statement (`pg_stat_xact_user_tables`).
     pub seq_scans: i64,
+    /// Lock modes earlier statements of the same transaction already held on the table: a
+    /// statement asking for a mode already held adds nothing to `modes`.
+    pub held: Vec<String>,
 }
 
 const PG_TABLES: &str = "SELECT c.oid::int8, n.nspname::text, c.relname::text, \
@@ -129,44 +132,88 @@ pub async fn observe_pg(
     c: &mut PgConnection,
     sql: &str,
 ) -> Result<Vec<ObservedTable>, EngineError> {
+    let mut steps = observe_pg_steps(c, &[sql]).await?;
+    match steps.pop() {
+        Some(Ok(tables)) => Ok(tables),
+        Some(Err(e)) => Err(e),
+        None => Ok(Vec::new()),
+    }
+}
+
+type TableRow = (i64, String, String, i64, i64);
+
+/// Runs `statements` one after the other in one transaction that is always rolled back, and
+/// reports for each what it did to the tables that existed when the script started: the lock
+/// modes it added, whether the table got a new file, how often it was scanned. Stops at the
+/// first statement that fails (its entry is the error). The statements must be transactional.
+///
+/// # Errors
+/// `BEGIN`, the catalog queries or the rollback failing.
+pub async fn observe_pg_steps(
+    c: &mut PgConnection,
+    statements: &[&str],
+) -> Result<Vec<Result<Vec<ObservedTable>, EngineError>>, EngineError> {
     use sqlx::Executor as _;
     let map = EngineError::Introspect;
     c.execute("BEGIN").await.map_err(map)?;
+    let mut steps = Vec::new();
     let result = async {
-        let before: Vec<(i64, String, String, i64, i64)> =
-            sqlx::query_as(PG_TABLES).fetch_all(&mut *c).await?;
-        c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())))
-            .await?;
-        let after: Vec<(i64, String, String, i64, i64)> =
-            sqlx::query_as(PG_TABLES).fetch_all(&mut *c).await?;
-        let locks: Vec<(i64, String)> = sqlx::query_as(PG_LOCKS).fetch_all(&mut *c).await?;
-        Ok::<_, sqlx::Error>((before, after, locks))
+        let start: Vec<TableRow> = sqlx::query_as(PG_TABLES).fetch_all(&mut *c).await?;
+        let mut before: HashMap<i64, (i64, i64)> = files(&start);
+        let mut held: Vec<(i64, String)> = sqlx::query_as(PG_LOCKS).fetch_all(&mut *c).await?;
+        for sql in statements {
+            if let Err(e) = c
+                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe((*sql).to_owned())))
+                .await
+            {
+                steps.push(Err(map(e)));
+                break;
+            }
+            let after = files(&sqlx::query_as(PG_TABLES).fetch_all(&mut *c).await?);
+            let locks: Vec<(i64, String)> = sqlx::query_as(PG_LOCKS).fetch_all(&mut *c).await?;
+            let mut modes: HashMap<i64, Vec<String>> = HashMap::new();
+            for (oid, mode) in locks.iter().filter(|l| !held.contains(l)) {
+                modes.entry(*oid).or_default().push(mode.clone());
+            }
+            let mut held_modes: HashMap<i64, Vec<String>> = HashMap::new();
+            for (oid, mode) in &held {
+                held_modes.entry(*oid).or_default().push(mode.clone());
+            }
+            let observed = start
+                .iter()
+                .filter_map(|(oid, schema, name, _, _)| {
+                    let (file, scans) = before.get(oid).copied()?;
+                    let (file_after, scans_after) =
+                        after.get(oid).copied().unwrap_or((file, scans));
+                    let t = ObservedTable {
+                        schema: schema.clone(),
+                        name: name.clone(),
+                        modes: modes.remove(oid).unwrap_or_default(),
+                        new_file: file_after != file,
+                        seq_scans: scans_after - scans,
+                        held: held_modes.remove(oid).unwrap_or_default(),
+                    };
+                    let touched = !t.modes.is_empty() || t.new_file || t.seq_scans > 0;
+                    (touched || !t.held.is_empty()).then_some(t)
+                })
+                .collect();
+            steps.push(Ok(observed));
+            before = after;
+            held = locks;
+        }
+        Ok::<_, sqlx::Error>(())
     }
     .await;
     // Always rolled back: verification never changes the database.
     let rollback = c.execute("ROLLBACK").await;
-    let (before, after, locks) = result.map_err(map)?;
+    result.map_err(map)?;
     rollback.map_err(map)?;
-    let after: HashMap<i64, (i64, i64)> = after
-        .into_iter()
-        .map(|(oid, _, _, file, scans)| (oid, (file, scans)))
-        .collect();
-    let mut modes: HashMap<i64, Vec<String>> = HashMap::new();
-    for (oid, mode) in locks {
-        modes.entry(oid).or_default().push(mode);
-    }
-    Ok(before
-        .into_iter()
-        .filter_map(|(oid, schema, name, file, scans)| {
-            let (file_after, scans_after) = after.get(&oid).copied().unwrap_or((file, scans));
-            let t = ObservedTable {
-                schema,
-                name,
-                modes: modes.remove(&oid).unwrap_or_default(),
-                new_file: file_after != file,
-                seq_scans: scans_after - scans,
-            };
-            (!t.modes.is_empty() || t.new_file || t.seq_scans > 0).then_some(t)
-        })
-        .collect())
+    Ok(steps)
+}
+
+/// Each table's file node and sequential scans, by oid.
+fn files(rows: &[TableRow]) -> HashMap<i64, (i64, i64)> {
+    rows.iter()
+        .map(|(oid, _, _, file, scans)| (*oid, (*file, *scans)))
+        .collect()
 }

@@ -215,8 +215,16 @@ pub enum RenderError {
     /// The destination URL is not an http(s) URL.
     #[error("the destination URL is not an http(s) URL")]
     BadUrl,
+    /// An approval button's value or link is longer than the provider accepts.
+    #[error("an approval action is longer than {0} accepts in a button")]
+    ActionTooLong(&'static str),
 }
 
+mod due;
+mod example;
+pub mod ledger;
 mod providers;
 
+pub use due::{change_notices, drift_notice};
+pub use example::{EXAMPLE_UNIX, example_notice};
 pub use providers::{check_response, render};

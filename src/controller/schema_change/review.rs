@@ -3,9 +3,8 @@
 //! to `workflow::decide`.
 
 use crate::controller::Context;
-use crate::engine::{self, ConnectionConfig};
+use crate::engine::ConnectionConfig;
 use crate::review::Catalog;
-use crate::review::catalog::TableSize;
 use crate::sqltext::Engine;
 use crate::workflow::{Observed, ReviewOutcome, SqlText};
 
@@ -41,55 +40,18 @@ pub(super) async fn run_review(
     ReviewOutcome::from_report(&report)
 }
 
-/// The live schema as review context, with the server version and table sizes for impact
-/// analysis; `None` when the schema cannot be read (the review then only sees what the script
-/// itself creates). Sizes that cannot be read leave the impact without sizes.
+/// The live schema as review context (`controller::live_schema`); `None` when it cannot be read
+/// (the review then only sees what the script itself creates). SQLite changes are reviewed
+/// without it, as before impact analysis.
 async fn live_catalog(cfg: &ConnectionConfig, engine: Engine) -> Option<Catalog> {
-    if cfg.engine == Engine::Sqlite {
+    if engine == Engine::Sqlite {
         return None;
     }
-    let mut catalog = match engine::introspect::snapshot_database(cfg).await {
-        Ok(schema) => match Catalog::from_ddl(engine, &schema.canonical_ddl()) {
-            Ok(catalog) => catalog,
-            Err(e) => {
-                // A gap in the review's parser, not in the database: said, never silent.
-                tracing::warn!(error = %e, "live schema unreadable for review");
-                return None;
-            }
-        },
+    match crate::controller::live_schema::catalog(cfg).await {
+        Ok(catalog) => Some(catalog),
         Err(e) => {
-            tracing::warn!(error = %engine::error_chain(&e), "live schema unavailable for review");
-            return None;
-        }
-    };
-    match read_stats(cfg).await {
-        Ok(stats) => add_stats(&mut catalog, &stats),
-        Err(e) => {
-            tracing::warn!(error = %engine::error_chain(&e), "table sizes unavailable for review");
+            tracing::warn!(error = %e, "live schema unavailable for review");
+            None
         }
     }
-    Some(catalog)
-}
-
-async fn read_stats(
-    cfg: &ConnectionConfig,
-) -> Result<engine::stats::DatabaseStats, engine::EngineError> {
-    let mut s = engine::Session::connect(cfg).await?;
-    let r = engine::stats::database_stats(&mut s).await;
-    s.close().await;
-    r
-}
-
-/// Puts the server version and table sizes into the catalog.
-fn add_stats(catalog: &mut Catalog, stats: &engine::stats::DatabaseStats) {
-    catalog.add_live_stats(
-        &stats.version,
-        stats.tables.iter().map(|t| {
-            let size = TableSize {
-                rows: t.rows,
-                bytes: t.bytes,
-            };
-            (t.schema.as_str(), t.name.as_str(), size)
-        }),
-    );
 }

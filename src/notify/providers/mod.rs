@@ -1,7 +1,17 @@
 //! One file per provider, each building that provider's own message format; this file picks
-//! one by channel type and holds what they share (signing, truncation).
+//! one by channel type and holds what they share (signing, answers); `common` holds the content
+//! and limits every message shares, `markdown` the markdown dialects.
 
+mod common;
+mod dingtalk;
+mod discord;
+mod googlechat;
+mod lark;
+mod markdown;
+mod slack;
+mod teams;
 mod webhook;
+mod wecom;
 
 use super::{ChannelSecret, Notice, NotificationKind, Outgoing, RenderError};
 
@@ -9,7 +19,7 @@ use super::{ChannelSecret, Notice, NotificationKind, Outgoing, RenderError};
 /// in seconds, for providers whose signatures carry a timestamp.
 ///
 /// # Errors
-/// A provider that needs a signing key has none, or the URL is not http(s).
+/// The URL is not http(s), or an approval button's value is longer than the provider allows.
 pub fn render(
     kind: NotificationKind,
     notice: &Notice,
@@ -19,12 +29,16 @@ pub fn render(
     if !(secret.url.starts_with("https://") || secret.url.starts_with("http://")) {
         return Err(RenderError::BadUrl);
     }
-    match kind {
-        NotificationKind::Webhook => Ok(webhook::render(notice, secret, now_unix)),
-        // Until each provider's own format lands, every channel receives schemagate's JSON
-        // document: correct content, not yet the provider's card.
-        _ => Ok(webhook::render(notice, secret, now_unix)),
-    }
+    Ok(match kind {
+        NotificationKind::Webhook => webhook::render(notice, secret, now_unix),
+        NotificationKind::Slack => slack::render(notice, secret)?,
+        NotificationKind::Teams => teams::render(notice, secret),
+        NotificationKind::Lark => lark::render(notice, secret, now_unix),
+        NotificationKind::DingTalk => dingtalk::render(notice, secret, now_unix),
+        NotificationKind::WeCom => wecom::render(notice, secret),
+        NotificationKind::Discord => discord::render(notice, secret),
+        NotificationKind::GoogleChat => googlechat::render(notice, secret),
+    })
 }
 
 /// Whether the receiver accepted the message. Besides the HTTP status, some providers answer
@@ -33,12 +47,35 @@ pub fn render(
 /// # Errors
 /// A short description of the refusal, without the URL.
 pub fn check_response(kind: NotificationKind, status: u16, body: &[u8]) -> Result<(), String> {
-    let _ = kind;
-    if (200..300).contains(&status) {
+    match kind {
+        NotificationKind::Teams => teams::check(status, body),
+        NotificationKind::Lark => lark::check(status, body),
+        NotificationKind::DingTalk | NotificationKind::WeCom => check_errcode(status, body),
+        NotificationKind::Webhook
+        | NotificationKind::Slack
+        | NotificationKind::Discord
+        | NotificationKind::GoogleChat => {
+            if (200..300).contains(&status) {
+                Ok(())
+            } else {
+                Err(refused(status, body))
+            }
+        }
+    }
+}
+
+/// DingTalk and WeCom: HTTP 2xx and `errcode` 0 in the JSON body.
+fn check_errcode(status: u16, body: &[u8]) -> Result<(), String> {
+    if (200..300).contains(&status) && common::json_code(body, "errcode") == Some(0) {
         Ok(())
     } else {
-        Err(format!("HTTP {status}: {}", excerpt(body)))
+        Err(refused(status, body))
     }
+}
+
+/// A refusal as the error message: status and the start of the body.
+fn refused(status: u16, body: &[u8]) -> String {
+    format!("HTTP {status}: {}", excerpt(body))
 }
 
 /// The start of a response body for an error message, on one line.

@@ -21,6 +21,7 @@ mod my;
 mod pg;
 mod text;
 mod types;
+pub mod verify;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,55 @@
+//! The target database as review context: its schema (from a snapshot), server version and
+//! table sizes. Shared by the operator's review and `schemagate review --url`, so both reach
+//! the same verdict.
+
+use crate::engine::{self, ConnectionConfig};
+use crate::review::Catalog;
+use crate::review::catalog::TableSize;
+
+/// Why the live schema could not serve as review context.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveSchemaError {
+    /// The schema could not be read.
+    #[error("reading the live schema failed: {0}")]
+    Snapshot(String),
+    /// The snapshot's DDL could not be turned into a review catalog.
+    #[error("the live schema could not be read as a review catalog: {0}")]
+    Catalog(#[from] crate::review::CatalogError),
+}
+
+/// The live schema of `cfg`'s database as a review catalog, with the server version and table
+/// sizes for impact analysis. Sizes that cannot be read leave the impact without sizes (logged).
+///
+/// # Errors
+/// The schema cannot be read, or its DDL cannot be loaded as a catalog.
+pub async fn catalog(cfg: &ConnectionConfig) -> Result<Catalog, LiveSchemaError> {
+    let schema = engine::introspect::snapshot_database(cfg)
+        .await
+        .map_err(|e| LiveSchemaError::Snapshot(engine::error_chain(&e)))?;
+    let mut catalog = Catalog::from_ddl(cfg.engine, &schema.canonical_ddl())?;
+    match read_stats(cfg).await {
+        Ok(stats) => catalog.add_live_stats(
+            &stats.version,
+            stats.tables.iter().map(|t| {
+                let size = TableSize {
+                    rows: t.rows,
+                    bytes: t.bytes,
+                };
+                (t.schema.as_str(), t.name.as_str(), size)
+            }),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %engine::error_chain(&e), "table sizes unavailable for review");
+        }
+    }
+    Ok(catalog)
+}
+
+async fn read_stats(
+    cfg: &ConnectionConfig,
+) -> Result<engine::stats::DatabaseStats, engine::EngineError> {
+    let mut s = engine::Session::connect(cfg).await?;
+    let r = engine::stats::database_stats(&mut s).await;
+    s.close().await;
+    r
+}
