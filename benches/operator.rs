@@ -88,6 +88,7 @@ async fn main() {
         lease_duration_seconds: 15,
         approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
         webhook: schemagate::cli::run::WebhookArgs::default(),
+        chat: schemagate::cli::run::ChatArgs::default(),
     };
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let op_client = client.clone();

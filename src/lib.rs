@@ -9,6 +9,7 @@
 //! review and execution share.
 
 pub mod api;
+pub mod chat;
 pub mod cli;
 pub mod controller;
 pub mod engine;

@@ -8,142 +8,11 @@
 mod e2e_support;
 mod real_kube;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use e2e_support::{PgTarget, Reviewed};
-use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
-use kube::Client;
-use kube::api::{Api, DynamicObject};
-use kube::core::{ApiResource, GroupVersionKind};
-use real_kube::{RealKube, kubectl_with, unique};
-use serde_json::{Value, json};
-
-struct Operator(Child);
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_operator(kubeconfig: &Path, ns: &str, port: u16, config: &str, log: &Path) -> Operator {
-    let log = std::fs::File::create(log).unwrap();
-    Operator(
-        Command::new(env!("CARGO_BIN_EXE_schemagate"))
-            .args(["run", "--no-leader-election", "--http-addr", "127.0.0.1:0"])
-            .args(["--lease-namespace", ns])
-            .args(["--webhook-addr", &format!("127.0.0.1:{port}")])
-            .args(["--webhook-cert-names", "127.0.0.1"])
-            .args(["--webhook-configurations", config])
-            .args(["--gitops-identity", "argocd"])
-            .env("KUBECONFIG", kubeconfig)
-            .env("SCHEMAGATE_WATCH_NAMESPACES", ns)
-            .env("POD_NAME", "identity-operator")
-            .env("RUST_LOG", "schemagate=debug,info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-/// Validating and mutating configurations for this test's namespace only (the control plane
-/// is shared by the whole run), by URL, without caBundle: the operator publishes its CA.
-fn webhook_configurations(name: &str, ns: &str, port: u16) -> String {
-    let hook = |kind: &str, path: &str, resource: &str| {
-        json!({
-            "name": format!("{resource}.{kind}.schemagate.io"),
-            "clientConfig": {"url": format!("https://127.0.0.1:{port}{path}")},
-            "rules": [{
-                "apiGroups": ["schemagate.io"], "apiVersions": ["v1alpha1"],
-                "operations": ["CREATE", "UPDATE"], "resources": [resource], "scope": "Namespaced"
-            }],
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
-            "failurePolicy": "Fail",
-            "sideEffects": "None",
-            "admissionReviewVersions": ["v1"],
-            "timeoutSeconds": 10
-        })
-    };
-    let mut mutating = vec![
-        hook("mutate", "/mutate/approvals", "approvals"),
-        hook("mutate", "/mutate/schemachanges", "schemachanges"),
-    ];
-    for h in &mut mutating {
-        h["reinvocationPolicy"] = json!("Never");
-    }
-    let validating = json!({
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": name},
-        "webhooks": [
-            hook("validate", "/validate/approvals", "approvals"),
-            hook("validate", "/validate/schemachanges", "schemachanges"),
-        ]
-    });
-    let mutating = json!({
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": name},
-        "webhooks": mutating
-    });
-    json!({"apiVersion": "v1", "kind": "List", "items": [validating, mutating]}).to_string()
-}
-
-fn rbac(ns: &str) -> String {
-    format!(
-        r#"apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: change-author, namespace: {ns}}}
-rules:
-- apiGroups: [schemagate.io]
-  resources: [schemachanges, approvals, projects, databaseinstances]
-  verbs: [get, list, watch, create]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: change-approver, namespace: {ns}}}
-rules:
-- apiGroups: [schemagate.io]
-  resources: [schemachanges]
-  verbs: [get, list, watch, approve]
-- apiGroups: [schemagate.io]
-  resources: [approvals]
-  verbs: [get, list, watch, create]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: developers, namespace: {ns}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: change-author}}
-subjects:
-- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: developers}}
-- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: gitops}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: dbas, namespace: {ns}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: change-approver}}
-subjects:
-- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: dba}}
-- {{kind: ServiceAccount, name: bot, namespace: {ns}}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {{name: bot, namespace: {ns}}}
-"#
-    )
-}
+use e2e_support::Reviewed;
+use real_kube::team::Team;
+use serde_json::json;
 
 fn project(name: &str, required: u32) -> String {
     format!(
@@ -193,156 +62,14 @@ spec:
     )
 }
 
-struct Team {
-    kube: RealKube,
-    ns: String,
-    admin: Client,
-    sa_kubeconfig: std::path::PathBuf,
-}
-
-impl Team {
-    fn as_user(&self, user: &str, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
-        let path = if user == "bot" {
-            self.sa_kubeconfig.clone()
-        } else {
-            self.kube.kubeconfig(user)
-        };
-        let mut full = vec!["-n", self.ns.as_str()];
-        full.extend(args);
-        kubectl_with(&path, &full, stdin)
-    }
-
-    fn create(&self, user: &str, manifest: &str) -> anyhow::Result<String> {
-        self.as_user(user, &["create", "-f", "-"], Some(manifest))
-    }
-
-    fn denied(&self, user: &str, manifest: &str, expected: &[&str]) {
-        let err = self
-            .create(user, manifest)
-            .expect_err("the webhook let it through")
-            .to_string();
-        assert!(err.contains("denied the request"), "{user}: {err}");
-        for part in expected {
-            assert!(err.contains(part), "{user}: expected {part:?} in {err}");
-        }
-    }
-
-    fn api(&self, kind: &str) -> Api<DynamicObject> {
-        let gvk = GroupVersionKind::gvk("schemagate.io", "v1alpha1", kind);
-        Api::namespaced_with(self.admin.clone(), &self.ns, &ApiResource::from_gvk(&gvk))
-    }
-
-    async fn get(&self, kind: &str, name: &str) -> Value {
-        serde_json::to_value(self.api(kind).get(name).await.unwrap()).unwrap()
-    }
-
-    async fn wait_phase(&self, name: &str, phase: &str) -> Value {
-        for _ in 0..600 {
-            let change = self.get("SchemaChange", name).await;
-            if change["status"]["phase"] == phase {
-                return change;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "{name} never reached {phase}: {:#}",
-            self.get("SchemaChange", name).await["status"]
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn approvers_are_who_the_api_server_says_they_are() {
-    let kube = RealKube::get();
-    let admin = kube.client("admin").await;
-    let crds_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
-    kube.kubectl(
-        "admin",
-        &[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            crds_dir.to_str().unwrap(),
-        ],
-        None,
-    )
-    .unwrap();
-    kube.kubectl(
-        "admin",
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd",
-            "--all",
-            "--timeout=60s",
-        ],
-        None,
-    )
-    .unwrap();
-    let ns = unique("ident");
-    kube.kubectl("admin", &["create", "namespace", &ns], None)
-        .unwrap();
-    kube.kubectl("admin", &["apply", "-f", "-"], Some(&rbac(&ns)))
-        .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let token = kube
-        .kubectl(
-            "admin",
-            &["create", "token", "bot", "-n", &ns, "--duration=1h"],
-            None,
-        )
-        .unwrap();
-    let sa_kubeconfig = home.path().join("bot.kubeconfig");
-    kube.write_token_kubeconfig(&sa_kubeconfig, "bot", token.trim());
+    let mut team = Team::new("ident").await;
+    team.bot_kubeconfig();
+    let ns = team.ns.clone();
+    let operator = team.start_operator(&[]).await;
 
-    let port = free_port();
-    let config = format!("schemagate-{ns}");
-    kube.kubectl(
-        "admin",
-        &["apply", "-f", "-"],
-        Some(&webhook_configurations(&config, &ns, port)),
-    )
-    .unwrap();
-    let log = home.path().join("operator.log");
-    let operator = start_operator(&kube.kubeconfig("admin"), &ns, port, &config, &log);
-    // The operator made its CA and published it.
-    let vwcs: Api<ValidatingWebhookConfiguration> = Api::all(admin.clone());
-    let mut published = false;
-    for _ in 0..300 {
-        let vwc = vwcs.get(&config).await.unwrap();
-        if vwc
-            .webhooks
-            .unwrap_or_default()
-            .iter()
-            .all(|w| w.client_config.ca_bundle.is_some())
-        {
-            published = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        published,
-        "caBundle never published:\n{}",
-        std::fs::read_to_string(&log).unwrap()
-    );
-    let team = Team {
-        kube,
-        ns: ns.clone(),
-        admin,
-        sa_kubeconfig,
-    };
-
-    let pg = PgTarget::fresh().unwrap();
-    let base = pg.base_manifests("pw");
-    let base: Vec<&str> = base.split("---\n").collect();
-    team.as_user(
-        "admin",
-        &["apply", "-f", "-"],
-        Some(&format!("{}---\n{}", base[0], base[1])),
-    )
-    .unwrap();
+    let pg = team.database();
     team.as_user("admin", &["apply", "-f", "-"], Some(&project("shop", 1)))
         .unwrap();
     team.as_user("admin", &["apply", "-f", "-"], Some(&project("pair", 2)))
@@ -480,14 +207,7 @@ async fn approvers_are_who_the_api_server_says_they_are() {
     );
     team.create("dave", &approval("dave-1", "orders", &reviewed, ""))
         .unwrap();
-    let applied = team.wait_phase("orders", "Applied").await;
-    let users: Vec<&str> = applied["status"]["approval"]["approvals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["user"].as_str().unwrap())
-        .collect();
-    assert_eq!(users, ["alice", "dave"]);
+    assert_eq!(team.applied_approvers("orders").await, ["alice", "dave"]);
 
     // Argo CD syncs a change written by alice (the commit author in the annotation): alice
     // is recorded as its author, argocd as the syncer, and her own approval is refused.
@@ -519,15 +239,5 @@ async fn approvers_are_who_the_api_server_says_they_are() {
             .contains('t')
     );
 
-    team.kube
-        .kubectl(
-            "admin",
-            &[
-                "delete",
-                "validatingwebhookconfiguration,mutatingwebhookconfiguration",
-                &config,
-            ],
-            None,
-        )
-        .unwrap();
+    team.remove_webhooks();
 }

@@ -101,6 +101,7 @@ async fn serves_health_readiness_and_metrics_once_leader() {
         lease_duration_seconds: 15,
         approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
         webhook: schemagate::cli::run::WebhookArgs::default(),
+        chat: schemagate::cli::run::ChatArgs::default(),
     };
     let (addr, stop_tx, operator) = spawn_operator(client.clone(), args).await;
     assert!(http_get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
@@ -165,6 +166,7 @@ async fn a_leader_that_loses_its_lease_stops_and_campaigns_again() {
         lease_duration_seconds: 3,
         approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
         webhook: schemagate::cli::run::WebhookArgs::default(),
+        chat: schemagate::cli::run::ChatArgs::default(),
     };
     let (addr, stop_tx, operator) = spawn_operator(client.clone(), args).await;
     let leases: kube::Api<Lease> = kube::Api::namespaced(client, &ns);
@@ -232,6 +234,7 @@ async fn stops_promptly_even_when_the_crds_are_missing() {
         lease_duration_seconds: 15,
         approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
         webhook: schemagate::cli::run::WebhookArgs::default(),
+        chat: schemagate::cli::run::ChatArgs::default(),
     };
     let (_addr, stop_tx, operator) = spawn_operator(client, args).await;
     // Let every watch fail and back off at least once.

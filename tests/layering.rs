@@ -63,6 +63,7 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
     (
         "notify",
         &[
+            "chat",
             "cli",
             "controller",
             "engine",
@@ -71,6 +72,18 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
             "webhook",
         ],
         &["kube", "sqlx", "kube_emulator"],
+    ),
+    (
+        "chat",
+        &[
+            "cli",
+            "controller",
+            "engine",
+            "review",
+            "snapshot",
+            "webhook",
+        ],
+        &["sqlx", "kube_emulator"],
     ),
     (
         "webhook",

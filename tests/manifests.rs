@@ -483,22 +483,7 @@ fn helm_chart_renders_lints_and_agrees_with_kustomize() {
         };
         assert_eq!(hooks(&rendered.docs), hooks(&kustomize), "{kind}");
     }
-    let service_ports = |docs: &[Value]| {
-        of_kind(docs, "Service")
-            .into_iter()
-            .map(|s| {
-                (
-                    s["metadata"]["name"].as_str().unwrap().to_owned(),
-                    s["spec"]["ports"].clone(),
-                )
-            })
-            .collect::<BTreeMap<_, _>>()
-    };
     assert_eq!(service_ports(&rendered.docs), service_ports(&kustomize));
-    let container = |docs: &[Value]| {
-        let c = &of_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0];
-        (c["args"].clone(), c["ports"].clone())
-    };
     assert_eq!(container(&rendered.docs), container(&kustomize));
 
     // Both make SchemaChange specs read-only to the operator's ServiceAccount (RBAC's `patch`
@@ -577,6 +562,25 @@ fn helm_watch_namespaces_get_roles_instead_of_a_cluster_role() {
         env.iter()
             .any(|e| e["name"] == "SCHEMAGATE_WATCH_NAMESPACES" && e["value"] == "team-a,team-b")
     );
+}
+
+/// Ports of every Service, by name.
+fn service_ports(docs: &[Value]) -> BTreeMap<String, Value> {
+    of_kind(docs, "Service")
+        .into_iter()
+        .map(|s| {
+            (
+                s["metadata"]["name"].as_str().unwrap().to_owned(),
+                s["spec"]["ports"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The operator container's arguments and ports.
+fn container(docs: &[Value]) -> (Value, Value) {
+    let c = &of_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0];
+    (c["args"].clone(), c["ports"].clone())
 }
 
 fn operator_args(docs: &[Value]) -> Vec<String> {
@@ -685,23 +689,22 @@ fn helm_webhook_url_for_an_operator_outside_the_cluster() {
     );
 }
 
+/// `helm template` with `--set value` must fail; its stderr.
+fn helm_refusal(value: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = helm(
+        dir.path(),
+        &["template", "schemagate", "helm/schemagate", "--set", value],
+    );
+    assert!(!out.status.success(), "helm rendered with {value}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Turning the webhooks off while Approvals still need a recorded approver would install an
 /// operator that never counts an Approval: the chart refuses to render.
 #[test]
 fn helm_refuses_webhooks_off_with_approver_identity_required() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = helm(
-        dir.path(),
-        &[
-            "template",
-            "schemagate",
-            "helm/schemagate",
-            "--set",
-            "webhook.enabled=false",
-        ],
-    );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = helm_refusal("webhook.enabled=false");
     assert!(
         stderr.contains("webhook.enabled=false needs webhook.approverIdentity=optional"),
         "{stderr}"
@@ -717,5 +720,100 @@ fn helm_refuses_webhooks_off_with_approver_identity_required() {
             "0.0.0.0:8080",
             "--approver-identity=optional"
         ]
+    );
+}
+
+/// `chatApprovals`: opt-in; the operator may then impersonate exactly the listed users and
+/// groups (by resourceNames, never all), read only the chat Secret, and serve the callbacks
+/// on a port and Service; config/chat says the same for kustomize.
+#[test]
+fn helm_chat_approvals_impersonate_only_the_listed_names() {
+    let impersonation = |docs: &[Value]| -> BTreeSet<(String, String, String, String)> {
+        ["ClusterRole", "Role"]
+            .iter()
+            .flat_map(|kind| rules_by_name(docs, kind).into_values().flatten())
+            .filter(|(_, _, verb, _)| verb == "impersonate")
+            .collect()
+    };
+    let off = helm_render(None);
+    assert!(
+        impersonation(&off.docs).is_empty(),
+        "impersonation without chatApprovals"
+    );
+    assert!(!service_ports(&off.docs).contains_key("schemagate-chat"));
+
+    let rendered = helm_render(Some(serde_json::json!({"chatApprovals": {
+        "enabled": true,
+        "impersonate": {"users": ["alice@example.com"], "groups": ["dba"]}}})));
+    let rule = |resource: &str, name: &str| {
+        (
+            "".to_owned(),
+            resource.to_owned(),
+            "impersonate".to_owned(),
+            name.to_owned(),
+        )
+    };
+    assert_eq!(
+        impersonation(&rendered.docs),
+        BTreeSet::from([rule("users", "alice@example.com"), rule("groups", "dba")])
+    );
+    let kustomize = kubectl_kustomize("config/chat");
+    for kind in ["ClusterRole", "Role"] {
+        assert_eq!(
+            rules_by_name(&rendered.docs, kind),
+            rules_by_name(&kustomize, kind),
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        rules_by_name(&rendered.docs, "Role")["schemagate-chat-keys"],
+        BTreeSet::from([(
+            "".to_owned(),
+            "secrets".to_owned(),
+            "get".to_owned(),
+            "schemagate-chat".to_owned()
+        )])
+    );
+    assert_eq!(service_ports(&rendered.docs), service_ports(&kustomize));
+    assert_eq!(container(&rendered.docs), container(&kustomize));
+    // The same policy guards chatIdentities in both (no webhook: the API server's CEL).
+    let chat_policy = |docs: &[Value]| {
+        let found: Vec<&Value> = of_kind(docs, "ValidatingAdmissionPolicy")
+            .into_iter()
+            .filter(|p| p["metadata"]["name"] == "schemagate-chat-identities")
+            .collect();
+        assert_eq!(found.len(), 1, "one chat-identities policy");
+        found[0]["spec"].clone()
+    };
+    assert_eq!(chat_policy(&rendered.docs), chat_policy(&kustomize));
+    assert_eq!(
+        chat_policy(&kustomize)["matchConstraints"]["resourceRules"][0]["resources"],
+        serde_json::json!(["projects"])
+    );
+    let args = operator_args(&rendered.docs);
+    assert!(
+        args.contains(&"--chat-addr=0.0.0.0:8090".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--chat-secret=schemagate-chat".to_owned()),
+        "{args:?}"
+    );
+    for docs in [&rendered.docs, &kustomize] {
+        assert_least_privilege(&of_kind(docs, "ClusterRole")[0]["rules"]);
+    }
+
+    // Without groups, no group may be impersonated; without users, the chart refuses (a rule
+    // without resourceNames would allow impersonating anyone).
+    let users_only = helm_render(Some(serde_json::json!({"chatApprovals": {
+        "enabled": true, "impersonate": {"users": ["alice@example.com"]}}})));
+    assert_eq!(
+        impersonation(&users_only.docs),
+        BTreeSet::from([rule("users", "alice@example.com")])
+    );
+    let stderr = helm_refusal("chatApprovals.enabled=true");
+    assert!(
+        stderr.contains("chatApprovals.enabled needs chatApprovals.impersonate.users"),
+        "{stderr}"
     );
 }

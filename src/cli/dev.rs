@@ -274,6 +274,7 @@ async fn playground(args: &DevArgs) -> anyhow::Result<()> {
         // The playground records its one user as author and approver (`dev_identity`).
         approver_identity: super::run::ApproverIdentity::Required,
         webhook: super::run::WebhookArgs::default(),
+        chat: super::run::ChatArgs::default(),
     };
     let kubeconfig_yaml = emulator.kubeconfig_yaml();
     let written = std::sync::Mutex::new(None);

@@ -38,7 +38,7 @@ pub enum Command {
     #[cfg(feature = "playground")]
     Dev(dev::DevArgs),
     /// Run the operator: the four controllers, /metrics, /healthz, /readyz, leader election.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Print a database's canonical schema (DDL or JSON).
     Snapshot(snapshot::SnapshotArgs),
     /// Compare two schema snapshots (files or database URLs); exit 1 when they differ.

@@ -51,6 +51,36 @@ pub struct RunArgs {
     /// The admission webhook.
     #[command(flatten)]
     pub webhook: WebhookArgs,
+    /// Approving from chat apps.
+    #[command(flatten)]
+    pub chat: ChatArgs,
+}
+
+/// Options of the chat callback server (approve from Slack, Lark, approval links).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ChatArgs {
+    /// Serve the chat callbacks (plain HTTP, behind your ingress) on this address, e.g.
+    /// `0.0.0.0:8090`: Slack interactivity at `/chat/slack`, Lark card actions at
+    /// `/chat/lark`, approval links at `/chat/link`.
+    #[arg(long)]
+    pub chat_addr: Option<SocketAddr>,
+    /// Secret (in `--lease-namespace`, the operator's namespace) holding
+    /// `slack-signing-secret`, `lark-encrypt-key`, `lark-verification-token` and `link-key`;
+    /// read on every request.
+    #[arg(long, default_value = "schemagate-chat")]
+    pub chat_secret: String,
+    /// Public base URL of the chat callbacks (e.g. `https://schemagate.example.com`), for the
+    /// approval links in notices.
+    #[arg(long, env = "SCHEMAGATE_CHAT_PUBLIC_URL")]
+    pub chat_public_url: Option<String>,
+    /// Slack follow-up messages go only to `response_url`s starting with this (tests point it
+    /// at a local receiver).
+    #[arg(long, hide = true, default_value = crate::chat::followup::SLACK_RESPONSE_PREFIX)]
+    pub chat_slack_response_prefix: String,
+    /// The connection to copy for impersonating clients; `None`: the same inferred
+    /// configuration as the operator's client (kubeconfig or in-cluster).
+    #[arg(skip)]
+    pub config: Option<Arc<kube::Config>>,
 }
 
 /// See `--approver-identity`.
@@ -248,12 +278,30 @@ pub async fn operate(
         }
         None => None,
     };
+    let chat = match args.chat.chat_addr {
+        Some(addr) => {
+            let config = match &args.chat.config {
+                Some(config) => kube::Config::clone(config),
+                None => kube::Config::infer().await?,
+            };
+            let settings = crate::chat::Settings {
+                addr,
+                namespace: args.lease_namespace.clone(),
+                secret: args.chat.chat_secret.clone(),
+                slack_response_prefix: args.chat.chat_slack_response_prefix.clone(),
+            };
+            let (_, serve) =
+                crate::chat::start(client.clone(), config, settings, shutdown.clone()).await?;
+            Some(tokio::spawn(serve))
+        }
+        None => None,
+    };
     if args.webhook.webhook_only {
         ready.store(true, Ordering::SeqCst);
         on_ready(http_addr);
         shutdown.await;
-        if let Some(webhook) = webhook {
-            let _ = webhook.await;
+        for server in [webhook, chat].into_iter().flatten() {
+            let _ = server.await;
         }
         let _ = stop_http.send(());
         let _ = http.await;
@@ -314,8 +362,8 @@ pub async fn operate(
             break;
         }
     }
-    if let Some(webhook) = webhook {
-        let _ = webhook.await;
+    for server in [webhook, chat].into_iter().flatten() {
+        let _ = server.await;
     }
     let _ = stop_http.send(());
     let _ = http.await;

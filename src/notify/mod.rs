@@ -220,8 +220,10 @@ pub enum RenderError {
     ActionTooLong(&'static str),
 }
 
+pub mod actions;
 mod due;
 mod example;
+pub mod inbound;
 pub mod ledger;
 mod providers;
 

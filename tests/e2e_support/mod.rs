@@ -142,6 +142,7 @@ impl Env {
             lease_duration_seconds: 15,
             approver_identity: schemagate::cli::run::ApproverIdentity::Optional,
             webhook: schemagate::cli::run::WebhookArgs::default(),
+            chat: schemagate::cli::run::ChatArgs::default(),
         };
         let client = self.client.clone();
         let http_addr = self.http_addr.clone();

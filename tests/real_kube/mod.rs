@@ -11,6 +11,8 @@ use anyhow::{Context as _, Result, bail};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+pub mod team;
+
 /// The static users of the control plane: admin (system:masters), alice and dave (dba), bob and carol
 /// (developers), argocd (gitops).
 pub const USERS: [&str; 6] = ["admin", "alice", "dave", "bob", "carol", "argocd"];
