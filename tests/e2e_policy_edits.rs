@@ -54,36 +54,43 @@ async fn only_approvers_may_make_edits_that_amount_to_approving() {
     team.as_user("admin", &["apply", "-f", "-"], Some(PROJECT))
         .unwrap();
     team.install_policies("config/rbac/approver_only_edits.yaml");
+
+    // bob adds a prod autoApprove rule: refused. Probed with server-side dry runs until the new
+    // policy is in force, so no edit ever lands.
+    let auto =
+        r#"{"spec":{"approval":{"autoApprove":[{"environments":["prod"],"maxRisk":"HIGH"}]}}}"#;
+    let mut refusal = String::new();
+    for _ in 0..200 {
+        let probe = team.as_user(
+            "bob",
+            &[
+                "patch",
+                "project/shop",
+                "--type=merge",
+                "--dry-run=server",
+                "-p",
+                auto,
+            ],
+            None,
+        );
+        match probe {
+            Err(e) => {
+                refusal = e.to_string();
+                break;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert!(refusal.contains("only approvers"), "{refusal}");
+    // Now a change waits for its Approval.
     team.create(
         "bob",
         "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: orders}\nspec:\n  projectRef: shop\n  instanceRef: pg\n  version: \"1\"\n  sql: \"CREATE TABLE orders (id bigint PRIMARY KEY);\"\n",
     )
     .unwrap();
     team.wait_phase("orders", "AwaitingApproval").await;
-
-    // bob adds a prod autoApprove rule: refused (retried while the new policy propagates).
-    let auto =
-        r#"{"spec":{"approval":{"autoApprove":[{"environments":["prod"],"maxRisk":"HIGH"}]}}}"#;
-    let mut refusal = String::new();
-    for _ in 0..200 {
-        match patch(&team, "bob", "project/shop", auto) {
-            Err(e) => {
-                refusal = e;
-                break;
-            }
-            Ok(_) => {
-                // Not active yet: undo as admin and try again.
-                patch(
-                    &team,
-                    "admin",
-                    "project/shop",
-                    r#"{"spec":{"approval":{"autoApprove":null}}}"#,
-                )
-                .unwrap();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
+    let real = patch(&team, "bob", "project/shop", auto).unwrap_err();
+    assert!(real.contains("only approvers"), "{real}");
     assert!(refusal.contains("only approvers"), "{refusal}");
     assert!(refusal.contains("approval policy"), "{refusal}");
     // Nor may he lower the number of approvals, change approvers, or allow self-approval.
