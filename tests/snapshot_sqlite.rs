@@ -123,10 +123,12 @@ async fn sqlite_types_keep_the_casing_they_were_declared_with() {
         "\"r\" Real,",
         "\"b\" BLOB,",
         "\"d\" varchar(20),",
+        "\"k\",",
         "\"note\" integer",
     ] {
         assert!(ddl.contains(column), "{column} in\n{ddl}");
     }
+    assert!(!ddl.contains(" ,"), "a column without a type has no stray space:\n{ddl}");
 }
 
 #[tokio::test]
