@@ -526,6 +526,54 @@ async fn pg_non_transactional_statements_use_intent_records() {
     );
 }
 
+/// A `CREATE UNIQUE INDEX CONCURRENTLY` that fails on duplicates leaves PostgreSQL's half-built,
+/// invalid index behind; the executor drops it, says so, and the change can be fixed and run
+/// under a new version without "already exists".
+#[tokio::test]
+async fn pg_failed_concurrent_index_build_leaves_no_invalid_index() {
+    let cfg = cfg(&fresh_pg_database().unwrap());
+    let mut s = Session::connect(&cfg).await.unwrap();
+    s.exec("CREATE TABLE dup (v int); INSERT INTO dup VALUES (1), (1), (2);")
+        .await
+        .unwrap();
+    s.close().await;
+    let ex = Executor::new(cfg.clone(), quick());
+    let build = "CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v);";
+    let r = ex.execute(&change("cic-fails", build)).await.unwrap();
+    assert_eq!(
+        (r.outcome, r.statements_applied),
+        (Outcome::Failed, 0),
+        "{r:?}"
+    );
+    let error = r.error.unwrap_or_default();
+    assert!(
+        error.contains("the invalid index dup_v it left behind was dropped"),
+        "{error}"
+    );
+    assert_eq!(
+        count(
+            &cfg,
+            "SELECT COUNT(*) FROM pg_class WHERE relname = 'dup_v'"
+        )
+        .await,
+        0,
+        "no invalid index left"
+    );
+    let mut s = Session::connect(&cfg).await.unwrap();
+    s.exec("DELETE FROM dup WHERE v = 1;").await.unwrap();
+    s.close().await;
+    let r = ex.execute(&change("cic-again", build)).await.unwrap();
+    assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
+    assert_eq!(
+        count(
+            &cfg,
+            "SELECT COUNT(*) FROM pg_index WHERE indexrelid = 'dup_v'::regclass AND indisvalid"
+        )
+        .await,
+        1
+    );
+}
+
 #[tokio::test]
 async fn scripts_with_transaction_control_are_refused() {
     let cfg = cfg(&fresh_pg_database().unwrap());

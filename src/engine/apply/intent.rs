@@ -67,7 +67,14 @@ pub(super) async fn run(
                 }
                 Err(e) => {
                     let class = classify(engine, &e);
-                    let msg = statement_error(st, i, &e);
+                    let mut msg = statement_error(st, i, &e);
+                    if class != ErrorClass::Connection
+                        && let Some(dropped) = drop_invalid_index(s, &st.sql, &e).await
+                    {
+                        msg.push_str(&format!(
+                            "; the invalid index {dropped} it left behind was dropped"
+                        ));
+                    }
                     res.error = Some(msg.clone());
                     report.statements.push(res);
                     if class == ErrorClass::Connection {
@@ -108,6 +115,80 @@ pub(super) async fn run(
     Ok(report)
 }
 
+/// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name …` names, as written
+/// (quoted or qualified); `None` for other statements and for unnamed indexes.
+fn concurrent_index_name(sql: &str) -> Option<String> {
+    let mut words = sql.split_whitespace().map(str::to_ascii_uppercase);
+    if words.next()? != "CREATE" {
+        return None;
+    }
+    let mut next = words.next()?;
+    if next == "UNIQUE" {
+        next = words.next()?;
+    }
+    if next != "INDEX" || words.next()? != "CONCURRENTLY" {
+        return None;
+    }
+    // The same words again, as written, after `CONCURRENTLY [IF NOT EXISTS]`.
+    let upper = sql.to_ascii_uppercase();
+    let mut rest = &sql[upper.find("CONCURRENTLY")? + "CONCURRENTLY".len()..];
+    rest = rest.trim_start();
+    if rest.to_ascii_uppercase().starts_with("IF NOT EXISTS") {
+        rest = rest["IF NOT EXISTS".len()..].trim_start();
+    }
+    let end = if rest.starts_with('"') {
+        // A quoted name (possibly qualified): up to the first whitespace or `(` outside quotes.
+        let mut quoted = false;
+        rest.char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                !quoted && (c.is_whitespace() || c == '(')
+            })
+            .map_or(rest.len(), |(i, _)| i)
+    } else {
+        rest.find(|c: char| c.is_whitespace() || c == '(')
+            .unwrap_or(rest.len())
+    };
+    let name = &rest[..end];
+    (!name.is_empty() && !name.eq_ignore_ascii_case("ON")).then(|| name.to_owned())
+}
+
+/// A failed `CREATE INDEX CONCURRENTLY` leaves its half-built index behind, marked invalid: it
+/// costs every write to the table and makes a retry fail with "already exists". Drops it
+/// (`DROP INDEX CONCURRENTLY`) when the statement named it and it is invalid, unless the error was
+/// that the name was already taken (the invalid index is then someone else's). Returns the name
+/// dropped.
+async fn drop_invalid_index(s: &mut Session, sql: &str, error: &sqlx::Error) -> Option<String> {
+    let name = concurrent_index_name(sql)?;
+    let duplicate = error
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "42P07");
+    let Session::Pg(conn) = s else {
+        return None;
+    };
+    if duplicate {
+        return None;
+    }
+    let invalid: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index \
+         WHERE indexrelid = pg_catalog.to_regclass($1) AND NOT indisvalid)",
+    )
+    .bind(&name)
+    .fetch_one(&mut *conn)
+    .await
+    .ok()?;
+    if !invalid {
+        return None;
+    }
+    s.exec(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+        .await
+        .ok()?;
+    Some(name)
+}
+
 async fn finish_intent_failure(
     ex: &Run<'_>,
     s: &mut Session,
@@ -129,4 +210,29 @@ async fn finish_intent_failure(
     rec.error.clone_from(&report.error);
     history::upsert(s, &rec).await?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::concurrent_index_name;
+
+    #[test]
+    fn names_of_concurrent_index_builds() {
+        let name = |sql: &str| concurrent_index_name(sql);
+        assert_eq!(
+            name("CREATE INDEX CONCURRENTLY idx_a ON t (a)").as_deref(),
+            Some("idx_a")
+        );
+        assert_eq!(
+            name("create unique index concurrently if not exists s.u_b on s.t(b)").as_deref(),
+            Some("s.u_b")
+        );
+        assert_eq!(
+            name("CREATE INDEX CONCURRENTLY \"My Index\" ON t (x)").as_deref(),
+            Some("\"My Index\"")
+        );
+        assert_eq!(name("CREATE INDEX CONCURRENTLY ON t (a)"), None, "unnamed");
+        assert_eq!(name("CREATE INDEX idx ON t (a)"), None, "not concurrent");
+        assert_eq!(name("DROP INDEX CONCURRENTLY idx"), None);
+    }
 }
