@@ -148,8 +148,37 @@ async fn only_approvers_may_make_edits_that_amount_to_approving() {
         r#"{"spec":{"environment":"staging"}}"#,
     )
     .unwrap();
-    // bob's change is still waiting for an Approval.
+    // Even an approver's new auto-approval rule does not approve a change that was already
+    // waiting: it is judged by the policy it was reviewed and waited under.
+    patch(
+        &team,
+        "alice",
+        "project/shop",
+        r#"{"spec":{"approval":{"autoApprove":[{"environments":["staging"],"maxRisk":"HIGH"}]}}}"#,
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let change = team.get("SchemaChange", "orders").await;
     assert_eq!(change["status"]["phase"], "AwaitingApproval", "{change:#}");
+    let approved = change["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Approved")
+        .unwrap();
+    assert!(
+        approved["message"]
+            .as_str()
+            .unwrap()
+            .contains("auto-approval changed after this change was reviewed"),
+        "{approved:#}"
+    );
+    // A change reviewed from now on is approved by it.
+    team.create(
+        "bob",
+        "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: later}\nspec:\n  projectRef: shop\n  instanceRef: pg\n  version: \"2\"\n  sql: \"CREATE TABLE later (id bigint PRIMARY KEY);\"\n",
+    )
+    .unwrap();
+    let later = team.wait_phase("later", "Blocked").await;
+    assert_eq!(later["status"]["approval"]["auto"], true, "{later:#}");
 }

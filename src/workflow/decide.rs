@@ -5,7 +5,7 @@
 //! approval, ordering against earlier versions, and only then execution.
 
 use crate::api::conditions::reasons;
-use crate::api::schema_change::{ApprovalRecord, Phase};
+use crate::api::schema_change::{ApprovalRecord, Phase, SchemaChangeStatus};
 
 use super::approval::{ApprovedChange, auto_approves, tally};
 use super::observed::{
@@ -264,7 +264,9 @@ pub fn decide(observed: &Observed) -> Decision {
             approvals: counted.approvals.clone(),
             target: Some(review.target.clone()),
         }
-    } else if auto_approves(policy, instance.environment.as_deref(), review.risk) {
+    } else if auto_approves(policy, instance.environment.as_deref(), review.risk)
+        && !waited_for_approval(status, review)
+    {
         let approved_at = status
             .approval
             .as_ref()
@@ -285,6 +287,15 @@ pub fn decide(observed: &Observed) -> Decision {
                 .ignored
                 .iter()
                 .map(|(name, verdict)| format!("Approval {name}: {}", verdict.message))
+                .chain(
+                    (auto_approves(policy, instance.environment.as_deref(), review.risk)
+                        && waited_for_approval(status, review))
+                    .then(|| {
+                        "the project's auto-approval changed after this change was reviewed \
+                         and waiting; it applies to changes reviewed from now on"
+                            .to_owned()
+                    }),
+                )
                 .collect(),
         };
     };
@@ -432,3 +443,12 @@ fn earliest_blocker(
 #[cfg(test)]
 #[path = "decide_tests.rs"]
 mod tests;
+
+/// Whether the change already waited for Approvals under this very review: it is then judged by
+/// the approval policy it was reviewed and waited under, and an auto-approval rule added (or an
+/// environment changed) since does not approve it. Read from status, which can only withhold an
+/// auto-approval here, never grant one.
+fn waited_for_approval(status: &SchemaChangeStatus, review: &ReviewOutcome) -> bool {
+    status.phase == Some(Phase::AwaitingApproval)
+        && status.review.as_ref().and_then(|r| r.key.as_deref()) == Some(review.key.as_str())
+}
