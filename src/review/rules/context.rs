@@ -25,9 +25,8 @@ pub(crate) struct ScriptState {
     pub(super) txn_reported: bool,
     /// `SET ROLE` seen / the role check done.
     pub(super) role_checked: bool,
-    /// `SET max_execution_time` seen.
+    /// `SET max_execution_time` seen (or its absence already reported).
     pub(super) max_execution_time_set: bool,
-    pub(super) first_position: Option<Position>,
     /// Tables left without a primary key, with the statement that left them so (judged at the
     /// end of the script: a key added later settles it).
     pub(super) pk_missing: HashMap<String, (Position, String)>,
@@ -35,6 +34,12 @@ pub(crate) struct ScriptState {
     pub(super) required_missing: HashMap<String, (Position, String)>,
     /// Tables over `index.total-number-limit`, with the last statement that added to them.
     pub(super) index_over: HashMap<String, (Position, String)>,
+    /// Columns defaulting to / updated to the current time, per table.
+    pub(super) current_time: HashMap<String, super::column::CurrentTimeCount>,
+    /// Where the last `COMMENT ON` of a table (by catalog key) or column set its comment.
+    pub(super) comment_at: HashMap<String, Position>,
+    /// Indexes defined by the script so far.
+    pub(super) script_indexes: Vec<super::table::ScriptIndex>,
 }
 
 impl ScriptState {
@@ -49,10 +54,12 @@ impl ScriptState {
             txn_reported: false,
             role_checked: false,
             max_execution_time_set: false,
-            first_position: None,
             pk_missing: HashMap::new(),
             required_missing: HashMap::new(),
             index_over: HashMap::new(),
+            current_time: HashMap::new(),
+            comment_at: HashMap::new(),
+            script_indexes: Vec::new(),
         }
     }
 

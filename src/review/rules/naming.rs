@@ -399,11 +399,19 @@ fn fully_qualified(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             let _ = ctx.stmt.visit(&mut r);
         }
     }
-    if let Statement::CreateIndex(ci) = ctx.stmt
-        && ci.table_name.0.len() < 2
-        && !r.unqualified.contains(&show(&ci.table_name))
+    // Names the expression walk does not see as relations: the table of an index or trigger,
+    // a new sequence.
+    let named = match ctx.stmt {
+        Statement::CreateIndex(ci) => Some(&ci.table_name),
+        Statement::CreateTrigger(tr) => Some(&tr.table_name),
+        Statement::CreateSequence { name, .. } => Some(name),
+        _ => None,
+    };
+    if let Some(n) = named
+        && n.0.len() < 2
+        && !r.unqualified.contains(&show(n))
     {
-        r.unqualified.push(show(&ci.table_name));
+        r.unqualified.push(show(n));
     }
     for name in r.unqualified {
         em.emit(RuleId::NamingFullyQualified, || {

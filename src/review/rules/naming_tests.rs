@@ -246,4 +246,14 @@ fn fully_qualified() {
     );
     assert_eq!(hits(PG, r, "CREATE INDEX i ON t (a)"), 1);
     assert_eq!(hits(MY, r, "SELECT a FROM t"), 0);
+    // New sequences and the tables triggers fire on are named too.
+    assert_eq!(hits(PG, r, "CREATE SEQUENCE order_no START 100"), 1);
+    assert_eq!(hits(PG, r, "CREATE SEQUENCE sales.order_no"), 0);
+    let trigger = |table: &str| {
+        format!(
+            "CREATE TRIGGER audit_ins AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION audit()"
+        )
+    };
+    assert_eq!(hits(PG, r, &trigger("ledger")), 1);
+    assert_eq!(hits(PG, r, &trigger("sales.ledger")), 0);
 }
