@@ -134,8 +134,9 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
             format!("NOT NULL column \"{col}\" needs a DEFAULT")
         });
     }
+    // PostgreSQL (as Bytebase): key columns need a DEFAULT too; only serial types have one.
     if !c.has_default()
-        && !c.is_pk()
+        && (ctx.pg() || !c.is_pk())
         && !auto
         && !no_default_type(ctx, &t.base)
         && !c.has(|o| matches!(o, ColumnOption::Generated { .. }))

@@ -149,7 +149,7 @@ fn mysql_defaults() {
         0
     );
     assert_eq!(hits(PG, r, "CREATE TABLE t (a int NOT NULL)"), 0);
-    for e in [PG, MY, SL] {
+    for e in [MY, SL] {
         let r = "column.require-default";
         assert_eq!(hits(e, r, "CREATE TABLE t (id int PRIMARY KEY, a int)"), 1);
         assert_eq!(
@@ -157,6 +157,26 @@ fn mysql_defaults() {
             0
         );
     }
+    // PostgreSQL, as Bytebase: a key column needs a DEFAULT as well (serial and identity
+    // columns have one), whether the key is declared on the column or on the table.
+    let r = "column.require-default";
+    assert_eq!(hits(PG, r, "CREATE TABLE t (id int PRIMARY KEY, a int)"), 2);
+    let f = run(
+        PG,
+        r,
+        None,
+        None,
+        "CREATE TABLE t (\n  id bigint,\n  a int DEFAULT 1,\n  PRIMARY KEY (id)\n)",
+    );
+    assert_eq!(f.iter().map(|f| f.line).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(
+        hits(
+            PG,
+            r,
+            "CREATE TABLE t (id bigserial PRIMARY KEY, a int DEFAULT 1)"
+        ),
+        0
+    );
     assert_eq!(
         hits(
             PG,
