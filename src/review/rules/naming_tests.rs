@@ -197,6 +197,23 @@ fn index_names_with_templates() {
         ),
         0
     );
+    // A key adopted from an existing index takes that index's columns for its name.
+    let schema =
+        "CREATE TABLE acct (org int, num int); CREATE UNIQUE INDEX acct_ix ON acct (org, num);";
+    let adopt = |kind: &str, name: &str| {
+        format!("ALTER TABLE acct ADD CONSTRAINT {name} {kind} USING INDEX acct_ix")
+    };
+    let (pk, uk) = ("naming.index.pk", "naming.index.uk");
+    assert_eq!(
+        hits_on(PG, pk, schema, &adopt("PRIMARY KEY", "pk_acct_org_num")),
+        0
+    );
+    assert_eq!(hits_on(PG, pk, schema, &adopt("PRIMARY KEY", "pk_acct")), 1);
+    assert_eq!(
+        hits_on(PG, uk, schema, &adopt("UNIQUE", "uk_acct_org_num")),
+        0
+    );
+    assert_eq!(hits_on(PG, uk, schema, &adopt("UNIQUE", "acct_uniq")), 1);
 }
 
 #[test]
