@@ -53,6 +53,7 @@ fn option<'a>(opts: &'a [(String, String)], key: &str) -> Option<&'a str> {
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     match ctx.stmt {
         Statement::CreateTable(ct) => create_table(ctx, ct, em),
+        Statement::Set(set) if ctx.mysql() => default_engine(set, em),
         Statement::AlterTable(at)
             if em.on(RuleId::TableDisallowPartition).is_some()
                 && at.operations.iter().any(|op| {
@@ -179,6 +180,40 @@ fn dml_tables(stmt: &Statement) -> Vec<String> {
             v
         }
         _ => Vec::new(),
+    }
+}
+
+/// `engine.mysql.use-innodb`: `SET [SESSION|GLOBAL] default_storage_engine = x` makes later
+/// tables without an `ENGINE` option use `x`.
+fn default_engine(set: &sqlparser::ast::Set, em: &mut Emitter<'_>) {
+    use sqlparser::ast::Set;
+    if em.on(RuleId::EngineMysqlUseInnodb).is_none() {
+        return;
+    }
+    let pairs: Vec<(&sqlparser::ast::ObjectName, &sqlparser::ast::Expr)> = match set {
+        Set::SingleAssignment {
+            variable, values, ..
+        } => values.first().map(|v| (variable, v)).into_iter().collect(),
+        Set::MultipleAssignments { assignments } => {
+            assignments.iter().map(|a| (&a.name, &a.value)).collect()
+        }
+        _ => Vec::new(),
+    };
+    for (name, value) in pairs {
+        let var = crate::review::catalog::last_name(name);
+        if !var
+            .trim_start_matches('@')
+            .eq_ignore_ascii_case("default_storage_engine")
+        {
+            continue;
+        }
+        let engine = value.to_string();
+        let engine = engine.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+        if !engine.eq_ignore_ascii_case("innodb") && !engine.eq_ignore_ascii_case("default") {
+            em.emit(RuleId::EngineMysqlUseInnodb, || {
+                format!("default_storage_engine is set to {engine}; InnoDB is required")
+            });
+        }
     }
 }
 

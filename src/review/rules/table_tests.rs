@@ -273,6 +273,15 @@ fn mysql_table_options() {
         hits(PG, "engine.mysql.use-innodb", "CREATE TABLE t (a int)"),
         0
     );
+    // Changing the session's default engine is reported too.
+    let r = "engine.mysql.use-innodb";
+    assert_eq!(hits(MY, r, "SET default_storage_engine = MyISAM"), 1);
+    assert_eq!(
+        hits(MY, r, "SET SESSION default_storage_engine = 'MEMORY'"),
+        1
+    );
+    assert_eq!(hits(MY, r, "SET default_storage_engine = InnoDB"), 0);
+    assert_eq!(hits(MY, r, "SET sql_mode = 'ANSI'"), 0);
     assert_eq!(
         hits(
             MY,
