@@ -323,23 +323,7 @@ async fn assert_impersonation_is_limited(team: &Team, change: &ChangeRef) {
 /// by the run): bob may map a chat account to himself with his own groups, not to alice nor to
 /// a group he is not in.
 async fn guard_chat_identities(team: &Team) {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("config/chat/chat_identities_policy.yaml");
-    let text = std::fs::read_to_string(file).unwrap();
-    let policy = text.split("\n---\n").next().unwrap();
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(policy))
-        .unwrap();
-    let ns = &team.ns;
-    let binding = format!(
-        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n\
-         metadata: {{name: {ns}-chat-identities}}\nspec:\n  policyName: schemagate-chat-identities\n\
-         \x20 validationActions: [Deny]\n  matchResources:\n    namespaceSelector:\n\
-         \x20     matchLabels: {{kubernetes.io/metadata.name: {ns}}}\n"
-    );
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(&binding))
-        .unwrap();
+    team.install_policies("config/chat/chat_identities_policy.yaml");
     let project = |name: &str, user: &str, groups: &str| {
         format!(
             "apiVersion: schemagate.io/v1alpha1\nkind: Project\nmetadata: {{name: {name}}}\nspec:\n  instances: [pg]\n  approval:\n    chatIdentities:\n    - {{provider: slack, id: U_BOB, user: {user}, groups: [{groups}]}}\n"
@@ -630,7 +614,7 @@ async fn a_slack_click_approves_as_the_mapped_user_and_nothing_else_does() {
             &[
                 "delete",
                 "validatingadmissionpolicybinding",
-                &format!("{ns}-chat-identities"),
+                &format!("{ns}-schemagate-chat-identities"),
             ],
             None,
         )

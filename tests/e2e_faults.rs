@@ -4,19 +4,7 @@
 
 mod e2e_support;
 
-use std::process::Child;
-use std::time::{Duration, Instant};
-
 use e2e_support::{Env, PgTarget, approval, change};
-
-struct Operator(Child);
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn approve(env: &Env, name: &str) {
     let reviewed = env.reviewed(name).await.unwrap();
@@ -31,10 +19,7 @@ async fn kill_9_mid_change_then_restart_applies_exactly_once() {
     let pg = PgTarget::fresh().unwrap();
     pg.psql("CREATE TABLE runs (change text NOT NULL)").unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let first = Operator(
-        env.spawn_operator_process("first", &logs.path().join("first.log"))
-            .unwrap(),
-    );
+    let first = env.operator_process("first", &logs.path().join("first.log"));
     env.apply(&pg.base_manifests("x")).await.unwrap();
     env.wait("databaseinstance/pg", "condition=Ready")
         .await
@@ -44,25 +29,12 @@ async fn kill_9_mid_change_then_restart_applies_exactly_once() {
     env.apply(&change("slow", "1", sql)).await.unwrap();
     approve(&env, "slow").await;
     // Wait until the change is inside the database, then kill the operator without warning.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let running = pg
-            .psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()")
-            .unwrap();
-        if running.trim() != "0" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the change never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut first = first;
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
-    drop(first);
-    let _second = Operator(
-        env.spawn_operator_process("second", &logs.path().join("second.log"))
-            .unwrap(),
-    );
+    pg.wait_until_running(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
+    )
+    .await;
+    first.kill_9();
+    let _second = env.operator_process("second", &logs.path().join("second.log"));
     env.wait("schemachange/slow", "condition=Applied")
         .await
         .unwrap();
@@ -85,14 +57,8 @@ async fn two_operators_at_once_apply_each_change_once() {
     let pg = PgTarget::fresh().unwrap();
     pg.psql("CREATE TABLE runs (change text NOT NULL)").unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let _a = Operator(
-        env.spawn_operator_process("a", &logs.path().join("a.log"))
-            .unwrap(),
-    );
-    let _b = Operator(
-        env.spawn_operator_process("b", &logs.path().join("b.log"))
-            .unwrap(),
-    );
+    let _a = env.operator_process("a", &logs.path().join("a.log"));
+    let _b = env.operator_process("b", &logs.path().join("b.log"));
     env.apply(&pg.base_manifests("x")).await.unwrap();
     env.wait("databaseinstance/pg", "condition=Ready")
         .await
@@ -132,10 +98,7 @@ async fn kill_9_mid_change_on_mariadb_reports_needs_intervention() {
     let env = Env::start_without_operator().await.unwrap();
     let db = PgTarget::fresh_mysql().unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let first = Operator(
-        env.spawn_operator_process("first", &logs.path().join("first.log"))
-            .unwrap(),
-    );
+    let first = env.operator_process("first", &logs.path().join("first.log"));
     // The testkit's MariaDB root has no password.
     env.apply(&db.base_manifests("")).await.unwrap();
     env.wait("databaseinstance/pg", "condition=Ready")
@@ -146,28 +109,12 @@ async fn kill_9_mid_change_on_mariadb_reports_needs_intervention() {
                CREATE TABLE second_one (id bigint PRIMARY KEY);";
     env.apply(&change("two-step", "1", sql)).await.unwrap();
     approve(&env, "two-step").await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let sleeping = db
-            .psql("SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'DO SLEEP%'")
-            .unwrap();
-        if sleeping.trim() != "0" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the change never reached its second statement"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut first = first;
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
-    drop(first);
-    let _second = Operator(
-        env.spawn_operator_process("second", &logs.path().join("second.log"))
-            .unwrap(),
-    );
+    db.wait_until_running(
+        "SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'DO SLEEP%'",
+    )
+    .await;
+    first.kill_9();
+    let _second = env.operator_process("second", &logs.path().join("second.log"));
     env.wait_jsonpath(
         "schemachange/two-step",
         "{.status.conditions[?(@.type==\"Ready\")].reason}",

@@ -14,39 +14,6 @@ use std::time::Duration;
 use e2e_support::Reviewed;
 use real_kube::team::Team;
 
-/// The policies as kustomize ships them, the bindings limited to this test's namespace (the
-/// control plane is shared by the other tests, which use the webhook).
-fn install_policies(team: &Team) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/policy-identity");
-    let policies = std::fs::read_to_string(dir.join("identity_policies.yaml")).unwrap();
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(&policies))
-        .unwrap();
-    let ns = &team.ns;
-    let select = format!(
-        "  matchResources:\n    namespaceSelector:\n      matchLabels: {{kubernetes.io/metadata.name: {ns}}}\n"
-    );
-    let bindings: String = [
-        ("MutatingAdmissionPolicyBinding", "schemagate-stamp-approver", ""),
-        ("MutatingAdmissionPolicyBinding", "schemagate-stamp-author", ""),
-        (
-            "ValidatingAdmissionPolicyBinding",
-            "schemagate-identity",
-            "  validationActions: [Deny]\n",
-        ),
-    ]
-    .iter()
-    .map(|(kind, policy, extra)| {
-        format!(
-            "---\napiVersion: admissionregistration.k8s.io/v1\nkind: {kind}\nmetadata: {{name: {ns}-{policy}}}\nspec:\n  policyName: {policy}\n{extra}{select}"
-        )
-    })
-    .collect();
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(&bindings))
-        .unwrap();
-}
-
 const PROJECT: &str = "apiVersion: schemagate.io/v1alpha1
 kind: Project
 metadata: {name: shop}
@@ -78,7 +45,8 @@ async fn without_webhooks_the_policies_record_and_check_who_approves() {
     // policies alone.
     let _operator = team.start_operator(&[]).await;
     team.remove_webhooks();
-    install_policies(&team);
+    team.install_policies("config/policy-identity/identity_policies.yaml");
+    team.install_policies("config/policy-identity/bindings.yaml");
     let pg = team.database();
     team.as_user("admin", &["apply", "-f", "-"], Some(PROJECT))
         .unwrap();

@@ -227,14 +227,15 @@ async fn an_idle_operator_reconciles_once_per_drift_interval_and_writes_nothing(
 }
 
 /// A drift check that cannot take its snapshot — another session holds an exclusive lock on a
-/// table with a column default, as a long migration by another tool would — leaves `Ready`
+/// table with a check constraint (whose text the server prints only with the table open), as a
+/// long migration by another tool would — leaves `Ready`
 /// alone (the instance stays usable) and says so on `Drifted`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_drift_check_that_hits_the_lock_timeout_leaves_ready_alone() {
     use sqlx::Connection as _;
     let env = Env::start().await.unwrap();
     let pg = PgTarget::fresh().unwrap();
-    pg.psql("CREATE TABLE busy (id int, note text DEFAULT 'x')")
+    pg.psql("CREATE TABLE busy (id int CHECK (id > 0), note text DEFAULT 'x')")
         .unwrap();
     let mut holder = sqlx::PgConnection::connect(&pg.url).await.unwrap();
     sqlx::raw_sql("BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")

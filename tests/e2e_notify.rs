@@ -5,7 +5,6 @@
 
 mod e2e_support;
 
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use e2e_support::receiver::{Mode, Receiver};
@@ -242,25 +241,13 @@ async fn a_hanging_receiver_never_delays_an_execution() {
     assert_eq!(events, ["applied", "approved", "reviewed"]);
 }
 
-struct Operator(Child);
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_between_approved_and_applied_loses_no_message_and_repeats_none() {
     let receiver = Receiver::start(Mode::Accept).await.unwrap();
     let env = Env::start_without_operator().await.unwrap();
     let pg = PgTarget::fresh().unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let first = Operator(
-        env.spawn_operator_process("first", &logs.path().join("first.log"))
-            .unwrap(),
-    );
+    let first = env.operator_process("first", &logs.path().join("first.log"));
     env.apply(&pg.base_manifests("x")).await.unwrap();
     env.apply(&channel_manifests(&receiver, "", ""))
         .await
@@ -278,24 +265,12 @@ async fn kill_9_between_approved_and_applied_loses_no_message_and_repeats_none()
         .wait_for("approved", Duration::from_secs(30))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pg
-        .psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()")
-        .unwrap()
-        .trim()
-        == "0"
-    {
-        assert!(Instant::now() < deadline, "the change never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut first = first;
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
-    drop(first);
-    let _second = Operator(
-        env.spawn_operator_process("second", &logs.path().join("second.log"))
-            .unwrap(),
-    );
+    pg.wait_until_running(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()",
+    )
+    .await;
+    first.kill_9();
+    let _second = env.operator_process("second", &logs.path().join("second.log"));
     env.wait("schemachange/slow", "condition=Applied")
         .await
         .unwrap();

@@ -39,28 +39,6 @@ spec:
     approvers: {groups: [dba]}
 ";
 
-/// The policy as kustomize ships it, bound to this test's namespace only (the control plane is
-/// shared by the other tests).
-fn install_policy(team: &Team) {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("config/rbac/approver_only_edits.yaml");
-    let text = std::fs::read_to_string(file).unwrap();
-    let policy = text.split("\n---\n").next().unwrap();
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(policy))
-        .unwrap();
-    let ns = &team.ns;
-    let binding = format!(
-        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n\
-         metadata: {{name: {ns}-approver-only-edits}}\nspec:\n  policyName: schemagate-approver-only-edits\n\
-         \x20 validationActions: [Deny]\n  matchResources:\n    namespaceSelector:\n\
-         \x20     matchLabels: {{kubernetes.io/metadata.name: {ns}}}\n"
-    );
-    team.kube
-        .kubectl("admin", &["apply", "-f", "-"], Some(&binding))
-        .unwrap();
-}
-
 fn patch(team: &Team, user: &str, what: &str, patch: &str) -> Result<String, String> {
     team.as_user(user, &["patch", what, "--type=merge", "-p", patch], None)
         .map_err(|e| e.to_string())
@@ -75,37 +53,44 @@ async fn only_approvers_may_make_edits_that_amount_to_approving() {
     let _pg = team.database();
     team.as_user("admin", &["apply", "-f", "-"], Some(PROJECT))
         .unwrap();
-    install_policy(&team);
+    team.install_policies("config/rbac/approver_only_edits.yaml");
+
+    // bob adds a prod autoApprove rule: refused. Probed with server-side dry runs until the new
+    // policy is in force, so no edit ever lands.
+    let auto =
+        r#"{"spec":{"approval":{"autoApprove":[{"environments":["prod"],"maxRisk":"HIGH"}]}}}"#;
+    let mut refusal = String::new();
+    for _ in 0..200 {
+        let probe = team.as_user(
+            "bob",
+            &[
+                "patch",
+                "project/shop",
+                "--type=merge",
+                "--dry-run=server",
+                "-p",
+                auto,
+            ],
+            None,
+        );
+        match probe {
+            Err(e) => {
+                refusal = e.to_string();
+                break;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert!(refusal.contains("only approvers"), "{refusal}");
+    // Now a change waits for its Approval.
     team.create(
         "bob",
         "apiVersion: schemagate.io/v1alpha1\nkind: SchemaChange\nmetadata: {name: orders}\nspec:\n  projectRef: shop\n  instanceRef: pg\n  version: \"1\"\n  sql: \"CREATE TABLE orders (id bigint PRIMARY KEY);\"\n",
     )
     .unwrap();
     team.wait_phase("orders", "AwaitingApproval").await;
-
-    // bob adds a prod autoApprove rule: refused (retried while the new policy propagates).
-    let auto =
-        r#"{"spec":{"approval":{"autoApprove":[{"environments":["prod"],"maxRisk":"HIGH"}]}}}"#;
-    let mut refusal = String::new();
-    for _ in 0..200 {
-        match patch(&team, "bob", "project/shop", auto) {
-            Err(e) => {
-                refusal = e;
-                break;
-            }
-            Ok(_) => {
-                // Not active yet: undo as admin and try again.
-                patch(
-                    &team,
-                    "admin",
-                    "project/shop",
-                    r#"{"spec":{"approval":{"autoApprove":null}}}"#,
-                )
-                .unwrap();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
+    let real = patch(&team, "bob", "project/shop", auto).unwrap_err();
+    assert!(real.contains("only approvers"), "{real}");
     assert!(refusal.contains("only approvers"), "{refusal}");
     assert!(refusal.contains("approval policy"), "{refusal}");
     // Nor may he lower the number of approvals, change approvers, or allow self-approval.

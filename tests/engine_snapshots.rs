@@ -175,7 +175,7 @@ async fn sqlite_alter_of_a_table_with_defaults_has_both_snapshots_and_a_diff() {
     assert!(rec.finished_at.unwrap() >= rec.started_at);
 }
 
-/// Another session holds an exclusive lock on a table with a column default for the whole run:
+/// Another session holds an exclusive lock on a table with a check constraint for the whole run:
 /// neither snapshot can read it within the lock timeout. The change itself (which does not
 /// touch that table) still applies — the failing catalog query inside its transaction is rolled
 /// back to a savepoint instead of aborting it — and the row says why both snapshots are missing.
@@ -184,7 +184,13 @@ async fn pg_a_snapshot_that_cannot_be_taken_is_recorded_with_its_reason() {
     let url = fresh_pg_database().unwrap();
     let mut cfg = ConnectionConfig::from_url(&url).unwrap();
     cfg.timeouts.lock = Duration::from_millis(500);
-    exec(&cfg, "CREATE TABLE busy (id int, note text DEFAULT 'x')").await;
+    // The server's deparser opens a table to print its check constraint, so the snapshot
+    // waits for the lock (a default alone no longer needs the table opened).
+    exec(
+        &cfg,
+        "CREATE TABLE busy (id int CHECK (id > 0), note text DEFAULT 'x')",
+    )
+    .await;
     let Session::Pg(mut holder) = Session::connect(&cfg).await.unwrap() else {
         unreachable!()
     };

@@ -100,6 +100,37 @@ async fn sqlite_snapshot_round_trips_to_the_same_digest() {
     );
 }
 
+/// SQLite's pragmas upper-case the type names it knows (`text` → `TEXT`) but keep the others as
+/// written (`bigint`): the snapshot shows every type as the user declared it, and a later
+/// `ALTER TABLE … ADD COLUMN` keeps its own spelling too.
+#[tokio::test]
+async fn sqlite_types_keep_the_casing_they_were_declared_with() {
+    let file = sqlite_file().unwrap();
+    let db = ConnectionConfig::sqlite(file.path());
+    apply(
+        &db,
+        "v1",
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, n int, \
+         r Real, b BLOB, d varchar(20), k);",
+    )
+    .await;
+    apply(&db, "v2", "ALTER TABLE accounts ADD COLUMN note integer").await;
+    let ddl = snapshot_database(&db).await.unwrap().canonical_ddl();
+    for column in [
+        "\"id\" bigint,",
+        "\"email\" text NOT NULL,",
+        "\"n\" int,",
+        "\"r\" Real,",
+        "\"b\" BLOB,",
+        "\"d\" varchar(20),",
+        "\"k\",",
+        "\"note\" integer",
+    ] {
+        assert!(ddl.contains(column), "{column} in\n{ddl}");
+    }
+    assert!(!ddl.contains(" ,"), "a column without a type has no stray space:\n{ddl}");
+}
+
 #[tokio::test]
 async fn sqlite_diff_names_what_a_change_did() {
     let file = sqlite_file().unwrap();

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::engine::{ConnectionConfig, Session, error_chain, stats};
-use crate::review::impact::{Lock, verify};
+use crate::review::impact::verify;
 use crate::review::{Catalog, Engine};
 use crate::sqltext;
 
@@ -142,19 +142,8 @@ async fn observe(
     Ok(steps
         .into_iter()
         .map(|step| {
-            step.map(|tables| {
-                tables
-                    .iter()
-                    .map(|t| verify::Observed {
-                        table: t.name.clone(),
-                        lock: t.modes.iter().filter_map(|m| Lock::from_pg_mode(m)).max(),
-                        new_file: t.new_file,
-                        seq_scans: t.seq_scans,
-                        held_before: t.held.iter().filter_map(|m| Lock::from_pg_mode(m)).max(),
-                    })
-                    .collect()
-            })
-            .map_err(|e| error_chain(&e))
+            step.map(|tables| crate::controller::live_schema::observed(&tables))
+                .map_err(|e| error_chain(&e))
         })
         .collect())
 }

@@ -108,8 +108,13 @@ pub fn run(args: &SnapshotArgs) -> ExitCode {
         privileges: args.privileges,
         owners: args.owners,
     };
+    if std::env::var_os("RUST_LOG").is_some() {
+        // Per-query timings: `RUST_LOG=schemagate::snapshot=debug`.
+        super::run::init_logging();
+    }
+    // PostgreSQL snapshots read over three connections: rows decode on every core.
     let snapshot = match super::block_on(
-        super::Threads::One,
+        super::Threads::PerCore,
         ExitCode::FAILURE,
         introspect::snapshot_database_with(&cfg, opts),
     ) {

@@ -1,10 +1,11 @@
 //! The target database as review context: its schema (from a snapshot), server version and
 //! table sizes. Shared by the operator's review and `schemagate review --url`, so both reach
-//! the same verdict.
+//! the same verdict; and what the server did, in the impact model's terms, for `--verify`.
 
 use crate::engine::{self, ConnectionConfig};
 use crate::review::Catalog;
 use crate::review::catalog::TableSize;
+use crate::review::impact::{Lock, verify};
 
 /// Why the live schema could not serve as review context.
 #[derive(Debug, thiserror::Error)]
@@ -52,4 +53,22 @@ async fn read_stats(
     let r = engine::stats::database_stats(&mut s).await;
     s.close().await;
     r
+}
+
+/// What PostgreSQL reported of statements (`engine::stats::observe_pg_steps`), in the impact
+/// model's terms: the strongest lock mode each statement added to a table, and the strongest an
+/// earlier statement already held.
+#[must_use]
+pub fn observed(tables: &[engine::stats::ObservedTable]) -> Vec<verify::Observed> {
+    let strongest = |modes: &[String]| modes.iter().filter_map(|m| Lock::from_pg_mode(m)).max();
+    tables
+        .iter()
+        .map(|t| verify::Observed {
+            table: t.name.clone(),
+            lock: strongest(&t.modes),
+            new_file: t.new_file,
+            seq_scans: t.seq_scans,
+            held_before: strongest(&t.held),
+        })
+        .collect()
 }

@@ -88,9 +88,10 @@ pub async fn snapshot(c: &mut SqliteConnection) -> Result<Schema, sqlx::Error> {
             let kind = if hidden == 3 { "STORED" } else { "VIRTUAL" };
             format!("{g} {kind}")
         });
+        let pragma_type: String = row.try_get(2)?;
         t.columns.push(Column {
             name,
-            data_type: row.try_get(2)?,
+            data_type: declared_type(said, pragma_type),
             nullable: row.try_get::<i64, _>(3)? == 0,
             default: row
                 .try_get::<Option<String>, _>(4)?
@@ -229,6 +230,8 @@ struct Declared {
 
 #[derive(Debug, Default)]
 struct DeclaredColumn {
+    /// The first word of the type as written (`text` in `email text NOT NULL`).
+    type_word: Option<String>,
     collation: Option<String>,
     /// The parenthesised expression.
     generated: Option<String>,
@@ -275,7 +278,13 @@ fn declared(table: &str, sql: &str) -> Declared {
         } else {
             (Some(first.name(e)), &pieces[1..])
         };
-        let mut col = DeclaredColumn::default();
+        let mut col = DeclaredColumn {
+            type_word: rest
+                .first()
+                .filter(|p| p.kind == PieceKind::Word)
+                .map(|p| text(e, p).to_owned()),
+            ..DeclaredColumn::default()
+        };
         let mut name: Option<String> = None;
         let mut i = 0;
         while let Some(p) = rest.get(i) {
@@ -318,6 +327,17 @@ fn declared(table: &str, sql: &str) -> Declared {
         }
     }
     d
+}
+
+/// A column's type as declared. SQLite keeps declared types verbatim, except that its pragmas
+/// upper-case the names it knows (`text` → `TEXT`, `int` → `INT`; not `bigint`), so a snapshot
+/// mixed the casing the user wrote with SQLite's. Only a pragma type that is one word equal to
+/// the declared one but for case is replaced, by the declared spelling.
+fn declared_type(said: Option<&DeclaredColumn>, pragma_type: String) -> String {
+    match said.and_then(|c| c.type_word.as_ref()) {
+        Some(w) if w.eq_ignore_ascii_case(&pragma_type) => w.clone(),
+        _ => pragma_type,
+    }
 }
 
 /// A default as SQLite needs it written: pragma_table_info gives `datetime('now')` for

@@ -144,7 +144,12 @@ fn display_name(schema: &str, name: &str) -> String {
 }
 
 fn column_sql(d: Dialect, c: &Column) -> String {
-    let mut s = format!("{} {}", ident(d, &c.name), c.data_type);
+    // SQLite columns may have no declared type at all.
+    let mut s = if c.data_type.is_empty() {
+        ident(d, &c.name)
+    } else {
+        format!("{} {}", ident(d, &c.name), c.data_type)
+    };
     if let Some(coll) = &c.collation {
         s.push_str(&format!(" COLLATE {coll}"));
     }

@@ -178,6 +178,11 @@ impl Env {
             .spawn()?)
     }
 
+    /// [`Env::spawn_operator_process`], killed with SIGKILL when dropped.
+    pub fn operator_process(&self, identity: &str, log: &std::path::Path) -> OperatorProcess {
+        OperatorProcess(self.spawn_operator_process(identity, log).unwrap())
+    }
+
     /// Stops the operator gracefully.
     pub async fn stop_operator(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -305,6 +310,24 @@ impl KubectlOnly {
     }
 }
 
+/// A `schemagate run` child process, killed (SIGKILL: no chance to clean up) when dropped.
+pub struct OperatorProcess(pub std::process::Child);
+
+impl OperatorProcess {
+    /// `kill -9`, and waits for the process to be gone.
+    pub fn kill_9(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A database for one test (PostgreSQL unless made with `fresh_mysql`): host, port and
 /// database name from the testkit.
 pub struct PgTarget {
@@ -359,6 +382,19 @@ impl PgTarget {
             return schemagate_testkit::mariadb(&self.url, Some(&self.database), sql);
         }
         schemagate_testkit::psql(&self.url, sql)
+    }
+
+    /// Waits (up to 60 s) until `count_sql` (a `SELECT count(*)` of the server's sessions)
+    /// is not 0: a statement of a running change is inside the database.
+    pub async fn wait_until_running(&self, count_sql: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.psql(count_sql).unwrap().trim() == "0" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the change never got there: {count_sql}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Secret + DatabaseInstance + Project manifests for this database.

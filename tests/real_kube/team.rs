@@ -297,6 +297,34 @@ impl Team {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Installs the admission policies in `file` (a path in the repository) as shipped, with
+    /// every binding renamed and limited to this namespace: the control plane is shared by the
+    /// other tests.
+    pub fn install_policies(&self, file: &str) {
+        use serde::Deserialize as _;
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let mut items = Vec::new();
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let mut object = Value::deserialize(doc).unwrap();
+            if object["kind"].as_str().unwrap().ends_with("PolicyBinding") {
+                let name = format!(
+                    "{}-{}",
+                    self.ns,
+                    object["metadata"]["name"].as_str().unwrap()
+                );
+                object["metadata"]["name"] = json!(name);
+                object["spec"]["matchResources"] = json!({"namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": self.ns}}});
+            }
+            items.push(object);
+        }
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string();
+        self.kube
+            .kubectl("admin", &["apply", "-f", "-"], Some(&list))
+            .unwrap();
+    }
+
     /// Removes the webhook configurations (the control plane is shared by the run).
     pub fn remove_webhooks(&self) {
         self.kube

@@ -18,6 +18,7 @@ pub(super) struct Catalog {
     pub roles: Vec<(i64, String)>,
     pub extensions: Vec<(i64, String, i64)>,
     pub depends: Vec<cat::Depend>,
+    pub sequence_owners: Vec<cat::Depend>,
     pub classes: Vec<cat::Class>,
     pub attributes: Vec<cat::Attribute>,
     pub attrdefs: Vec<(i64, i64, i32, String)>,
@@ -92,7 +93,7 @@ impl<'a> Ctx<'a> {
         }
         let mut seq_owner = HashMap::new();
         let mut members = HashSet::new();
-        for d in &cat.depends {
+        for d in cat.depends.iter().chain(&cat.sequence_owners) {
             match d.deptype.as_str() {
                 "e" => {
                     members.insert((d.classid, d.objid));

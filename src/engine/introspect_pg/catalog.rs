@@ -116,17 +116,31 @@ pub(super) struct Depend {
     pub deptype: String,
 }
 
-/// Dependencies between user objects: normal ones (for the load order), extension membership,
-/// the owning column of each sequence (automatic: serial, `OWNED BY`; internal: identity), and
-/// the routines a type creates for itself (a range's constructors).
+/// Dependencies between user objects: normal ones (for the load order), extension membership
+/// and the routines a type creates for itself (a range's constructors).
 pub(super) async fn depends(c: &mut PgConnection) -> Result<Vec<Depend>, sqlx::Error> {
     sqlx::query_as(
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
            refobjsubid::int4, deptype::text FROM pg_depend \
-         WHERE refobjid >= 16384 AND (deptype IN ('n', 'e') OR (deptype IN ('a', 'i') \
-           AND classid = 1259 AND refclassid = 1259 AND objsubid = 0 AND refobjsubid > 0) \
-           OR (deptype = 'i' AND classid = 1255))",
+         WHERE refobjid >= 16384 AND (deptype IN ('n', 'e') OR (deptype = 'i' AND classid = 1255))",
     )
+    .fetch_all(c)
+    .await
+}
+
+/// The column that owns each of `sequences` (automatic: serial, `OWNED BY`; internal:
+/// identity). Looked up by sequence: the same shape of row links every index to its columns.
+pub(super) async fn sequence_owners(
+    c: &mut PgConnection,
+    sequences: &[i64],
+) -> Result<Vec<Depend>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
+           refobjsubid::int4, deptype::text FROM pg_depend \
+         WHERE classid = 1259 AND objid = ANY($1::int8[]::oid[]) AND objsubid = 0 \
+           AND refclassid = 1259 AND refobjsubid > 0 AND deptype IN ('a', 'i')",
+    )
+    .bind(sequences)
     .fetch_all(c)
     .await
 }
@@ -178,6 +192,18 @@ pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Er
     .await
 }
 
+/// The kind of every relation [`classes`] reads: (oid, relkind).
+pub(super) async fn relation_kinds(
+    c: &mut PgConnection,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, relkind::text FROM pg_class \
+         WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S', 'i', 'I')",
+    )
+    .fetch_all(c)
+    .await
+}
+
 /// A column (or composite type attribute, or index column).
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct Attribute {
@@ -198,34 +224,53 @@ pub(super) struct Attribute {
     pub acl: Option<Vec<String>>,
 }
 
+/// The columns of `relations` (tables, views, composite types), and the columns of `indexes`
+/// that have a statistics target (all an index's columns are good for). Fetched by relation so
+/// that TOAST tables, sequences and the other index columns are not read at all.
 pub(super) async fn attributes(
     c: &mut PgConnection,
     version: i32,
+    relations: &[i64],
+    indexes: &[i64],
 ) -> Result<Vec<Attribute>, sqlx::Error> {
     let compression = if version >= 140_000 {
         "attcompression::text"
     } else {
         "''::text"
     };
-    let sql = format!(
-        "SELECT attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
+    let columns = format!(
+        "attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
            format_type(atttypid, atttypmod) AS type_name, atttypid::int8 AS type_oid, \
            attnotnull AS not_null, attidentity::text AS identity, \
            attgenerated::text AS generated, attcollation::int8 AS collation, \
            attislocal AS is_local, COALESCE(attstattarget, -1)::int4 AS statistics, \
            attstorage::text AS storage, {compression} AS compression, \
-           attoptions::text[] AS options, attacl::text[] AS acl \
-         FROM pg_attribute WHERE attrelid >= 16384 AND attnum > 0 AND NOT attisdropped"
+           attoptions::text[] AS options, attacl::text[] AS acl"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
+    let sql = format!(
+        "SELECT {columns} FROM pg_attribute \
+           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 AND NOT attisdropped \
+         UNION ALL SELECT {columns} FROM pg_attribute \
+           WHERE attrelid = ANY($2::int8[]::oid[]) AND attnum > 0 \
+             AND COALESCE(attstattarget, -1) >= 0"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(relations)
+        .bind(indexes)
+        .fetch_all(c)
+        .await
 }
 
-/// Column defaults and generation expressions: (oid, relation, column, expression).
+/// Column defaults and generation expressions: (oid, relation, column, expression). Given its
+/// relation, `pg_get_expr` opens it (building its relation cache entry, the largest cost of a
+/// snapshot of many tables); an expression without column references (every default: only
+/// generation expressions have them) prints the same without it.
 pub(super) async fn attrdefs(
     c: &mut PgConnection,
 ) -> Result<Vec<(i64, i64, i32, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT oid::int8, adrelid::int8, adnum::int4, pg_get_expr(adbin, adrelid) \
+        "SELECT oid::int8, adrelid::int8, adnum::int4, pg_get_expr(adbin, \
+           CASE WHEN strpos(adbin::text, '{VAR ') > 0 THEN adrelid ELSE 0 END) \
          FROM pg_attrdef WHERE adrelid >= 16384",
     )
     .fetch_all(c)
@@ -404,21 +449,69 @@ pub(super) struct Constraint {
     pub domain: i64,
     pub index: i64,
     pub validated: bool,
+    /// `pg_get_constraintdef`, or empty where `super::constraint_text` rebuilds it from the
+    /// columns below (primary keys, unique constraints, foreign keys).
     pub definition: String,
+    pub keys: Option<Vec<i16>>,
+    pub referenced: i64,
+    pub referenced_keys: Option<Vec<i16>>,
+    pub match_type: String,
+    pub on_update: String,
+    pub on_delete: String,
+    pub deferrable: bool,
+    pub deferred: bool,
 }
 
 /// Constraints declared on a table or domain itself (not inherited, not a partition's copy of
-/// its parent's).
-pub(super) async fn constraints(c: &mut PgConnection) -> Result<Vec<Constraint>, sqlx::Error> {
-    sqlx::query_as(
+/// its parent's). The server prints the definitions of the kinds that hold expressions (and of
+/// every kind on versions this code does not know the text of).
+pub(super) async fn constraints(
+    c: &mut PgConnection,
+    version: i32,
+) -> Result<Vec<Constraint>, sqlx::Error> {
+    let server_text = match version {
+        170_000.. => "true",
+        150_000.. => "contype NOT IN ('p', 'u', 'f') OR confdelsetcols IS NOT NULL",
+        _ => "contype NOT IN ('p', 'u', 'f')",
+    };
+    let sql = format!(
         "SELECT oid::int8, conname::text AS name, contype::text AS kind, conrelid::int8 AS rel, \
            contypid::int8 AS domain, conindid::int8 AS index, convalidated AS validated, \
-           pg_get_constraintdef(oid) AS definition \
+           CASE WHEN {server_text} THEN pg_get_constraintdef(oid) ELSE '' END AS definition, \
+           conkey AS keys, confrelid::int8 AS referenced, confkey AS referenced_keys, \
+           confmatchtype::text AS match_type, confupdtype::text AS on_update, \
+           confdeltype::text AS on_delete, condeferrable AS deferrable, \
+           condeferred AS deferred \
          FROM pg_constraint WHERE oid >= 16384 AND contype IN ('p', 'u', 'c', 'x', 'f') \
-           AND conparentid = 0 AND conislocal",
+           AND conparentid = 0 AND conislocal"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
+}
+
+/// `pg_get_constraintdef` of the given constraints: (oid, definition).
+pub(super) async fn constraint_definitions(
+    c: &mut PgConnection,
+    oids: &[i64],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE oid = ANY($1::int8[]::oid[])",
     )
+    .bind(oids)
     .fetch_all(c)
     .await
+}
+
+/// Each name as the server quotes an identifier (`quote_ident`: only where needed, keywords
+/// included): (name, quoted).
+pub(super) async fn quote_idents(
+    c: &mut PgConnection,
+    names: &[&str],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT n, quote_ident(n) FROM unnest($1::text[]) AS n")
+        .bind(names)
+        .fetch_all(c)
+        .await
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -90,7 +90,8 @@ fn column_settings(
     parent: Option<&cat::Attribute>,
     out: &mut Vec<String>,
 ) {
-    let col = format!("{alter} ALTER COLUMN {}", q(&a.name));
+    // Called for every column, and most have nothing to say: the text is made only when used.
+    let col = || format!("{alter} ALTER COLUMN {}", q(&a.name));
     let type_storage = cx
         .types
         .get(&a.type_oid)
@@ -98,12 +99,8 @@ fn column_settings(
     let differs = |mine: &str, default: &str, theirs: Option<&str>| {
         mine != default || theirs.is_some_and(|t| t != mine)
     };
-    if differs(
-        &a.statistics.to_string(),
-        "-1",
-        parent.map(|p| p.statistics.to_string()).as_deref(),
-    ) {
-        out.push(format!("{col} SET STATISTICS {}", a.statistics));
+    if a.statistics != -1 || parent.is_some_and(|p| p.statistics != a.statistics) {
+        out.push(format!("{} SET STATISTICS {}", col(), a.statistics));
     }
     if differs(&a.storage, type_storage, parent.map(|p| p.storage.as_str())) {
         let storage = match a.storage.as_str() {
@@ -112,7 +109,7 @@ fn column_settings(
             "m" => "MAIN",
             _ => "EXTENDED",
         };
-        out.push(format!("{col} SET STORAGE {storage}"));
+        out.push(format!("{} SET STORAGE {storage}", col()));
     }
     if differs(&a.compression, "", parent.map(|p| p.compression.as_str())) {
         let method = match a.compression.as_str() {
@@ -120,10 +117,10 @@ fn column_settings(
             "l" => "lz4",
             _ => "DEFAULT",
         };
-        out.push(format!("{col} SET COMPRESSION {method}"));
+        out.push(format!("{} SET COMPRESSION {method}", col()));
     }
     if let Some(o) = a.options.as_ref().filter(|o| !o.is_empty()) {
-        out.push(format!("{col} SET ({})", o.join(", ")));
+        out.push(format!("{} SET ({})", col(), o.join(", ")));
     }
 }
 
