@@ -128,7 +128,10 @@ async fn sqlite_types_keep_the_casing_they_were_declared_with() {
     ] {
         assert!(ddl.contains(column), "{column} in\n{ddl}");
     }
-    assert!(!ddl.contains(" ,"), "a column without a type has no stray space:\n{ddl}");
+    assert!(
+        !ddl.contains(" ,"),
+        "a column without a type has no stray space:\n{ddl}"
+    );
 }
 
 #[tokio::test]
