@@ -56,16 +56,6 @@ fn is_current_time(e: &Expr) -> bool {
     s.starts_with("CURRENT_TIMESTAMP") || s.starts_with("NOW(") || s.starts_with("LOCALTIME")
 }
 
-/// Per table, over the whole script: columns defaulting to / updated to the current time, and
-/// where the last of them was defined (for `column.current-time-column-count-limit`).
-#[derive(Default)]
-pub(crate) struct CurrentTimeCount {
-    name: String,
-    defaults: usize,
-    updates: usize,
-    pos: Option<Position>,
-}
-
 /// Counts the statement's columns (CREATE TABLE or added/changed by ALTER TABLE) that default
 /// to or update to the current time; judged at the end of the script, as Bytebase does.
 pub(super) fn track_current_time(state: &mut ScriptState, stmt: &Statement, em: &Emitter<'_>) {
@@ -89,7 +79,7 @@ pub(super) fn track_current_time(state: &mut ScriptState, stmt: &Statement, em: 
 
 /// Reports the tables over the limits at the end of the script, at the last such column.
 pub(super) fn finish_current_time(state: &ScriptState, rules: &Resolved, out: &mut Vec<Finding>) {
-    let mut over: Vec<(&CurrentTimeCount, Position)> = state
+    let mut over: Vec<(&super::context::CurrentTimeCount, Position)> = state
         .current_time
         .values()
         .filter_map(|c| c.pos.map(|p| (c, p)))

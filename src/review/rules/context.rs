@@ -10,6 +10,24 @@ use super::extract::{ColumnSpec, IndexSpec};
 use crate::review::Engine;
 use crate::review::catalog::Catalog;
 
+/// Per table, over the whole script: columns defaulting to / updated to the current time, and
+/// where the last of them was defined (for `column.current-time-column-count-limit`).
+#[derive(Default)]
+pub(crate) struct CurrentTimeCount {
+    pub(super) name: String,
+    pub(super) defaults: usize,
+    pub(super) updates: usize,
+    pub(super) pos: Option<Position>,
+}
+
+/// An index an earlier statement of the script defined (for `table.no-redundant-index`).
+pub(crate) struct ScriptIndex {
+    pub(super) table: String,
+    pub(super) columns: Vec<String>,
+    pub(super) unique: bool,
+    pub(super) using: String,
+}
+
 /// What the script has done so far.
 pub(crate) struct ScriptState {
     pub(crate) engine: Engine,
@@ -35,11 +53,11 @@ pub(crate) struct ScriptState {
     /// Tables over `index.total-number-limit`, with the last statement that added to them.
     pub(super) index_over: HashMap<String, (Position, String)>,
     /// Columns defaulting to / updated to the current time, per table.
-    pub(super) current_time: HashMap<String, super::column::CurrentTimeCount>,
+    pub(super) current_time: HashMap<String, CurrentTimeCount>,
     /// Where the last `COMMENT ON` of a table (by catalog key) or column set its comment.
     pub(super) comment_at: HashMap<String, Position>,
     /// Indexes defined by the script so far.
-    pub(super) script_indexes: Vec<super::table::ScriptIndex>,
+    pub(super) script_indexes: Vec<ScriptIndex>,
 }
 
 impl ScriptState {

@@ -399,14 +399,6 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     }
 }
 
-/// An index an earlier statement of the script defined (for `table.no-redundant-index`).
-pub(crate) struct ScriptIndex {
-    table: String,
-    columns: Vec<String>,
-    unique: bool,
-    using: String,
-}
-
 /// Remembers the indexes and keys the statement defines.
 pub(super) fn track_indexes(state: &mut ScriptState, stmt: &Statement, em: &Emitter<'_>) {
     if em.on(RuleId::TableNoDuplicateIndex).is_none() {
@@ -416,7 +408,7 @@ pub(super) fn track_indexes(state: &mut ScriptState, stmt: &Statement, em: &Emit
         if s.kind == IndexKind::Foreign {
             continue;
         }
-        state.script_indexes.push(ScriptIndex {
+        state.script_indexes.push(super::context::ScriptIndex {
             table: state.catalog.key(s.table),
             columns: s.columns.iter().map(|c| c.to_lowercase()).collect(),
             unique: matches!(s.kind, IndexKind::Unique | IndexKind::Primary),
