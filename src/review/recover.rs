@@ -216,7 +216,33 @@ pub(crate) fn recover(engine: Engine, text: &str) -> Option<Recovered> {
             }
         }
     }
+    index_type_into_statement(&mut statements, &mut facts);
     Some(Recovered { statements, facts })
+}
+
+/// `CREATE FULLTEXT|SPATIAL INDEX` without a `USING` clause: the index type goes back into the
+/// parsed statement (as its `USING` type), so the rules and the impact analysis see the index
+/// for what it is.
+fn index_type_into_statement(statements: &mut [Statement], facts: &mut Vec<Fact>) {
+    let Some(at) = facts.iter().position(|f| matches!(f, Fact::IndexType(_))) else {
+        return;
+    };
+    let [Statement::CreateIndex(ci)] = statements else {
+        return;
+    };
+    let has_using = ci.using.is_some()
+        || ci
+            .index_options
+            .iter()
+            .any(|o| matches!(o, sqlparser::ast::IndexOption::Using(_)));
+    if has_using {
+        return;
+    }
+    if let Fact::IndexType(kind) = facts.remove(at) {
+        ci.using = Some(sqlparser::ast::IndexType::Custom(
+            sqlparser::ast::Ident::new(kind),
+        ));
+    }
 }
 
 /// `CHARSET` → `CHARACTER SET`; `CREATE FULLTEXT|SPATIAL INDEX` → `CREATE INDEX`;
@@ -495,7 +521,14 @@ mod tests {
         };
         assert_eq!(at.operations.len(), 2);
         let r = recovered(Engine::Mysql, "CREATE FULLTEXT INDEX ft ON t (body)");
-        assert!(matches!(r.statements[0], Statement::CreateIndex(_)));
+        let Statement::CreateIndex(ci) = &r.statements[0] else {
+            panic!("{:?}", r.statements)
+        };
+        assert_eq!(
+            ci.using.as_ref().map(ToString::to_string).as_deref(),
+            Some("FULLTEXT")
+        );
+        assert!(r.facts.is_empty(), "{:?}", r.facts);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use sqlparser::ast::{
 };
 
 use super::{
-    ColumnSource, ColumnSpec, Ctx, Emitter, Position, canonical_type, is_blob_or_text,
+    ColumnSource, ColumnSpec, Ctx, Emitter, Position, ScriptState, canonical_type, is_blob_or_text,
     is_char_type, is_integer_type, show, type_info_str,
 };
 use crate::review::Finding;
@@ -19,26 +19,35 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         em.located(c.name.span, |em| each_column(ctx, c, em));
     }
     if let Statement::CreateTable(ct) = ctx.stmt {
-        if let Some(rule) = em.on(RuleId::ColumnAutoIncrementInitialValue) {
-            let want = rule.number().unwrap_or(1);
-            let opts = super::table::table_options(ct);
-            if let Some((_, v)) = opts.iter().find(|(k, _)| k == "AUTO_INCREMENT")
-                && v.parse::<i64>().ok() != Some(want)
-            {
-                em.emit(RuleId::ColumnAutoIncrementInitialValue, || {
-                    format!(
-                        "Table \"{}\": AUTO_INCREMENT starts at {v}, expected {want}",
-                        show(&ct.name)
-                    )
-                });
-            }
-        }
-        if em.on(RuleId::ColumnCurrentTimeCountLimit).is_some() {
-            current_time_count(ct, em);
+        let opts = super::table::table_options(ct);
+        if let Some((_, v)) = opts.iter().find(|(k, _)| k == "AUTO_INCREMENT") {
+            auto_increment_start(&ct.name, v, em);
         }
     }
     if let Statement::AlterTable(at) = ctx.stmt {
+        for op in &at.operations {
+            if let AlterTableOperation::AutoIncrement { value, .. } = op {
+                auto_increment_start(&at.name, &value.value.to_string(), em);
+            }
+        }
         alter_existing(ctx, at, em);
+    }
+}
+
+/// `column.auto-increment-initial-value`: a table's `AUTO_INCREMENT = n` option, in `CREATE TABLE`
+/// or `ALTER TABLE`, must set the configured start value.
+fn auto_increment_start(table: &sqlparser::ast::ObjectName, v: &str, em: &mut Emitter<'_>) {
+    let Some(rule) = em.on(RuleId::ColumnAutoIncrementInitialValue) else {
+        return;
+    };
+    let want = rule.number().unwrap_or(1);
+    if v.parse::<i64>().ok() != Some(want) {
+        em.emit(RuleId::ColumnAutoIncrementInitialValue, || {
+            format!(
+                "Table \"{}\": AUTO_INCREMENT starts at {v}, expected {want}",
+                show(table)
+            )
+        });
     }
 }
 
@@ -47,33 +56,51 @@ fn is_current_time(e: &Expr) -> bool {
     s.starts_with("CURRENT_TIMESTAMP") || s.starts_with("NOW(") || s.starts_with("LOCALTIME")
 }
 
-fn current_time_count(ct: &sqlparser::ast::CreateTable, em: &mut Emitter<'_>) {
-    let mut defaults = 0;
-    let mut updates = 0;
-    for c in &ct.columns {
-        for o in &c.options {
-            match &o.option {
-                ColumnOption::Default(e) if is_current_time(e) => defaults += 1,
-                ColumnOption::OnUpdate(e) if is_current_time(e) => updates += 1,
-                _ => {}
-            }
+/// Counts the statement's columns (CREATE TABLE or added/changed by ALTER TABLE) that default
+/// to or update to the current time; judged at the end of the script, as Bytebase does.
+pub(super) fn track_current_time(state: &mut ScriptState, stmt: &Statement, em: &Emitter<'_>) {
+    if em.on(RuleId::ColumnCurrentTimeCountLimit).is_none() {
+        return;
+    }
+    for c in super::column_specs(stmt) {
+        let default = c.has(|o| matches!(o, ColumnOption::Default(e) if is_current_time(e)));
+        let update = c.has(|o| matches!(o, ColumnOption::OnUpdate(e) if is_current_time(e)));
+        if !default && !update {
+            continue;
         }
+        let key = state.catalog.key(c.table);
+        let count = state.current_time.entry(key).or_default();
+        count.name = super::super::catalog::last_name(c.table);
+        count.defaults += usize::from(default);
+        count.updates += usize::from(update);
+        count.pos = Some(em.at(c.name.span));
     }
-    if defaults > 2 {
-        em.emit(RuleId::ColumnCurrentTimeCountLimit, || {
-            format!(
-                "Table \"{}\" has {defaults} columns defaulting to the current time; at most 2",
-                show(&ct.name)
-            )
-        });
-    }
-    if updates > 1 {
-        em.emit(RuleId::ColumnCurrentTimeCountLimit, || {
-            format!(
-                "Table \"{}\" has {updates} columns updated to the current time; at most 1",
-                show(&ct.name)
-            )
-        });
+}
+
+/// Reports the tables over the limits at the end of the script, at the last such column.
+pub(super) fn finish_current_time(state: &ScriptState, rules: &Resolved, out: &mut Vec<Finding>) {
+    let mut over: Vec<(&super::context::CurrentTimeCount, Position)> = state
+        .current_time
+        .values()
+        .filter_map(|c| c.pos.map(|p| (c, p)))
+        .collect();
+    over.sort_by_key(|(_, p)| (p.index, p.line));
+    for (c, pos) in over {
+        let name = &c.name;
+        if c.defaults > 2 {
+            let m = format!(
+                "Table \"{name}\" has {} columns defaulting to the current time; at most 2",
+                c.defaults
+            );
+            super::emit_at(rules, out, pos, RuleId::ColumnCurrentTimeCountLimit, m);
+        }
+        if c.updates > 1 {
+            let m = format!(
+                "Table \"{name}\" has {} columns updated to the current time; at most 1",
+                c.updates
+            );
+            super::emit_at(rules, out, pos, RuleId::ColumnCurrentTimeCountLimit, m);
+        }
     }
 }
 
@@ -97,8 +124,9 @@ fn each_column(ctx: &Ctx<'_>, c: &ColumnSpec<'_>, em: &mut Emitter<'_>) {
             format!("NOT NULL column \"{col}\" needs a DEFAULT")
         });
     }
+    // PostgreSQL (as Bytebase): key columns need a DEFAULT too; only serial types have one.
     if !c.has_default()
-        && !c.is_pk()
+        && (ctx.pg() || !c.is_pk())
         && !auto
         && !no_default_type(ctx, &t.base)
         && !c.has(|o| matches!(o, ColumnOption::Generated { .. }))
@@ -377,18 +405,23 @@ fn alter_existing(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitt
     }
 }
 
-/// PostgreSQL: column comments come from `COMMENT ON COLUMN`, checked at the end of the script.
+/// PostgreSQL: column comments come from `COMMENT ON COLUMN`, checked at the end of the script
+/// (a missing one reported where the table was created, one that breaks the rule where it was
+/// set: `comment_pos` of the column's name).
 pub(super) fn finish_comment(
     table: &Table,
     rules: &Resolved,
     out: &mut Vec<Finding>,
     pos: Position,
+    comment_pos: impl Fn(&str) -> Option<Position>,
 ) {
     if let Some(rule) = rules.get(RuleId::ColumnComment) {
         for c in &table.columns {
             let name = format!("{}.{}", table.name, c.name);
-            super::table::comment_check(rule, &name, c.comment.as_deref(), |m| {
-                super::emit_at(rules, out, pos, RuleId::ColumnComment, m);
+            let comment = c.comment.as_deref();
+            let at = super::table::comment_position(comment, pos, comment_pos(&c.name));
+            super::table::comment_check(rule, &name, comment, |m| {
+                super::emit_at(rules, out, at, RuleId::ColumnComment, m);
             });
         }
     }

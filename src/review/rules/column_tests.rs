@@ -149,7 +149,7 @@ fn mysql_defaults() {
         0
     );
     assert_eq!(hits(PG, r, "CREATE TABLE t (a int NOT NULL)"), 0);
-    for e in [PG, MY, SL] {
+    for e in [MY, SL] {
         let r = "column.require-default";
         assert_eq!(hits(e, r, "CREATE TABLE t (id int PRIMARY KEY, a int)"), 1);
         assert_eq!(
@@ -157,6 +157,26 @@ fn mysql_defaults() {
             0
         );
     }
+    // PostgreSQL, as Bytebase: a key column needs a DEFAULT as well (serial and identity
+    // columns have one), whether the key is declared on the column or on the table.
+    let r = "column.require-default";
+    assert_eq!(hits(PG, r, "CREATE TABLE t (id int PRIMARY KEY, a int)"), 2);
+    let f = run(
+        PG,
+        r,
+        None,
+        None,
+        "CREATE TABLE t (\n  id bigint,\n  a int DEFAULT 1,\n  PRIMARY KEY (id)\n)",
+    );
+    assert_eq!(f.iter().map(|f| f.line).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(
+        hits(
+            PG,
+            r,
+            "CREATE TABLE t (id bigserial PRIMARY KEY, a int DEFAULT 1)"
+        ),
+        0
+    );
     assert_eq!(
         hits(
             PG,
@@ -255,6 +275,25 @@ fn comments() {
         ),
         0
     );
+    // A comment that is too long is reported where it is set; a missing one at the table.
+    let f = run(
+        PG,
+        "column.comment",
+        Some(r#"{"required":true,"maxLength":5}"#),
+        None,
+        "CREATE TABLE t (a int, b int);\nCOMMENT ON COLUMN t.A IS 'far too long';\nCOMMENT ON COLUMN t.b IS 'ok';",
+    );
+    let at: Vec<_> = f.iter().map(|f| (f.statement, f.line)).collect();
+    assert_eq!(at, vec![(1, 2)], "{f:?}");
+    let f = run(
+        PG,
+        "column.comment",
+        Some(r#"{"required":true,"maxLength":5}"#),
+        None,
+        "CREATE TABLE t (a int, b int);\nCOMMENT ON COLUMN t.b IS 'ok';",
+    );
+    let at: Vec<_> = f.iter().map(|f| (f.statement, f.line)).collect();
+    assert_eq!(at, vec![(0, 1)], "{f:?}");
 }
 
 #[test]
@@ -432,6 +471,19 @@ fn auto_increment() {
         ),
         0
     );
+    // Raising the counter later with ALTER TABLE is held to the same start value.
+    let r = "column.auto-increment-initial-value";
+    assert_eq!(hits(MY, r, "ALTER TABLE t AUTO_INCREMENT = 500"), 1);
+    assert_eq!(hits(MY, r, "ALTER TABLE t AUTO_INCREMENT 1"), 0);
+    assert_eq!(
+        hits_with(
+            MY,
+            r,
+            r#"{"number":7}"#,
+            "ALTER TABLE t COMMENT 'x', AUTO_INCREMENT = 7"
+        ),
+        0
+    );
 }
 
 #[test]
@@ -453,6 +505,18 @@ fn current_time_and_volatile_defaults() {
         ),
         0
     );
+    // Counted per table over the whole script, reported once, at the column that went over.
+    let script = "CREATE TABLE t (a int, u datetime ON UPDATE CURRENT_TIMESTAMP);\n\
+                  ALTER TABLE t ADD COLUMN v datetime DEFAULT NOW() ON UPDATE NOW();\n\
+                  ALTER TABLE other ADD COLUMN w datetime ON UPDATE LOCALTIMESTAMP";
+    let found = run(MY, r, None, None, script);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].statement, found[0].line), (1, 2));
+    let columns = "CREATE TABLE t (\n  a int,\n  b datetime DEFAULT NOW(),\n  c datetime DEFAULT NOW()\n);\n\
+                   ALTER TABLE t ADD COLUMN d datetime DEFAULT LOCALTIME";
+    let found = run(MY, r, None, None, columns);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].statement, found[0].line), (1, 6));
     let r = "column.default-disallow-volatile";
     assert_eq!(
         hits(

@@ -10,6 +10,24 @@ use super::extract::{ColumnSpec, IndexSpec};
 use crate::review::Engine;
 use crate::review::catalog::Catalog;
 
+/// Per table, over the whole script: columns defaulting to / updated to the current time, and
+/// where the last of them was defined (for `column.current-time-column-count-limit`).
+#[derive(Default)]
+pub(crate) struct CurrentTimeCount {
+    pub(super) name: String,
+    pub(super) defaults: usize,
+    pub(super) updates: usize,
+    pub(super) pos: Option<Position>,
+}
+
+/// An index an earlier statement of the script defined (for `table.no-redundant-index`).
+pub(crate) struct ScriptIndex {
+    pub(super) table: String,
+    pub(super) columns: Vec<String>,
+    pub(super) unique: bool,
+    pub(super) using: String,
+}
+
 /// What the script has done so far.
 pub(crate) struct ScriptState {
     pub(crate) engine: Engine,
@@ -25,9 +43,8 @@ pub(crate) struct ScriptState {
     pub(super) txn_reported: bool,
     /// `SET ROLE` seen / the role check done.
     pub(super) role_checked: bool,
-    /// `SET max_execution_time` seen.
+    /// `SET max_execution_time` seen (or its absence already reported).
     pub(super) max_execution_time_set: bool,
-    pub(super) first_position: Option<Position>,
     /// Tables left without a primary key, with the statement that left them so (judged at the
     /// end of the script: a key added later settles it).
     pub(super) pk_missing: HashMap<String, (Position, String)>,
@@ -35,6 +52,12 @@ pub(crate) struct ScriptState {
     pub(super) required_missing: HashMap<String, (Position, String)>,
     /// Tables over `index.total-number-limit`, with the last statement that added to them.
     pub(super) index_over: HashMap<String, (Position, String)>,
+    /// Columns defaulting to / updated to the current time, per table.
+    pub(super) current_time: HashMap<String, CurrentTimeCount>,
+    /// Where the last `COMMENT ON` of a table (by catalog key) or column set its comment.
+    pub(super) comment_at: HashMap<String, Position>,
+    /// Indexes defined by the script so far.
+    pub(super) script_indexes: Vec<ScriptIndex>,
 }
 
 impl ScriptState {
@@ -49,10 +72,12 @@ impl ScriptState {
             txn_reported: false,
             role_checked: false,
             max_execution_time_set: false,
-            first_position: None,
             pk_missing: HashMap::new(),
             required_missing: HashMap::new(),
             index_over: HashMap::new(),
+            current_time: HashMap::new(),
+            comment_at: HashMap::new(),
+            script_indexes: Vec::new(),
         }
     }
 

@@ -354,6 +354,11 @@ pub(crate) fn index_specs(stmt: &Statement) -> Vec<IndexSpec<'_>> {
             columns: ci.columns.iter().map(index_column_name).collect(),
             kind: if ci.unique {
                 IndexKind::Unique
+            } else if ci.using.as_ref().is_some_and(|u| {
+                let u = u.to_string();
+                u.eq_ignore_ascii_case("FULLTEXT") || u.eq_ignore_ascii_case("SPATIAL")
+            }) {
+                IndexKind::FullText
             } else {
                 IndexKind::Plain
             },

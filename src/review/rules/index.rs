@@ -31,7 +31,10 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             }
             seen.push(lc);
         }
-        if let Some(rule) = em.on(RuleId::IndexKeyNumberLimit) {
+        // FULLTEXT and SPATIAL indexes are not held to the key-count limit (as in Bytebase).
+        if let Some(rule) = em.on(RuleId::IndexKeyNumberLimit)
+            && s.kind != IndexKind::FullText
+        {
             let limit = usize::try_from(rule.number().unwrap_or(5)).unwrap_or(0);
             if limit > 0 && s.columns.len() > limit {
                 em.emit(RuleId::IndexKeyNumberLimit, || {

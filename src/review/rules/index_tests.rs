@@ -52,6 +52,19 @@ fn duplicate_columns_and_key_count() {
             1
         );
     }
+    // MySQL full-text and spatial indexes are not held to the key-count limit.
+    let r = "index.key-number-limit";
+    for sql in [
+        "CREATE FULLTEXT INDEX ft ON doc (t1, t2, t3, t4, t5, t6)",
+        "CREATE SPATIAL INDEX sp ON doc (g1, g2, g3, g4, g5, g6)",
+        "CREATE TABLE doc (t1 text, FULLTEXT KEY ft (t1, t2, t3, t4, t5, t6))",
+    ] {
+        assert_eq!(hits(MY, r, sql), 0, "{sql}");
+    }
+    assert_eq!(
+        hits(MY, r, "CREATE UNIQUE INDEX u ON doc (a, b, c, d, e, f)"),
+        1
+    );
 }
 
 #[test]

@@ -45,9 +45,6 @@ pub(crate) fn check_statement(
     text: &str,
     em: &mut Emitter<'_>,
 ) {
-    if state.first_position.is_none() {
-        state.first_position = Some(em.pos);
-    }
     {
         let columns = column_specs(stmt);
         let indexes = index_specs(stmt);
@@ -89,9 +86,6 @@ pub(crate) fn check_statement(
 
 /// Text-level checks for a statement the parser could not read.
 pub(crate) fn check_unparsed(state: &mut ScriptState, text: &str, em: &mut Emitter<'_>) {
-    if state.first_position.is_none() {
-        state.first_position = Some(em.pos);
-    }
     table::check_text(state.engine, text, em);
     system::check_text(state.engine, text, em);
     statement::check_text(state.engine, text, em);
@@ -100,6 +94,9 @@ pub(crate) fn check_unparsed(state: &mut ScriptState, text: &str, em: &mut Emitt
 /// Script-level state updates and the rules that need them.
 fn track(state: &mut ScriptState, stmt: &Statement, em: &mut Emitter<'_>) {
     statement::track_script(state, stmt, em);
+    column::track_current_time(state, stmt, em);
+    track_comment(state, stmt, em);
+    table::track_indexes(state, stmt, em);
     if let Some(table) = changed_table(stmt) {
         let key = state.catalog.key(table);
         let n = state.table_changes.entry(key).or_insert(0);
@@ -112,6 +109,34 @@ fn track(state: &mut ScriptState, stmt: &Statement, em: &mut Emitter<'_>) {
             );
         }
     }
+}
+
+/// Records where `COMMENT ON TABLE|COLUMN` set a comment (a comment that breaks the rule is
+/// reported there, as Bytebase does).
+fn track_comment(state: &mut ScriptState, stmt: &Statement, em: &Emitter<'_>) {
+    let Statement::Comment {
+        object_type,
+        object_name,
+        ..
+    } = stmt
+    else {
+        return;
+    };
+    let key = match object_type {
+        sqlparser::ast::CommentObject::Table => state.catalog.key(object_name),
+        sqlparser::ast::CommentObject::Column if object_name.0.len() >= 2 => {
+            let parts = &object_name.0[..object_name.0.len() - 1];
+            let table = state.catalog.key(&ObjectName(parts.to_vec()));
+            comment_key(&table, &super::catalog::last_name(object_name))
+        }
+        _ => return,
+    };
+    state.comment_at.insert(key, em.pos);
+}
+
+/// The key of a column's entry in [`ScriptState::comment_at`].
+fn comment_key(table_key: &str, column: &str) -> String {
+    format!("{table_key}\u{0}{}", column.to_lowercase())
 }
 
 fn changed_table(stmt: &Statement) -> Option<&ObjectName> {
@@ -132,13 +157,12 @@ pub(crate) fn finish(state: &mut ScriptState, rules: &Resolved, out: &mut Vec<Fi
             continue;
         };
         if comments_later {
-            table::finish_comment(table, rules, out, *pos);
-            column::finish_comment(table, rules, out, *pos);
+            let at = |k: &str| state.comment_at.get(k).copied();
+            table::finish_comment(table, rules, out, *pos, at(key));
+            column::finish_comment(table, rules, out, *pos, |c| at(&comment_key(key, c)));
         }
     }
     script_end::finish(state, rules, out);
+    column::finish_current_time(state, rules, out);
     index::finish(state, rules, out);
-    if let Some(first) = state.first_position {
-        statement::finish(state, rules, out, first);
-    }
 }

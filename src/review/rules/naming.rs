@@ -5,8 +5,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterIndexOperation, AlterTableOperation, Ident, ObjectName, RenameTableNameKind, Statement,
-    Visit, Visitor,
+    AlterIndexOperation, AlterTableOperation, ConstraintUsingIndex, Ident, ObjectName,
+    RenameTableNameKind, Statement, TableConstraint, Visit, Visitor,
 };
 
 use super::{Ctx, Emitter, IndexKind, show};
@@ -157,6 +157,15 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                             renamed_index(em, t, &old_name.value, &new, ctx.pg());
                         }
                     }
+                    AlterTableOperation::AddConstraint {
+                        constraint:
+                            c @ (TableConstraint::PrimaryKeyUsingIndex(u)
+                            | TableConstraint::UniqueUsingIndex(u)),
+                        ..
+                    } if ctx.pg() => {
+                        let pk = matches!(c, TableConstraint::PrimaryKeyUsingIndex(_));
+                        adopted_index(ctx, em, &at.name, u, pk);
+                    }
                     _ => {}
                 }
             }
@@ -223,6 +232,33 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     if ctx.pg() && em.on(RuleId::NamingFullyQualified).is_some() {
         fully_qualified(ctx, em);
     }
+}
+
+/// PostgreSQL `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX ix`: the key takes the
+/// columns of the existing index `ix` (from the catalog), and its name is checked with them.
+fn adopted_index(
+    ctx: &Ctx<'_>,
+    em: &mut Emitter<'_>,
+    table: &ObjectName,
+    u: &ConstraintUsingIndex,
+    pk: bool,
+) {
+    let Some(name) = &u.name else { return };
+    let Some(index) = ctx.state.catalog.table(table).and_then(|t| {
+        let ix = folded(ctx.engine, &u.index_name);
+        t.indexes.iter().find(|x| x.name == ix)
+    }) else {
+        return;
+    };
+    let table = show(table);
+    let columns = index.columns.join("_");
+    let vars = [("table", table.as_str()), ("column_list", columns.as_str())];
+    let (rule, what) = if pk {
+        (RuleId::NamingIndexPk, "Primary key")
+    } else {
+        (RuleId::NamingIndexUk, "Unique key")
+    };
+    named(em, rule, what, &folded(ctx.engine, name), &vars);
 }
 
 /// MySQL reserved words that make poor identifiers (they need quoting everywhere).
@@ -399,11 +435,19 @@ fn fully_qualified(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             let _ = ctx.stmt.visit(&mut r);
         }
     }
-    if let Statement::CreateIndex(ci) = ctx.stmt
-        && ci.table_name.0.len() < 2
-        && !r.unqualified.contains(&show(&ci.table_name))
+    // Names the expression walk does not see as relations: the table of an index or trigger,
+    // a new sequence.
+    let named = match ctx.stmt {
+        Statement::CreateIndex(ci) => Some(&ci.table_name),
+        Statement::CreateTrigger(tr) => Some(&tr.table_name),
+        Statement::CreateSequence { name, .. } => Some(name),
+        _ => None,
+    };
+    if let Some(n) = named
+        && n.0.len() < 2
+        && !r.unqualified.contains(&show(n))
     {
-        r.unqualified.push(show(&ci.table_name));
+        r.unqualified.push(show(n));
     }
     for name in r.unqualified {
         em.emit(RuleId::NamingFullyQualified, || {

@@ -197,6 +197,23 @@ fn index_names_with_templates() {
         ),
         0
     );
+    // A key adopted from an existing index takes that index's columns for its name.
+    let schema =
+        "CREATE TABLE acct (org int, num int); CREATE UNIQUE INDEX acct_ix ON acct (org, num);";
+    let adopt = |kind: &str, name: &str| {
+        format!("ALTER TABLE acct ADD CONSTRAINT {name} {kind} USING INDEX acct_ix")
+    };
+    let (pk, uk) = ("naming.index.pk", "naming.index.uk");
+    assert_eq!(
+        hits_on(PG, pk, schema, &adopt("PRIMARY KEY", "pk_acct_org_num")),
+        0
+    );
+    assert_eq!(hits_on(PG, pk, schema, &adopt("PRIMARY KEY", "pk_acct")), 1);
+    assert_eq!(
+        hits_on(PG, uk, schema, &adopt("UNIQUE", "uk_acct_org_num")),
+        0
+    );
+    assert_eq!(hits_on(PG, uk, schema, &adopt("UNIQUE", "acct_uniq")), 1);
 }
 
 #[test]
@@ -246,4 +263,14 @@ fn fully_qualified() {
     );
     assert_eq!(hits(PG, r, "CREATE INDEX i ON t (a)"), 1);
     assert_eq!(hits(MY, r, "SELECT a FROM t"), 0);
+    // New sequences and the tables triggers fire on are named too.
+    assert_eq!(hits(PG, r, "CREATE SEQUENCE order_no START 100"), 1);
+    assert_eq!(hits(PG, r, "CREATE SEQUENCE sales.order_no"), 0);
+    let trigger = |table: &str| {
+        format!(
+            "CREATE TRIGGER audit_ins AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION audit()"
+        )
+    };
+    assert_eq!(hits(PG, r, &trigger("ledger")), 1);
+    assert_eq!(hits(PG, r, &trigger("sales.ledger")), 0);
 }

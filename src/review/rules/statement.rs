@@ -9,10 +9,9 @@ use sqlparser::ast::{
     Visitor,
 };
 
-use super::{Ctx, Emitter, IndexKind, Position, ScriptState, leading_words, show};
-use crate::review::policy::Resolved;
+use super::{Ctx, Emitter, IndexKind, ScriptState, leading_words, show};
 use crate::review::registry::RuleId;
-use crate::review::{ChangeType, Engine, Finding};
+use crate::review::{ChangeType, Engine};
 
 /// Facts gathered in one walk over a statement's expressions and SELECTs.
 #[derive(Default)]
@@ -142,6 +141,11 @@ fn mixed(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         Some(ChangeType::Dml) if is_ddl(ctx.stmt) => {
             em.emit(RuleId::StatementDisallowMixInDml, || {
                 "A data change (DML) may not change the schema; move this statement to a schema change"
+                    .to_owned()
+            });
+            // The part of the prior-backup check that needs no database: only DML is backed up.
+            em.emit(RuleId::BuiltinPriorBackupCheck, || {
+                "A data change backed up before it runs may hold only DML; this statement is not DML"
                     .to_owned()
             });
         }
@@ -470,6 +474,15 @@ pub(super) fn track_script(state: &mut ScriptState, stmt: &Statement, em: &mut E
     {
         state.max_execution_time_set = true;
     }
+    // The limit must be set before the first statement it should bound: reported once, on the
+    // first statement that runs without it.
+    if !state.max_execution_time_set && !is_set {
+        state.max_execution_time_set = true;
+        em.emit(RuleId::StatementMaxExecutionTime, || {
+            "The script must set max_execution_time (SET SESSION max_execution_time = …) before its first statement"
+                .to_owned()
+        });
+    }
     match stmt {
         Statement::StartTransaction { .. } => {
             state.txn_statements = Some(0);
@@ -490,25 +503,6 @@ pub(super) fn track_script(state: &mut ScriptState, stmt: &Statement, em: &mut E
                 }
             }
         }
-    }
-}
-
-/// Script-wide requirements, reported on the first statement.
-pub(super) fn finish(
-    state: &ScriptState,
-    rules: &Resolved,
-    out: &mut Vec<Finding>,
-    first: Position,
-) {
-    if !state.max_execution_time_set {
-        super::emit_at(
-            rules,
-            out,
-            first,
-            RuleId::StatementMaxExecutionTime,
-            "The script must set max_execution_time (SET SESSION max_execution_time = …)"
-                .to_owned(),
-        );
     }
 }
 

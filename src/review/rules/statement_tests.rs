@@ -476,6 +476,21 @@ fn set_role_transactions_and_execution_time() {
         ),
         0
     );
+    // Setting it after a statement has run does not bound that statement: reported there.
+    let late = run(
+        MY,
+        "statement.max-execution-time",
+        None,
+        None,
+        "UPDATE t SET a = 2 WHERE a = 1;\nSET SESSION max_execution_time = 3000;\nSELECT a FROM t",
+    );
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!((late[0].statement, late[0].line), (0, 1));
+    // A script of settings only runs nothing the limit would bound.
+    assert_eq!(
+        hits(MY, "statement.max-execution-time", "SET NAMES utf8mb4"),
+        0
+    );
 }
 
 #[test]
@@ -600,6 +615,13 @@ fn mix_in_ddl_and_dml_follow_the_declared_change_type() {
     assert_eq!(count(Some(ChangeType::Dml), dml), vec![(dml.to_owned(), 1)]);
     // Undeclared, neither rule has anything to judge by; SELECT is neither DDL nor DML.
     assert!(count(None, ddl).is_empty() && count(None, dml).is_empty());
+    // The prior-backup check refuses DDL in a data change (the backup covers DML only).
+    let backup = "builtin.prior-backup-check";
+    assert_eq!(
+        count(Some(ChangeType::Dml), backup),
+        vec![(backup.to_owned(), 1)]
+    );
+    assert!(count(Some(ChangeType::Ddl), backup).is_empty());
     let p = Policy::from_yaml("changeType: DML\nrules: {}\n").unwrap();
     assert_eq!(p.change_type(), Some(ChangeType::Dml));
     assert!(Policy::from_yaml("changeType: both\nrules: {}\n").is_err());

@@ -5,7 +5,7 @@ use sqlparser::ast::{
     AlterTableOperation, CreateTable, CreateTableOptions, ObjectType, SqlOption, Statement,
 };
 
-use super::{Ctx, Emitter, IndexKind, Position, ddl_tables, leading_words, show};
+use super::{Ctx, Emitter, IndexKind, Position, ScriptState, ddl_tables, leading_words, show};
 use crate::review::catalog::Table;
 use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
@@ -53,6 +53,7 @@ fn option<'a>(opts: &'a [(String, String)], key: &str) -> Option<&'a str> {
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     match ctx.stmt {
         Statement::CreateTable(ct) => create_table(ctx, ct, em),
+        Statement::Set(set) if ctx.mysql() => default_engine(set, em),
         Statement::AlterTable(at)
             if em.on(RuleId::TableDisallowPartition).is_some()
                 && at.operations.iter().any(|op| {
@@ -182,6 +183,40 @@ fn dml_tables(stmt: &Statement) -> Vec<String> {
     }
 }
 
+/// `engine.mysql.use-innodb`: `SET [SESSION|GLOBAL] default_storage_engine = x` makes later
+/// tables without an `ENGINE` option use `x`.
+fn default_engine(set: &sqlparser::ast::Set, em: &mut Emitter<'_>) {
+    use sqlparser::ast::Set;
+    if em.on(RuleId::EngineMysqlUseInnodb).is_none() {
+        return;
+    }
+    let pairs: Vec<(&sqlparser::ast::ObjectName, &sqlparser::ast::Expr)> = match set {
+        Set::SingleAssignment {
+            variable, values, ..
+        } => values.first().map(|v| (variable, v)).into_iter().collect(),
+        Set::MultipleAssignments { assignments } => {
+            assignments.iter().map(|a| (&a.name, &a.value)).collect()
+        }
+        _ => Vec::new(),
+    };
+    for (name, value) in pairs {
+        let var = crate::review::catalog::last_name(name);
+        if !var
+            .trim_start_matches('@')
+            .eq_ignore_ascii_case("default_storage_engine")
+        {
+            continue;
+        }
+        let engine = value.to_string();
+        let engine = engine.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+        if !engine.eq_ignore_ascii_case("innodb") && !engine.eq_ignore_ascii_case("default") {
+            em.emit(RuleId::EngineMysqlUseInnodb, || {
+                format!("default_storage_engine is set to {engine}; InnoDB is required")
+            });
+        }
+    }
+}
+
 fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
     let opts = table_options(ct);
     let name = show(&ct.name);
@@ -279,17 +314,34 @@ pub(super) fn comment_check(
     }
 }
 
-/// PostgreSQL: table comments come from `COMMENT ON TABLE`, checked at the end of the script.
+/// PostgreSQL: table comments come from `COMMENT ON TABLE`, checked at the end of the script: a
+/// missing comment is reported where the table was created (`pos`), a comment that breaks the
+/// rule where it was set (`comment_pos`).
 pub(super) fn finish_comment(
     table: &Table,
     rules: &Resolved,
     out: &mut Vec<Finding>,
     pos: Position,
+    comment_pos: Option<Position>,
 ) {
     if let Some(rule) = rules.get(RuleId::TableComment) {
-        comment_check(rule, &table.name, table.comment.as_deref(), |m| {
-            super::emit_at(rules, out, pos, RuleId::TableComment, m);
+        let comment = table.comment.as_deref();
+        let at = comment_position(comment, pos, comment_pos);
+        comment_check(rule, &table.name, comment, |m| {
+            super::emit_at(rules, out, at, RuleId::TableComment, m);
         });
+    }
+}
+
+/// Where a comment finding goes: the comment's own statement when there is a comment.
+pub(super) fn comment_position(
+    comment: Option<&str>,
+    pos: Position,
+    comment_pos: Option<Position>,
+) -> Position {
+    match comment {
+        Some(c) if !c.is_empty() => comment_pos.unwrap_or(pos),
+        _ => pos,
     }
 }
 
@@ -316,13 +368,26 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 && unique(o.kind) == unique(s.kind)
                 && o.using == s.using
         });
+        // Indexes earlier statements of the script defined are compared with their type
+        // (BTREE and HASH on the same columns are different indexes); the catalog's own ones
+        // (no type recorded) by columns and uniqueness.
+        let key = ctx.state.catalog.key(s.table);
+        let mut earlier = ctx
+            .state
+            .script_indexes
+            .iter()
+            .filter(|x| x.table == key && same(&x.columns) && x.unique == unique(s.kind))
+            .peekable();
+        let from_script = earlier.peek().is_some();
+        let dup_in_script = earlier.any(|x| x.using == index_type(s.using.as_deref()));
         let dup_in_catalog = s.on_existing
+            && !from_script
             && ctx.state.catalog.table(s.table).is_some_and(|t| {
                 t.indexes
                     .iter()
                     .any(|x| same(&x.columns) && x.unique == unique(s.kind))
             });
-        if dup_in_stmt || dup_in_catalog {
+        if dup_in_stmt || dup_in_script || dup_in_catalog {
             em.emit(RuleId::TableNoDuplicateIndex, || {
                 format!(
                     "Table \"{}\" already has an index on ({})",
@@ -332,6 +397,36 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             });
         }
     }
+}
+
+/// Remembers the indexes and keys the statement defines.
+pub(super) fn track_indexes(state: &mut ScriptState, stmt: &Statement, em: &Emitter<'_>) {
+    if em.on(RuleId::TableNoDuplicateIndex).is_none() {
+        return;
+    }
+    for s in super::index_specs(stmt) {
+        if s.kind == IndexKind::Foreign {
+            continue;
+        }
+        state.script_indexes.push(super::context::ScriptIndex {
+            table: state.catalog.key(s.table),
+            columns: s.columns.iter().map(|c| c.to_lowercase()).collect(),
+            unique: matches!(s.kind, IndexKind::Unique | IndexKind::Primary),
+            using: index_type(s.using.as_deref()),
+        });
+    }
+}
+
+/// An index's type for comparison: upper case, BTREE when not stated (MySQL's default).
+fn index_type(using: Option<&str>) -> String {
+    using
+        .map(|u| {
+            u.trim()
+                .trim_start_matches("USING ")
+                .trim()
+                .to_ascii_uppercase()
+        })
+        .unwrap_or_else(|| "BTREE".to_owned())
 }
 
 /// Checks on statements the parser cannot read (MySQL partitions, triggers).

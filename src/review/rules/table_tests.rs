@@ -192,6 +192,16 @@ fn table_comment() {
         ),
         0
     );
+    // A comment that is too long is reported where it is set; a missing one at the table.
+    let f = run(
+        PG,
+        "table.comment",
+        Some(r#"{"required":true,"maxLength":5}"#),
+        None,
+        "CREATE TABLE t (a int);\nCREATE TABLE u (a int);\nCOMMENT ON TABLE public.t IS 'much too long';",
+    );
+    let at: Vec<_> = f.iter().map(|f| (f.statement, f.line)).collect();
+    assert_eq!(at, vec![(1, 2), (2, 3)], "{f:?}");
     let f = run(
         PG,
         "table.comment",
@@ -263,6 +273,15 @@ fn mysql_table_options() {
         hits(PG, "engine.mysql.use-innodb", "CREATE TABLE t (a int)"),
         0
     );
+    // Changing the session's default engine is reported too.
+    let r = "engine.mysql.use-innodb";
+    assert_eq!(hits(MY, r, "SET default_storage_engine = MyISAM"), 1);
+    assert_eq!(
+        hits(MY, r, "SET SESSION default_storage_engine = 'MEMORY'"),
+        1
+    );
+    assert_eq!(hits(MY, r, "SET default_storage_engine = InnoDB"), 0);
+    assert_eq!(hits(MY, r, "SET sql_mode = 'ANSI'"), 0);
     assert_eq!(
         hits(
             MY,
@@ -454,4 +473,24 @@ fn redundant_index() {
         ),
         1
     );
+    let r = "table.no-redundant-index";
+    // Indexes an earlier statement of the script defined count, even where the catalog could
+    // not take the table (here `t` already exists in the schema, with other columns).
+    let f = run(
+        MY,
+        r,
+        None,
+        Some(schema),
+        "CREATE TABLE t (k int, v int, KEY by_k (k));\nALTER TABLE t ADD INDEX by_k_again (k);",
+    );
+    assert_eq!(
+        f.iter().map(|f| (f.statement, f.line)).collect::<Vec<_>>(),
+        vec![(1, 2)]
+    );
+    // An index of another type on the same columns is not redundant.
+    let sql = "CREATE TABLE w (k int);\nCREATE INDEX k_tree USING BTREE ON w (k);\nCREATE INDEX k_hash USING HASH ON w (k);";
+    assert_eq!(hits(MY, r, sql), 0);
+    let sql =
+        "CREATE TABLE w (k int);\nCREATE INDEX k1 ON w (k);\nCREATE INDEX k2 USING BTREE ON w (k);";
+    assert_eq!(hits(MY, r, sql), 1);
 }
