@@ -5,31 +5,13 @@ use serde_json::json;
 
 use super::*;
 use crate::api::RiskLevel;
-use crate::notify::Subject;
 
 fn notice(event: NotificationEvent, key: &str, risk: Option<RiskLevel>) -> Notice {
-    Notice {
-        event,
-        key: key.into(),
-        namespace: "shop".into(),
-        project: "orders".into(),
-        subject: Subject::DatabaseInstance {
-            name: "db".into(),
-            uid: "u".into(),
-            environment: None,
-        },
-        title: "t".into(),
-        risk,
-        sql_digest: None,
-        findings: None,
-        approval: None,
-        diff: vec![],
-        diff_truncated: 0,
-        reason: None,
-        detail: None,
-        occurred_at: "2026-01-01T10:00:00Z".into(),
-        actions: None,
-    }
+    let mut notice = crate::notify::example_notice(event);
+    notice.key = key.into();
+    notice.risk = risk;
+    notice.occurred_at = "2026-01-01T10:00:00Z".into();
+    notice
 }
 
 fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {

@@ -491,27 +491,33 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "auto-approval added while the change waited: it still waits for an Approval",
-            with(with_phase(reviewed(RiskLevel::Low), P::AwaitingApproval), |o| {
-                policy(o).auto_approve = vec![auto_rule(&["prod"], RiskLevel::High)];
-                let key = o.review.as_ref().unwrap().key.clone();
-                o.change.status.review = Some(crate::api::schema_change::ReviewRecord {
-                    key: Some(key),
-                    ..Default::default()
-                });
-            }),
+            with(
+                with_phase(reviewed(RiskLevel::Low), P::AwaitingApproval),
+                |o| {
+                    policy(o).auto_approve = vec![auto_rule(&["prod"], RiskLevel::High)];
+                    let key = o.review.as_ref().unwrap().key.clone();
+                    o.change.status.review = Some(crate::api::schema_change::ReviewRecord {
+                        key: Some(key),
+                        ..Default::default()
+                    });
+                },
+            ),
             "WaitForApproval",
             P::AwaitingApproval,
             Some(reasons::AWAITING_APPROVAL),
         ),
         case(
             "auto-approval for a change that waited under another review: it applies",
-            with(with_phase(reviewed(RiskLevel::Low), P::AwaitingApproval), |o| {
-                policy(o).auto_approve = vec![auto_rule(&["prod"], RiskLevel::High)];
-                o.change.status.review = Some(crate::api::schema_change::ReviewRecord {
-                    key: Some("an earlier review".into()),
-                    ..Default::default()
-                });
-            }),
+            with(
+                with_phase(reviewed(RiskLevel::Low), P::AwaitingApproval),
+                |o| {
+                    policy(o).auto_approve = vec![auto_rule(&["prod"], RiskLevel::High)];
+                    o.change.status.review = Some(crate::api::schema_change::ReviewRecord {
+                        key: Some("an earlier review".into()),
+                        ..Default::default()
+                    });
+                },
+            ),
             "Execute",
             P::Applying,
             Some(reasons::APPLYING),

@@ -52,28 +52,14 @@ mod tests {
     use crate::notify::{NotificationEvent, Subject};
 
     fn notice() -> Notice {
-        Notice {
-            event: NotificationEvent::Applied,
-            key: "k1".into(),
-            namespace: "shop".into(),
-            project: "orders".into(),
-            subject: Subject::DatabaseInstance {
-                name: "orders-db".into(),
-                uid: "u".into(),
-                environment: None,
-            },
-            title: "t".into(),
-            risk: None,
-            sql_digest: None,
-            findings: None,
-            approval: None,
-            diff: vec![],
-            diff_truncated: 0,
-            reason: None,
-            detail: None,
-            occurred_at: "2026-01-01T00:00:00Z".into(),
-            actions: None,
-        }
+        let mut notice = crate::notify::example_notice(NotificationEvent::Applied);
+        notice.key = "k1".into();
+        notice.subject = Subject::DatabaseInstance {
+            name: "orders-db".into(),
+            uid: "u".into(),
+            environment: None,
+        };
+        notice
     }
 
     #[test]
