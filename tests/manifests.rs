@@ -832,3 +832,49 @@ fn helm_chat_approvals_impersonate_only_the_listed_names() {
         "{stderr}"
     );
 }
+
+/// The webhook-free identity variant: the chart (`identityPolicies.enabled`, webhooks off)
+/// renders the same MutatingAdmissionPolicies, ValidatingAdmissionPolicy and bindings as
+/// `config/policy-identity` (which tests/e2e_identity_policy.rs runs on the real control plane).
+#[test]
+fn helm_identity_policies_agree_with_kustomize() {
+    let off = helm_render(None);
+    assert!(of_kind(&off.docs, "MutatingAdmissionPolicy").is_empty());
+    let rendered = helm_render(Some(serde_json::json!({
+        "identityPolicies": {"enabled": true},
+        "webhook": {"enabled": false},
+    })));
+    assert!(of_kind(&rendered.docs, "MutatingWebhookConfiguration").is_empty());
+    let kustomize = kubectl_kustomize("config/policy-identity");
+    // Name → spec of every object of the variant; the chart's names carry the release name.
+    let specs = |docs: &[Value]| -> BTreeMap<String, Value> {
+        [
+            "MutatingAdmissionPolicy",
+            "MutatingAdmissionPolicyBinding",
+            "ValidatingAdmissionPolicyBinding",
+            "ValidatingAdmissionPolicy",
+        ]
+        .iter()
+        .flat_map(|kind| of_kind(docs, kind))
+        .filter(|o| {
+            let name = o["metadata"]["name"].as_str().unwrap();
+            ["-stamp-approver", "-stamp-author", "-identity"]
+                .iter()
+                .any(|s| name.ends_with(s))
+        })
+        .map(|o| {
+            (
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap(),
+                    o["metadata"]["name"].as_str().unwrap()
+                ),
+                o["spec"].clone(),
+            )
+        })
+        .collect()
+    };
+    let (chart, kust) = (specs(&rendered.docs), specs(&kustomize));
+    assert_eq!(chart.len(), 6, "{:?}", chart.keys());
+    assert_eq!(chart, kust);
+}
