@@ -3,11 +3,9 @@
 //! Approval's status.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use kube::Api;
 use kube::runtime::controller::Action;
-use tracing::Instrument as _;
 
 use crate::api::approval::Approval;
 use crate::api::conditions::types;
@@ -17,18 +15,15 @@ use crate::workflow::{
     EventNote, EventType, ObservedChange, approval_verdict, next_approval_status,
 };
 
-use super::{Context, Error, ns_name, status_patch};
+use super::{Context, Error, status_patch};
 
 /// Reconciles one Approval.
 pub async fn reconcile(approval: Arc<Approval>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let (ns, name) = ns_name(approval.as_ref())?;
-    let span = tracing::info_span!("reconcile", kind = "Approval", namespace = %ns, name = %name);
-    let result = reconcile_approval(&approval, &ctx, &ns, &name)
-        .instrument(span)
-        .await;
-    ctx.metrics.reconciled("approval", started.elapsed());
-    result
+    let (o, c) = (&*approval, &*ctx);
+    super::instrumented(o, c, "approval", |ns, name| async move {
+        reconcile_approval(o, c, &ns, &name).await
+    })
+    .await
 }
 
 async fn reconcile_approval(

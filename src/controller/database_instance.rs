@@ -11,11 +11,9 @@
 //! next is decided in `workflow::instance`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
-use tracing::Instrument as _;
 
 use crate::api::database_instance::DatabaseInstance;
 use crate::engine::{self, ConnectionConfig, EngineError, Session};
@@ -26,23 +24,18 @@ use crate::workflow::instance::{
 };
 
 use super::connection::{self, ConnectionError};
-use super::{Context, Error, backoff, ns_name, status_patch};
+use super::{Context, Error, backoff, status_patch};
 
 /// Reconciles one DatabaseInstance.
 pub async fn reconcile(
     instance: Arc<DatabaseInstance>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let started = Instant::now();
-    let (ns, name) = ns_name(instance.as_ref())?;
-    let span =
-        tracing::info_span!("reconcile", kind = "DatabaseInstance", namespace = %ns, name = %name);
-    let result = reconcile_instance(&instance, &ctx, &ns, &name)
-        .instrument(span)
-        .await;
-    ctx.metrics
-        .reconciled("databaseinstance", started.elapsed());
-    result
+    let (o, c) = (&*instance, &*ctx);
+    super::instrumented(o, c, "databaseinstance", |ns, name| async move {
+        reconcile_instance(o, c, &ns, &name).await
+    })
+    .await
 }
 
 /// What a connection attempt found.

@@ -54,6 +54,28 @@ fn ns_name<K: Resource>(obj: &K) -> Result<(String, String), Error> {
     Ok((ns, name))
 }
 
+/// One reconcile of `obj`: `run(namespace, name)` inside a span naming the controller and the
+/// object, counted with its duration under `controller` in the metrics.
+async fn instrumented<K, Fut>(
+    obj: &K,
+    ctx: &Context,
+    controller: &'static str,
+    run: impl FnOnce(String, String) -> Fut,
+) -> Result<kube::runtime::controller::Action, Error>
+where
+    K: Resource<DynamicType = ()>,
+    Fut: std::future::Future<Output = Result<kube::runtime::controller::Action, Error>>,
+{
+    use tracing::Instrument as _;
+    let started = std::time::Instant::now();
+    let (ns, name) = ns_name(obj)?;
+    let kind = K::kind(&());
+    let span = tracing::info_span!("reconcile", controller, %kind, namespace = %ns, name = %name);
+    let result = run(ns, name).instrument(span).await;
+    ctx.metrics.reconciled(controller, started.elapsed());
+    result
+}
+
 /// The current time as a Kubernetes `Time`.
 fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
     k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now())

@@ -3,30 +3,25 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use kube::Api;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
-use tracing::Instrument as _;
 
 use crate::api::conditions::{reasons, set_condition, types};
 use crate::api::project::Project;
 use crate::api::schema_change::SchemaChange;
 use crate::workflow::review_policy;
 
-use super::{Context, Error, ns_name, status_patch};
+use super::{Context, Error, status_patch};
 
 /// Reconciles one Project.
 pub async fn reconcile(project: Arc<Project>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let (ns, name) = ns_name(project.as_ref())?;
-    let span = tracing::info_span!("reconcile", kind = "Project", namespace = %ns, name = %name);
-    let result = reconcile_project(&project, &ctx, &ns, &name)
-        .instrument(span)
-        .await;
-    ctx.metrics.reconciled("project", started.elapsed());
-    result
+    let (o, c) = (&*project, &*ctx);
+    super::instrumented(o, c, "project", |ns, name| async move {
+        reconcile_project(o, c, &ns, &name).await
+    })
+    .await
 }
 
 /// `NotificationsHealthy` from this process's deliveries: absent without channels, kept as it is

@@ -13,20 +13,18 @@ mod send;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{ListParams, ObjectMeta, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt as _};
-use tracing::Instrument as _;
 
 use crate::api::{DatabaseInstance, Project, SchemaChange};
 use crate::notify::ledger::{Ledger, Step, wants};
 use crate::notify::{self, Notice};
 
-use super::{Context, Error, ns_name};
+use super::{Context, Error};
 
 pub use notifier::Notifier;
 pub use send::DELIVERY_TIMEOUT;
@@ -39,15 +37,26 @@ pub async fn reconcile_change(
     change: Arc<SchemaChange>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let started = Instant::now();
-    let (ns, name) = ns_name(change.as_ref())?;
-    let span = tracing::info_span!("notify", kind = "SchemaChange", namespace = %ns, name = %name);
-    let result = notify_change(&change, &ctx, &ns).instrument(span).await;
-    ctx.metrics.reconciled("notify", started.elapsed());
-    result
+    let (o, c) = (&*change, &*ctx);
+    super::instrumented(o, c, "notify", |ns, _| async move {
+        notify_change(o, c, &ns).await.map(look_again)
+    })
+    .await
 }
 
-async fn notify_change(change: &SchemaChange, ctx: &Context, ns: &str) -> Result<Action, Error> {
+/// The controller's answer for "look again after `wait`" (or only when something changes).
+fn look_again(wait: Option<std::time::Duration>) -> Action {
+    wait.map_or_else(Action::await_change, |w| {
+        Action::requeue(w.max(std::time::Duration::from_millis(100)))
+    })
+}
+
+/// When to look at the change again: `None` when nothing is pending.
+async fn notify_change(
+    change: &SchemaChange,
+    ctx: &Context,
+    ns: &str,
+) -> Result<Option<std::time::Duration>, Error> {
     let now = Utc::now();
     // Cheap first: most changes at rest have nothing recent to announce.
     if change.metadata.deletion_timestamp.is_some()
@@ -55,14 +64,14 @@ async fn notify_change(change: &SchemaChange, ctx: &Context, ns: &str) -> Result
             .iter()
             .any(|n| Ledger::default().step("", n, now) == Step::Send)
     {
-        return Ok(Action::await_change());
+        return Ok(None);
     }
     let projects: Api<Project> = Api::namespaced(ctx.client.clone(), ns);
     let Some(project) = projects.get_opt(&change.spec.project_ref).await? else {
-        return Ok(Action::await_change());
+        return Ok(None);
     };
     if project.spec.notifications.is_empty() {
-        return Ok(Action::await_change());
+        return Ok(None);
     }
     let instances: Api<DatabaseInstance> = Api::namespaced(ctx.client.clone(), ns);
     let environment = instances
@@ -107,28 +116,29 @@ pub async fn reconcile_instance(
     instance: Arc<DatabaseInstance>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let started = Instant::now();
-    let (ns, name) = ns_name(instance.as_ref())?;
-    let span =
-        tracing::info_span!("notify", kind = "DatabaseInstance", namespace = %ns, name = %name);
-    let result = notify_instance(&instance, &ctx, &ns, &name)
-        .instrument(span)
-        .await;
-    ctx.metrics.reconciled("notify", started.elapsed());
-    result
+    let (o, c) = (&*instance, &*ctx);
+    super::instrumented(o, c, "notify", |ns, name| async move {
+        notify_instance(o, c, &ns, &name).await.map(look_again)
+    })
+    .await
 }
 
+/// When to look at the instance again (the soonest wait over its projects): `None` when nothing
+/// is pending.
 async fn notify_instance(
     instance: &DatabaseInstance,
     ctx: &Context,
     ns: &str,
     name: &str,
-) -> Result<Action, Error> {
-    if notify::drift_notice(instance, "").is_none() {
-        return Ok(Action::await_change());
+) -> Result<Option<std::time::Duration>, Error> {
+    // Cheap first: not drifted, or drifted too long ago to announce.
+    if !notify::drift_notice(instance, "")
+        .is_some_and(|n| Ledger::default().step("", &n, Utc::now()) == Step::Send)
+    {
+        return Ok(None);
     }
     let projects: Api<Project> = Api::namespaced(ctx.client.clone(), ns);
-    let mut soonest = Action::await_change();
+    let mut soonest: Option<std::time::Duration> = None;
     for project in projects.list(&ListParams::default()).await? {
         if project.spec.notifications.is_empty()
             || !project.spec.instances.iter().any(|i| i == name)
@@ -138,10 +148,11 @@ async fn notify_instance(
         let Some(notice) = notify::drift_notice(instance, &project.name_any()) else {
             continue;
         };
-        let action = deliver(ctx, ns, &project, instance, std::slice::from_ref(&notice)).await?;
-        if action != Action::await_change() {
-            soonest = action;
-        }
+        let wait = deliver(ctx, ns, &project, instance, std::slice::from_ref(&notice)).await?;
+        soonest = match (soonest, wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
     Ok(soonest)
 }
@@ -154,7 +165,7 @@ async fn deliver<K>(
     project: &Project,
     subject: &K,
     notices: &[Notice],
-) -> Result<Action, Error>
+) -> Result<Option<std::time::Duration>, Error>
 where
     K: Resource<DynamicType = ()>,
 {
@@ -223,15 +234,7 @@ where
     if wrote {
         write_ledger(&ledgers, stored, &ledger_name, subject, &ledger).await?;
     }
-    Ok(match wait {
-        Some(at) => Action::requeue(
-            (at - Utc::now())
-                .to_std()
-                .unwrap_or_default()
-                .max(std::time::Duration::from_millis(100)),
-        ),
-        None => Action::await_change(),
-    })
+    Ok(wait.map(|at| (at - Utc::now()).to_std().unwrap_or_default()))
 }
 
 /// Creates or replaces (with the read's resourceVersion, so a stale copy loses) the ledger.

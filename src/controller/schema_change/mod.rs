@@ -14,16 +14,15 @@ mod report;
 mod review;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
-use tracing::Instrument as _;
 
 use crate::api::schema_change::{Phase, SchemaChange};
 use crate::workflow::{Decision, Observed, ReviewStamp, decide, next_status};
 
-use super::{Context, Error, ns_name};
+use super::{Context, Error};
 use observe::Target;
 
 pub(crate) use observe::observed_approval;
@@ -33,15 +32,11 @@ const HISTORY_RETRY: Duration = Duration::from_secs(5);
 
 /// Reconciles one SchemaChange.
 pub async fn reconcile(change: Arc<SchemaChange>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let (ns, name) = ns_name(change.as_ref())?;
-    let span =
-        tracing::info_span!("reconcile", kind = "SchemaChange", namespace = %ns, name = %name);
-    let result = reconcile_change(&change, &ctx, &ns, &name)
-        .instrument(span)
-        .await;
-    ctx.metrics.reconciled("schemachange", started.elapsed());
-    result
+    let (o, c) = (&*change, &*ctx);
+    super::instrumented(o, c, "schemachange", |ns, name| async move {
+        reconcile_change(o, c, &ns, &name).await
+    })
+    .await
 }
 
 /// The reconcile, as a table of contents: guards → observe → decide → report → act. Status is
