@@ -58,3 +58,130 @@ async fn the_review_in_status_names_the_lock_the_rewrite_and_the_table_size() {
         "integer"
     );
 }
+
+/// A `CREATE INDEX CONCURRENTLY` on a table of 3 M rows runs for several seconds: while it runs
+/// `status.progress` names the statement, the build's phase and a percentage (from
+/// `pg_stat_progress_create_index`, read on a second session), `kubectl get` shows it in the
+/// Progress column, writes are spaced (at most one per 4 s), and when the change is Applied no
+/// progress is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_index_build_reports_its_progress_in_status_until_it_ends() {
+    use schemagate::api::SchemaChange;
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    pg.psql(
+        "CREATE TABLE events (id int, k text);
+         INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 3000000) g;
+         ANALYZE events;",
+    )
+    .unwrap();
+    env.apply(&pg.base_manifests("x")).await.unwrap();
+    env.wait("databaseinstance/pg", "condition=Ready")
+        .await
+        .unwrap();
+    // The expression makes the table scan, the phase that reports blocks, take seconds.
+    env.apply(&change(
+        "index",
+        "1",
+        "CREATE INDEX CONCURRENTLY events_digest ON events (md5(md5(k)));",
+    ))
+    .await
+    .unwrap();
+    let reviewed = env.reviewed("index").await.unwrap();
+    env.apply(&e2e_support::approval("ok", "index", &reviewed, "approve"))
+        .await
+        .unwrap();
+    let api: kube::Api<SchemaChange> = kube::Api::namespaced(env.client.clone(), &env.ns);
+    let started = std::time::Instant::now();
+    let mut seen: Vec<(std::time::Duration, serde_json::Value)> = Vec::new();
+    let mut column_checked = false;
+    let (mut first_applying, mut last_applying) = (None, None);
+    loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "not applied in time; progress seen: {seen:#?}"
+        );
+        let status = api.get("index").await.unwrap().status.unwrap_or_default();
+        let phase = status.phase.map(|p| p.as_str());
+        if phase == Some("Applying") {
+            first_applying.get_or_insert(started.elapsed());
+            last_applying = Some(started.elapsed());
+        }
+        if let Some(progress) = &status.progress {
+            let value = serde_json::to_value(progress).unwrap();
+            if seen.last().is_none_or(|(_, v)| v != &value) {
+                seen.push((started.elapsed(), value));
+            }
+            if !column_checked && progress.index_build.is_some() {
+                let table = env
+                    .kubectl_async(&["get", "schemachange", "index"])
+                    .await
+                    .unwrap();
+                assert!(
+                    table.lines().next().unwrap().contains("PROGRESS"),
+                    "{table}"
+                );
+                let row = table.lines().nth(1).unwrap();
+                // Unless the build ended meanwhile, the row shows it.
+                if api
+                    .get("index")
+                    .await
+                    .unwrap()
+                    .status
+                    .unwrap()
+                    .progress
+                    .is_some()
+                {
+                    assert!(row.contains("1/1 ") && row.contains(" index "), "{table}");
+                }
+                column_checked = true;
+            }
+        }
+        if phase.is_some_and(|p| p != "Applying" && p != "Approved" && p != "AwaitingApproval") {
+            assert_eq!(phase, Some("Applied"), "{status:#?}");
+            assert_eq!(status.progress, None, "no progress once applied");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let applying = last_applying.unwrap_or_default() - first_applying.unwrap_or_default();
+    eprintln!(
+        "index build: Applying for {:.1} s, {} progress writes seen: {:#?}",
+        applying.as_secs_f64(),
+        seen.len(),
+        seen
+    );
+    let with_percent = seen
+        .iter()
+        .filter_map(|(_, p)| p.get("indexBuild"))
+        .find(|b| b["percent"].as_u64().is_some_and(|p| p > 0))
+        .unwrap_or_else(|| panic!("no index progress with a percentage: {seen:#?}"));
+    assert_eq!(with_percent["command"], "CREATE INDEX CONCURRENTLY");
+    assert!(!with_percent["phase"].as_str().unwrap().is_empty());
+    assert!(
+        with_percent["total"].as_u64().unwrap() > 0,
+        "{with_percent}"
+    );
+    for (_, p) in &seen {
+        assert_eq!(
+            (p["statement"].as_u64(), p["statements"].as_u64()),
+            (Some(1), Some(1))
+        );
+    }
+    // Spaced writes: distinct progress values at least ~4 s apart (read every 200 ms, so a
+    // write can be seen up to one read late).
+    for pair in seen.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= std::time::Duration::from_millis(3_500), "{seen:#?}");
+    }
+    // Nothing comes late: still no progress after another poll and write period.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let status = api.get("index").await.unwrap().status.unwrap();
+    assert_eq!(status.progress, None);
+    assert_eq!(
+        pg.psql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_digest'::regclass")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+}

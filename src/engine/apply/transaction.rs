@@ -65,7 +65,7 @@ pub(super) async fn run(
                 if ex.cancel.is_requested() {
                     Err(Step::Cancelled)
                 } else {
-                    run_batch(c, stmts, &mut report).await
+                    run_batch(c, ex, stmts, &mut report).await
                 }
             }
             _ => run_each(ex, s, stmts, &mut report).await,
@@ -148,6 +148,7 @@ async fn run_each(
         if ex.cancel.is_requested() {
             return Err(Step::Cancelled);
         }
+        ex.progress.statement_started(i, stmts.len(), st.line);
         let t0 = Instant::now();
         match s.exec(&st.sql).await {
             Ok(rows) => report.statements.push(StatementResult {
@@ -166,6 +167,7 @@ async fn run_each(
 /// Sends all statements in one simple-query message (PostgreSQL, inside the transaction).
 async fn run_batch(
     c: &mut sqlx::PgConnection,
+    ex: &Run<'_>,
     stmts: &[ScriptStatement],
     report: &mut ExecutionReport,
 ) -> Result<(), Step> {
@@ -177,6 +179,10 @@ async fn run_batch(
         .map(|st| st.sql.as_str())
         .collect::<Vec<_>>()
         .join("\n;\n");
+    let total = stmts.len();
+    if let Some(first) = stmts.first() {
+        ex.progress.statement_started(0, total, first.line);
+    }
     let mut results = c.fetch_many(sqlx::raw_sql(sqlx::AssertSqlSafe(batch)));
     let mut t0 = Instant::now();
     let mut i = 0;
@@ -193,6 +199,10 @@ async fn run_batch(
                 });
                 t0 = Instant::now();
                 i += 1;
+                // The server starts the next statement as soon as it sent this completion.
+                if let Some(next) = stmts.get(i) {
+                    ex.progress.statement_started(i, total, next.line);
+                }
             }
             Ok(sqlx::Either::Right(_row)) => {}
             Err(e) => return Err(Step::Failed(i.min(stmts.len().saturating_sub(1)), e)),
