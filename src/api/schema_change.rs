@@ -314,6 +314,57 @@ pub struct ReviewRecord {
     /// from the live database (at most 20, the costliest first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub impacts: Vec<ImpactRecord>,
+    /// The impact prediction checked against the server (Project `spec.review.verify`), when
+    /// the project asks for it for this instance's environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationRecord>,
+}
+
+/// The impact prediction checked against what PostgreSQL did with the statements in a
+/// transaction that was rolled back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRecord {
+    /// `Agreed` (every checked statement did as predicted), `Disagreed` (see `statements`),
+    /// `Incomplete` (the server refused a statement in a transaction, so it and what follows
+    /// were not checked), `Failed` (the verification itself could not run) or `Skipped` (the
+    /// instance is not eligible; `message` says why).
+    pub outcome: VerificationOutcome,
+    /// Statements with an impact that were checked.
+    #[serde(default)]
+    pub checked: u32,
+    /// Statements where the prediction was wrong or that could not be checked (at most 20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<VerifiedStatement>,
+    /// For people: the counts, or why nothing was verified.
+    pub message: String,
+}
+
+/// The result of a verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum VerificationOutcome {
+    /// Every checked statement did as predicted.
+    Agreed,
+    /// At least one statement did not do as predicted.
+    Disagreed,
+    /// A statement was refused in a transaction; it and what follows were not checked.
+    Incomplete,
+    /// The verification could not run (connection, engine).
+    Failed,
+    /// Not run: the instance is not eligible.
+    Skipped,
+}
+
+/// A statement whose verification has something to say.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedStatement {
+    /// 0-based index of the statement in the script.
+    pub statement: u32,
+    /// 1-based line where the statement starts.
+    pub line: u32,
+    /// Where the prediction was wrong, or why the statement could not be checked.
+    pub message: String,
 }
 
 /// What one statement does to one existing table while it runs.
