@@ -185,3 +185,136 @@ async fn a_long_index_build_reports_its_progress_in_status_until_it_ends() {
         "t"
     );
 }
+
+/// A Project with `spec.review.verify` checks the review's impact prediction on the database
+/// during the review, on instances of the listed non-production environments only: what the
+/// server did agrees with the prediction, nothing stays changed (the transaction is rolled
+/// back), a statement that cannot run in a transaction leaves the verification incomplete, and
+/// a listed environment that reads as production is skipped with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_project_verifies_the_prediction_on_non_production_instances_only() {
+    let env = Env::start().await.unwrap();
+    let pg = PgTarget::fresh().unwrap();
+    pg.psql(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, amount int, note text);
+         INSERT INTO orders SELECT g, g, 'n' FROM generate_series(1, 20000) g;
+         ANALYZE orders;",
+    )
+    .unwrap();
+    let base = pg.base_manifests("x");
+    // The same database as a dev instance and as a prod one; the project verifies both names.
+    let prod_instance = base
+        .split("---\n")
+        .find(|doc| doc.contains("kind: DatabaseInstance"))
+        .unwrap()
+        .replace("name: pg\n", "name: pgprod\n");
+    let manifests = format!(
+        "{}---\n{prod_instance}",
+        base.replace("environment: prod", "environment: dev")
+            .replace("instances: [pg]", "instances: [pg, pgprod]")
+            .replace(
+                "    preset: default\n",
+                "    preset: default\n    verify:\n      environments: [dev, prod]\n"
+            )
+    );
+    env.apply(&manifests).await.unwrap();
+    for instance in ["pg", "pgprod"] {
+        env.wait(&format!("databaseinstance/{instance}"), "condition=Ready")
+            .await
+            .unwrap();
+    }
+    env.apply(&change(
+        "checked",
+        "1",
+        "ALTER TABLE orders ADD COLUMN flag boolean DEFAULT false;\n\
+         ALTER TABLE orders ALTER COLUMN amount SET NOT NULL;\n\
+         CREATE INDEX orders_amount ON orders (amount);",
+    ))
+    .await
+    .unwrap();
+    env.wait_jsonpath(
+        "schemachange/checked",
+        "{.status.review.verification.outcome}",
+        "Agreed",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("schemachange/checked").await.unwrap();
+    let verification = &json["status"]["review"]["verification"];
+    assert_eq!(verification["checked"], 3, "{verification:#}");
+    assert!(verification.get("statements").is_none(), "{verification:#}");
+    assert!(
+        verification["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 statement(s) with an impact checked"),
+        "{verification:#}"
+    );
+    // Rolled back: the column, the constraint and the index are not there.
+    assert_eq!(
+        pg.psql(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'flag'"
+        )
+        .unwrap()
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        pg.psql("SELECT to_regclass('orders_amount') IS NULL")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+
+    env.apply(&change(
+        "concurrent",
+        "2",
+        "ALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n\
+         CREATE INDEX CONCURRENTLY orders_note ON orders (note);",
+    ))
+    .await
+    .unwrap();
+    env.wait_jsonpath(
+        "schemachange/concurrent",
+        "{.status.review.verification.outcome}",
+        "Incomplete",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("schemachange/concurrent").await.unwrap();
+    let verification = &json["status"]["review"]["verification"];
+    assert_eq!(verification["checked"], 1, "{verification:#}");
+    let refused = &verification["statements"][0];
+    assert_eq!(
+        (refused["statement"].as_u64(), refused["line"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("transaction block"),
+        "{verification:#}"
+    );
+
+    let on_prod = change("on-prod", "1", "ALTER TABLE orders ADD COLUMN gone int;")
+        .replace("instanceRef: pg\n", "instanceRef: pgprod\n");
+    env.apply(&on_prod).await.unwrap();
+    env.wait_jsonpath(
+        "schemachange/on-prod",
+        "{.status.review.verification.outcome}",
+        "Skipped",
+    )
+    .await
+    .unwrap();
+    let json = env.get_json("schemachange/on-prod").await.unwrap();
+    let verification = &json["status"]["review"]["verification"];
+    assert!(
+        verification["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"prod\" reads as production"),
+        "{verification:#}"
+    );
+    assert_eq!(verification["checked"], 0);
+}
