@@ -63,10 +63,10 @@ async fn the_review_in_status_names_the_lock_the_rewrite_and_the_table_size() {
 /// `status.progress` names the statement, the build's phase and a percentage (from
 /// `pg_stat_progress_create_index`, read on a second session), `kubectl get` shows it in the
 /// Progress column, writes are spaced (at most one per 4 s), and when the change is Applied no
-/// progress is left.
+/// progress is left. Then a two-statement change in one transaction (the executor sends it as
+/// one message) names its second statement while that one builds an index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_long_index_build_reports_its_progress_in_status_until_it_ends() {
-    use schemagate::api::SchemaChange;
     let env = Env::start().await.unwrap();
     let pg = PgTarget::fresh().unwrap();
     pg.psql(
@@ -80,77 +80,13 @@ async fn a_long_index_build_reports_its_progress_in_status_until_it_ends() {
         .await
         .unwrap();
     // The expression makes the table scan, the phase that reports blocks, take seconds.
-    env.apply(&change(
+    let seen = progress_of(
+        &env,
         "index",
         "1",
         "CREATE INDEX CONCURRENTLY events_digest ON events (md5(md5(k)));",
-    ))
-    .await
-    .unwrap();
-    let reviewed = env.reviewed("index").await.unwrap();
-    env.apply(&e2e_support::approval("ok", "index", &reviewed, "approve"))
-        .await
-        .unwrap();
-    let api: kube::Api<SchemaChange> = kube::Api::namespaced(env.client.clone(), &env.ns);
-    let started = std::time::Instant::now();
-    let mut seen: Vec<(std::time::Duration, serde_json::Value)> = Vec::new();
-    let mut column_checked = false;
-    let (mut first_applying, mut last_applying) = (None, None);
-    loop {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(180),
-            "not applied in time; progress seen: {seen:#?}"
-        );
-        let status = api.get("index").await.unwrap().status.unwrap_or_default();
-        let phase = status.phase.map(|p| p.as_str());
-        if phase == Some("Applying") {
-            first_applying.get_or_insert(started.elapsed());
-            last_applying = Some(started.elapsed());
-        }
-        if let Some(progress) = &status.progress {
-            let value = serde_json::to_value(progress).unwrap();
-            if seen.last().is_none_or(|(_, v)| v != &value) {
-                seen.push((started.elapsed(), value));
-            }
-            if !column_checked && progress.index_build.is_some() {
-                let table = env
-                    .kubectl_async(&["get", "schemachange", "index"])
-                    .await
-                    .unwrap();
-                assert!(
-                    table.lines().next().unwrap().contains("PROGRESS"),
-                    "{table}"
-                );
-                let row = table.lines().nth(1).unwrap();
-                // Unless the build ended meanwhile, the row shows it.
-                if api
-                    .get("index")
-                    .await
-                    .unwrap()
-                    .status
-                    .unwrap()
-                    .progress
-                    .is_some()
-                {
-                    assert!(row.contains("1/1 ") && row.contains(" index "), "{table}");
-                }
-                column_checked = true;
-            }
-        }
-        if phase.is_some_and(|p| p != "Applying" && p != "Approved" && p != "AwaitingApproval") {
-            assert_eq!(phase, Some("Applied"), "{status:#?}");
-            assert_eq!(status.progress, None, "no progress once applied");
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let applying = last_applying.unwrap_or_default() - first_applying.unwrap_or_default();
-    eprintln!(
-        "index build: Applying for {:.1} s, {} progress writes seen: {:#?}",
-        applying.as_secs_f64(),
-        seen.len(),
-        seen
-    );
+    )
+    .await;
     let with_percent = seen
         .iter()
         .filter_map(|(_, p)| p.get("indexBuild"))
@@ -168,6 +104,121 @@ async fn a_long_index_build_reports_its_progress_in_status_until_it_ends() {
             (Some(1), Some(1))
         );
     }
+    assert_eq!(
+        pg.psql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_digest'::regclass")
+            .unwrap()
+            .trim(),
+        "t"
+    );
+
+    let seen = progress_of(
+        &env,
+        "batch",
+        "2",
+        "CREATE TABLE audit (id int PRIMARY KEY);\nCREATE INDEX events_digest3 ON events (md5(md5(md5(k))));",
+    )
+    .await;
+    let building = seen
+        .iter()
+        .map(|(_, p)| p)
+        .find(|p| p.get("indexBuild").is_some())
+        .unwrap_or_else(|| panic!("no index progress: {seen:#?}"));
+    assert_eq!(
+        (
+            building["statement"].as_u64(),
+            building["statements"].as_u64(),
+            building["line"].as_u64()
+        ),
+        (Some(2), Some(2), Some(2)),
+        "{building:#}"
+    );
+    assert_eq!(building["indexBuild"]["command"], "CREATE INDEX");
+    assert!(
+        building["summary"].as_str().unwrap().starts_with("2/2 "),
+        "{building:#}"
+    );
+}
+
+/// Applies and approves change `name` and reads it every 200 ms until it is Applied; returns
+/// each distinct `status.progress` seen, with when. Checks what holds for every run: the
+/// `kubectl get` column, spaced writes, and no progress once applied, nor later.
+async fn progress_of(
+    env: &Env,
+    name: &str,
+    version: &str,
+    sql: &str,
+) -> Vec<(std::time::Duration, serde_json::Value)> {
+    use schemagate::api::SchemaChange;
+    env.apply(&change(name, version, sql)).await.unwrap();
+    let reviewed = env.reviewed(name).await.unwrap();
+    env.apply(&e2e_support::approval(
+        &format!("ok-{name}"),
+        name,
+        &reviewed,
+        "approve",
+    ))
+    .await
+    .unwrap();
+    let api: kube::Api<SchemaChange> = kube::Api::namespaced(env.client.clone(), &env.ns);
+    let started = std::time::Instant::now();
+    let mut seen: Vec<(std::time::Duration, serde_json::Value)> = Vec::new();
+    let mut column_checked = false;
+    let (mut first_applying, mut last_applying) = (None, None);
+    loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "not applied in time; progress seen: {seen:#?}"
+        );
+        let status = api.get(name).await.unwrap().status.unwrap_or_default();
+        let phase = status.phase.map(|p| p.as_str());
+        if phase == Some("Applying") {
+            first_applying.get_or_insert(started.elapsed());
+            last_applying = Some(started.elapsed());
+        }
+        if let Some(progress) = &status.progress {
+            let value = serde_json::to_value(progress).unwrap();
+            if seen.last().is_none_or(|(_, v)| v != &value) {
+                seen.push((started.elapsed(), value));
+            }
+            if !column_checked && progress.index_build.is_some() {
+                let table = env
+                    .kubectl_async(&["get", "schemachange", name])
+                    .await
+                    .unwrap();
+                assert!(
+                    table.lines().next().unwrap().contains("PROGRESS"),
+                    "{table}"
+                );
+                let row = table.lines().nth(1).unwrap();
+                // Unless the build ended meanwhile, the row shows it.
+                if api
+                    .get(name)
+                    .await
+                    .unwrap()
+                    .status
+                    .unwrap()
+                    .progress
+                    .is_some()
+                {
+                    assert!(row.contains(" index "), "{table}");
+                }
+                column_checked = true;
+            }
+        }
+        if phase.is_some_and(|p| p != "Applying" && p != "Approved" && p != "AwaitingApproval") {
+            assert_eq!(phase, Some("Applied"), "{status:#?}");
+            assert_eq!(status.progress, None, "no progress once applied");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let applying = last_applying.unwrap_or_default() - first_applying.unwrap_or_default();
+    eprintln!(
+        "{name}: Applying for {:.1} s, {} progress writes seen: {seen:#?}",
+        applying.as_secs_f64(),
+        seen.len(),
+    );
+    assert!(!seen.is_empty(), "no progress seen for {name}");
     // Spaced writes: distinct progress values at least ~4 s apart (read every 200 ms, so a
     // write can be seen up to one read late).
     for pair in seen.windows(2) {
@@ -175,15 +226,10 @@ async fn a_long_index_build_reports_its_progress_in_status_until_it_ends() {
         assert!(gap >= std::time::Duration::from_millis(3_500), "{seen:#?}");
     }
     // Nothing comes late: still no progress after another poll and write period.
-    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
-    let status = api.get("index").await.unwrap().status.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let status = api.get(name).await.unwrap().status.unwrap();
     assert_eq!(status.progress, None);
-    assert_eq!(
-        pg.psql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_digest'::regclass")
-            .unwrap()
-            .trim(),
-        "t"
-    );
+    seen
 }
 
 /// A Project with `spec.review.verify` checks the review's impact prediction on the database

@@ -147,12 +147,12 @@ impl Reporter {
                         _ = &mut stopped => break,
                         () = tokio::time::sleep(settings.poll) => {}
                     }
-                    let Some(running) = handle.now() else { continue };
-                    let index = match running.backend {
+                    let Some(backend) = handle.now().map(|r| r.backend) else { continue };
+                    let index = match backend {
                         Some(backend) => {
                             // Bounded by the poll interval, so a slow probe never holds up
                             // the end of the run; a probe cut short starts a new session.
-                            match tokio::time::timeout(settings.poll, probe.index_build(backend))
+                            match tokio::time::timeout(settings.poll, probe.sample(backend, &handle))
                                 .await
                             {
                                 Ok(Ok(index)) => index,
@@ -168,6 +168,8 @@ impl Reporter {
                         }
                         None => None,
                     };
+                    // Again: the probe may have learnt which statement of a batch runs.
+                    let Some(running) = handle.now() else { continue };
                     let progress = progress_status(&running, index.as_ref(), Utc::now());
                     let now = Instant::now();
                     if !throttle.due(&progress, now) {

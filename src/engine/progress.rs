@@ -36,6 +36,32 @@ pub struct ProgressHandle(Arc<Mutex<State>>);
 struct State {
     backend: Option<i64>,
     running: Option<(usize, usize, usize, DateTime<Utc>)>,
+    /// The start line of each statement of a batch whose statements the server reports
+    /// ([`statement_marker`]); empty otherwise.
+    batch_lines: Vec<usize>,
+}
+
+/// The prefix of the `application_name` the PostgreSQL batch path sets before each statement.
+const MARKER_PREFIX: &str = "schemagate: statement ";
+
+/// A statement that sets the session's `application_name` (for this transaction only) to say
+/// that statement `index` of `total` runs next. The PostgreSQL transaction path sends the whole
+/// script as one message, and the server sends the statements' results only when the message
+/// is done, so the executor cannot tell which statement runs; the server can: this marker runs
+/// right before each statement, and `pg_stat_activity` shows it at once (to DBAs too).
+pub(crate) fn statement_marker(index: usize, total: usize) -> String {
+    format!(
+        "SET LOCAL application_name = '{MARKER_PREFIX}{} of {total}'",
+        index + 1
+    )
+}
+
+/// The 0-based statement index and the total of a [`statement_marker`]'s `application_name`.
+fn parse_marker(application_name: &str) -> Option<(usize, usize)> {
+    let rest = application_name.strip_prefix(MARKER_PREFIX)?;
+    let (n, total) = rest.split_once(" of ")?;
+    let n: usize = n.parse().ok()?;
+    Some((n.checked_sub(1)?, total.parse().ok()?))
 }
 
 impl ProgressHandle {
@@ -53,10 +79,38 @@ impl ProgressHandle {
         }
     }
 
+    /// A batch of statements starting at `lines` is sent as one message: the first statement
+    /// starts now, and which one runs later is learnt from the server ([`Self::server_says`]).
+    pub(crate) fn batch_started(&self, lines: Vec<usize>) {
+        if let Ok(mut s) = self.0.lock() {
+            s.running = lines
+                .first()
+                .map(|&line| (0, lines.len(), line, Utc::now()));
+            s.batch_lines = lines;
+        }
+    }
+
     /// No statement runs any more (the run ended, or it is between attempts).
     pub(crate) fn idle(&self) {
         if let Ok(mut s) = self.0.lock() {
             s.running = None;
+            s.batch_lines.clear();
+        }
+    }
+
+    /// The server says statement `index` of the running batch runs (seen now, so it started at
+    /// most one poll ago). Ignored outside a batch, for another script, and for a statement
+    /// before the one already known.
+    fn server_says(&self, index: usize, total: usize) {
+        let Ok(mut s) = self.0.lock() else { return };
+        let Some(&line) = s.batch_lines.get(index) else {
+            return;
+        };
+        if s.batch_lines.len() != total {
+            return;
+        }
+        if s.running.is_some_and(|(known, ..)| known < index) {
+            s.running = Some((index, total, line, Utc::now()));
         }
     }
 
@@ -153,6 +207,20 @@ impl IndexBuild {
     }
 }
 
+/// One row of the probe's query: the session's `application_name` and its index build.
+#[derive(sqlx::FromRow)]
+struct PgSample {
+    application_name: Option<String>,
+    command: Option<String>,
+    phase: Option<String>,
+    blocks_done: Option<i64>,
+    blocks_total: Option<i64>,
+    tuples_done: Option<i64>,
+    tuples_total: Option<i64>,
+    lockers_done: Option<i64>,
+    lockers_total: Option<i64>,
+}
+
 /// A second session to the target database that reads progress views; connects on first use
 /// and again after an error.
 #[derive(Debug)]
@@ -168,13 +236,18 @@ impl ProgressProbe {
         Self { cfg, session: None }
     }
 
-    /// The index build running in server session `backend`, if any. Only PostgreSQL reports
-    /// one; other engines answer `Ok(None)` without connecting.
+    /// What server session `backend` reports: on PostgreSQL the statement of a batch it runs
+    /// (its [`statement_marker`], passed on to `handle`) and the index it builds, if any. Other
+    /// engines answer `Ok(None)` without connecting.
     ///
     /// # Errors
     /// The probe could not connect or the query failed (the session is dropped and reopened on
     /// the next call).
-    pub async fn index_build(&mut self, backend: i64) -> Result<Option<IndexBuild>, EngineError> {
+    pub async fn sample(
+        &mut self,
+        backend: i64,
+        handle: &ProgressHandle,
+    ) -> Result<Option<IndexBuild>, EngineError> {
         if self.cfg.engine != Engine::Postgres {
             return Ok(None);
         }
@@ -184,16 +257,16 @@ impl ProgressProbe {
         let Some(Session::Pg(conn)) = self.session.as_mut() else {
             return Ok(None);
         };
-        let row: Result<Option<(String, String, [i64; 6])>, sqlx::Error> =
-            sqlx::query_as::<_, (String, String, i64, i64, i64, i64, i64, i64)>(
-                "SELECT command, phase, blocks_done, blocks_total, tuples_done, tuples_total, \
-             lockers_done, lockers_total \
-             FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1",
-            )
-            .bind(i32::try_from(backend).unwrap_or(0))
-            .fetch_optional(&mut *conn)
-            .await
-            .map(|r| r.map(|(c, p, a, b, d, e, f, g)| (c, p, [a, b, d, e, f, g])));
+        let row = sqlx::query_as::<_, PgSample>(
+            "SELECT a.application_name, p.command, p.phase, p.blocks_done, p.blocks_total, \
+             p.tuples_done, p.tuples_total, p.lockers_done, p.lockers_total \
+             FROM pg_catalog.pg_stat_activity a \
+             LEFT JOIN pg_catalog.pg_stat_progress_create_index p ON p.pid = a.pid \
+             WHERE a.pid = $1",
+        )
+        .bind(i32::try_from(backend).unwrap_or(0))
+        .fetch_optional(&mut *conn)
+        .await;
         let row = match row {
             Ok(row) => row,
             Err(e) => {
@@ -203,13 +276,17 @@ impl ProgressProbe {
                 return Err(EngineError::Session(e));
             }
         };
-        let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        Ok(row.map(|(command, phase, v)| IndexBuild {
+        let Some(row) = row else { return Ok(None) };
+        if let Some((index, total)) = row.application_name.as_deref().and_then(parse_marker) {
+            handle.server_says(index, total);
+        }
+        let n = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+        Ok(row.command.map(|command| IndexBuild {
             command,
-            phase,
-            blocks: (n(v[0]), n(v[1])),
-            tuples: (n(v[2]), n(v[3])),
-            lockers: (n(v[4]), n(v[5])),
+            phase: row.phase.unwrap_or_default(),
+            blocks: (n(row.blocks_done), n(row.blocks_total)),
+            tuples: (n(row.tuples_done), n(row.tuples_total)),
+            lockers: (n(row.lockers_done), n(row.lockers_total)),
         }))
     }
 
@@ -276,5 +353,35 @@ mod tests {
         );
         h.idle();
         assert_eq!(h.now(), None);
+    }
+
+    #[test]
+    fn in_a_batch_the_server_tells_which_statement_runs() {
+        let h = ProgressHandle::default();
+        h.batch_started(vec![1, 4, 9]);
+        assert_eq!(h.now().map(|n| (n.index, n.line)), Some((0, 1)));
+        let marker = statement_marker(2, 3);
+        assert_eq!(
+            marker,
+            "SET LOCAL application_name = 'schemagate: statement 3 of 3'"
+        );
+        let (index, total) = parse_marker("schemagate: statement 3 of 3").unwrap();
+        assert_eq!((index, total), (2, 3));
+        h.server_says(index, total);
+        assert_eq!(h.now().map(|n| (n.index, n.total, n.line)), Some((2, 3, 9)));
+        h.server_says(1, 3);
+        assert_eq!(h.now().unwrap().index, 2, "never backwards");
+        h.server_says(5, 7);
+        assert_eq!(h.now().unwrap().index, 2, "another script's marker");
+        for not_a_marker in [
+            "psql",
+            "schemagate: statement 0 of 3",
+            "schemagate: statement x of 3",
+        ] {
+            assert_eq!(parse_marker(not_a_marker), None, "{not_a_marker}");
+        }
+        h.idle();
+        h.server_says(1, 3);
+        assert_eq!(h.now(), None, "no batch runs");
     }
 }
