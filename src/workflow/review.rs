@@ -100,6 +100,11 @@ impl ReviewOutcome {
                 message: i.describe(),
             })
             .collect();
+        outcome.not_evaluated = report
+            .not_evaluated
+            .iter()
+            .map(|n| format!("{}: {}", n.rule, n.reason))
+            .collect();
         outcome
     }
 }
