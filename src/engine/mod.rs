@@ -13,6 +13,7 @@ mod introspect_pg;
 mod introspect_sqlite;
 mod lock;
 pub mod probe;
+pub mod progress;
 pub mod session;
 pub mod split;
 pub mod stats;
@@ -24,6 +25,7 @@ pub use change::{Change, ExecOptions, ExecutionReport, Outcome, StatementResult,
 pub use config::{ConnectionConfig, Secret, Timeouts, TlsMode};
 pub use executor::Executor;
 pub use history::{AppliedVersion, ChangeStatus, HistoryRecord, IndexEntry};
+pub use progress::{IndexBuild, ProgressHandle, ProgressProbe, RunningStatement};
 pub use session::Session;
 pub use split::{ScriptStatement, split_statements};
 

@@ -245,6 +245,8 @@ pub struct ReviewOutcome {
     /// Rules enabled by the policy that were not evaluated (`rule: reason`), e.g. those that
     /// need the live database when it could not be asked.
     pub not_evaluated: Vec<String>,
+    /// The impact prediction checked against the server, when the project asks for it.
+    pub verification: Option<crate::api::schema_change::VerificationRecord>,
 }
 
 /// Impacts kept in `status.review` (the costliest first).
@@ -272,6 +274,7 @@ impl ReviewOutcome {
             findings,
             impacts: Vec::new(),
             not_evaluated: Vec::new(),
+            verification: None,
         }
     }
 
@@ -336,6 +339,7 @@ impl ReviewOutcome {
                 .cloned()
                 .collect(),
             not_evaluated: self.not_evaluated.clone(),
+            verification: self.verification.clone(),
         }
     }
 }
