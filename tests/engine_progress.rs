@@ -152,3 +152,29 @@ async fn the_probe_reads_a_running_index_build_from_a_second_session() {
         None
     );
 }
+
+/// PostgreSQL's one-message transaction: each statement's duration is its own (from the
+/// server's clock between the markers), not the whole message's time on the first statement
+/// that completes, and a statement that returns rows keeps its rows affected.
+#[tokio::test]
+async fn pg_batch_reports_each_statements_own_duration() {
+    let url = fresh_pg_database().unwrap();
+    let cfg = ConnectionConfig::from_url(&url).unwrap();
+    let sql = "CREATE TABLE a (id int);\nSELECT pg_sleep(0.6);\nINSERT INTO a VALUES (1), (2);\n\
+               SELECT pg_sleep(0.3);";
+    let executor = Executor::new(cfg, ExecOptions::default());
+    let report = executor
+        .execute(&change(sql, TransactionMode::Auto))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Applied, "{report:?}");
+    let ms: Vec<u128> = report
+        .statements
+        .iter()
+        .map(|s| s.duration.as_millis())
+        .collect();
+    assert_eq!(ms.len(), 4, "{report:?}");
+    assert!(ms[1] >= 600 && ms[3] >= 300 && ms[3] < 600, "{ms:?}");
+    assert!(ms[0] < 300 && ms[2] < 300, "{ms:?}");
+    assert_eq!(report.statements[2].rows_affected, Some(2), "{report:?}");
+}

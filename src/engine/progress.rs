@@ -45,16 +45,28 @@ struct State {
 const MARKER_PREFIX: &str = "schemagate: statement ";
 
 /// A statement that sets the session's `application_name` (for this transaction only) to say
-/// that statement `index` of `total` runs next. The PostgreSQL transaction path sends the whole
-/// script as one message, and the server sends the statements' results only when the message
-/// is done, so the executor cannot tell which statement runs; the server can: this marker runs
-/// right before each statement, and `pg_stat_activity` shows it at once (to DBAs too).
+/// that statement `index` of `total` runs next, and returns the server's clock (microseconds
+/// since the epoch) as it does. The PostgreSQL transaction path sends the whole script as one
+/// message, and the server sends the statements' results only when the message is done, so the
+/// executor can tell neither which statement runs nor how long each took; the server can: this
+/// marker runs right before each statement, `pg_stat_activity` shows it at once (to DBAs too),
+/// and the clocks of consecutive markers (the last one from [`end_marker`]) give each
+/// statement's duration.
 pub(crate) fn statement_marker(index: usize, total: usize) -> String {
     format!(
-        "SET LOCAL application_name = '{MARKER_PREFIX}{} of {total}'",
+        "SELECT set_config('application_name', '{MARKER_PREFIX}{} of {total}', true), {CLOCK}",
         index + 1
     )
 }
+
+/// The server's clock after the last statement of a batch (see [`statement_marker`]).
+pub(crate) fn end_marker() -> String {
+    format!("SELECT NULL::text, {CLOCK}")
+}
+
+/// The server's wall clock in microseconds since the epoch (`clock_timestamp()` moves during a
+/// transaction, unlike `now()`).
+const CLOCK: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::int8";
 
 /// The 0-based statement index and the total of a [`statement_marker`]'s `application_name`.
 fn parse_marker(application_name: &str) -> Option<(usize, usize)> {

@@ -11,7 +11,7 @@ use super::{
 use crate::engine::EngineError;
 use crate::engine::change::{Change, ExecutionReport, Outcome, StatementResult};
 use crate::engine::history::{self, ChangeStatus};
-use crate::engine::progress::statement_marker;
+use crate::engine::progress::{end_marker, statement_marker};
 use crate::engine::session::{ErrorClass, Session, classify};
 use crate::engine::split::ScriptStatement;
 use crate::sqltext::Engine;
@@ -59,9 +59,10 @@ pub(super) async fn run(
         }
         let started_at = Utc::now();
         let step = match s {
-            // One round trip for the whole script: the server streams one completion per
-            // statement, which gives rows affected, the failing statement and (from arrival
-            // times) durations, without a client round trip between statements.
+            // One round trip for the whole script: the server sends one completion per
+            // statement, which gives rows affected and the failing statement, and the markers
+            // between statements give their durations from the server's clock, without a
+            // client round trip between statements.
             Session::Pg(c) if ex.opts.pause_before_statement.is_zero() => {
                 if ex.cancel.is_requested() {
                     Err(Step::Cancelled)
@@ -167,8 +168,10 @@ async fn run_each(
 }
 
 /// Sends all statements in one simple-query message (PostgreSQL, inside the transaction), each
-/// after its [`statement_marker`]: the server sends the results only when the whole message is
-/// done, so which statement runs meanwhile is read from the server by the progress probe.
+/// after its [`statement_marker`] and the last followed by an [`end_marker`]: the server sends
+/// the results only when the whole message is done, so which statement runs meanwhile is read
+/// from the server by the progress probe, and each statement's duration is the difference of
+/// the server clocks its marker and the next one returned.
 async fn run_batch(
     c: &mut sqlx::PgConnection,
     ex: &Run<'_>,
@@ -176,21 +179,24 @@ async fn run_batch(
     report: &mut ExecutionReport,
 ) -> Result<(), Step> {
     use futures::StreamExt;
-    use sqlx::Executor as _;
+    use sqlx::{Executor as _, Row as _};
     let total = stmts.len();
     // A newline before each `;` so a trailing `--` comment cannot swallow the separator.
     let batch = stmts
         .iter()
         .enumerate()
         .map(|(i, st)| format!("{}\n;\n{}", statement_marker(i, total), st.sql))
+        .chain(std::iter::once(end_marker()))
         .collect::<Vec<_>>()
         .join("\n;\n");
     ex.progress
         .batch_started(stmts.iter().map(|st| st.line).collect());
+    let first = report.statements.len();
     let mut results = c.fetch_many(sqlx::raw_sql(sqlx::AssertSqlSafe(batch)));
-    let mut t0 = Instant::now();
-    // Two completions per statement: its marker's, then its own.
+    // Completions alternate: a marker's, then its statement's (the end marker's is last); rows
+    // that arrive while the count is even are a marker's clock, any other rows a statement's.
     let mut completions = 0;
+    let mut clock: Option<i64> = None;
     while let Some(item) = results.next().await {
         let i = completions / 2;
         match item {
@@ -203,11 +209,22 @@ async fn run_batch(
                 report.statements.push(StatementResult {
                     index: i,
                     line: st.line,
-                    duration: t0.elapsed(),
+                    // Set when the next marker's clock arrives.
+                    duration: Duration::ZERO,
                     rows_affected: Some(done.rows_affected()),
                     error: None,
                 });
-                t0 = Instant::now();
+            }
+            Ok(sqlx::Either::Right(row)) if completions % 2 == 0 => {
+                let now: Option<i64> = row.try_get(1).ok();
+                if let (Some(before), Some(now)) = (clock, now)
+                    && let Some(done) = i
+                        .checked_sub(1)
+                        .and_then(|prev| report.statements.get_mut(first + prev))
+                {
+                    done.duration = Duration::from_micros(u64::try_from(now - before).unwrap_or(0));
+                }
+                clock = now.or(clock);
             }
             Ok(sqlx::Either::Right(_row)) => {}
             Err(e) => return Err(Step::Failed(i.min(total.saturating_sub(1)), e)),
