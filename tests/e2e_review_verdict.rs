@@ -1,8 +1,10 @@
 //! One verdict: the same SchemaChange, Project and DatabaseInstance manifests reviewed by the
 //! operator (against the emulator or, with `SCHEMAGATE_E2E_REAL_CLUSTER=1`, a real cluster, and
-//! a real PostgreSQL database) and by `schemagate review` given the same files as a directory,
-//! with the database's schema from `schemagate snapshot`: the findings must be the same, and
-//! the Project's rule overrides must have been applied by both.
+//! a real PostgreSQL database) and by `schemagate review` given the same files as a directory
+//! and the same database (`--url`): the findings must be the same, and the Project's rule
+//! overrides must have been applied by both. With the schema alone (`--schema`, from
+//! `schemagate snapshot`), the rules that need the live database are listed as not evaluated
+//! and every other finding is the same.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod e2e_support;
@@ -124,16 +126,10 @@ async fn the_cli_and_the_operator_reach_the_same_findings_under_the_project_poli
     );
     assert_eq!(code, 0);
     std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
+    // With the live database (`--url`), as the operator has it: the rules that EXPLAIN run too.
     let (code, cli) = schemagate(
         dir.path(),
-        &[
-            "review",
-            "--schema",
-            "schema.sql",
-            "--format",
-            "json",
-            "deploy",
-        ],
+        &["review", "--url", &pg.url, "--format", "json", "deploy"],
     );
     assert_eq!(code, 1, "an error finding fails the CI job: {cli}");
     let cli: Value = serde_json::from_str(&cli).unwrap();
@@ -163,6 +159,52 @@ async fn the_cli_and_the_operator_reach_the_same_findings_under_the_project_poli
     assert!(
         !ours.iter().any(|f| f.0 == "naming.fully-qualified"),
         "the Project disabled naming.fully-qualified: {ours:#?}"
+    );
+
+    // With the schema only (`--schema`), the same findings but those of the rules that need the
+    // live database, which are listed as not evaluated instead.
+    let (_, offline) = schemagate(
+        dir.path(),
+        &[
+            "review",
+            "--schema",
+            "schema.sql",
+            "--format",
+            "json",
+            "deploy",
+        ],
+    );
+    let offline: Value = serde_json::from_str(&offline).unwrap();
+    let file = &offline["files"][0];
+    let not_evaluated: Vec<&str> = file["notEvaluated"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{offline:#}"))
+        .iter()
+        .map(|n| n["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        not_evaluated,
+        [
+            "statement.dml-dry-run",
+            "statement.affected-row-limit",
+            "statement.object-owner-check"
+        ],
+        "{offline:#}"
+    );
+    let live_rules =
+        |f: &&(String, String, i64, i64, String, i64)| !not_evaluated.contains(&f.0.as_str());
+    let offline_findings = findings(&file["findings"], (i64::try_from(sql_line).unwrap(), 4));
+    assert_eq!(
+        offline_findings,
+        theirs
+            .iter()
+            .filter(live_rules)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        theirs.iter().any(|f| f.0 == "statement.affected-row-limit"),
+        "the operator estimated the DELETE's rows on the live database: {theirs:#?}"
     );
 
     // Without the Project manifest, the flags' policy applies: a different verdict.

@@ -450,3 +450,64 @@ fn a_project_manifest_sets_the_policy_of_its_changes_and_an_invalid_one_is_refus
     );
     assert!(err.contains("no.such-rule"), "{err}");
 }
+
+/// Without a live database, the rules that need one say so in every format, and never fail the
+/// run (see docs/review.md, "Rules that need a live database").
+#[test]
+fn rules_that_need_a_live_database_are_listed_as_not_evaluated_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "fix.sql",
+        "SET ROLE app;\nDELETE FROM app.carts WHERE id = 1;\n",
+    );
+    let file = file.to_str().unwrap();
+    let text_out = run(&["review", file]);
+    let text = String::from_utf8_lossy(&text_out.stdout);
+    assert!(
+        text.contains("fix.sql: note: statement.dml-dry-run not evaluated — needs a live database"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: statement.affected-row-limit not evaluated"),
+        "{text}"
+    );
+
+    let sarif = run(&["review", "--format", "sarif", file]);
+    let doc: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let notes = &doc["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    let ids: Vec<&str> = notes
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .iter()
+        .map(|n| n["descriptor"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["statement.dml-dry-run", "statement.affected-row-limit"]
+    );
+    assert!(
+        doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["ruleId"] != "statement.dml-dry-run"),
+        "not a result: {doc:#}"
+    );
+
+    let github = run(&["review", "--format", "github", file]);
+    let github = String::from_utf8_lossy(&github.stdout);
+    assert!(
+        github
+            .contains("fix.sql,title=statement.dml-dry-run::not evaluated: needs a live database"),
+        "{github}"
+    );
+    // Not findings: even --fail-on warning passes on them (the script has no other finding).
+    let strictest = run(&["review", "--fail-on", "warning", file]);
+    assert_eq!(
+        strictest.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&strictest.stdout)
+    );
+}

@@ -314,6 +314,10 @@ pub struct ReviewRecord {
     /// from the live database (at most 20, the costliest first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub impacts: Vec<ImpactRecord>,
+    /// Rules the review policy enables that were not evaluated, as `rule: reason` (the rules
+    /// that need the live database, when it could not be asked). They are not findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<String>,
     /// The impact prediction checked against the server (Project `spec.review.verify`), when
     /// the project asks for it for this instance's environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]

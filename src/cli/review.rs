@@ -235,6 +235,23 @@ fn review_under_project(
         .map_err(|e| invalid(format!("invalid review policy: {e}")))
 }
 
+/// The policy of a Project manifest (already validated by [`review_under_project`]).
+fn project_policy(project: &ProjectInput) -> Result<Policy, ReviewCliError> {
+    let parsed: Project =
+        serde_yaml_ng::from_value(project.value.clone()).map_err(|e| ReviewCliError::Project {
+            path: project.path.clone(),
+            line: project.first_line,
+            name: String::new(),
+            message: format!("not a valid Project: {e}"),
+        })?;
+    crate::workflow::review_policy(&parsed.spec.review).map_err(|e| ReviewCliError::Project {
+        path: project.path.clone(),
+        line: project.first_line,
+        name: String::new(),
+        message: format!("invalid review policy: {e}"),
+    })
+}
+
 enum Input {
     Sql { path: String, sql: String },
     Manifests(Vec<review_manifest::Document>),
@@ -320,10 +337,14 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
             let engine = default_engine;
             let catalog = catalog_for(engine)?;
             reviewed_sql.push(sql.clone());
+            let mut report = review(sql, engine, &policy, catalog.as_ref());
+            if let Some(live) = &live {
+                live.run_live_rules(sql, &policy, &mut report);
+            }
             reports.push(FileReport {
                 path: path.clone(),
                 object: None,
-                report: review(sql, engine, &policy, catalog.as_ref()),
+                report,
             });
         }
     }
@@ -346,6 +367,13 @@ fn execute(args: &ReviewArgs) -> Result<bool, ReviewCliError> {
                 review(&change.sql, engine, &policy, catalog.as_ref())
             }
         };
+        if let Some(live) = &live {
+            let change_policy = match &change.project {
+                Some(project) => project_policy(project)?,
+                None => policy.clone(),
+            };
+            live.run_live_rules(&change.sql, &change_policy, &mut report);
+        }
         for f in &mut report.findings {
             shift(f, change.line_offset, change.column_offset);
         }

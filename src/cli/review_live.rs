@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::engine::ConnectionConfig;
 use crate::review::impact::verify;
-use crate::review::{Catalog, Engine};
+use crate::review::{Catalog, Engine, Policy, Report};
 
 use super::review_output::FileReport;
 
@@ -45,6 +45,18 @@ impl Live {
             ));
         }
         Ok(self.catalog.clone())
+    }
+
+    /// Runs the rules that need the live database on `sql`'s report (see
+    /// `controller::live_schema::run_live_rules`).
+    pub(super) fn run_live_rules(&self, sql: &str, policy: &Policy, report: &mut Report) {
+        if report.engine != self.cfg.engine {
+            return;
+        }
+        self.runtime
+            .block_on(crate::controller::live_schema::run_live_rules(
+                &self.cfg, sql, policy, report,
+            ));
     }
 
     /// Runs each reviewed script statement by statement in a transaction that is rolled back

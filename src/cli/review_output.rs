@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap as _, SerializeSeq as _, Serializer as _};
 
 use crate::review::impact::Impact;
+use crate::review::live::NotEvaluated;
 use crate::review::{Engine, Finding, Level, Report, Risk, RuleId};
 
 /// `--format` values.
@@ -91,6 +92,17 @@ fn text(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     for r in reports {
         for i in r.report.impacts.iter().filter(|i| !i.new_table) {
             writeln!(out, "{}:{}: impact {}", r.path, i.line, i.describe())?;
+        }
+    }
+    for r in reports {
+        for n in &r.report.not_evaluated {
+            writeln!(
+                out,
+                "{}: note: {} not evaluated — {}",
+                label(r),
+                n.rule,
+                n.reason
+            )?;
         }
     }
     for r in reports {
@@ -175,6 +187,11 @@ struct JsonFile<'a> {
     object: Option<&'a str>,
     #[serde(skip_serializing_if = "<[Impact]>::is_empty")]
     impacts: &'a [Impact],
+    #[serde(
+        rename = "notEvaluated",
+        skip_serializing_if = "<[NotEvaluated]>::is_empty"
+    )]
+    not_evaluated: &'a [NotEvaluated],
 }
 
 fn json(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
@@ -192,6 +209,7 @@ fn json(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 findings: &r.report.findings,
                 object: r.object.as_deref(),
                 impacts: &r.report.impacts,
+                not_evaluated: &r.report.not_evaluated,
             })
         }),
     )?;
@@ -399,6 +417,20 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         &[SarifRun {
             rules: &rules,
             results: Streamed(|| findings().chain(impacts())),
+            notifications: reports
+                .iter()
+                .zip(&uris)
+                .flat_map(|(r, uri)| {
+                    r.report.not_evaluated.iter().map(move |n| {
+                        serde_json::json!({
+                            "level": "note",
+                            "descriptor": {"id": n.rule},
+                            "message": {"text": format!("{} not evaluated: {}", n.rule, n.reason)},
+                            "locations": location(uri, 1, None),
+                        })
+                    })
+                })
+                .collect(),
         }],
     )?;
     serde::ser::SerializeMap::end(doc)?;
@@ -409,6 +441,8 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
 struct SarifRun<'a, F> {
     rules: &'a [SarifRule],
     results: Streamed<F>,
+    /// Rules not evaluated (no live database), as tool execution notifications.
+    notifications: Vec<serde_json::Value>,
 }
 
 impl<'a, I, F> Serialize for SarifRun<'a, F>
@@ -417,7 +451,7 @@ where
     I: Iterator<Item = SarifResult<'a>>,
 {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut run = serializer.serialize_map(Some(3))?;
+        let mut run = serializer.serialize_map(None)?;
         run.serialize_entry(
             "tool",
             &serde_json::json!({"driver": {
@@ -429,6 +463,15 @@ where
         )?;
         run.serialize_entry("columnKind", "unicodeCodePoints")?;
         run.serialize_entry("results", &self.results)?;
+        if !self.notifications.is_empty() {
+            run.serialize_entry(
+                "invocations",
+                &[serde_json::json!({
+                    "executionSuccessful": true,
+                    "toolExecutionNotifications": self.notifications,
+                })],
+            )?;
+        }
         run.end()
     }
 }
@@ -460,6 +503,17 @@ fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 f.column + 1,
                 escape(&f.rule, true),
                 escape(&f.message, false)
+            )?;
+        }
+    }
+    for r in reports {
+        for n in &r.report.not_evaluated {
+            writeln!(
+                out,
+                "::notice file={},title={}::{}",
+                escape(&r.path, true),
+                escape(&n.rule, true),
+                escape(&format!("not evaluated: {}", n.reason), false)
             )?;
         }
     }

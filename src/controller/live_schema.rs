@@ -1,11 +1,11 @@
 //! The target database as review context: its schema (from a snapshot), server version and
-//! table sizes. Shared by the operator's review and `schemagate review --url`, so both reach
+//! table sizes, and the answers of the rules that need it live (`run_live_rules`). Shared by the operator's review and `schemagate review --url`, so both reach
 //! the same verdict; and what the server did, in the impact model's terms, for `--verify`.
 
-use crate::engine::{self, ConnectionConfig, Session};
-use crate::review::Catalog;
+use crate::engine::{self, ConnectionConfig, Session, probe};
 use crate::review::catalog::TableSize;
 use crate::review::impact::{Lock, verify};
+use crate::review::{Catalog, Policy, Report, live};
 
 /// Why the live schema could not serve as review context.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +71,77 @@ pub fn observed(tables: &[engine::stats::ObservedTable]) -> Vec<verify::Observed
             held_before: strongest(&t.held),
         })
         .collect()
+}
+
+/// Runs the review rules that need the live database (`review::live`: DML dry runs, affected
+/// row estimates, object owners, the prior-backup location) against `cfg`'s database and adds
+/// their findings to `report`. Each probe runs in a transaction that is rolled back, on one
+/// session with short lock and statement timeouts. When the database cannot be asked, the
+/// rules stay listed in `report.not_evaluated`, with the reason.
+pub async fn run_live_rules(
+    cfg: &ConnectionConfig,
+    sql: &str,
+    policy: &Policy,
+    report: &mut Report,
+) {
+    let plan = live::plan(sql, report.engine, policy);
+    if plan.is_empty() {
+        return;
+    }
+    match ask(cfg, &plan).await {
+        Ok(answers) => live::apply(report, &plan, &answers, policy),
+        Err(e) => {
+            let reason = format!(
+                "the live database could not be asked: {}",
+                engine::error_chain(&e)
+            );
+            tracing::warn!(error = %reason, "live review rules not evaluated");
+            live::mark_not_evaluated(report, &plan.rules, &reason);
+        }
+    }
+}
+
+async fn ask(
+    cfg: &ConnectionConfig,
+    plan: &live::Plan,
+) -> Result<live::Answers, engine::EngineError> {
+    let mut s = engine::Session::connect(cfg).await?;
+    let result = ask_on(&mut s, plan).await;
+    s.close().await;
+    result
+}
+
+async fn ask_on(
+    s: &mut engine::Session,
+    plan: &live::Plan,
+) -> Result<live::Answers, engine::EngineError> {
+    s.set_timeouts(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(30),
+    )
+    .await?;
+    let mut answers = live::Answers::default();
+    for e in &plan.explains {
+        answers
+            .explains
+            .push(probe::explain(s, &e.setup, &e.text).await?);
+    }
+    for o in &plan.owners {
+        let object = match &o.object {
+            live::OwnedObject::Database => probe::OwnedObject::Database,
+            live::OwnedObject::Schema(schema) => probe::OwnedObject::Schema(schema.clone()),
+            live::OwnedObject::Table(schema, table) => {
+                probe::OwnedObject::Table(schema.clone(), table.clone())
+            }
+        };
+        answers
+            .owners
+            .push(probe::owner(s, &o.setup, &object).await?);
+    }
+    if plan.backup {
+        answers.backup_exists = Some(probe::location_exists(s, live::BACKUP_LOCATION).await?);
+    }
+    Ok(answers)
 }
 
 /// Verifies the predicted impacts of `sql` (a PostgreSQL script) on `cfg`'s database: runs the

@@ -12,6 +12,7 @@ mod introspect_my;
 mod introspect_pg;
 mod introspect_sqlite;
 mod lock;
+pub mod probe;
 pub mod progress;
 pub mod session;
 pub mod split;

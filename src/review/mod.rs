@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 pub mod catalog;
 mod guards;
 pub mod impact;
+pub mod live;
 mod parse;
 pub mod policy;
 pub(crate) mod recover;
@@ -113,6 +114,11 @@ pub struct Report {
     /// have none), in statement order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub impacts: Vec<impact::Impact>,
+    /// Rules the policy enables that had statements to judge but were not evaluated: those that
+    /// need a live database when the review had none (see [`live`]). Not findings: they never
+    /// fail a review, they say what it did not check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<live::NotEvaluated>,
 }
 
 impl Report {
@@ -172,6 +178,7 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         .and_then(|n| usize::try_from(n).ok())
         .filter(|n| sql.len() > *n);
     let mut state = rules::ScriptState::new(engine, schema);
+    let mut live_needs = live::Needs::new(engine, &resolved);
     let mut guards = guards::Guards::new(sql, engine);
     let mut findings = Vec::new();
     let mut statement_risks = Vec::new();
@@ -199,6 +206,7 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
                 Ok(statements) => {
                     let mut risk = Risk::Low;
                     for stmt in &statements {
+                        live_needs.observe(stmt);
                         risk = risk.max(statement_risk(stmt));
                         let mut found = impact::analyze(&impact_context(&state, server), stmt);
                         risk = risk.max(impact::report(&mut found, &mut em));
@@ -239,6 +247,7 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
                             impacts.extend(found);
                         }
                         for stmt in &rec.statements {
+                            live_needs.observe(stmt);
                             risk = risk.max(statement_risk(stmt));
                             if !from_text {
                                 let mut found =
@@ -274,14 +283,24 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
     }
     // End-of-script findings (e.g. comments never set) belong with their statements.
     findings.sort_by_key(|f| (f.statement, f.line, f.column));
-    Report {
+    let mut report = Report {
         engine,
         statements: statement_risks.len(),
         risk: statement_risks.iter().copied().max().unwrap_or(Risk::Low),
         statement_risks,
         findings,
         impacts,
+        not_evaluated: Vec::new(),
+    };
+    if oversized.is_none() {
+        // Until a live database answers (`live::apply`), these rules were not evaluated.
+        live::mark_not_evaluated(
+            &mut report,
+            &live_needs.rules(),
+            live::offline_reason(engine),
+        );
     }
+    report
 }
 
 impl impact::NewTables for rules::ScriptState {

@@ -242,6 +242,9 @@ pub struct ReviewOutcome {
     pub findings: Vec<Finding>,
     /// What the statements lock, rewrite or scan on existing tables.
     pub impacts: Vec<ImpactRecord>,
+    /// Rules enabled by the policy that were not evaluated (`rule: reason`), e.g. those that
+    /// need the live database when it could not be asked.
+    pub not_evaluated: Vec<String>,
     /// The impact prediction checked against the server, when the project asks for it.
     pub verification: Option<crate::api::schema_change::VerificationRecord>,
 }
@@ -270,6 +273,7 @@ impl ReviewOutcome {
             warnings: crate::api::count(warnings),
             findings,
             impacts: Vec::new(),
+            not_evaluated: Vec::new(),
             verification: None,
         }
     }
@@ -334,6 +338,7 @@ impl ReviewOutcome {
                 .take(MAX_STATUS_IMPACTS)
                 .cloned()
                 .collect(),
+            not_evaluated: self.not_evaluated.clone(),
             verification: self.verification.clone(),
         }
     }

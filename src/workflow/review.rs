@@ -103,6 +103,11 @@ impl ReviewOutcome {
                 message: i.describe(),
             })
             .collect();
+        outcome.not_evaluated = report
+            .not_evaluated
+            .iter()
+            .map(|n| format!("{}: {}", n.rule, n.reason))
+            .collect();
         outcome
     }
 }

@@ -33,11 +33,20 @@ pub(super) async fn run_review(
     };
     // The workflow only asks for a review once the project's policy is valid. The same call
     // serves `schemagate review` given the Project's manifest: one verdict.
-    let Ok(report) =
+    let Ok(mut report) =
         crate::workflow::review_for_project(&project.spec.review, sql, engine, catalog.as_ref())
     else {
         return ReviewOutcome::default();
     };
+    // The rules that need the database live (EXPLAIN, owners): asked when it is reachable,
+    // otherwise they stay listed as not evaluated in the outcome.
+    if let (Some(cfg), Ok(policy)) = (
+        &target.config,
+        crate::workflow::review_policy(&project.spec.review),
+    ) && engine != Engine::Sqlite
+    {
+        crate::controller::live_schema::run_live_rules(cfg, sql, &policy, &mut report).await;
+    }
     for finding in &report.findings {
         ctx.metrics.finding(&finding.rule);
     }

@@ -5,7 +5,7 @@
 
 mod file;
 mod name_format;
-mod resolved;
+pub(crate) mod resolved;
 
 use std::str::FromStr;
 

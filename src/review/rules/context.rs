@@ -58,6 +58,8 @@ pub(crate) struct ScriptState {
     pub(super) comment_at: HashMap<String, Position>,
     /// Indexes defined by the script so far.
     pub(super) script_indexes: Vec<ScriptIndex>,
+    /// `builtin.prior-backup-check`: the first DML kind seen per table (empty once reported).
+    pub(super) backup_kinds: HashMap<String, &'static str>,
 }
 
 impl ScriptState {
@@ -67,6 +69,7 @@ impl ScriptState {
             catalog: schema.cloned().unwrap_or_else(|| Catalog::new(engine)),
             has_schema: schema.is_some(),
             created: HashMap::new(),
+            backup_kinds: HashMap::new(),
             table_changes: HashMap::new(),
             txn_statements: None,
             txn_reported: false,

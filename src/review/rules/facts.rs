@@ -50,7 +50,11 @@ pub(crate) fn check_facts(
                     });
                 }
             }
-            Fact::PartitionOp | Fact::RenameIndex(..) | Fact::Routine => {}
+            Fact::PartitionOp
+            | Fact::RenameIndex(..)
+            | Fact::Routine
+            | Fact::Concurrently
+            | Fact::Administrative => {}
         }
     }
 }

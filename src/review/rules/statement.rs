@@ -456,6 +456,7 @@ pub(super) fn check_text(engine: Engine, text: &str, em: &mut Emitter<'_>) {
 
 /// Script-order rules: SET ROLE first, statements per transaction, MAX_EXECUTION_TIME.
 pub(super) fn track_script(state: &mut ScriptState, stmt: &Statement, em: &mut Emitter<'_>) {
+    backup_mixed(state, stmt, em);
     let is_set = matches!(stmt, Statement::Set(_));
     if let Statement::Set(sqlparser::ast::Set::SetRole { .. }) = stmt {
         state.role_checked = true;
@@ -509,3 +510,31 @@ pub(super) fn track_script(state: &mut ScriptState, stmt: &Statement, em: &mut E
 #[cfg(test)]
 #[path = "statement_tests.rs"]
 mod tests;
+
+/// `builtin.prior-backup-check`: a data change backed up before it runs may not both UPDATE and
+/// DELETE one table (Bytebase backs each table up for one kind of statement). Reported once per
+/// table, on the first statement of the other kind.
+fn backup_mixed(state: &mut ScriptState, stmt: &Statement, em: &mut Emitter<'_>) {
+    if em.rules.change_type != Some(ChangeType::Dml)
+        || em.on(RuleId::BuiltinPriorBackupCheck).is_none()
+    {
+        return;
+    }
+    let kind = match stmt {
+        Statement::Update(_) => "UPDATE",
+        Statement::Delete(_) => "DELETE",
+        _ => return,
+    };
+    for table in super::table::dml_tables(stmt) {
+        let first = *state
+            .backup_kinds
+            .entry(table.to_ascii_lowercase())
+            .or_insert(kind);
+        if !first.is_empty() && first != kind {
+            em.emit(RuleId::BuiltinPriorBackupCheck, || {
+                format!("A prior backup cannot handle both {first} and {kind} on table \"{table}\"")
+            });
+            state.backup_kinds.insert(table.to_ascii_lowercase(), "");
+        }
+    }
+}

@@ -626,3 +626,44 @@ fn mix_in_ddl_and_dml_follow_the_declared_change_type() {
     assert_eq!(p.change_type(), Some(ChangeType::Dml));
     assert!(Policy::from_yaml("changeType: both\nrules: {}\n").is_err());
 }
+
+#[test]
+fn prior_backup_refuses_update_and_delete_of_one_table() {
+    use crate::review::{ChangeType, Policy, review};
+    let mut policy =
+        Policy::from_yaml("ruleList:\n  - type: BUILTIN_PRIOR_BACKUP_CHECK\n    level: ERROR\n")
+            .unwrap();
+    policy.set_change_type(Some(ChangeType::Dml));
+    let lines = |sql: &str, policy: &Policy| {
+        review(sql, crate::review::Engine::Mysql, policy, None)
+            .findings
+            .iter()
+            .filter(|f| f.rule == "builtin.prior-backup-check")
+            .map(|f| f.line)
+            .collect::<Vec<_>>()
+    };
+    // The second kind on the same table, once; other tables and one kind are fine.
+    assert_eq!(
+        lines(
+            "UPDATE orders SET a = 1 WHERE id = 1;\nUPDATE items SET a = 1 WHERE id = 1;\nDELETE FROM orders WHERE id = 2;\nDELETE FROM orders WHERE id = 3;",
+            &policy
+        ),
+        [3]
+    );
+    assert!(
+        lines(
+            "UPDATE t SET a = 1 WHERE id = 1;\nUPDATE t SET a = 2 WHERE id = 2;",
+            &policy
+        )
+        .is_empty()
+    );
+    // Not a backed-up data change: not judged.
+    policy.set_change_type(None);
+    assert!(
+        lines(
+            "UPDATE t SET a = 1 WHERE id = 1;\nDELETE FROM t WHERE id = 2;",
+            &policy
+        )
+        .is_empty()
+    );
+}

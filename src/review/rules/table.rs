@@ -161,7 +161,8 @@ fn table_size(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     }
 }
 
-fn dml_tables(stmt: &Statement) -> Vec<String> {
+/// The tables a DML statement writes, as written.
+pub(super) fn dml_tables(stmt: &Statement) -> Vec<String> {
     use sqlparser::ast::{FromTable, TableFactor, TableObject};
     let from_factor = |f: &TableFactor| match f {
         TableFactor::Table { name, .. } => Some(show(name)),

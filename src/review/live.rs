@@ -1,0 +1,464 @@
+//! The rules that need a live database: `statement.dml-dry-run`, `statement.affected-row-limit`,
+//! `statement.object-owner-check` (PostgreSQL) and the backup part of
+//! `builtin.prior-backup-check`. Pure: [`plan`] says what to ask the database, the caller (the
+//! operator or `schemagate review --url`, through `controller::live_schema`) asks it, and
+//! [`apply`] turns the answers into findings. A review that cannot ask lists the rules under
+//! [`Report::not_evaluated`] instead of passing them silently.
+
+use serde::{Deserialize, Serialize};
+use sqlparser::ast::{Expr, ObjectName, Statement, Value};
+
+use super::policy::resolved::Resolved;
+use super::{ChangeType, Engine, Finding, Policy, Report, RuleId, parse, split};
+
+/// Statements explained per script at most (Bytebase caps its EXPLAINs too); the rest is
+/// listed as not evaluated.
+pub const MAX_EXPLAINS: usize = 100;
+
+/// Lists `rules` as not evaluated for `reason` (the live database could not be asked).
+pub fn mark_not_evaluated(report: &mut Report, rules: &[RuleId], reason: &str) {
+    for rule in rules {
+        let name = rule.info().name;
+        report.not_evaluated.retain(|n| n.rule != name);
+        report.not_evaluated.push(NotEvaluated {
+            rule: name.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+}
+
+/// Where prior backups go: a schema of the database on PostgreSQL, a database on MySQL.
+pub const BACKUP_LOCATION: &str = "bbdataarchive";
+
+/// A rule enabled by the policy that had statements to judge but was not evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    /// Canonical rule id.
+    pub rule: String,
+    /// Why, for people.
+    pub reason: String,
+}
+
+/// Where a finding goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    /// 0-based statement index.
+    pub statement: usize,
+    /// 1-based line of the statement's start.
+    pub line: usize,
+    /// 0-based column.
+    pub column: usize,
+}
+
+/// One DML statement to explain (never to run).
+#[derive(Debug, Clone)]
+pub struct Explain {
+    /// The statement.
+    pub at: At,
+    /// Its text, without the trailing `;`.
+    pub text: String,
+    /// `SET ROLE` / `SET search_path` statements earlier in the script, run first in the same
+    /// rolled-back transaction so the statement is planned as it will run.
+    pub setup: Vec<String>,
+    /// UPDATE or DELETE: its row estimate is judged by `statement.affected-row-limit`.
+    pub counts_rows: bool,
+    /// A literal `LIMIT n` of the statement (MySQL), which caps the estimate.
+    pub limit: Option<u64>,
+}
+
+/// One object whose owner `statement.object-owner-check` compares with the role.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// The statement.
+    pub at: At,
+    /// What to look up.
+    pub object: OwnedObject,
+    /// `SET ROLE` statements earlier in the script (the role that will run the statement).
+    pub setup: Vec<String>,
+}
+
+/// An object with an owner. `None` schemas are the session's current schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedObject {
+    /// The database (for `CREATE SCHEMA`).
+    Database,
+    /// A schema, for objects created or dropped in it.
+    Schema(Option<String>),
+    /// A table, for `ALTER TABLE`.
+    Table(Option<String>, String),
+}
+
+/// What to ask the live database for one script.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// DML statements to explain.
+    pub explains: Vec<Explain>,
+    /// Objects whose owner to compare with the role.
+    pub owners: Vec<Owner>,
+    /// Whether the backup location must be looked up (`builtin.prior-backup-check` on a data
+    /// change with DML).
+    pub backup: bool,
+    /// DML statements beyond [`MAX_EXPLAINS`].
+    pub unexplained: usize,
+    /// The live rules that have something to judge.
+    pub rules: Vec<RuleId>,
+}
+
+impl Plan {
+    /// Whether there is nothing to ask.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// What the database answered.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// Per [`Plan::explains`]: the estimated rows, or the server's error.
+    pub explains: Vec<Result<Option<u64>, String>>,
+    /// Per [`Plan::owners`]: (owner of the object if it exists, the role that would run it).
+    pub owners: Vec<Result<(Option<String>, String), String>>,
+    /// Whether the backup location exists.
+    pub backup_exists: Option<bool>,
+}
+
+/// Which live rules are on, and what the script holds for them; fed statement by statement by
+/// the review (which parses them anyway) and by [`plan`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Needs {
+    dry_run: bool,
+    row_limit: bool,
+    owner: bool,
+    backup: bool,
+    any_dml: bool,
+    any_counting: bool,
+    any_owned: bool,
+}
+
+impl Needs {
+    pub(crate) fn new(engine: Engine, resolved: &Resolved) -> Self {
+        let on = |r: RuleId| resolved.get(r).is_some();
+        Needs {
+            dry_run: on(RuleId::StatementDmlDryRun),
+            row_limit: on(RuleId::StatementAffectedRowLimit),
+            owner: engine == Engine::Postgres && on(RuleId::StatementObjectOwnerCheck),
+            backup: on(RuleId::BuiltinPriorBackupCheck)
+                && resolved.change_type == Some(ChangeType::Dml),
+            ..Needs::default()
+        }
+    }
+
+    fn any_on(&self) -> bool {
+        self.dry_run || self.row_limit || self.owner || self.backup
+    }
+
+    pub(crate) fn observe(&mut self, stmt: &Statement) {
+        if !self.any_on() {
+            return;
+        }
+        let (is_dml, counts_rows, _) = dml(stmt);
+        self.any_dml |= is_dml;
+        self.any_counting |= counts_rows;
+        if self.owner && !is_dml && !self.any_owned {
+            self.any_owned = !owned_objects(stmt).is_empty();
+        }
+    }
+
+    /// The live rules that have something to judge.
+    pub(crate) fn rules(&self) -> Vec<RuleId> {
+        let mut out = Vec::new();
+        if self.dry_run && self.any_dml {
+            out.push(RuleId::StatementDmlDryRun);
+        }
+        if self.row_limit && self.any_counting {
+            out.push(RuleId::StatementAffectedRowLimit);
+        }
+        if self.owner && self.any_owned {
+            out.push(RuleId::StatementObjectOwnerCheck);
+        }
+        if self.backup && self.any_dml {
+            out.push(RuleId::BuiltinPriorBackupCheck);
+        }
+        out
+    }
+}
+
+/// Why a review without a live database did not evaluate a rule.
+pub(crate) fn offline_reason(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "needs a live database; not evaluated on SQLite",
+        _ => "needs a live database: review with --url (the operator always has one)",
+    }
+}
+
+/// What `sql` needs from a live database under `policy`.
+#[must_use]
+pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
+    let resolved = policy.resolve(engine);
+    let mut needs = Needs::new(engine, &resolved);
+    let mut plan = Plan::default();
+    if !needs.any_on() || engine == Engine::Sqlite {
+        return plan;
+    }
+    let mut setup: Vec<String> = Vec::new();
+    for raw in split::split(sql, engine) {
+        let text = crate::sqltext::guard::expand_executable_comments(engine, raw.text);
+        let Ok(statements) = parse::parse(engine, &text) else {
+            continue;
+        };
+        let at = At {
+            statement: raw.index,
+            line: raw.line,
+            column: raw.column,
+        };
+        let text = text.trim().trim_end_matches(';').trim_end().to_owned();
+        for stmt in &statements {
+            needs.observe(stmt);
+            if is_session_setup(stmt) {
+                setup.push(text.clone());
+                continue;
+            }
+            let (is_dml, counts_rows, limit) = dml(stmt);
+            if is_dml {
+                if needs.dry_run || (needs.row_limit && counts_rows) {
+                    if plan.explains.len() < MAX_EXPLAINS {
+                        plan.explains.push(Explain {
+                            at,
+                            text: text.clone(),
+                            setup: setup.clone(),
+                            counts_rows,
+                            limit,
+                        });
+                    } else {
+                        plan.unexplained += 1;
+                    }
+                }
+            } else if needs.owner {
+                for object in owned_objects(stmt) {
+                    plan.owners.push(Owner {
+                        at,
+                        object,
+                        setup: setup.clone(),
+                    });
+                }
+            }
+        }
+    }
+    plan.rules = needs.rules();
+    plan.backup = plan.rules.contains(&RuleId::BuiltinPriorBackupCheck);
+    plan
+}
+
+/// Adds the findings the answers call for to `report` (and lists the statements beyond
+/// [`MAX_EXPLAINS`] as not evaluated).
+/// The plan's rules stop being listed as not evaluated.
+pub fn apply(report: &mut Report, plan: &Plan, answers: &Answers, policy: &Policy) {
+    report
+        .not_evaluated
+        .retain(|n| !plan.rules.iter().any(|r| r.info().name == n.rule));
+    let resolved = policy.resolve(report.engine);
+    let mut out = Vec::new();
+    let mut push = |rule: RuleId, at: Option<At>, message: String| {
+        if let Some(active) = resolved.get(rule) {
+            let at = at.unwrap_or(At {
+                statement: 0,
+                line: 1,
+                column: 0,
+            });
+            out.push(Finding {
+                rule: rule.info().name.to_owned(),
+                level: active.level,
+                statement: at.statement,
+                line: at.line,
+                column: at.column,
+                message,
+            });
+        }
+    };
+    let max_rows = row_limit(&resolved);
+    for (probe, answer) in plan.explains.iter().zip(&answers.explains) {
+        match answer {
+            Err(e) => {
+                // A statement the server cannot plan fails the dry run; the row limit cannot be
+                // judged either, and says so only when the dry run is off.
+                if plan.rules.contains(&RuleId::StatementDmlDryRun) {
+                    push(
+                        RuleId::StatementDmlDryRun,
+                        Some(probe.at),
+                        format!("The dry run (EXPLAIN) failed: {e}"),
+                    );
+                } else if probe.counts_rows {
+                    push(
+                        RuleId::StatementAffectedRowLimit,
+                        Some(probe.at),
+                        format!("The affected rows could not be estimated (EXPLAIN failed): {e}"),
+                    );
+                }
+            }
+            Ok(rows) if probe.counts_rows => {
+                let rows = match (rows, probe.limit) {
+                    (Some(r), Some(l)) => Some((*r).min(l)),
+                    (r, _) => *r,
+                };
+                if let (Some(rows), Some(max)) = (rows, max_rows)
+                    && rows > max
+                {
+                    push(
+                        RuleId::StatementAffectedRowLimit,
+                        Some(probe.at),
+                        format!(
+                            "The statement affects about {rows} rows (EXPLAIN estimate), more than {max}"
+                        ),
+                    );
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    for (probe, answer) in plan.owners.iter().zip(&answers.owners) {
+        match answer {
+            Ok((Some(owner), role)) if owner != role => push(
+                RuleId::StatementObjectOwnerCheck,
+                Some(probe.at),
+                format!(
+                    "{} is owned by \"{owner}\", but the change runs as \"{role}\"",
+                    describe(&probe.object)
+                ),
+            ),
+            Ok(_) => {}
+            Err(e) => push(
+                RuleId::StatementObjectOwnerCheck,
+                Some(probe.at),
+                format!(
+                    "The owner of {} could not be read: {e}",
+                    describe(&probe.object)
+                ),
+            ),
+        }
+    }
+    if plan.backup && answers.backup_exists == Some(false) {
+        let what = match report.engine {
+            Engine::Mysql => "database",
+            _ => "schema",
+        };
+        push(
+            RuleId::BuiltinPriorBackupCheck,
+            None,
+            format!("A prior backup needs the {what} \"{BACKUP_LOCATION}\", which does not exist"),
+        );
+    }
+    if plan.unexplained > 0 {
+        for rule in [
+            RuleId::StatementDmlDryRun,
+            RuleId::StatementAffectedRowLimit,
+        ] {
+            if plan.rules.contains(&rule) {
+                report.not_evaluated.push(NotEvaluated {
+                    rule: rule.info().name.to_owned(),
+                    reason: format!(
+                        "{} DML statement(s) after the first {MAX_EXPLAINS} were not explained",
+                        plan.unexplained
+                    ),
+                });
+            }
+        }
+    }
+    report.findings.extend(out);
+    report
+        .findings
+        .sort_by_key(|f| (f.statement, f.line, f.column));
+}
+
+fn row_limit(resolved: &Resolved) -> Option<u64> {
+    resolved
+        .get(RuleId::StatementAffectedRowLimit)
+        .map(|r| r.number().unwrap_or(1000))
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|n| *n > 0)
+}
+
+fn describe(object: &OwnedObject) -> String {
+    let schema = |s: &Option<String>| s.clone().unwrap_or_else(|| "(current)".to_owned());
+    match object {
+        OwnedObject::Database => "The database".to_owned(),
+        OwnedObject::Schema(s) => format!("Schema \"{}\"", schema(s)),
+        OwnedObject::Table(s, t) => match s {
+            Some(s) => format!("Table \"{s}\".\"{t}\""),
+            None => format!("Table \"{t}\""),
+        },
+    }
+}
+
+/// `SET ROLE …` / `SET search_path …` (and `RESET ROLE`): they change how what follows runs.
+fn is_session_setup(stmt: &Statement) -> bool {
+    let text = stmt.to_string().to_ascii_uppercase();
+    let words: Vec<&str> = text.split_whitespace().take(4).collect();
+    matches!(
+        words.as_slice(),
+        ["SET", "ROLE", ..]
+            | ["SET", "SESSION", "ROLE", ..]
+            | ["SET", "LOCAL", "ROLE", ..]
+            | ["RESET", "ROLE", ..]
+    ) || (words.first() == Some(&"SET") && text.contains("SEARCH_PATH"))
+}
+
+/// (is DML, counts rows (UPDATE/DELETE), literal LIMIT).
+fn dml(stmt: &Statement) -> (bool, bool, Option<u64>) {
+    let literal = |e: &Expr| match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse::<u64>().ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    match stmt {
+        Statement::Insert(_) => (true, false, None),
+        Statement::Update(u) => (true, true, u.limit.as_ref().and_then(literal)),
+        Statement::Delete(d) => (true, true, d.limit.as_ref().and_then(literal)),
+        _ => (false, false, None),
+    }
+}
+
+fn split_name(name: &ObjectName) -> (Option<String>, String) {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
+        .collect();
+    match parts.as_slice() {
+        [.., schema, table] => (Some(schema.clone()), table.clone()),
+        [table] => (None, table.clone()),
+        [] => (None, String::new()),
+    }
+}
+
+/// The objects whose owner a DDL statement needs (as Bytebase checks them): the table for
+/// `ALTER TABLE`, the database for `CREATE SCHEMA`, the schema for what is created or dropped
+/// in one.
+fn owned_objects(stmt: &Statement) -> Vec<OwnedObject> {
+    let schema_of = |n: &ObjectName| OwnedObject::Schema(split_name(n).0);
+    match stmt {
+        Statement::AlterTable(at) => {
+            let (s, t) = split_name(&at.name);
+            vec![OwnedObject::Table(s, t)]
+        }
+        Statement::CreateSchema { .. } => vec![OwnedObject::Database],
+        Statement::CreateTable(ct) => vec![schema_of(&ct.name)],
+        Statement::CreateIndex(ci) => vec![schema_of(&ci.table_name)],
+        Statement::CreateView(cv) => vec![schema_of(&cv.name)],
+        Statement::CreateSequence { name, .. } | Statement::CreateType { name, .. } => {
+            vec![schema_of(name)]
+        }
+        Statement::CreateFunction(cf) => vec![schema_of(&cf.name)],
+        Statement::Drop { names, .. } => {
+            let mut out: Vec<OwnedObject> = names.iter().map(schema_of).collect();
+            out.dedup();
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

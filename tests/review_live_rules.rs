@@ -1,0 +1,237 @@
+//! The review rules that need a live database, through `schemagate review --url` against real
+//! PostgreSQL and MariaDB servers: `statement.dml-dry-run` (EXPLAIN, nothing executed),
+//! `statement.affected-row-limit` (EXPLAIN's estimate), `statement.object-owner-check` (the
+//! owner against the role the script runs as after its own `SET ROLE`) and the backup location
+//! of `builtin.prior-backup-check`; without `--url` each says it was not evaluated.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, mariadb, psql};
+use serde_json::Value;
+
+/// Runs `schemagate review --format json` and returns (exit code, the document).
+fn review_json(args: &[&str]) -> (Option<i32>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_schemagate"))
+        .arg("review")
+        .args(["--format", "json"])
+        .args(args)
+        .env_remove("SCHEMAGATE_DATABASE_URL")
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), doc)
+}
+
+/// (rule, line, level) of the findings of the live rules.
+fn live_findings(doc: &Value) -> Vec<(String, u64, String)> {
+    const LIVE: &[&str] = &[
+        "statement.dml-dry-run",
+        "statement.affected-row-limit",
+        "statement.object-owner-check",
+        "builtin.prior-backup-check",
+    ];
+    doc["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| LIVE.contains(&f["rule"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["level"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn not_evaluated(doc: &Value) -> Vec<String> {
+    doc["files"][0]["notEvaluated"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|n| n["rule"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn finding(rule: &str, line: u64, level: &str) -> (String, u64, String) {
+    (rule.to_owned(), line, level.to_owned())
+}
+
+const PG_SCRIPT: &str = "UPDATE accounts SET region = 'eu' WHERE id > 100;\n\
+DELETE FROM accounts WHERE id = 3;\n\
+UPDATE ledger SET amount = 0 WHERE id = 1;\n\
+SET ROLE app_writer;\n\
+ALTER TABLE app_owned ADD COLUMN note text;\n\
+ALTER TABLE accounts ADD COLUMN note text;\n";
+
+#[test]
+fn postgres_live_rules_explain_and_compare_owners_without_changing_anything() {
+    let url = fresh_pg_database().unwrap();
+    let role = format!(
+        "w{}",
+        url.rsplit('/')
+            .next()
+            .unwrap()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+    );
+    let script = PG_SCRIPT.replace("app_writer", &role);
+    psql(
+        &url,
+        &format!(
+            "CREATE TABLE accounts (id int PRIMARY KEY, region text);
+             INSERT INTO accounts SELECT g, 'us' FROM generate_series(1, 5000) g;
+             ANALYZE accounts;
+             CREATE ROLE {role};
+             CREATE TABLE app_owned (id int PRIMARY KEY);
+             ALTER TABLE app_owned OWNER TO {role};"
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("change.sql");
+    std::fs::write(&file, &script).unwrap();
+    let file = file.to_str().unwrap();
+
+    // Offline: the rules say they were not evaluated, and are not findings.
+    let (_, doc) = review_json(&["--preset", "strict", file]);
+    assert_eq!(
+        not_evaluated(&doc),
+        [
+            "statement.dml-dry-run",
+            "statement.affected-row-limit",
+            "statement.object-owner-check"
+        ],
+        "{doc:#}"
+    );
+    assert!(live_findings(&doc).is_empty(), "{doc:#}");
+
+    let (code, doc) = review_json(&["--preset", "strict", "--url", &url, file]);
+    assert_eq!(code, Some(1));
+    assert!(not_evaluated(&doc).is_empty(), "{doc:#}");
+    assert_eq!(
+        live_findings(&doc),
+        [
+            // about 4,900 rows estimated, over the default 1,000
+            finding("statement.affected-row-limit", 1, "warning"),
+            // relation "ledger" does not exist
+            finding("statement.dml-dry-run", 3, "error"),
+            // accounts is owned by the connecting role; the script runs as the SET ROLE one
+            finding("statement.object-owner-check", 6, "error"),
+        ],
+        "{doc:#}"
+    );
+    let messages: Vec<&str> = doc["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("ledger") && m.contains("does not exist")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains(&format!("runs as \"{role}\""))),
+        "{messages:?}"
+    );
+    // Nothing ran: no row changed, no column added, and the role is unchanged for others.
+    let state = psql(
+        &url,
+        "SELECT count(*) FROM accounts WHERE region = 'eu';
+         SELECT count(*) FROM accounts;
+         SELECT count(*) FROM pg_attribute WHERE attname = 'note' AND attrelid IN ('accounts'::regclass, 'app_owned'::regclass);",
+    )
+    .unwrap();
+    assert_eq!(
+        state.split_whitespace().collect::<Vec<_>>(),
+        ["0", "5000", "0"]
+    );
+}
+
+#[test]
+fn mariadb_live_rules_cap_by_limit_and_need_the_backup_database() {
+    let url = fresh_mysql_database().unwrap();
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    mariadb(
+        &url,
+        Some(&db),
+        "CREATE TABLE events (id INT PRIMARY KEY, kind VARCHAR(10)) ENGINE=InnoDB;
+         INSERT INTO events SELECT seq, 'a' FROM seq_1_to_3000;
+         ANALYZE TABLE events;",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("change.sql");
+    std::fs::write(
+        &file,
+        "DELETE FROM events WHERE id > 10;\n\
+         DELETE FROM events WHERE id > 10 LIMIT 5;\n\
+         UPDATE missing SET kind = 'b' WHERE id = 1;\n",
+    )
+    .unwrap();
+    // A data change asking for a prior backup (Bytebase's changeType: DML).
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "preset: default\nchangeType: DML\nrules:\n  builtin.prior-backup-check: error\n",
+    )
+    .unwrap();
+    let (file, policy) = (file.to_str().unwrap(), policy.to_str().unwrap());
+
+    let (_, doc) = review_json(&["--policy", policy, file]);
+    assert_eq!(
+        not_evaluated(&doc),
+        [
+            "statement.dml-dry-run",
+            "statement.affected-row-limit",
+            "builtin.prior-backup-check"
+        ],
+        "{doc:#}"
+    );
+
+    let (code, doc) = review_json(&["--policy", policy, "--url", &url, file]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    assert!(not_evaluated(&doc).is_empty(), "{doc:#}");
+    assert_eq!(
+        live_findings(&doc),
+        [
+            finding("statement.affected-row-limit", 1, "warning"),
+            // about the whole script, at its start
+            finding("builtin.prior-backup-check", 1, "error"),
+            finding("statement.dml-dry-run", 3, "error"),
+        ],
+        "{doc:#}"
+    );
+    // With the backup database there, only the row estimate and the failed dry run remain.
+    mariadb(&url, None, "CREATE DATABASE IF NOT EXISTS bbdataarchive").unwrap();
+    let (_, doc) = review_json(&["--policy", policy, "--url", &url, file]);
+    mariadb(&url, None, "DROP DATABASE bbdataarchive").unwrap();
+    assert_eq!(
+        live_findings(&doc),
+        [
+            finding("statement.affected-row-limit", 1, "warning"),
+            finding("statement.dml-dry-run", 3, "error"),
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(
+        mariadb(&url, Some(&db), "SELECT count(*) FROM events")
+            .unwrap()
+            .trim(),
+        "3000"
+    );
+}
