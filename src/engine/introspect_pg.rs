@@ -147,13 +147,18 @@ async fn index_expressions(
     c: &mut PgConnection,
     indexes: &mut [catalog::Index],
 ) -> Result<HashMap<i64, build::IndexText>, sqlx::Error> {
-    let parse = |tree: &Option<String>| tree.as_deref().map(expr_text::parse);
     let parsed: Vec<_> = indexes
         .iter()
         .filter(|i| i.expression_tree.is_some() || i.predicate_tree.is_some())
-        .map(|i| (i.oid, parse(&i.expression_tree), parse(&i.predicate_tree)))
+        .map(|i| {
+            (
+                i.oid,
+                i.expression_tree.as_deref().map(expr_text::parse),
+                i.predicate_tree.as_deref().map(expr_text::parse),
+            )
+        })
         .collect();
-    let trees: Vec<&expr_text::Value> = parsed
+    let trees: Vec<&expr_text::Value<'_>> = parsed
         .iter()
         .flat_map(|(_, e, p)| [e, p])
         .filter_map(|t| t.as_ref()?.as_ref())
@@ -161,7 +166,7 @@ async fn index_expressions(
     let (procs, operators, types) = expr_text::wanted(&trees);
     let lookups = catalog::expression_lookups(&mut *c, &procs, &operators, &types).await?;
     // None: left to the server; Some(None): no tree.
-    let print = |t: &Option<Option<expr_text::Value>>| match t {
+    let print = |t: &Option<Option<expr_text::Value<'_>>>| match t {
         None => Some(None),
         Some(t) => expr_text::print(t.as_ref()?, &lookups).map(Some),
     };
@@ -175,6 +180,7 @@ async fn index_expressions(
             _ => server.push(*oid),
         }
     }
+    drop(parsed);
     server_index_expressions(c, indexes, &server).await?;
     Ok(out)
 }

@@ -8,6 +8,7 @@
 //! constant of another type, a big-endian server) is left to the server (`None`).
 //! `super::tests` compares both on many index shapes. Pure.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// `pg_catalog`'s oid: its functions and operators print unqualified when lookup finds them.
@@ -65,26 +66,26 @@ pub(super) struct Lookups {
     pub types: HashMap<(i64, i32), (String, String)>,
 }
 
-/// A node of a stored tree (`nodeToString`'s format).
+/// A node of a stored tree (`nodeToString`'s format), borrowing from its text.
 #[derive(Debug)]
-pub(super) enum Value {
-    Node(Node),
-    List(Vec<Value>),
-    Atom(String),
+pub(super) enum Value<'t> {
+    Node(Node<'t>),
+    List(Vec<Value<'t>>),
+    Atom(Cow<'t, str>),
     Null,
 }
 
 #[derive(Debug)]
-pub(super) struct Node {
-    kind: String,
-    fields: Vec<(String, Vec<Value>)>,
+pub(super) struct Node<'t> {
+    kind: &'t str,
+    fields: Vec<(&'t str, Vec<Value<'t>>)>,
 }
 
-impl Node {
-    fn field(&self, name: &str) -> Option<&[Value]> {
+impl Node<'_> {
+    fn field(&self, name: &str) -> Option<&[Value<'_>]> {
         self.fields
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_slice())
     }
 
@@ -107,7 +108,7 @@ impl Node {
         }
     }
 
-    fn args(&self) -> Option<&[Value]> {
+    fn args(&self) -> Option<&[Value<'_>]> {
         match self.field(":args")? {
             [Value::List(items)] => Some(items),
             _ => None,
@@ -115,100 +116,119 @@ impl Node {
     }
 }
 
-/// Splits `nodeToString` text into tokens (`pg_strtok`): the four brackets stand alone, a
-/// backslash escapes the next character.
-fn tokens(text: &str) -> Vec<(String, bool)> {
+/// A token of `nodeToString` text (`pg_strtok`): one of the four brackets, or a word in which
+/// a backslash escapes the next character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'t> {
+    Open(u8),
+    Close(u8),
+    Word(&'t str),
+}
+
+fn tokens(text: &str) -> Vec<Token<'_>> {
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&ch) = chars.peek() {
-        if ch.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        if matches!(ch, '(' | ')' | '{' | '}') {
-            chars.next();
-            out.push((ch.to_string(), true));
-            continue;
-        }
-        let mut tok = String::new();
-        while let Some(&ch) = chars.peek() {
-            if ch.is_whitespace() || matches!(ch, '(' | ')' | '{' | '}') {
-                break;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b.is_ascii_whitespace() => i += 1,
+            b @ (b'(' | b'{') => {
+                out.push(Token::Open(b));
+                i += 1;
             }
-            chars.next();
-            if ch == '\\' {
-                if let Some(next) = chars.next() {
-                    tok.push(next);
+            b @ (b')' | b'}') => {
+                out.push(Token::Close(b));
+                i += 1;
+            }
+            _ => {
+                let start = i;
+                while i < bytes.len()
+                    && !bytes[i].is_ascii_whitespace()
+                    && !matches!(bytes[i], b'(' | b')' | b'{' | b'}')
+                {
+                    // An escaped character is part of the word, whatever it is.
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
-            } else {
-                tok.push(ch);
+                i = i.min(bytes.len());
+                // Only ASCII bytes end a word, so both ends are character boundaries.
+                out.push(Token::Word(text.get(start..i).unwrap_or("")));
             }
         }
-        out.push((tok, false));
     }
     out
 }
 
+fn unescape(word: &str) -> Cow<'_, str> {
+    if !word.contains('\\') {
+        return Cow::Borrowed(word);
+    }
+    let mut s = String::with_capacity(word.len());
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            s.extend(chars.next());
+        } else {
+            s.push(c);
+        }
+    }
+    Cow::Owned(s)
+}
+
 /// Parses a stored tree; None when it is not well formed.
-pub(super) fn parse(text: &str) -> Option<Value> {
+pub(super) fn parse(text: &str) -> Option<Value<'_>> {
     let toks = tokens(text);
     let mut pos = 0;
     let v = value(&toks, &mut pos)?;
     (pos == toks.len()).then_some(v)
 }
 
-fn value(toks: &[(String, bool)], pos: &mut usize) -> Option<Value> {
-    let (tok, bracket) = toks.get(*pos)?;
+fn value<'t>(toks: &[Token<'t>], pos: &mut usize) -> Option<Value<'t>> {
+    let tok = *toks.get(*pos)?;
     *pos += 1;
-    if !bracket {
-        return Some(if tok == "<>" {
-            Value::Null
-        } else {
-            Value::Atom(tok.clone())
-        });
-    }
-    match tok.as_str() {
-        "{" => {
-            let (kind, _) = toks.get(*pos)?;
+    match tok {
+        Token::Word("<>") => Some(Value::Null),
+        Token::Word(w) => Some(Value::Atom(unescape(w))),
+        Token::Open(b'{') => {
+            let Token::Word(kind) = *toks.get(*pos)? else {
+                return None;
+            };
             *pos += 1;
-            let mut fields: Vec<(String, Vec<Value>)> = Vec::new();
+            let mut fields: Vec<(&str, Vec<Value<'t>>)> = Vec::new();
             loop {
-                let (tok, bracket) = toks.get(*pos)?;
-                if *bracket && tok == "}" {
-                    *pos += 1;
-                    return Some(Value::Node(Node {
-                        kind: kind.clone(),
-                        fields,
-                    }));
+                match *toks.get(*pos)? {
+                    Token::Close(b'}') => {
+                        *pos += 1;
+                        return Some(Value::Node(Node { kind, fields }));
+                    }
+                    Token::Word(w) if w.starts_with(':') => {
+                        *pos += 1;
+                        fields.push((w, Vec::new()));
+                    }
+                    _ => {
+                        let v = value(toks, pos)?;
+                        fields.last_mut()?.1.push(v);
+                    }
                 }
-                if !*bracket && tok.starts_with(':') {
-                    *pos += 1;
-                    fields.push((tok.clone(), Vec::new()));
-                    continue;
-                }
-                let v = value(toks, pos)?;
-                fields.last_mut()?.1.push(v);
             }
         }
-        "(" => {
+        Token::Open(_) => {
             let mut items = Vec::new();
             loop {
-                let (tok, bracket) = toks.get(*pos)?;
-                if *bracket && tok == ")" {
+                if *toks.get(*pos)? == Token::Close(b')') {
                     *pos += 1;
                     return Some(Value::List(items));
                 }
                 items.push(value(toks, pos)?);
             }
         }
-        _ => None,
+        Token::Close(_) => None,
     }
 }
 
 /// The type an expression yields (`exprType`), for the node kinds printed here.
-fn expr_type(v: &Value) -> Option<i64> {
+fn expr_type(v: &Value<'_>) -> Option<i64> {
     let Value::Node(n) = v else { return None };
-    match n.kind.as_str() {
+    match n.kind {
         "VAR" => n.int(":vartype"),
         "CONST" => n.int(":consttype"),
         "FUNCEXPR" => n.int(":funcresulttype"),
@@ -220,16 +240,16 @@ fn expr_type(v: &Value) -> Option<i64> {
 }
 
 /// What printing `trees` needs to look up: (functions, operators, (type, typmod) pairs).
-pub(super) fn wanted(trees: &[&Value]) -> (Vec<i64>, Vec<i64>, Vec<(i64, i32)>) {
+pub(super) fn wanted(trees: &[&Value<'_>]) -> (Vec<i64>, Vec<i64>, Vec<(i64, i32)>) {
     fn walk(
-        v: &Value,
+        v: &Value<'_>,
         procs: &mut HashSet<i64>,
         ops: &mut HashSet<i64>,
         types: &mut HashSet<(i64, i32)>,
     ) {
         match v {
             Value::Node(n) => {
-                match n.kind.as_str() {
+                match n.kind {
                     "FUNCEXPR" => procs.extend(n.int::<i64>(":funcid")),
                     "OPEXPR" => ops.extend(n.int::<i64>(":opno")),
                     "RELABELTYPE" => {
@@ -277,7 +297,7 @@ pub(super) fn wanted(trees: &[&Value]) -> (Vec<i64>, Vec<i64>, Vec<(i64, i32)>) 
 
 /// Prints `tree` as `pg_get_expr(tree, table)` does (not pretty: every operator in
 /// parentheses), or None when it holds something not printed here.
-pub(super) fn print(tree: &Value, lookups: &Lookups) -> Option<Vec<Piece>> {
+pub(super) fn print(tree: &Value<'_>, lookups: &Lookups) -> Option<Vec<Piece>> {
     let mut p = Printer {
         lookups,
         out: Vec::new(),
@@ -317,9 +337,9 @@ impl Printer<'_> {
 
     /// `get_rule_expr` for the supported nodes; `show_implicit`: whether an implicit cast is
     /// printed (inside function and operator arguments) or skipped.
-    fn expr(&mut self, v: &Value, show_implicit: bool) -> Option<()> {
+    fn expr(&mut self, v: &Value<'_>, show_implicit: bool) -> Option<()> {
         let Value::Node(n) = v else { return None };
-        match n.kind.as_str() {
+        match n.kind {
             "VAR" => {
                 let (no, up, att): (i32, i32, i32) = (
                     n.int(":varno")?,
@@ -409,7 +429,7 @@ impl Printer<'_> {
 
     /// A plain function call (`COERCE_EXPLICIT_CALL`, no VARIADIC, no named arguments),
     /// qualified unless it is a `pg_catalog` function that lookup finds by its argument types.
-    fn call(&mut self, n: &Node) -> Option<()> {
+    fn call(&mut self, n: &Node<'_>) -> Option<()> {
         if n.int::<i32>(":funcformat")? != 0 || n.flag(":funcvariadic")? {
             return None;
         }
@@ -447,7 +467,7 @@ impl Printer<'_> {
 
     /// A binary operator: `(left op right)`; qualified as `OPERATOR(schema.op)` outside
     /// `pg_catalog`.
-    fn operator(&mut self, n: &Node) -> Option<()> {
+    fn operator(&mut self, n: &Node<'_>) -> Option<()> {
         let [left, right] = n.args()? else {
             return None;
         };
@@ -474,7 +494,7 @@ impl Printer<'_> {
     }
 
     /// `get_const_expr` for integer, boolean and text constants.
-    fn constant(&mut self, n: &Node) -> Option<()> {
+    fn constant(&mut self, n: &Node<'_>) -> Option<()> {
         if n.flag(":constisnull")? {
             return None;
         }
@@ -514,7 +534,7 @@ impl Printer<'_> {
 
 /// The bytes of a datum as `outDatum` writes them: `length [ b0 b1 … ]`, bytes as signed
 /// chars (by-value datums: always 8).
-fn datum(vals: &[Value]) -> Option<Vec<u8>> {
+fn datum(vals: &[Value<'_>]) -> Option<Vec<u8>> {
     let [Value::Atom(_), Value::Atom(open), rest @ ..] = vals else {
         return None;
     };
