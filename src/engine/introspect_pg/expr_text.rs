@@ -582,6 +582,7 @@ pub(super) fn join(pieces: &[Piece], column: impl Fn(i32) -> Option<String>) -> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
