@@ -273,10 +273,27 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
-        // Review only, for `perf record`: `--profile postgres`.
+        // For `perf record`: `--profile postgres` reviews three times; `--profile postgres
+        // sarif` reviews once and prints ten times.
         let engine: Engine = args[i + 1].parse().unwrap();
         let sql = generate(engine, 10_000_000);
         let policy = Policy::preset("default").unwrap();
+        if let Some(format) = args.get(i + 2).and_then(|f| format_of(f)) {
+            let report = review(&sql, engine, &policy, None);
+            let reports = [FileReport {
+                path: "migration.sql".into(),
+                object: None,
+                report,
+            }];
+            let start = Instant::now();
+            for _ in 0..10 {
+                let mut sink = std::io::BufWriter::with_capacity(1 << 16, Counting::default());
+                write_output(format, &reports, &mut sink).unwrap();
+                std::hint::black_box(sink.into_inner().map(|c| c.0).unwrap_or(0));
+            }
+            println!("{:?} per output", start.elapsed() / 10);
+            return;
+        }
         for _ in 0..3 {
             std::hint::black_box(review(&sql, engine, &policy, None));
         }

@@ -6,7 +6,7 @@
 //! whole-document string), so a review with hundreds of thousands of findings needs no more
 //! memory to print than it needed to review.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -281,11 +281,34 @@ fn location(uri: &str, line: usize, column: Option<usize>) -> [SarifLocation<'_>
 }
 
 fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
-    let used: BTreeSet<&str> = reports
+    // Rules are listed sorted by id and each result names its rule's position. A few dozen
+    // rules over up to hundreds of thousands of findings: each finding's rule is looked up
+    // once, in order of first appearance, then renumbered (a sorted set of every finding's id
+    // was a string comparison per level of the tree and per finding).
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    let mut used: Vec<&str> = Vec::new();
+    let first: Vec<Vec<u32>> = reports
         .iter()
-        .flat_map(|r| r.report.findings.iter().map(|f| f.rule.as_str()))
+        .map(|r| {
+            r.report
+                .findings
+                .iter()
+                .map(|f| {
+                    *seen.entry(f.rule.as_str()).or_insert_with(|| {
+                        used.push(f.rule.as_str());
+                        u32::try_from(used.len() - 1).unwrap_or(u32::MAX)
+                    })
+                })
+                .collect()
+        })
         .collect();
-    let index: HashMap<&str, usize> = used.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut order: Vec<usize> = (0..used.len()).collect();
+    order.sort_unstable_by_key(|&i| used[i]);
+    let mut rank = vec![0; used.len()];
+    for (sorted, &i) in order.iter().enumerate() {
+        rank[i] = sorted;
+    }
+    used.sort_unstable();
     let any_impact = reports
         .iter()
         .any(|r| r.report.impacts.iter().any(|i| !i.new_table));
@@ -317,25 +340,33 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     }
     let uris: Vec<String> = reports.iter().map(|r| uri(&r.path)).collect();
     let findings = || {
-        reports.iter().zip(&uris).flat_map(|(r, uri)| {
-            r.report.findings.iter().map(|f| SarifResult {
-                rule_id: &f.rule,
-                rule_index: index.get(f.rule.as_str()).copied().unwrap_or_default(),
-                level: match f.level {
-                    Level::Error => "error",
-                    Level::Warning => "warning",
-                },
-                message: SarifText {
-                    text: f.message.as_str().into(),
-                },
-                locations: location(uri, f.line, Some(f.column + 1)),
-                properties: SarifProperties {
-                    statement: f.statement,
-                    risk: r.report.statement_risks.get(f.statement).copied(),
-                    impact: None,
-                },
+        reports
+            .iter()
+            .zip(&uris)
+            .zip(&first)
+            .flat_map(|((r, uri), first)| {
+                r.report
+                    .findings
+                    .iter()
+                    .zip(first)
+                    .map(|(f, &i)| SarifResult {
+                        rule_id: &f.rule,
+                        rule_index: rank.get(i as usize).copied().unwrap_or_default(),
+                        level: match f.level {
+                            Level::Error => "error",
+                            Level::Warning => "warning",
+                        },
+                        message: SarifText {
+                            text: f.message.as_str().into(),
+                        },
+                        locations: location(uri, f.line, Some(f.column + 1)),
+                        properties: SarifProperties {
+                            statement: f.statement,
+                            risk: r.report.statement_risks.get(f.statement).copied(),
+                            impact: None,
+                        },
+                    })
             })
-        })
     };
     let impacts = || {
         reports.iter().zip(&uris).flat_map(|(r, uri)| {

@@ -39,12 +39,23 @@ pub struct RequestContext {
     pub dry_run: bool,
 }
 
-/// Turns request headers into a user; returns `None` to reject with 401.
+/// Why a request was turned away before it reached a handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No valid credentials: 401 Unauthorized, as the API server answers.
+    Unauthenticated,
+    /// Known caller, but not allowed to act as the impersonated user or group: 403 Forbidden
+    /// with this message (the API server's wording, e.g. `users "alice" is forbidden: User
+    /// "bob" cannot impersonate resource "users" in API group "" at the cluster scope`).
+    ImpersonationForbidden(String),
+}
+
+/// Turns request headers into a user.
 /// The default accepts everyone as an admin; a token-based one can replace it.
 pub trait Authenticator: Send + Sync + 'static {
     /// Authenticates a request from its headers (e.g. `Authorization: Bearer ...`,
     /// `Impersonate-User`).
-    fn authenticate(&self, headers: &HeaderMap) -> Option<UserInfo>;
+    fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, AuthError>;
 }
 
 /// Accepts every request as [`UserInfo::admin`].
@@ -52,14 +63,16 @@ pub trait Authenticator: Send + Sync + 'static {
 pub struct AllowAll;
 
 impl Authenticator for AllowAll {
-    fn authenticate(&self, _headers: &HeaderMap) -> Option<UserInfo> {
-        Some(UserInfo::admin())
+    fn authenticate(&self, _headers: &HeaderMap) -> Result<UserInfo, AuthError> {
+        Ok(UserInfo::admin())
     }
 }
 
 /// Bearer-token authentication with a fixed token table, like the API server's static token
 /// file. Members of `system:masters` may impersonate others with `Impersonate-User` and
-/// `Impersonate-Group` headers. Requests without a known token are rejected (401) unless
+/// `Impersonate-Group` headers; anyone else asking to is refused with 403, as the API server
+/// refuses a caller whose RBAC lacks the `impersonate` verb (the emulator has no RBAC, so only
+/// `system:masters` holds it). Requests without a known token are rejected (401) unless
 /// anonymous access is allowed, in which case they run as `system:anonymous`.
 #[derive(Debug, Clone, Default)]
 pub struct StaticTokens {
@@ -87,28 +100,36 @@ impl StaticTokens {
 }
 
 impl Authenticator for StaticTokens {
-    fn authenticate(&self, headers: &HeaderMap) -> Option<UserInfo> {
+    fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, AuthError> {
         let bearer = headers
             .get(hyper::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let user = match bearer {
-            Some(token) => self.tokens.get(token).cloned()?,
+            Some(token) => self
+                .tokens
+                .get(token)
+                .cloned()
+                .ok_or(AuthError::Unauthenticated)?,
             None if self.allow_anonymous => UserInfo {
                 username: "system:anonymous".into(),
                 groups: vec!["system:unauthenticated".into()],
             },
-            None => return None,
+            None => return Err(AuthError::Unauthenticated),
         };
         let Some(target) = headers
             .get("impersonate-user")
             .and_then(|v| v.to_str().ok())
         else {
-            return Some(user);
+            return Ok(user);
         };
         if !user.groups.iter().any(|g| g == "system:masters") {
-            return None;
+            return Err(AuthError::ImpersonationForbidden(format!(
+                "users \"{target}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" \
+                 in API group \"\" at the cluster scope",
+                user.username
+            )));
         }
         let mut groups: Vec<String> = headers
             .get_all("impersonate-group")
@@ -116,7 +137,7 @@ impl Authenticator for StaticTokens {
             .filter_map(|v| v.to_str().ok().map(str::to_string))
             .collect();
         groups.push("system:authenticated".into());
-        Some(UserInfo {
+        Ok(UserInfo {
             username: target.to_string(),
             groups,
         })

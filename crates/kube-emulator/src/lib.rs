@@ -42,8 +42,8 @@ use tokio::sync::{Mutex, watch as watch_channel};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use context::{
-    AdmissionHook, AdmissionRequest, AdmissionResponse, AdmitFuture, AllowAll, Authenticator,
-    RequestContext, StaticTokens, UserInfo,
+    AdmissionHook, AdmissionRequest, AdmissionResponse, AdmitFuture, AllowAll, AuthError,
+    Authenticator, RequestContext, StaticTokens, UserInfo,
 };
 /// Request headers as seen by an [`Authenticator`].
 pub use http::HeaderMap;

@@ -13,7 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, watch};
 
-use crate::context::{AdmissionHook, Authenticator, RequestContext};
+use crate::context::{AdmissionHook, AuthError, Authenticator, RequestContext};
 use crate::discovery;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers;
@@ -145,12 +145,15 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResult<Respons
     let user = shared
         .authenticator
         .authenticate(&parts.headers)
-        .ok_or_else(|| ApiError {
-            code: 401,
-            reason: "Unauthorized",
-            message: "Unauthorized".into(),
-            details: None,
-            causes: Vec::new(),
+        .map_err(|e| match e {
+            AuthError::Unauthenticated => ApiError {
+                code: 401,
+                reason: "Unauthorized",
+                message: "Unauthorized".into(),
+                details: None,
+                causes: Vec::new(),
+            },
+            AuthError::ImpersonationForbidden(message) => ApiError::forbidden(message),
         })?;
     let segs: Vec<&str> = path
         .trim_matches('/')

@@ -7,7 +7,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use kube_emulator::{
-    AdmissionHook, AdmissionRequest, AdmissionResponse, AdmitFuture, Authenticator, UserInfo,
+    AdmissionHook, AdmissionRequest, AdmissionResponse, AdmitFuture, AuthError, Authenticator,
+    UserInfo,
 };
 use serde_json::json;
 
@@ -78,12 +79,15 @@ impl AdmissionHook for DenyLabel {
 struct HeaderUser;
 
 impl Authenticator for HeaderUser {
-    fn authenticate(&self, headers: &kube_emulator::HeaderMap) -> Option<UserInfo> {
+    fn authenticate(&self, headers: &kube_emulator::HeaderMap) -> Result<UserInfo, AuthError> {
         let user = headers
             .get("impersonate-user")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("anonymous");
-        (user != "blocked").then(|| UserInfo {
+        if user == "blocked" {
+            return Err(AuthError::Unauthenticated);
+        }
+        Ok(UserInfo {
             username: user.to_string(),
             groups: vec![],
         })
@@ -189,7 +193,17 @@ async fn static_tokens_identify_users_and_allow_admin_impersonation() {
         .get("by-dba")
         .await
         .unwrap_err();
-    assert_eq!(api_error(err).0, 401, "only system:masters may impersonate");
+    // As the API server answers a caller without the `impersonate` verb: 403 naming both users.
+    let kube::Error::Api(status) = err else {
+        panic!("expected an API error, got {err:?}")
+    };
+    let (code, message) = (status.code, status.message);
+    assert_eq!(code, 403, "only system:masters may impersonate: {message}");
+    assert!(
+        message.contains("User \"dba@example.com\" cannot impersonate resource \"users\"")
+            && message.contains("users \"admin\" is forbidden"),
+        "{message}"
+    );
 
     let yaml = emu.kubeconfig_yaml_with_token("dba", "dba-token");
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
