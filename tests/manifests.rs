@@ -130,7 +130,9 @@ fn crds_have_print_columns_short_names_and_category() {
     let expected_columns = [
         (
             "SchemaChange",
-            vec!["Project", "Instance", "Version", "Phase", "Risk", "Age"],
+            vec![
+                "Project", "Instance", "Version", "Phase", "Risk", "Progress", "Age",
+            ],
         ),
         (
             "DatabaseInstance",

@@ -81,6 +81,25 @@ pub struct ReviewPolicy {
     /// (for example `table.require-pk` or `naming.index.idx`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleOverride>,
+    /// Check the review's impact prediction against the server during the review, on
+    /// non-production instances only: each statement runs in a transaction that is always
+    /// rolled back (it really takes its locks, for at most 5 s of waiting, and really rewrites
+    /// what it rewrites, on the instance's database), and `status.review.verification` says
+    /// where the prediction was wrong. PostgreSQL only. Off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyPolicy>,
+}
+
+/// Where the review verifies its impact prediction.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyPolicy {
+    /// Environments (DatabaseInstance `spec.environment`) whose instances are verified. An
+    /// instance without an environment never is, and neither is one whose environment reads as
+    /// production (`prod`, `production`, `prd`, or starting with `prod-` or `production-`, in
+    /// any case), even when listed: verification runs statements on the real database.
+    #[schemars(length(min = 1, max = 32))]
+    pub environments: Vec<String>,
 }
 
 /// One rule's level and options.

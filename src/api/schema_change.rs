@@ -30,6 +30,7 @@ pub const MAX_INLINE_SQL_BYTES: usize = 256 * 1024;
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.version"}"#,
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
     printcolumn = r#"{"name":"Risk","type":"string","jsonPath":".status.review.risk"}"#,
+    printcolumn = r#"{"name":"Progress","type":"string","jsonPath":".status.progress.summary"}"#,
     printcolumn = r#"{"name":"Author","type":"string","jsonPath":".spec.author.username","priority":1}"#,
     printcolumn = r#"{"name":"Digest","type":"string","jsonPath":".status.sqlDigest","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
@@ -263,6 +264,11 @@ pub struct SchemaChangeStatus {
     /// What happened in the database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<ExecutionRecord>,
+    /// While the change runs: which statement, for how long, and how far an index build has
+    /// come. Written by the operator executing the change every few seconds at most, and
+    /// removed when the run ends. For people only: no decision reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ExecutionProgress>,
     /// Schema snapshots before and after the change, and their diff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<SnapshotsRecord>,
@@ -308,6 +314,57 @@ pub struct ReviewRecord {
     /// from the live database (at most 20, the costliest first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub impacts: Vec<ImpactRecord>,
+    /// The impact prediction checked against the server (Project `spec.review.verify`), when
+    /// the project asks for it for this instance's environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationRecord>,
+}
+
+/// The impact prediction checked against what PostgreSQL did with the statements in a
+/// transaction that was rolled back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRecord {
+    /// `Agreed` (every checked statement did as predicted), `Disagreed` (see `statements`),
+    /// `Incomplete` (the server refused a statement in a transaction, so it and what follows
+    /// were not checked), `Failed` (the verification itself could not run) or `Skipped` (the
+    /// instance is not eligible; `message` says why).
+    pub outcome: VerificationOutcome,
+    /// Statements with an impact that were checked.
+    #[serde(default)]
+    pub checked: u32,
+    /// Statements where the prediction was wrong or that could not be checked (at most 20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<VerifiedStatement>,
+    /// For people: the counts, or why nothing was verified.
+    pub message: String,
+}
+
+/// The result of a verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum VerificationOutcome {
+    /// Every checked statement did as predicted.
+    Agreed,
+    /// At least one statement did not do as predicted.
+    Disagreed,
+    /// A statement was refused in a transaction; it and what follows were not checked.
+    Incomplete,
+    /// The verification could not run (connection, engine).
+    Failed,
+    /// Not run: the instance is not eligible.
+    Skipped,
+}
+
+/// A statement whose verification has something to say.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedStatement {
+    /// 0-based index of the statement in the script.
+    pub statement: u32,
+    /// 1-based line where the statement starts.
+    pub line: u32,
+    /// Where the prediction was wrong, or why the statement could not be checked.
+    pub message: String,
 }
 
 /// What one statement does to one existing table while it runs.
@@ -424,6 +481,52 @@ pub struct ExecutionRecord {
     /// Per-statement results (at most 200).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statements: Vec<StatementResult>,
+}
+
+/// How far a running change has come.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionProgress {
+    /// The statement running now, counted from 1.
+    pub statement: u32,
+    /// Statements in the script.
+    pub statements: u32,
+    /// 1-based line where the running statement starts.
+    pub line: u32,
+    /// When the running statement started (RFC 3339).
+    pub statement_started_at: String,
+    /// When this progress was read from the database (RFC 3339).
+    pub updated_at: String,
+    /// PostgreSQL: the index the statement is building (`CREATE INDEX [CONCURRENTLY]`,
+    /// `REINDEX`, a constraint that builds an index), from `pg_stat_progress_create_index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_build: Option<IndexBuildProgress>,
+    /// One line for `kubectl get`: statement, elapsed time and, during an index build, the
+    /// percentage of its current phase (e.g. `2/3 41s index 46% scanning table`).
+    pub summary: String,
+}
+
+/// An index build in progress, as PostgreSQL reports it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexBuildProgress {
+    /// `CREATE INDEX`, `CREATE INDEX CONCURRENTLY`, `REINDEX` or `REINDEX CONCURRENTLY`.
+    pub command: String,
+    /// The server's phase, e.g. `building index: scanning table` or `waiting for old
+    /// snapshots`. A build goes through several phases; each counts from 0 again.
+    pub phase: String,
+    /// Units of the current phase done.
+    #[serde(default)]
+    pub done: u64,
+    /// Units of the current phase in all (0 when the phase has no total).
+    #[serde(default)]
+    pub total: u64,
+    /// What `done` and `total` count: `blocks`, `tuples` or `sessions` (waited for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Percent of the current phase done, when the phase has a total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u32>,
 }
 
 /// Result of one statement.

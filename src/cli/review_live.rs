@@ -4,10 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::{ConnectionConfig, Session, error_chain, stats};
+use crate::engine::ConnectionConfig;
 use crate::review::impact::verify;
 use crate::review::{Catalog, Engine};
-use crate::sqltext;
 
 use super::review_output::FileReport;
 
@@ -62,50 +61,36 @@ impl Live {
         let mut out = String::from("\nverification (each script in a transaction, rolled back):\n");
         let (mut checked, mut disagreements, mut refused) = (0, 0, 0);
         for (file, sql) in reports.iter().zip(sql) {
-            let statements: Vec<sqltext::split::RawStatement<'_>> =
-                sqltext::split::split(sql, Engine::Postgres).collect();
-            let texts: Vec<&str> = statements.iter().map(|s| s.text).collect();
-            let steps = self.runtime.block_on(observe(&self.cfg, &texts))?;
+            let verdicts = self
+                .runtime
+                .block_on(crate::controller::live_schema::verify_script(
+                    &self.cfg,
+                    sql,
+                    &file.report.impacts,
+                ))?;
             let label = match &file.object {
                 Some(object) => format!("{} ({object})", file.path),
                 None => file.path.clone(),
             };
-            for (statement, step) in statements.iter().zip(steps) {
-                let predicted: Vec<_> = file
-                    .report
-                    .impacts
-                    .iter()
-                    .filter(|i| i.statement == statement.index)
-                    .cloned()
-                    .collect();
-                let at = format!(
-                    "{label}: statement {} (line {})",
-                    statement.index + 1,
-                    statement.line
-                );
-                let observed = match step {
-                    Ok(observed) => observed,
-                    Err(e) => {
+            for v in verdicts {
+                let at = format!("{label}: statement {} (line {})", v.statement + 1, v.line);
+                match v.verdict {
+                    verify::Verdict::AsPredicted => {
+                        checked += 1;
+                        let _ = writeln!(out, "  {at}: as predicted");
+                    }
+                    verify::Verdict::Differs(d) => {
+                        checked += 1;
+                        disagreements += 1;
+                        let _ = writeln!(out, "  {at}: {d}");
+                    }
+                    verify::Verdict::Refused(e) => {
+                        refused += 1;
                         let _ = writeln!(
                             out,
                             "  {at}: not verified (nor what follows), the server refused it in a \
                              transaction: {e}"
                         );
-                        refused += 1;
-                        break;
-                    }
-                };
-                if predicted.is_empty() && observed.is_empty() {
-                    continue;
-                }
-                checked += 1;
-                match verify::disagreement(statement.text, &predicted, &observed) {
-                    None => {
-                        let _ = writeln!(out, "  {at}: as predicted");
-                    }
-                    Some(d) => {
-                        disagreements += 1;
-                        let _ = writeln!(out, "  {at}: {d}");
                     }
                 }
             }
@@ -117,33 +102,4 @@ impl Live {
         );
         Ok(out)
     }
-}
-
-/// Observes the statements on a new session with short lock and statement timeouts (a
-/// verification never queues behind production traffic for long).
-async fn observe(
-    cfg: &ConnectionConfig,
-    statements: &[&str],
-) -> Result<Vec<Result<Vec<verify::Observed>, String>>, String> {
-    let mut session = Session::connect(cfg).await.map_err(|e| error_chain(&e))?;
-    let result = async {
-        session
-            .exec("SET lock_timeout = '5s'; SET statement_timeout = '120s'")
-            .await
-            .map_err(crate::engine::EngineError::Introspect)?;
-        let Session::Pg(conn) = &mut session else {
-            return Ok(Vec::new());
-        };
-        stats::observe_pg_steps(conn, statements).await
-    }
-    .await;
-    session.close().await;
-    let steps = result.map_err(|e| error_chain(&e))?;
-    Ok(steps
-        .into_iter()
-        .map(|step| {
-            step.map(|tables| crate::controller::live_schema::observed(&tables))
-                .map_err(|e| error_chain(&e))
-        })
-        .collect())
 }

@@ -268,6 +268,7 @@ pub async fn operate(
         exec: crate::engine::ExecOptions::default(),
         require_approver_identity: args.approver_identity == ApproverIdentity::Required,
         chat_approvals: args.chat.chat_addr.is_some(),
+        progress: crate::controller::ProgressSettings::default(),
     };
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
     let webhook = match args.webhook.webhook_addr {

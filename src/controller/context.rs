@@ -31,6 +31,8 @@ pub struct Settings {
     /// Whether this operator serves the chat callbacks (`--chat-addr`): only then do
     /// `awaitingApproval` notices carry Approve/Reject buttons.
     pub chat_approvals: bool,
+    /// How often a running change's progress is read and written to its status.
+    pub progress: super::progress::ProgressSettings,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
             exec: crate::engine::ExecOptions::default(),
             require_approver_identity: true,
             chat_approvals: false,
+            progress: super::progress::ProgressSettings::default(),
         }
     }
 }

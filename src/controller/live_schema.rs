@@ -2,7 +2,7 @@
 //! table sizes. Shared by the operator's review and `schemagate review --url`, so both reach
 //! the same verdict; and what the server did, in the impact model's terms, for `--verify`.
 
-use crate::engine::{self, ConnectionConfig};
+use crate::engine::{self, ConnectionConfig, Session};
 use crate::review::Catalog;
 use crate::review::catalog::TableSize;
 use crate::review::impact::{Lock, verify};
@@ -71,4 +71,69 @@ pub fn observed(tables: &[engine::stats::ObservedTable]) -> Vec<verify::Observed
             held_before: strongest(&t.held),
         })
         .collect()
+}
+
+/// Verifies the predicted impacts of `sql` (a PostgreSQL script) on `cfg`'s database: runs the
+/// statements one after the other in one transaction that is always rolled back, on a new
+/// session with short lock and statement timeouts (a verification never queues behind
+/// production traffic for long), and compares what the server did with `predicted`.
+/// Shared by `schemagate review --verify` and the operator's `spec.review.verify`.
+///
+/// # Errors
+/// Not PostgreSQL, or the session, `BEGIN`, the catalog queries or the rollback failed.
+pub async fn verify_script(
+    cfg: &ConnectionConfig,
+    sql: &str,
+    predicted: &[crate::review::impact::Impact],
+) -> Result<Vec<verify::StatementVerdict>, String> {
+    use crate::sqltext::{self, Engine};
+    if cfg.engine != Engine::Postgres {
+        return Err(format!(
+            "verification runs on PostgreSQL; on {} the impact model is checked by the server \
+             itself when the statement names ALGORITHM=INSTANT|INPLACE, LOCK=NONE",
+            cfg.engine
+        ));
+    }
+    let statements: Vec<sqltext::split::RawStatement<'_>> =
+        sqltext::split::split(sql, Engine::Postgres).collect();
+    let texts: Vec<&str> = statements.iter().map(|s| s.text).collect();
+    let observed = observe(cfg, &texts).await?;
+    let steps: Vec<verify::Step<'_>> = statements
+        .iter()
+        .map(|s| verify::Step {
+            statement: s.index,
+            line: s.line,
+            text: s.text,
+        })
+        .collect();
+    Ok(verify::compare(&steps, predicted, observed))
+}
+
+async fn observe(
+    cfg: &ConnectionConfig,
+    statements: &[&str],
+) -> Result<Vec<Result<Vec<verify::Observed>, String>>, String> {
+    let mut session = Session::connect(cfg)
+        .await
+        .map_err(|e| engine::error_chain(&e))?;
+    let result = async {
+        session
+            .exec("SET lock_timeout = '5s'; SET statement_timeout = '120s'")
+            .await
+            .map_err(engine::EngineError::Introspect)?;
+        let Session::Pg(conn) = &mut session else {
+            return Ok(Vec::new());
+        };
+        engine::stats::observe_pg_steps(conn, statements).await
+    }
+    .await;
+    session.close().await;
+    let steps = result.map_err(|e| engine::error_chain(&e))?;
+    Ok(steps
+        .into_iter()
+        .map(|step| {
+            step.map(|tables| observed(&tables))
+                .map_err(|e| engine::error_chain(&e))
+        })
+        .collect())
 }

@@ -12,6 +12,7 @@ pub mod leader;
 pub mod live_schema;
 pub mod metrics;
 pub mod notifications;
+pub mod progress;
 pub mod project;
 pub mod reviews;
 pub mod schema_change;
@@ -32,6 +33,7 @@ pub use context::{Context, Settings};
 pub use error::Error;
 pub use executions::{Executions, Finished};
 pub use metrics::Metrics;
+pub use progress::ProgressSettings;
 pub use runtime::run;
 
 /// Name of the finalizer schemagate puts on SchemaChanges.

@@ -6,6 +6,7 @@ use super::EngineError;
 use super::cancel::CancelHandle;
 use super::change::{Change, ExecOptions, ExecutionReport};
 use super::config::ConnectionConfig;
+use super::progress::ProgressHandle;
 use super::session::Session;
 use super::{apply, lock};
 use crate::sqltext::{self, Engine, guard};
@@ -16,6 +17,7 @@ pub struct Executor {
     cfg: ConnectionConfig,
     opts: ExecOptions,
     cancel: CancelHandle,
+    progress: ProgressHandle,
 }
 
 /// The backstop behind the review's guards, applied before any connection with the same
@@ -47,7 +49,17 @@ impl Executor {
     /// An executor for `cfg`.
     pub fn new(cfg: ConnectionConfig, opts: ExecOptions) -> Self {
         let cancel = CancelHandle::new(cfg.clone());
-        Self { cfg, opts, cancel }
+        Self {
+            cfg,
+            opts,
+            cancel,
+            progress: ProgressHandle::default(),
+        }
+    }
+
+    /// A handle another task can read the running statement from (for progress reports).
+    pub fn progress_handle(&self) -> ProgressHandle {
+        self.progress.clone()
     }
 
     /// A handle another task can use to cancel the running change.
@@ -69,9 +81,11 @@ impl Executor {
         let mut s = Session::connect(&self.cfg).await?;
         let backend = s.backend_id().await.map_err(EngineError::Session)?;
         self.cancel.set_backend(backend);
+        self.progress.set_backend(backend);
         let run = apply::Run {
             opts: &self.opts,
             cancel: &self.cancel,
+            progress: &self.progress,
         };
         let result = match self.cfg.engine {
             Engine::Sqlite => apply::run_sqlite(&run, &mut s, change, &stmts).await,
@@ -85,6 +99,8 @@ impl Executor {
             }
         };
         self.cancel.set_backend(None);
+        self.progress.idle();
+        self.progress.set_backend(None);
         s.close().await;
         result
     }

@@ -12,6 +12,7 @@ mod introspect_my;
 mod introspect_pg;
 mod introspect_sqlite;
 mod lock;
+pub mod progress;
 pub mod session;
 pub mod split;
 pub mod stats;
@@ -23,6 +24,7 @@ pub use change::{Change, ExecOptions, ExecutionReport, Outcome, StatementResult,
 pub use config::{ConnectionConfig, Secret, Timeouts, TlsMode};
 pub use executor::Executor;
 pub use history::{AppliedVersion, ChangeStatus, HistoryRecord, IndexEntry};
+pub use progress::{IndexBuild, ProgressHandle, ProgressProbe, RunningStatement};
 pub use session::Session;
 pub use split::{ScriptStatement, split_statements};
 

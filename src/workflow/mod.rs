@@ -39,6 +39,9 @@ pub use observed::{
     ObservedChange, ObservedInstance, ObservedProject, ReviewOutcome, ReviewStamp, SiblingChange,
     SqlText, Target, review_key, sql_digest,
 };
-pub use review::{review_for_project, review_policy};
+pub use review::{
+    VerifyOn, is_production, review_for_project, review_policy, verification_record,
+    verification_skipped, verify_on,
+};
 pub use status::{EventNote, EventType, StatusUpdate, next_status};
 pub use version::{Version, VersionError};

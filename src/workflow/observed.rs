@@ -242,6 +242,8 @@ pub struct ReviewOutcome {
     pub findings: Vec<Finding>,
     /// What the statements lock, rewrite or scan on existing tables.
     pub impacts: Vec<ImpactRecord>,
+    /// The impact prediction checked against the server, when the project asks for it.
+    pub verification: Option<crate::api::schema_change::VerificationRecord>,
 }
 
 /// Impacts kept in `status.review` (the costliest first).
@@ -268,6 +270,7 @@ impl ReviewOutcome {
             warnings: crate::api::count(warnings),
             findings,
             impacts: Vec::new(),
+            verification: None,
         }
     }
 
@@ -331,6 +334,7 @@ impl ReviewOutcome {
                 .take(MAX_STATUS_IMPACTS)
                 .cloned()
                 .collect(),
+            verification: self.verification.clone(),
         }
     }
 }

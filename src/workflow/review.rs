@@ -6,7 +6,10 @@
 
 use crate::api::count;
 use crate::api::project::{ReviewPolicy, ReviewPreset, RuleLevel};
-use crate::api::schema_change::{Finding, FindingLevel, ImpactRecord, RiskLevel};
+use crate::api::schema_change::{
+    Finding, FindingLevel, ImpactRecord, RiskLevel, VerificationOutcome, VerificationRecord,
+    VerifiedStatement,
+};
 use crate::review::{self, Catalog, Level, Policy, PolicyError, Report, Risk};
 use crate::sqltext::Engine;
 
@@ -104,6 +107,137 @@ impl ReviewOutcome {
     }
 }
 
+/// Whether the review verifies its impact prediction on an instance (Project
+/// `spec.review.verify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyOn {
+    /// Not asked for this instance's environment: nothing is recorded.
+    No,
+    /// Run the verification.
+    Run,
+    /// Asked for, but not allowed here: recorded as `Skipped` with this message.
+    Refused(String),
+}
+
+/// Whether an environment name reads as production: `prod`, `production`, `prd`, or one
+/// starting with `prod-` or `production-`, in any case.
+#[must_use]
+pub fn is_production(environment: &str) -> bool {
+    let e = environment.trim().to_ascii_lowercase();
+    matches!(e.as_str(), "prod" | "production" | "prd")
+        || e.starts_with("prod-")
+        || e.starts_with("production-")
+}
+
+/// Whether to verify a review on an instance of `engine` in `environment`: only where the
+/// project lists the environment, never on one that reads as production, and on PostgreSQL
+/// only.
+#[must_use]
+pub fn verify_on(spec: &ReviewPolicy, environment: Option<&str>, engine: Engine) -> VerifyOn {
+    let (Some(verify), Some(environment)) = (&spec.verify, environment) else {
+        return VerifyOn::No;
+    };
+    if !verify.environments.iter().any(|e| e == environment) {
+        return VerifyOn::No;
+    }
+    if is_production(environment) {
+        return VerifyOn::Refused(format!(
+            "not verified: environment {environment:?} reads as production, and verification \
+             runs the statements on the database; it runs only on non-production instances"
+        ));
+    }
+    if engine != Engine::Postgres {
+        return VerifyOn::Refused(format!(
+            "not verified: verification runs on PostgreSQL only; on {engine} name \
+             ALGORITHM=INSTANT|INPLACE, LOCK=NONE in the statement and the server refuses what \
+             it cannot do that way"
+        ));
+    }
+    VerifyOn::Run
+}
+
+/// Statements kept in `status.review.verification.statements`.
+const MAX_VERIFIED_STATEMENTS: usize = 20;
+
+/// The status record of a verification: its verdicts, or why it could not run.
+#[must_use]
+pub fn verification_record(
+    result: Result<Vec<crate::review::impact::verify::StatementVerdict>, String>,
+) -> VerificationRecord {
+    use crate::review::impact::verify::Verdict;
+    let verdicts = match result {
+        Ok(v) => v,
+        Err(message) => {
+            return VerificationRecord {
+                outcome: VerificationOutcome::Failed,
+                checked: 0,
+                statements: Vec::new(),
+                message: format!("verification failed: {message}"),
+            };
+        }
+    };
+    let checked = verdicts
+        .iter()
+        .filter(|v| !matches!(v.verdict, Verdict::Refused(_)))
+        .count();
+    let mut statements = Vec::new();
+    let (mut wrong, mut refused) = (0, None);
+    for v in &verdicts {
+        let message = match &v.verdict {
+            Verdict::AsPredicted => continue,
+            Verdict::Differs(d) => {
+                wrong += 1;
+                d.clone()
+            }
+            Verdict::Refused(e) => {
+                refused = Some(v.statement + 1);
+                format!(
+                    "not checked (nor what follows): the server refused it in a transaction: {e}"
+                )
+            }
+        };
+        statements.push(VerifiedStatement {
+            statement: count(v.statement),
+            line: count(v.line),
+            message,
+        });
+    }
+    statements.truncate(MAX_VERIFIED_STATEMENTS);
+    let outcome = if wrong > 0 {
+        VerificationOutcome::Disagreed
+    } else if refused.is_some() {
+        VerificationOutcome::Incomplete
+    } else {
+        VerificationOutcome::Agreed
+    };
+    let mut message = format!(
+        "{checked} statement(s) with an impact checked in a transaction that was rolled back, \
+         {wrong} not as predicted"
+    );
+    if let Some(n) = refused {
+        message.push_str(&format!(
+            "; statement {n} and what follows were not checked"
+        ));
+    }
+    VerificationRecord {
+        outcome,
+        checked: count(checked),
+        statements,
+        message,
+    }
+}
+
+/// The record of a verification that was asked for but not run ([`VerifyOn::Refused`]).
+#[must_use]
+pub fn verification_skipped(message: String) -> VerificationRecord {
+    VerificationRecord {
+        outcome: VerificationOutcome::Skipped,
+        checked: 0,
+        statements: Vec::new(),
+        message,
+    }
+}
+
 impl From<Risk> for RiskLevel {
     fn from(risk: Risk) -> Self {
         match risk {
@@ -178,6 +312,7 @@ mod tests {
                     payload: None,
                 },
             ],
+            verify: None,
         };
         let message = review_policy(&spec).unwrap_err().to_string();
         assert!(message.contains("no.such-rule"), "{message}");
@@ -194,11 +329,91 @@ mod tests {
                 level: RuleLevel::Disabled,
                 payload: None,
             }],
+            verify: None,
         };
         let message = review_policy(&spec).unwrap_err().to_string();
         assert!(
             message.contains("schemagate.transaction-control is a built-in guard"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn verification_runs_only_where_listed_never_on_production_and_on_postgres() {
+        let spec = |envs: &[&str]| ReviewPolicy {
+            verify: Some(crate::api::project::VerifyPolicy {
+                environments: envs.iter().map(|e| (*e).to_owned()).collect(),
+            }),
+            ..ReviewPolicy::default()
+        };
+        let pg = Engine::Postgres;
+        assert_eq!(
+            verify_on(&ReviewPolicy::default(), Some("dev"), pg),
+            VerifyOn::No
+        );
+        assert_eq!(verify_on(&spec(&["dev"]), Some("dev"), pg), VerifyOn::Run);
+        assert_eq!(
+            verify_on(&spec(&["dev"]), Some("staging"), pg),
+            VerifyOn::No
+        );
+        assert_eq!(verify_on(&spec(&["dev"]), None, pg), VerifyOn::No);
+        for prod in ["prod", "Production", "PRD", "prod-eu", "production-2"] {
+            assert!(is_production(prod), "{prod}");
+            let VerifyOn::Refused(why) = verify_on(&spec(&[prod]), Some(prod), pg) else {
+                panic!("{prod} verified");
+            };
+            assert!(why.contains("production"), "{why}");
+        }
+        assert!(!is_production("preprod") && !is_production("products"));
+        let VerifyOn::Refused(why) = verify_on(&spec(&["dev"]), Some("dev"), Engine::Mysql) else {
+            panic!("mysql verified");
+        };
+        assert!(why.contains("PostgreSQL only"), "{why}");
+    }
+
+    #[test]
+    fn verification_records_say_where_the_prediction_was_wrong() {
+        use crate::review::impact::verify::{StatementVerdict, Verdict};
+        let v = |statement, verdict| StatementVerdict {
+            statement,
+            line: statement + 1,
+            verdict,
+        };
+        let agreed = verification_record(Ok(vec![v(0, Verdict::AsPredicted)]));
+        assert_eq!(agreed.outcome, VerificationOutcome::Agreed);
+        assert_eq!((agreed.checked, agreed.statements.len()), (1, 0));
+        let wrong = verification_record(Ok(vec![
+            v(0, Verdict::AsPredicted),
+            v(
+                2,
+                Verdict::Differs("orders: predicted SHARE, observed ACCESS EXCLUSIVE".into()),
+            ),
+            v(
+                3,
+                Verdict::Refused("cannot run inside a transaction block".into()),
+            ),
+        ]));
+        assert_eq!(wrong.outcome, VerificationOutcome::Disagreed);
+        assert_eq!(wrong.checked, 2);
+        assert_eq!(
+            (wrong.statements[0].statement, wrong.statements[0].line),
+            (2, 3)
+        );
+        assert!(
+            wrong.statements[0]
+                .message
+                .contains("observed ACCESS EXCLUSIVE")
+        );
+        assert!(wrong.statements[1].message.contains("not checked"));
+        assert!(
+            wrong.message.contains("1 not as predicted; statement 4"),
+            "{}",
+            wrong.message
+        );
+        let incomplete = verification_record(Ok(vec![v(0, Verdict::Refused("x".into()))]));
+        assert_eq!(incomplete.outcome, VerificationOutcome::Incomplete);
+        let failed = verification_record(Err("cannot connect".into()));
+        assert_eq!(failed.outcome, VerificationOutcome::Failed);
+        assert!(failed.message.contains("cannot connect"));
     }
 }

@@ -154,6 +154,10 @@ pub fn next_status(observed: &Observed, decision: &Decision) -> StatusUpdate {
         generation: observed.change.generation,
         observed,
     };
+    // Progress is written only by the task executing the change, and a reconcile never runs
+    // while this process executes it: progress found here is left over from a run that ended
+    // (or from an operator that died mid-run), so every status built here drops it.
+    b.status.progress = None;
     let name = &observed.change.name;
     let version = &observed.change.spec.version;
     let phase = match decision {

@@ -270,3 +270,26 @@ fn an_instance_not_checked_yet_is_a_normal_wait_and_a_failing_one_a_warning() {
         event.message
     );
 }
+
+#[test]
+fn progress_left_by_a_run_is_dropped_by_the_next_status() {
+    // An operator killed mid-run leaves its last progress behind; whatever the next reconcile
+    // decides (here: the history says applied), the status it builds has none.
+    let mut o = applied_status();
+    o.history.as_mut().unwrap().this_change =
+        history_entry(crate::workflow::observed::HistoryStatus::Applied, "");
+    let written = o.change.status.clone();
+    o.change.status.progress = Some(crate::api::schema_change::ExecutionProgress {
+        statement: 2,
+        statements: 3,
+        summary: "2/3 12s".into(),
+        ..Default::default()
+    });
+    let update = next_status(&o, &decide(&o));
+    assert_eq!(update.status.progress, None);
+    assert!(
+        update.changed,
+        "the leftover progress is removed by a write"
+    );
+    assert_eq!(update.status, written);
+}

@@ -131,7 +131,9 @@ fn spawn_run(
     let engine_name = cfg.engine.as_str();
     let mut opts = ctx.settings.exec.clone();
     opts.max_attempts = 1 + lock_retries;
-    let executor = engine::Executor::new(cfg, opts);
+    let executor = engine::Executor::new(cfg.clone(), opts);
+    let progress = executor.progress_handle();
+    let progress_settings = ctx.settings.progress;
     let uid = work.uid.clone();
     ctx.executions
         .start(&uid, history_key, executor.cancel_handle());
@@ -146,7 +148,19 @@ fn spawn_run(
         async move {
             tracing::info!(version = %work.version, "executing");
             let started_at = chrono::Utc::now().to_rfc3339();
+            let reporter = crate::controller::progress::Reporter::spawn(
+                api.clone(),
+                name.clone(),
+                progress,
+                cfg,
+                progress_settings,
+                metrics.clone(),
+            );
             let result = executor.execute(&work).await;
+            // Before the end is reported: no progress write may come after it.
+            if let Some(reporter) = reporter {
+                reporter.stop().await;
+            }
             // Before the end is reported: the reconcile it triggers must read the new row.
             history.invalidate(&history_key).await;
             let finished_at = chrono::Utc::now().to_rfc3339();
@@ -178,8 +192,8 @@ fn spawn_run(
                 }
             }
             // Reporting the run is also what re-triggers the reconcile that records the
-            // outcome from the history table.
-            let patch = serde_json::json!({ "status": { "execution": record } });
+            // outcome from the history table. The run's progress goes with it.
+            let patch = serde_json::json!({ "status": { "execution": record, "progress": null } });
             if let Err(e) = api
                 .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await

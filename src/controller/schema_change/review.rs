@@ -1,12 +1,16 @@
 //! Review: the SQL reviewed with the project's policy and the live schema as catalog context,
-//! when the workflow asks for it (`Decision::Review`). No decision here: the outcome goes back
-//! to `workflow::decide`.
+//! when the workflow asks for it (`Decision::Review`), and its impact prediction verified on the
+//! database where the project asks for it (`spec.review.verify`). No decision here: the outcome
+//! goes back to `workflow::decide`.
 
 use crate::controller::Context;
 use crate::engine::ConnectionConfig;
 use crate::review::Catalog;
 use crate::sqltext::Engine;
-use crate::workflow::{Observed, ReviewOutcome, SqlText};
+use crate::workflow::{
+    Observed, ReviewOutcome, SqlText, VerifyOn, verification_record, verification_skipped,
+    verify_on,
+};
 
 use super::observe::Target;
 
@@ -37,7 +41,21 @@ pub(super) async fn run_review(
     for finding in &report.findings {
         ctx.metrics.finding(&finding.rule);
     }
-    ReviewOutcome::from_report(&report)
+    let mut outcome = ReviewOutcome::from_report(&report);
+    let environment = instance.spec.environment.as_deref();
+    outcome.verification = match verify_on(&project.spec.review, environment, engine) {
+        VerifyOn::No => None,
+        VerifyOn::Refused(message) => Some(verification_skipped(message)),
+        VerifyOn::Run => match &target.config {
+            Some(cfg) => {
+                let result =
+                    crate::controller::live_schema::verify_script(cfg, sql, &report.impacts).await;
+                Some(verification_record(result))
+            }
+            None => None,
+        },
+    };
+    outcome
 }
 
 /// The live schema as review context (`controller::live_schema`); `None` when it cannot be read

@@ -48,6 +48,7 @@ pub(super) async fn run(
             // Intent record first: if we die between here and the done record, the next run
             // sees `current_statement` and refuses to guess.
             history::set_progress(s, &change.uid, idx, Some(idx)).await?;
+            ex.progress.statement_started(i, stmts.len(), st.line);
             let t0 = Instant::now();
             let result = s.exec(&st.sql).await;
             let mut res = StatementResult {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use super::cancel::CancelHandle;
 use super::change::{Change, ExecOptions, ExecutionReport, Outcome, TransactionMode};
 use super::history::{self, ChangeStatus, HistoryRecord};
+use super::progress::ProgressHandle;
 use super::session::{ErrorClass, Session, classify};
 use super::split::ScriptStatement;
 use super::{EngineError, error_chain};
@@ -26,6 +27,8 @@ pub(crate) struct Run<'a> {
     pub(crate) opts: &'a ExecOptions,
     /// Whether cancellation was requested.
     pub(crate) cancel: &'a CancelHandle,
+    /// Where each statement is marked as it starts, for progress reports.
+    pub(crate) progress: &'a ProgressHandle,
 }
 
 /// PostgreSQL statements that refuse to run inside a transaction block.

@@ -11,6 +11,7 @@ use super::{
 use crate::engine::EngineError;
 use crate::engine::change::{Change, ExecutionReport, Outcome, StatementResult};
 use crate::engine::history::{self, ChangeStatus};
+use crate::engine::progress::statement_marker;
 use crate::engine::session::{ErrorClass, Session, classify};
 use crate::engine::split::ScriptStatement;
 use crate::sqltext::Engine;
@@ -65,7 +66,7 @@ pub(super) async fn run(
                 if ex.cancel.is_requested() {
                     Err(Step::Cancelled)
                 } else {
-                    run_batch(c, stmts, &mut report).await
+                    run_batch(c, ex, stmts, &mut report).await
                 }
             }
             _ => run_each(ex, s, stmts, &mut report).await,
@@ -95,6 +96,7 @@ pub(super) async fn run(
                 }
                 let _ = s.exec("ROLLBACK").await;
                 report.error = Some(msg);
+                ex.progress.idle();
                 if class == ErrorClass::LockTimeout {
                     if report.attempts < ex.opts.max_attempts.max(1) {
                         tokio::time::sleep(ex.opts.backoff(report.attempts + 1)).await;
@@ -148,6 +150,7 @@ async fn run_each(
         if ex.cancel.is_requested() {
             return Err(Step::Cancelled);
         }
+        ex.progress.statement_started(i, stmts.len(), st.line);
         let t0 = Instant::now();
         match s.exec(&st.sql).await {
             Ok(rows) => report.statements.push(StatementResult {
@@ -163,26 +166,39 @@ async fn run_each(
     Ok(())
 }
 
-/// Sends all statements in one simple-query message (PostgreSQL, inside the transaction).
+/// Sends all statements in one simple-query message (PostgreSQL, inside the transaction), each
+/// after its [`statement_marker`]: the server sends the results only when the whole message is
+/// done, so which statement runs meanwhile is read from the server by the progress probe.
 async fn run_batch(
     c: &mut sqlx::PgConnection,
+    ex: &Run<'_>,
     stmts: &[ScriptStatement],
     report: &mut ExecutionReport,
 ) -> Result<(), Step> {
     use futures::StreamExt;
     use sqlx::Executor as _;
+    let total = stmts.len();
     // A newline before each `;` so a trailing `--` comment cannot swallow the separator.
     let batch = stmts
         .iter()
-        .map(|st| st.sql.as_str())
+        .enumerate()
+        .map(|(i, st)| format!("{}\n;\n{}", statement_marker(i, total), st.sql))
         .collect::<Vec<_>>()
         .join("\n;\n");
+    ex.progress
+        .batch_started(stmts.iter().map(|st| st.line).collect());
     let mut results = c.fetch_many(sqlx::raw_sql(sqlx::AssertSqlSafe(batch)));
     let mut t0 = Instant::now();
-    let mut i = 0;
+    // Two completions per statement: its marker's, then its own.
+    let mut completions = 0;
     while let Some(item) = results.next().await {
+        let i = completions / 2;
         match item {
             Ok(sqlx::Either::Left(done)) => {
+                completions += 1;
+                if completions % 2 == 1 {
+                    continue;
+                }
                 let Some(st) = stmts.get(i) else { break };
                 report.statements.push(StatementResult {
                     index: i,
@@ -192,10 +208,9 @@ async fn run_batch(
                     error: None,
                 });
                 t0 = Instant::now();
-                i += 1;
             }
             Ok(sqlx::Either::Right(_row)) => {}
-            Err(e) => return Err(Step::Failed(i.min(stmts.len().saturating_sub(1)), e)),
+            Err(e) => return Err(Step::Failed(i.min(total.saturating_sub(1)), e)),
         }
     }
     Ok(())

@@ -95,6 +95,78 @@ pub fn disagreement(sql: &str, predicted: &[Impact], observed: &[Observed]) -> O
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
+/// What verification found for one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The server did what the model predicted.
+    AsPredicted,
+    /// Where the prediction was wrong ([`disagreement`]).
+    Differs(String),
+    /// The server refused the statement in a transaction (an error, or a statement such as
+    /// `CREATE INDEX CONCURRENTLY` that cannot run in one); it and what follows were not checked.
+    Refused(String),
+}
+
+/// The verdict on one statement that has a predicted or an observed impact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementVerdict {
+    /// 0-based index of the statement in the script.
+    pub statement: usize,
+    /// 1-based line where it starts.
+    pub line: usize,
+    /// What was found.
+    pub verdict: Verdict,
+}
+
+/// One statement of a verified script: its index, line and text.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// 0-based index in the script.
+    pub statement: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// The statement's text.
+    pub text: &'a str,
+}
+
+/// Compares the prediction for each statement (`predicted`, every impact of the script) with
+/// what the server reported for it (`observed`, in statement order; an `Err` where the server
+/// refused it, after which nothing was run). Statements with neither a predicted nor an observed
+/// impact are left out.
+#[must_use]
+pub fn compare(
+    steps: &[Step<'_>],
+    predicted: &[Impact],
+    observed: Vec<Result<Vec<Observed>, String>>,
+) -> Vec<StatementVerdict> {
+    let mut verdicts = Vec::new();
+    for (step, seen) in steps.iter().zip(observed) {
+        let mine: Vec<Impact> = predicted
+            .iter()
+            .filter(|i| i.statement == step.statement)
+            .cloned()
+            .collect();
+        let verdict = match seen {
+            Err(e) => Verdict::Refused(e),
+            Ok(seen) if mine.is_empty() && seen.is_empty() => continue,
+            Ok(seen) => match disagreement(step.text, &mine, &seen) {
+                None => Verdict::AsPredicted,
+                Some(d) => Verdict::Differs(d),
+            },
+        };
+        let stop = matches!(verdict, Verdict::Refused(_));
+        verdicts.push(StatementVerdict {
+            statement: step.statement,
+            line: step.line,
+            verdict,
+        });
+        if stop {
+            break;
+        }
+    }
+    verdicts
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -161,6 +233,52 @@ mod tests {
         assert_eq!(disagreement("CREATE INDEX …", &share, &masked), None);
         let not_held = [seen(None, false, 1, None)];
         assert!(disagreement("CREATE INDEX …", &share, &not_held).is_some());
+    }
+
+    #[test]
+    fn compare_reports_each_statement_with_an_impact_and_stops_at_a_refusal() {
+        let steps = [
+            Step {
+                statement: 0,
+                line: 1,
+                text: "ALTER TABLE orders ALTER a TYPE bigint",
+            },
+            Step {
+                statement: 1,
+                line: 2,
+                text: "SELECT 1",
+            },
+            Step {
+                statement: 2,
+                line: 3,
+                text: "CREATE INDEX CONCURRENTLY i ON orders (a)",
+            },
+            Step {
+                statement: 3,
+                line: 4,
+                text: "ALTER TABLE orders ADD b int",
+            },
+        ];
+        let p = [predicted("orders", Lock::AccessExclusive, true, false)];
+        let observed = vec![
+            Ok(vec![seen(Some(Lock::AccessExclusive), true, 0, None)]),
+            Ok(vec![]),
+            Err("cannot run inside a transaction block".to_owned()),
+            Ok(vec![]),
+        ];
+        let verdicts = compare(&steps, &p, observed);
+        assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+        assert_eq!(verdicts[0].verdict, Verdict::AsPredicted);
+        assert_eq!((verdicts[1].statement, verdicts[1].line), (2, 3));
+        assert!(matches!(&verdicts[1].verdict, Verdict::Refused(e) if e.contains("transaction")));
+        let wrong = compare(
+            &steps[..1],
+            &p,
+            vec![Ok(vec![seen(Some(Lock::AccessExclusive), false, 0, None)])],
+        );
+        assert!(
+            matches!(&wrong[0].verdict, Verdict::Differs(d) if d.contains("predicted ACCESS EXCLUSIVE, rewrite"))
+        );
     }
 
     #[test]
