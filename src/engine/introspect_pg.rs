@@ -24,10 +24,11 @@ mod acl;
 mod build;
 mod catalog;
 mod constraint_text;
+mod expr_text;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::PgConnection;
 
@@ -60,6 +61,10 @@ async fn part_relations(
         "attributes",
         catalog::attributes(&mut *c, version, &relations, &indexes).await
     )?;
+    cat.type_names = timed!(
+        "type_names",
+        catalog::type_names(&mut *c, &cat.attributes).await
+    )?;
     cat.sequence_owners = timed!(
         "sequence_owners",
         catalog::sequence_owners(&mut *c, &sequences).await
@@ -78,6 +83,10 @@ async fn part_deparsed(
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
     cat.indexes = timed!("indexes", catalog::indexes(&mut *c, version).await)?;
+    cat.index_texts = timed!(
+        "index_expressions",
+        index_expressions(&mut *c, &mut cat.indexes).await
+    )?;
     cat.constraints = timed!("constraints", catalog::constraints(&mut *c, version).await)?;
     cat.triggers = timed!("triggers", catalog::triggers(&mut *c).await)?;
     cat.policies = timed!("policies", catalog::policies(&mut *c).await)?;
@@ -130,18 +139,131 @@ async fn part_rest(
     Ok(())
 }
 
+/// Index expressions and predicates: printed from their trees where `expr_text` can (with
+/// the column names left open until [`constraint_definitions`] has them quoted), by the
+/// server otherwise. A constant number of queries: the names the trees use, and the
+/// server's text for the rest.
+async fn index_expressions(
+    c: &mut PgConnection,
+    indexes: &mut [catalog::Index],
+) -> Result<HashMap<i64, build::IndexText>, sqlx::Error> {
+    let parsed: Vec<_> = indexes
+        .iter()
+        .filter(|i| i.expression_tree.is_some() || i.predicate_tree.is_some())
+        .map(|i| {
+            (
+                i.oid,
+                i.expression_tree.as_deref().map(expr_text::parse),
+                i.predicate_tree.as_deref().map(expr_text::parse),
+            )
+        })
+        .collect();
+    let trees: Vec<&expr_text::Value<'_>> = parsed
+        .iter()
+        .flat_map(|(_, e, p)| [e, p])
+        .filter_map(|t| t.as_ref()?.as_ref())
+        .collect();
+    let (procs, operators, types) = expr_text::wanted(&trees);
+    let lookups = catalog::expression_lookups(&mut *c, &procs, &operators, &types).await?;
+    // None: left to the server; Some(None): no tree.
+    let print = |t: &Option<Option<expr_text::Value<'_>>>| match t {
+        None => Some(None),
+        Some(t) => expr_text::print(t.as_ref()?, &lookups).map(Some),
+    };
+    let mut out = HashMap::new();
+    let mut server = Vec::new();
+    for (oid, e, p) in &parsed {
+        match (print(e), print(p)) {
+            (Some(e), Some(p)) => {
+                out.insert(*oid, [e, p]);
+            }
+            _ => server.push(*oid),
+        }
+    }
+    drop(parsed);
+    server_index_expressions(c, indexes, &server).await?;
+    Ok(out)
+}
+
+/// Fills in the server's text of the given indexes' expressions and predicates.
+async fn server_index_expressions(
+    c: &mut PgConnection,
+    indexes: &mut [catalog::Index],
+    oids: &[i64],
+) -> Result<(), sqlx::Error> {
+    if oids.is_empty() {
+        return Ok(());
+    }
+    let texts: HashMap<i64, (Option<String>, Option<String>)> = catalog::index_expressions(c, oids)
+        .await?
+        .into_iter()
+        .map(|(oid, e, p)| (oid, (e, p)))
+        .collect();
+    for i in indexes {
+        if let Some((e, p)) = texts.get(&i.oid) {
+            i.expressions.clone_from(e);
+            i.predicate.clone_from(p);
+        }
+    }
+    Ok(())
+}
+
 /// Completes the definitions of primary keys, unique constraints and foreign keys from the
-/// rows read (see `constraint_text`): one query for the quoting of the names they use, and
-/// the server's text for any whose names were not read.
+/// rows read (see `constraint_text`), and the index expressions printed in Rust with their
+/// column names: one query for the quoting of the names they use, and the server's text for
+/// any whose names were not read.
 async fn constraint_definitions(
     c: &mut PgConnection,
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
-    let quoted: HashMap<String, String> =
-        catalog::quote_idents(&mut *c, &constraint_text::names(cat))
-            .await?
-            .into_iter()
-            .collect();
+    let columns: HashMap<(i64, i32), &str> = cat
+        .attributes
+        .iter()
+        .map(|a| ((a.rel, a.num), a.name.as_str()))
+        .collect();
+    let index_rel: HashMap<i64, i64> = cat.indexes.iter().map(|i| (i.oid, i.rel)).collect();
+    let mut names: HashSet<&str> = constraint_text::names(cat).into_iter().collect();
+    for (oid, texts) in &cat.index_texts {
+        let rel = index_rel.get(oid).copied().unwrap_or(0);
+        for piece in texts.iter().flatten().flatten() {
+            if let expr_text::Piece::Column(n) = piece
+                && let Some(name) = columns.get(&(rel, *n))
+            {
+                names.insert(name);
+            }
+        }
+    }
+    let names: Vec<&str> = names.into_iter().collect();
+    let quoted: HashMap<String, String> = catalog::quote_idents(&mut *c, &names)
+        .await?
+        .into_iter()
+        .collect();
+    let mut unprinted = Vec::new();
+    let printed: Vec<(usize, Option<[Option<String>; 2]>)> = cat
+        .indexes
+        .iter()
+        .enumerate()
+        .filter_map(|(n, i)| {
+            let texts = cat.index_texts.get(&i.oid)?;
+            let column = |num: i32| quoted.get(*columns.get(&(i.rel, num))?).cloned();
+            let join = |t: &Option<Vec<expr_text::Piece>>| match t {
+                None => Some(None),
+                Some(p) => expr_text::join(p, column).map(Some),
+            };
+            Some((n, join(&texts[0]).zip(join(&texts[1])).map(|(e, p)| [e, p])))
+        })
+        .collect();
+    drop(columns);
+    for (n, texts) in printed {
+        match texts {
+            Some([e, p]) => {
+                cat.indexes[n].expressions = e;
+                cat.indexes[n].predicate = p;
+            }
+            None => unprinted.push(cat.indexes[n].oid),
+        }
+    }
+    server_index_expressions(&mut *c, &mut cat.indexes, &unprinted).await?;
     let missing = constraint_text::fill(cat, &quoted);
     if !missing.is_empty() {
         let texts: HashMap<i64, String> = catalog::constraint_definitions(&mut *c, &missing)
@@ -211,9 +333,11 @@ pub(crate) async fn snapshot_parallel(
         (Ok(()), Ok(()), Ok(())) => {
             let mut cat = Catalog {
                 attributes: ca.attributes,
+                type_names: ca.type_names,
                 sequence_owners: ca.sequence_owners,
                 inherits: ca.inherits,
                 indexes: cb.indexes,
+                index_texts: cb.index_texts,
                 constraints: cb.constraints,
                 triggers: cb.triggers,
                 policies: cb.policies,

@@ -169,7 +169,7 @@ impl Diff {
 
 /// What a drift check reports: the differences between the latest recorded snapshot and the
 /// live schema, as [`Diff::human_lines`]. A snapshot recorded in an older format (see
-/// [`super::FORMAT`]) renders the same schema differently, so it is compared by what that
+/// [`super::format_of`]) renders the same schema differently, so it is compared by what that
 /// format held and by names only (tables, their columns, indexes and foreign keys, and the
 /// other objects), until the next change records a snapshot in the current format.
 pub fn drift_lines(recorded: &Schema, live: &Schema) -> Vec<String> {

@@ -7,7 +7,7 @@ mod render;
 
 pub use diff::{Diff, ObjectChange, PartChange, diff, drift_lines};
 pub use model::{
-    Column, Dialect, FORMAT, Object, ObjectKind, Schema, SnapshotOptions, Table, TableItem,
+    Column, Dialect, Object, ObjectKind, Schema, SnapshotOptions, Table, TableItem, format_of,
 };
 pub use render::{
     RenderedObject, ident as quote_ident, key as object_key, literal as quote_literal,

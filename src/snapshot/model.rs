@@ -11,11 +11,18 @@ use super::SnapshotError;
 /// (`postgres`, `mysql`, `sqlite`).
 pub use crate::sqltext::Engine as Dialect;
 
-/// The snapshot format this code writes. 1: until issue 17 (stored JSON without a `format`
-/// field); 2: every object kind of docs/engines.md, dependency order, catalog settings pinned.
-/// Snapshots of different formats render different DDL for the same schema, so their digests
-/// are compared by name only (see [`super::drift_lines`]).
-pub const FORMAT: u32 = 2;
+/// The snapshot format this code writes for a dialect. 1: until issue 17 (stored JSON without
+/// a `format` field); 2: every object kind of docs/engines.md, dependency order, catalog
+/// settings pinned; 3 (SQLite only): column types as declared (`text` where format 2 had the
+/// pragmas' upper-cased `TEXT`). Snapshots of different formats render different DDL for the
+/// same schema, so a drift check compares them by name only (see [`super::drift_lines`]).
+#[must_use]
+pub const fn format_of(dialect: Dialect) -> u32 {
+    match dialect {
+        Dialect::Sqlite => 3,
+        Dialect::Postgres | Dialect::Mysql => 2,
+    }
+}
 
 fn format_1() -> u32 {
     1
@@ -40,7 +47,7 @@ pub struct SnapshotOptions {
 pub struct Schema {
     /// Dialect of every definition inside.
     pub dialect: Dialect,
-    /// Snapshot format ([`FORMAT`] for new snapshots; 1 when the stored JSON has none).
+    /// Snapshot format ([`format_of`] for new snapshots; 1 when the stored JSON has none).
     #[serde(default = "format_1")]
     pub format: u32,
     /// Tables with their columns, constraints and indexes.
@@ -302,7 +309,7 @@ impl Schema {
     pub fn new(dialect: Dialect) -> Self {
         Self {
             dialect,
-            format: FORMAT,
+            format: format_of(dialect),
             tables: Vec::new(),
             objects: Vec::new(),
         }

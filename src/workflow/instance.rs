@@ -14,7 +14,7 @@ use crate::api::conditions::{find, reasons, set_condition, set_condition_unknown
 use crate::api::database_instance::{
     DatabaseInstance, DatabaseInstanceSpec, DatabaseInstanceStatus,
 };
-use crate::snapshot::{Schema, diff, render_objects};
+use crate::snapshot::{Schema, drift_lines};
 
 use super::status::{EventNote, EventType};
 
@@ -130,7 +130,8 @@ pub struct Drift {
 }
 
 /// Compares the live schema with the latest recorded after-snapshot (its canonical JSON and
-/// digest; `None` when no change recorded one yet). At most 50 difference lines.
+/// digest; `None` when no change recorded one yet), by [`drift_lines`]. At most 50
+/// difference lines.
 #[must_use]
 pub fn drift_between(recorded: Option<(&[u8], &str)>, live: &Schema) -> Drift {
     let live_digest = live.digest();
@@ -151,7 +152,9 @@ pub fn drift_between(recorded: Option<(&[u8], &str)>, live: &Schema) -> Drift {
         .and_then(|t| Schema::from_json(t).ok());
     let lines = match recorded {
         Some(recorded) => {
-            let mut lines = diff(&render_objects(&recorded), &render_objects(live)).human_lines();
+            // A snapshot of an older format renders the same schema differently: compared
+            // by names until a change records one in the current format.
+            let mut lines = drift_lines(&recorded, live);
             lines.truncate(50);
             lines
         }
@@ -452,5 +455,43 @@ mod tests {
         let note = transition(&before, &status).unwrap();
         assert_eq!(note.reason, reasons::DRIFT_CHECK_FAILED);
         assert!(matches!(note.type_, EventType::Warning));
+    }
+
+    fn sqlite_schema(format: u32, columns: &[(&str, &str)]) -> Schema {
+        let mut s = Schema::new(crate::snapshot::Dialect::Sqlite);
+        s.format = format;
+        let mut t = crate::snapshot::Table::new("", "notes");
+        for (name, ty) in columns {
+            t.columns.push(crate::snapshot::Column::new(*name, *ty));
+        }
+        s.tables.push(t);
+        s
+    }
+
+    fn drift_of(recorded: &Schema, live: &Schema) -> Vec<String> {
+        let json = recorded.canonical_json();
+        let digest = recorded.digest();
+        drift_between(Some((json.as_bytes(), &digest)), live)
+            .lines
+            .unwrap()
+    }
+
+    #[test]
+    fn a_sqlite_snapshot_of_format_2_is_compared_by_names_not_by_type_casing() {
+        // Format 2 kept the pragmas' upper-cased type names; format 3 keeps `text` as declared.
+        let recorded = sqlite_schema(2, &[("id", "INTEGER"), ("body", "TEXT")]);
+        let live = sqlite_schema(3, &[("id", "INTEGER"), ("body", "text")]);
+        assert_ne!(recorded.digest(), live.digest());
+        assert_eq!(drift_of(&recorded, &live), Vec::<String>::new());
+        // A real change still shows.
+        let dropped = sqlite_schema(3, &[("id", "INTEGER")]);
+        assert_eq!(
+            drift_of(&recorded, &dropped),
+            ["~ table notes: removed column \"body\""]
+        );
+        // Between snapshots of the same format the casing is a difference.
+        let same_format = sqlite_schema(3, &[("id", "INTEGER"), ("body", "TEXT")]);
+        assert!(!drift_of(&same_format, &live).is_empty());
+        assert_eq!(Schema::new(crate::snapshot::Dialect::Sqlite).format, 3);
     }
 }

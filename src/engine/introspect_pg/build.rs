@@ -11,6 +11,9 @@ use crate::snapshot::{
     Dialect, Object, ObjectKind, Schema, Table, object_key, quote_ident, quote_literal,
 };
 
+/// An index's expressions and predicate as printed in Rust, columns still to be named.
+pub(super) type IndexText = [Option<Vec<super::expr_text::Piece>>; 2];
+
 /// Every row a snapshot reads.
 #[derive(Debug, Default)]
 pub(super) struct Catalog {
@@ -21,6 +24,8 @@ pub(super) struct Catalog {
     pub sequence_owners: Vec<cat::Depend>,
     pub classes: Vec<cat::Class>,
     pub attributes: Vec<cat::Attribute>,
+    /// `format_type` of each (type, modifier) pair of `attributes`.
+    pub type_names: HashMap<(i64, i32), String>,
     pub attrdefs: Vec<(i64, i64, i32, String)>,
     pub inherits: Vec<(i64, i64, i32)>,
     pub types: Vec<cat::Type>,
@@ -30,6 +35,8 @@ pub(super) struct Catalog {
     pub opclasses: Vec<(i64, i64, String, bool)>,
     pub access_methods: Vec<(i64, String)>,
     pub indexes: Vec<cat::Index>,
+    /// Index expressions and predicates printed in Rust (see `super::index_expressions`).
+    pub index_texts: HashMap<i64, IndexText>,
     pub constraints: Vec<cat::Constraint>,
     pub sequences: Vec<cat::Sequence>,
     pub procs: Vec<cat::Proc>,
@@ -133,6 +140,14 @@ impl<'a> Ctx<'a> {
             keys: HashMap::new(),
             seq_owner,
         }
+    }
+
+    /// The column's type as `format_type` prints it.
+    fn type_name(&self, a: &cat::Attribute) -> &'a str {
+        self.cat
+            .type_names
+            .get(&(a.type_oid, a.type_mod))
+            .map_or("", String::as_str)
     }
 
     /// The user schema's name, or None for system schemas.

@@ -2,10 +2,36 @@
 //! (a join only with a catalog that is always small, such as `pg_namespace`), so no plan can
 //! depend on catalog statistics: the rows are joined in Rust by `super::build`. Read-only.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::PgConnection;
 
+/// Declares a row read by column position, in the order of its fields (which must be the
+/// order of the query's columns): the derived `FromRow` looks every value up by its name, a
+/// measurable share of decoding the tens of thousands of rows of a large catalog.
+macro_rules! by_position {
+    ($(#[$m:meta])* pub(super) struct $name:ident {
+        $($(#[$fm:meta])* pub $f:ident: $t:ty,)*
+    }) => {
+        $(#[$m])*
+        #[derive(Debug)]
+        pub(super) struct $name { $($(#[$fm])* pub $f: $t,)* }
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $name {
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                let mut i = 0_usize;
+                $( let $f = row.try_get(i)?; i += 1; )*
+                let _ = i;
+                Ok(Self { $($f),* })
+            }
+        }
+    };
+}
+
 mod code;
+mod expr;
 pub(super) use code::*;
+pub(super) use expr::*;
 
 /// Catalog oids (fixed in PostgreSQL's headers) used as `classid` / `classoid` values.
 pub(super) mod class {
@@ -104,9 +130,9 @@ pub(super) async fn extensions(
         .await
 }
 
+by_position! {
 /// A `pg_depend` row: `(classid, objid, objsubid)` depends on `(refclassid, refobjid,
 /// refobjsubid)`.
-#[derive(Debug, sqlx::FromRow)]
 pub(super) struct Depend {
     pub classid: i64,
     pub objid: i64,
@@ -114,6 +140,7 @@ pub(super) struct Depend {
     pub refobjid: i64,
     pub refobjsubid: i32,
     pub deptype: String,
+}
 }
 
 /// Dependencies between user objects: normal ones (for the load order), extension membership
@@ -145,9 +172,9 @@ pub(super) async fn sequence_owners(
     .await
 }
 
+by_position! {
 /// A relation: table, partitioned table, view, materialized view, composite type, sequence,
 /// index (for its name and options) or a TOAST table with options.
-#[derive(Debug, sqlx::FromRow)]
 pub(super) struct Class {
     pub oid: i64,
     pub namespace: i64,
@@ -168,6 +195,7 @@ pub(super) struct Class {
     pub bound: Option<String>,
     pub partition_key: Option<String>,
     pub view: Option<String>,
+}
 }
 
 pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Error> {
@@ -204,14 +232,14 @@ pub(super) async fn relation_kinds(
     .await
 }
 
+by_position! {
 /// A column (or composite type attribute, or index column).
-#[derive(Debug, sqlx::FromRow)]
 pub(super) struct Attribute {
     pub rel: i64,
     pub num: i32,
     pub name: String,
-    pub type_name: String,
     pub type_oid: i64,
+    pub type_mod: i32,
     pub not_null: bool,
     pub identity: String,
     pub generated: String,
@@ -222,6 +250,7 @@ pub(super) struct Attribute {
     pub compression: String,
     pub options: Option<Vec<String>>,
     pub acl: Option<Vec<String>>,
+}
 }
 
 /// The columns of `relations` (tables, views, composite types), and the columns of `indexes`
@@ -240,7 +269,7 @@ pub(super) async fn attributes(
     };
     let columns = format!(
         "attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
-           format_type(atttypid, atttypmod) AS type_name, atttypid::int8 AS type_oid, \
+           atttypid::int8 AS type_oid, atttypmod::int4 AS type_mod, \
            attnotnull AS not_null, attidentity::text AS identity, \
            attgenerated::text AS generated, attcollation::int8 AS collation, \
            attislocal AS is_local, COALESCE(attstattarget, -1)::int4 AS statistics, \
@@ -259,6 +288,28 @@ pub(super) async fn attributes(
         .bind(indexes)
         .fetch_all(c)
         .await
+}
+
+/// `format_type` of each distinct (type, modifier) pair of `attributes`: printed once per
+/// pair instead of once per column (tens of thousands of lookups on a large catalog).
+pub(super) async fn type_names(
+    c: &mut PgConnection,
+    attributes: &[Attribute],
+) -> Result<HashMap<(i64, i32), String>, sqlx::Error> {
+    let pairs: HashSet<(i64, i32)> = attributes
+        .iter()
+        .map(|a| (a.type_oid, a.type_mod))
+        .collect();
+    let (oids, mods): (Vec<i64>, Vec<i32>) = pairs.into_iter().unzip();
+    let rows: Vec<(i64, i32, String)> = sqlx::query_as(
+        "SELECT t::int8, m, format_type(t, m) \
+         FROM unnest($1::int8[]::oid[], $2::int4[]) AS u(t, m)",
+    )
+    .bind(&oids)
+    .bind(&mods)
+    .fetch_all(c)
+    .await?;
+    Ok(rows.into_iter().map(|(t, m, n)| ((t, m), n)).collect())
 }
 
 /// Column defaults and generation expressions: (oid, relation, column, expression). Given its
@@ -284,8 +335,8 @@ pub(super) async fn inherits(c: &mut PgConnection) -> Result<Vec<(i64, i64, i32)
         .await
 }
 
+by_position! {
 /// A type. Heavy columns are computed for domains only.
-#[derive(Debug, sqlx::FromRow)]
 pub(super) struct Type {
     pub oid: i64,
     pub namespace: i64,
@@ -302,6 +353,7 @@ pub(super) struct Type {
     pub default: Option<String>,
     pub collation: i64,
     pub base_oid: i64,
+}
 }
 
 pub(super) async fn types(c: &mut PgConnection) -> Result<Vec<Type>, sqlx::Error> {
@@ -405,7 +457,7 @@ pub(super) async fn access_methods(
         .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+by_position! {
 pub(super) struct Index {
     pub oid: i64,
     pub rel: i64,
@@ -418,8 +470,13 @@ pub(super) struct Index {
     pub collations: String,
     pub opclasses: String,
     pub options: String,
+    /// The stored trees (`indexprs`, `indpred`), printed by `super::expr_text`.
+    pub expression_tree: Option<String>,
+    pub predicate_tree: Option<String>,
+    /// Their text as `pg_get_expr` prints it: filled in after reading.
     pub expressions: Option<String>,
     pub predicate: Option<String>,
+}
 }
 
 pub(super) async fn indexes(c: &mut PgConnection, version: i32) -> Result<Vec<Index>, sqlx::Error> {
@@ -433,14 +490,14 @@ pub(super) async fn indexes(c: &mut PgConnection, version: i32) -> Result<Vec<In
            indisunique AS unique, {nnd} AS nulls_not_distinct, indisclustered AS clustered, \
            indisreplident AS replica_identity, indkey::text AS keys, \
            indcollation::text AS collations, indclass::text AS opclasses, \
-           indoption::text AS options, pg_get_expr(indexprs, indrelid) AS expressions, \
-           pg_get_expr(indpred, indrelid) AS predicate \
+           indoption::text AS options, indexprs::text AS expression_tree, \
+           indpred::text AS predicate_tree, NULL::text AS expressions, NULL::text AS predicate \
          FROM pg_index WHERE indexrelid >= 16384"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+by_position! {
 pub(super) struct Constraint {
     pub oid: i64,
     pub name: String,
@@ -460,6 +517,7 @@ pub(super) struct Constraint {
     pub on_delete: String,
     pub deferrable: bool,
     pub deferred: bool,
+}
 }
 
 /// Constraints declared on a table or domain itself (not inherited, not a partition's copy of

@@ -118,3 +118,120 @@ async fn cheaper_texts_are_the_servers_to_the_byte() {
         assert!(n > 0);
     }
 }
+
+/// Index shapes: those named `*_rs` are printed in Rust, `*_srv` left to the server.
+const INDEX_SHAPES: &str = r#"
+CREATE SCHEMA "Odd Schema";
+CREATE DOMAIN pos AS int CHECK (VALUE > 0);
+CREATE TYPE pair AS (x int, y int);
+CREATE FUNCTION sg_twice(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1 * 2';
+CREATE FUNCTION sg_eq(int, int) RETURNS bool IMMUTABLE LANGUAGE sql AS 'SELECT $1 = $2';
+CREATE OPERATOR public.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = sg_eq);
+CREATE TABLE "Odd Schema".ix (
+  "Id" int, "select" text, a int, b text, c varchar(20), d bool, e numeric, f timestamptz,
+  g jsonb, h int[], "x y" text, ch char(3), r int4range, dp pos, pr pair, "User" text
+);
+CREATE INDEX lower_rs ON "Odd Schema".ix (lower(b));
+CREATE INDEX lower_varchar_rs ON "Odd Schema".ix (lower(c));
+CREATE INDEX keyword_col_rs ON "Odd Schema".ix (upper("select"), a);
+CREATE INDEX plus_rs ON "Odd Schema".ix ((a + 1));
+CREATE INDEX negative_rs ON "Odd Schema".ix ((a * -1)) WHERE a > -5;
+CREATE INDEX several_rs ON "Odd Schema".ix (a, (a - 1), b, lower("User")) INCLUDE (c);
+CREATE INDEX partial_rs ON "Odd Schema".ix (a) WHERE a > 0;
+CREATE INDEX quote_rs ON "Odd Schema".ix (b) WHERE b = 'it''s ünï';
+CREATE INDEX empty_rs ON "Odd Schema".ix (b) WHERE b <> '';
+CREATE INDEX varchar_eq_rs ON "Odd Schema".ix (c) WHERE c = 'x';
+CREATE INDEX bool_col_rs ON "Odd Schema".ix (a) WHERE d;
+CREATE INDEX not_rs ON "Odd Schema".ix (a) WHERE NOT d;
+CREATE INDEX is_null_rs ON "Odd Schema".ix (a) WHERE b IS NULL;
+CREATE INDEX and_or_rs ON "Odd Schema".ix (a)
+  WHERE b IS NOT NULL AND a > 1 AND (d OR a < 10) AND "Id" >= 10;
+CREATE INDEX concat_op_rs ON "Odd Schema".ix ((b || 'x'), ("x y" || b));
+CREATE INDEX jsonb_rs ON "Odd Schema".ix ((g ->> 'k'));
+CREATE INDEX keyword_fn_rs ON "Odd Schema".ix ("left"(b, 3), substr(b, 1, 2), md5(b));
+CREATE INDEX bool_expr_rs ON "Odd Schema".ix ((lower(b) = 'x'));
+CREATE INDEX like_rs ON "Odd Schema".ix (a) WHERE b LIKE 'a%' AND b = "select";
+CREATE INDEX user_fn_rs ON "Odd Schema".ix (public.sg_twice(a));
+CREATE INDEX user_op_rs ON "Odd Schema".ix ((a OPERATOR(public.===) 1));
+CREATE INDEX explicit_cast_rs ON "Odd Schema".ix ((b::varchar));
+CREATE UNIQUE INDEX unique_partial_rs ON "Odd Schema".ix (lower(b) text_pattern_ops DESC) WHERE d;
+CREATE INDEX bool_const_rs ON "Odd Schema".ix (a) WHERE d = true OR d = false;
+CREATE INDEX boolean_test_srv ON "Odd Schema".ix (a) WHERE d IS TRUE;
+CREATE INDEX in_list_srv ON "Odd Schema".ix (a) WHERE a IN (1, 2);
+CREATE INDEX coalesce_srv ON "Odd Schema".ix (coalesce(a, 0));
+CREATE INDEX at_time_zone_srv ON "Odd Schema".ix (date_trunc('day', f AT TIME ZONE 'UTC'));
+CREATE INDEX int_cast_srv ON "Odd Schema".ix ((a::bigint));
+CREATE INDEX bpchar_srv ON "Odd Schema".ix (a) WHERE ch = 'ab';
+CREATE INDEX numeric_srv ON "Odd Schema".ix (a) WHERE e > 1.5;
+CREATE INDEX backslash_srv ON "Odd Schema".ix (a) WHERE b = 'back\slash';
+CREATE INDEX polymorphic_srv ON "Odd Schema".ix (a) WHERE r @> 5;
+CREATE INDEX variadic_srv ON "Odd Schema".ix ((num_nonnulls(a, b)));
+CREATE INDEX domain_srv ON "Odd Schema".ix (a) WHERE dp IS NULL;
+CREATE INDEX composite_srv ON "Odd Schema".ix (a) WHERE pr IS NULL;
+CREATE INDEX collated_column ON "Odd Schema".ix ((b COLLATE "C"));
+CREATE INDEX array_srv ON "Odd Schema".ix ((h[1]));
+CREATE TABLE parted (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10);
+CREATE INDEX parted_rs ON parted (lower(v)) WHERE k > 1;
+CREATE MATERIALIZED VIEW mv AS SELECT a, b FROM "Odd Schema".ix;
+CREATE INDEX mv_rs ON mv (lower(b)) WHERE a IS NOT NULL;
+"#;
+
+#[tokio::test]
+async fn index_expressions_printed_in_rust_are_the_servers_to_the_byte() {
+    let url = fresh_pg_database().unwrap();
+    psql(&url, INDEX_SHAPES).unwrap();
+    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let (version, _) = catalog::pin_settings(&mut c).await.unwrap();
+    let mut cat = Catalog::default();
+    part_relations(&mut c, version, &mut cat).await.unwrap();
+    part_deparsed(&mut c, version, &mut cat).await.unwrap();
+    part_rest(&mut c, version, SnapshotOptions::default(), &mut cat)
+        .await
+        .unwrap();
+    let in_rust: Vec<i64> = cat.index_texts.keys().copied().collect();
+    constraint_definitions(&mut c, &mut cat).await.unwrap();
+    let oids: Vec<i64> = cat.indexes.iter().map(|i| i.oid).collect();
+    let server: HashMap<i64, (Option<String>, Option<String>)> =
+        catalog::index_expressions(&mut c, &oids)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(o, e, p)| (o, (e, p)))
+            .collect();
+    let name = |oid: i64| {
+        cat.classes
+            .iter()
+            .find(|c| c.oid == oid)
+            .map_or_else(String::new, |c| c.name.clone())
+    };
+    let (mut rust_names, mut server_names) = (Vec::new(), Vec::new());
+    for i in &cat.indexes {
+        let n = name(i.oid);
+        assert_eq!(
+            (&i.expressions, &i.predicate),
+            (&server[&i.oid].0, &server[&i.oid].1),
+            "index {n}"
+        );
+        if i.expressions.is_some() || i.predicate.is_some() {
+            if in_rust.contains(&i.oid) {
+                rust_names.push(n);
+            } else {
+                server_names.push(n);
+            }
+        }
+    }
+    let wrong: Vec<&String> = rust_names
+        .iter()
+        // The partition's copy of its parent's index has the server's name.
+        .filter(|n| !n.ends_with("_rs") && *n != "parted_1_lower_idx")
+        .chain(server_names.iter().filter(|n| !n.ends_with("_srv")))
+        .collect();
+    assert!(wrong.is_empty(), "printed by the wrong side: {wrong:?}");
+    assert_eq!(rust_names.len(), 27, "{rust_names:?}");
+    assert_eq!(server_names.len(), 13, "{server_names:?}");
+}

@@ -251,7 +251,7 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
                 generated,
                 collation: column_collation(cx, a),
                 comment: comment.map(str::to_owned),
-                ..Column::new(a.name.clone(), a.type_name.clone())
+                ..Column::new(a.name.clone(), cx.type_name(a).to_owned())
             });
         } else {
             let (parent_not_null, parent_default) = parent_column

@@ -44,7 +44,7 @@ pub(super) fn types(cx: &Ctx<'_>, out: &mut Out) {
                     .into_iter()
                     .flatten()
                     .map(|a| {
-                        let mut s = format!("{} {}", q(&a.name), a.type_name);
+                        let mut s = format!("{} {}", q(&a.name), cx.type_name(a));
                         if let Some(c) = column_collation(cx, a) {
                             s.push_str(&format!(" COLLATE {c}"));
                         }
