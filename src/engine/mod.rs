@@ -1,6 +1,24 @@
 //! Database access through sqlx (PostgreSQL, MySQL/MariaDB, SQLite): connections, history table,
 //! locking, exactly-once execution and schema introspection. No kube.
 
+/// Declares a row type read from a PostgreSQL query by column name (what `#[derive(sqlx::
+/// FromRow)]` generates; written here so sqlx's proc-macro crate, which compiles a second copy
+/// of every database driver for the build host, is not needed).
+macro_rules! pg_row {
+    ($(#[$m:meta])* $vis:vis struct $name:ident {
+        $($(#[$fm:meta])* $fvis:vis $f:ident: $t:ty),* $(,)?
+    }) => {
+        $(#[$m])*
+        $vis struct $name { $($(#[$fm])* $fvis $f: $t,)* }
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $name {
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Self { $($f: row.try_get(stringify!($f))?,)* })
+            }
+        }
+    };
+}
+
 mod apply;
 mod cancel;
 mod change;

@@ -219,8 +219,8 @@ impl IndexBuild {
     }
 }
 
+pg_row! {
 /// One row of the probe's query: the session's `application_name` and its index build.
-#[derive(sqlx::FromRow)]
 struct PgSample {
     application_name: Option<String>,
     command: Option<String>,
@@ -231,6 +231,7 @@ struct PgSample {
     tuples_total: Option<i64>,
     lockers_done: Option<i64>,
     lockers_total: Option<i64>,
+}
 }
 
 /// A second session to the target database that reads progress views; connects on first use

@@ -97,13 +97,15 @@ pub(super) async fn set_settings(
     Ok(())
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(super) struct Namespace {
     pub oid: i64,
     pub name: String,
     pub owner: i64,
     pub acl: Option<Vec<String>>,
     pub acl_default: Option<Vec<String>>,
+}
 }
 
 pub(super) async fn namespaces(c: &mut PgConnection) -> Result<Vec<Namespace>, sqlx::Error> {
@@ -382,7 +384,8 @@ pub(super) async fn enum_labels(c: &mut PgConnection) -> Result<Vec<(i64, String
     .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(super) struct Range {
     pub oid: i64,
     pub subtype: String,
@@ -392,6 +395,7 @@ pub(super) struct Range {
     pub opclass: i64,
     pub canonical: String,
     pub diff: String,
+}
 }
 
 pub(super) async fn ranges(c: &mut PgConnection) -> Result<Vec<Range>, sqlx::Error> {
@@ -406,7 +410,8 @@ pub(super) async fn ranges(c: &mut PgConnection) -> Result<Vec<Range>, sqlx::Err
     .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(super) struct Collation {
     pub oid: i64,
     pub namespace: i64,
@@ -417,6 +422,7 @@ pub(super) struct Collation {
     pub ctype: Option<String>,
     pub locale: Option<String>,
     pub owner: i64,
+}
 }
 
 pub(super) async fn collations(
@@ -572,7 +578,8 @@ pub(super) async fn quote_idents(
         .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(super) struct Sequence {
     pub oid: i64,
     pub type_name: String,
@@ -582,6 +589,7 @@ pub(super) struct Sequence {
     pub min: i64,
     pub cache: i64,
     pub cycle: bool,
+}
 }
 
 pub(super) async fn sequences(c: &mut PgConnection) -> Result<Vec<Sequence>, sqlx::Error> {

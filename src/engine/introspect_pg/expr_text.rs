@@ -27,8 +27,9 @@ pub(super) enum Piece {
     Column(i32),
 }
 
+pg_row! {
 /// A function, as far as printing a call of it goes.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct ProcName {
     pub oid: i64,
     pub namespace: i64,
@@ -43,9 +44,11 @@ pub(super) struct ProcName {
     pub ambiguous: bool,
     pub kind: String,
 }
+}
 
+pg_row! {
 /// An operator, as far as printing it goes.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct OperatorName {
     pub oid: i64,
     pub namespace: i64,
@@ -55,6 +58,7 @@ pub(super) struct OperatorName {
     pub left_type: i64,
     pub right_type: i64,
     pub kind: String,
+}
 }
 
 /// What printing needs from the catalogs beyond the trees.

@@ -3,9 +3,10 @@
 
 use sqlx::PgConnection;
 
+pg_row! {
 /// A function, procedure or aggregate. `definition` is `pg_get_functiondef` (aggregates: the
 /// argument list).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(in super::super) struct Proc {
     pub oid: i64,
     pub namespace: i64,
@@ -17,6 +18,7 @@ pub(in super::super) struct Proc {
     pub owner: i64,
     pub acl: Option<Vec<String>>,
     pub acl_default: Option<Vec<String>>,
+}
 }
 
 /// Routines in user schemas, without extension members (`skip`).
@@ -41,7 +43,8 @@ pub(in super::super) async fn procs(
     .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(in super::super) struct Aggregate {
     pub oid: i64,
     pub kind: String,
@@ -64,6 +67,7 @@ pub(in super::super) struct Aggregate {
     pub moving_state_space: i32,
     pub initial: Option<String>,
     pub moving_initial: Option<String>,
+}
 }
 
 pub(in super::super) async fn aggregates(
@@ -104,7 +108,8 @@ pub(in super::super) async fn triggers(
     .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(in super::super) struct EventTrigger {
     pub oid: i64,
     pub name: String,
@@ -113,6 +118,7 @@ pub(in super::super) struct EventTrigger {
     pub function: String,
     pub enabled: String,
     pub tags: Option<Vec<String>>,
+}
 }
 
 pub(in super::super) async fn event_triggers(
@@ -127,7 +133,8 @@ pub(in super::super) async fn event_triggers(
     .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(in super::super) struct Policy {
     pub oid: i64,
     pub rel: i64,
@@ -137,6 +144,7 @@ pub(in super::super) struct Policy {
     pub roles: Vec<String>,
     pub using: Option<String>,
     pub check: Option<String>,
+}
 }
 
 pub(in super::super) async fn policies(c: &mut PgConnection) -> Result<Vec<Policy>, sqlx::Error> {
@@ -163,7 +171,8 @@ pub(in super::super) async fn rules(
     .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+pg_row! {
+#[derive(Debug)]
 pub(in super::super) struct Statistics {
     pub oid: i64,
     pub namespace: i64,
@@ -172,6 +181,7 @@ pub(in super::super) struct Statistics {
     pub target: i32,
     pub owner: i64,
     pub definition: String,
+}
 }
 
 pub(in super::super) async fn statistics(
