@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::PgConnection;
 
 /// Declares a row read by column position, in the order of its fields (which must be the
-/// order of the query's columns): the derived `FromRow` looks every value up by its name, a
+/// order of the query's columns): `pg_row!` looks every value up by its name, a
 /// measurable share of decoding the tens of thousands of rows of a large catalog.
 macro_rules! by_position {
     ($(#[$m:meta])* pub(super) struct $name:ident {
