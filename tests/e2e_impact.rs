@@ -9,20 +9,27 @@ mod e2e_support;
 
 use e2e_support::{Env, PgTarget, change};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_review_in_status_names_the_lock_the_rewrite_and_the_table_size() {
+/// The operator on a fresh PostgreSQL database loaded with `setup`, its base manifests applied
+/// (instance `pg`, project `x`) and the instance Ready.
+async fn ready_instance(setup: &str) -> (Env, PgTarget) {
     let env = Env::start().await.unwrap();
     let pg = PgTarget::fresh().unwrap();
-    pg.psql(
-        "CREATE TABLE orders (id bigint PRIMARY KEY, amount int);
-         INSERT INTO orders SELECT g, g FROM generate_series(1, 50000) g;
-         ANALYZE orders;",
-    )
-    .unwrap();
+    pg.psql(setup).unwrap();
     env.apply(&pg.base_manifests("x")).await.unwrap();
     env.wait("databaseinstance/pg", "condition=Ready")
         .await
         .unwrap();
+    (env, pg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_review_in_status_names_the_lock_the_rewrite_and_the_table_size() {
+    let (env, pg) = ready_instance(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, amount int);
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 50000) g;
+         ANALYZE orders;",
+    )
+    .await;
     env.apply(&change(
         "widen",
         "1",
@@ -68,18 +75,12 @@ async fn the_review_in_status_names_the_lock_the_rewrite_and_the_table_size() {
 /// one message) names its second statement while that one builds an index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_long_index_build_reports_its_progress_in_status_until_it_ends() {
-    let env = Env::start().await.unwrap();
-    let pg = PgTarget::fresh().unwrap();
-    pg.psql(
+    let (env, pg) = ready_instance(
         "CREATE TABLE events (id int, k text);
          INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 3000000) g;
          ANALYZE events;",
     )
-    .unwrap();
-    env.apply(&pg.base_manifests("x")).await.unwrap();
-    env.wait("databaseinstance/pg", "condition=Ready")
-        .await
-        .unwrap();
+    .await;
     // The expression makes the table scan, the phase that reports blocks, take seconds.
     let seen = progress_of(
         &env,
@@ -371,18 +372,12 @@ async fn a_project_verifies_the_prediction_on_non_production_instances_only() {
 /// estimate is over the limit is reported, and nothing is executed by the review.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_operator_dry_runs_dml_and_estimates_affected_rows() {
-    let env = Env::start().await.unwrap();
-    let pg = PgTarget::fresh().unwrap();
-    pg.psql(
+    let (env, pg) = ready_instance(
         "CREATE TABLE orders (id bigint PRIMARY KEY, amount int);
          INSERT INTO orders SELECT g, g FROM generate_series(1, 20000) g;
          ANALYZE orders;",
     )
-    .unwrap();
-    env.apply(&pg.base_manifests("x")).await.unwrap();
-    env.wait("databaseinstance/pg", "condition=Ready")
-        .await
-        .unwrap();
+    .await;
     env.apply(&change(
         "fixup",
         "1",
