@@ -46,12 +46,9 @@ CREATE TABLE defaults (
 );
 "#;
 
-/// Loads `sql` into a fresh database and checks every definition; returns how many were
-/// rebuilt in Rust and which kinds.
-async fn rebuilt_equal_servers(sql: &str) -> (usize, Vec<String>) {
-    let url = fresh_pg_database().unwrap();
-    psql(&url, sql).unwrap();
-    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+/// A connection to `url` in the snapshot's read-only transaction, and the catalog read in it.
+async fn read_catalog(url: &str) -> (sqlx::PgConnection, Catalog) {
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
     sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut c)
         .await
@@ -63,6 +60,15 @@ async fn rebuilt_equal_servers(sql: &str) -> (usize, Vec<String>) {
     part_rest(&mut c, version, SnapshotOptions::default(), &mut cat)
         .await
         .unwrap();
+    (c, cat)
+}
+
+/// Loads `sql` into a fresh database and checks every definition; returns how many were
+/// rebuilt in Rust and which kinds.
+async fn rebuilt_equal_servers(sql: &str) -> (usize, Vec<String>) {
+    let url = fresh_pg_database().unwrap();
+    psql(&url, sql).unwrap();
+    let (mut c, mut cat) = read_catalog(&url).await;
     let to_build: Vec<(String, String)> = cat
         .constraints
         .iter()
@@ -181,18 +187,7 @@ CREATE INDEX mv_rs ON mv (lower(b)) WHERE a IS NOT NULL;
 async fn index_expressions_printed_in_rust_are_the_servers_to_the_byte() {
     let url = fresh_pg_database().unwrap();
     psql(&url, INDEX_SHAPES).unwrap();
-    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let (version, _) = catalog::pin_settings(&mut c).await.unwrap();
-    let mut cat = Catalog::default();
-    part_relations(&mut c, version, &mut cat).await.unwrap();
-    part_deparsed(&mut c, version, &mut cat).await.unwrap();
-    part_rest(&mut c, version, SnapshotOptions::default(), &mut cat)
-        .await
-        .unwrap();
+    let (mut c, mut cat) = read_catalog(&url).await;
     let in_rust: Vec<i64> = cat.index_texts.keys().copied().collect();
     constraint_definitions(&mut c, &mut cat).await.unwrap();
     let oids: Vec<i64> = cat.indexes.iter().map(|i| i.oid).collect();
