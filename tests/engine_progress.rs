@@ -16,17 +16,7 @@ use schemagate::engine::{
 use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, sqlite_file};
 
 fn change(sql: &str, mode: TransactionMode) -> Change {
-    Change {
-        uid: format!("uid-{mode:?}"),
-        namespace: "shop".into(),
-        name: "progress".into(),
-        version: "1".into(),
-        sql: sql.into(),
-        approved_by: None,
-        author: None,
-        operator: "test".into(),
-        transaction_mode: mode,
-    }
+    schemagate_testkit::engine_change(&format!("uid-{mode:?}"), sql, mode)
 }
 
 /// Runs `sql` (three statements, the second slow) and returns every distinct statement the

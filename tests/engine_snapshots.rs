@@ -22,17 +22,7 @@ fn cfg(url: &str) -> ConnectionConfig {
 }
 
 fn change(uid: &str, sql: &str, mode: TransactionMode) -> Change {
-    Change {
-        uid: uid.into(),
-        namespace: "shop".into(),
-        name: uid.into(),
-        version: "1".into(),
-        sql: sql.into(),
-        approved_by: None,
-        author: None,
-        operator: "test".into(),
-        transaction_mode: mode,
-    }
+    schemagate_testkit::engine_change(uid, sql, mode)
 }
 
 fn quick() -> ExecOptions {

@@ -235,6 +235,25 @@ pub fn sqlite_file() -> Result<SqliteFile> {
     Ok(SqliteFile { _dir: dir, path })
 }
 
+/// An unapproved change of namespace `shop` named `uid`, version 1, for the engine tests.
+pub fn engine_change(
+    uid: &str,
+    sql: &str,
+    mode: schemagate::engine::TransactionMode,
+) -> schemagate::engine::Change {
+    schemagate::engine::Change {
+        uid: uid.into(),
+        namespace: "shop".into(),
+        name: uid.into(),
+        version: "1".into(),
+        sql: sql.into(),
+        approved_by: None,
+        author: None,
+        operator: "test".into(),
+        transaction_mode: mode,
+    }
+}
+
 /// Runs `sql` on the database at `url` through schemagate's executor, as change `uid` at
 /// `version` (so a history row is written, as the operator would), and panics unless it was
 /// applied. For tests that load a schema the way a change does.
