@@ -110,6 +110,10 @@ pub struct Payload {
     /// Whether a comment is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
+    /// `naming.identifier-no-keyword`: only reserved words, not every keyword (schemagate's
+    /// presets set it; Bytebase has no such option and flags every keyword).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_only: Option<bool>,
 }
 
 impl Payload {
@@ -119,6 +123,7 @@ impl Payload {
         self.number = top.number.or(self.number);
         self.list = top.list.or(self.list);
         self.required = top.required.or(self.required);
+        self.reserved_only = top.reserved_only.or(self.reserved_only);
         self
     }
 }

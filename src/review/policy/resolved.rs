@@ -20,7 +20,7 @@ impl Policy {
                     L::W => RuleLevel::Warning,
                     L::O => RuleLevel::Disabled,
                 };
-                Active::new(info.id, level, None)
+                Active::new(info.id, level, preset_payload(self.base, info.id))
             })
             .collect();
         // Generic settings first, then engine-specific ones, so the latter win.
@@ -64,6 +64,17 @@ impl Policy {
             change_type: self.change_type,
         }
     }
+}
+
+/// What schemagate's presets set beyond the catalogue's default payloads. Bytebase flags every
+/// MySQL keyword as an identifier (`name`, `status`, `type`, `comment` included); the presets
+/// ask for reserved words only, which need quoting everywhere. A policy that configures the rule
+/// itself gets Bytebase's behaviour unless it sets `reservedOnly`.
+fn preset_payload(base: Base, rule: RuleId) -> Option<Payload> {
+    (rule == RuleId::NamingIdentifierNoKeyword && base != Base::Empty).then(|| Payload {
+        reserved_only: Some(true),
+        ..Payload::default()
+    })
 }
 
 /// A rule that runs, with its level and effective payload.

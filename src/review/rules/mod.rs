@@ -16,6 +16,7 @@ mod emit;
 mod extract;
 mod facts;
 mod index;
+mod mysql_keywords;
 mod naming;
 mod schema;
 mod script_end;

@@ -110,12 +110,13 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 &folded_name(ctx.engine, &ct.name),
                 &[],
             );
-            keyword(ctx, em, &show(&ct.name));
+            keyword(ctx, em, &crate::review::catalog::last_name(&ct.name));
         }
         Statement::RenameTable(renames) => {
             for r in renames {
                 let name = folded_name(ctx.engine, &r.new_name);
                 named(em, RuleId::NamingTable, "Table", &name, &[]);
+                keyword(ctx, em, &crate::review::catalog::last_name(&r.new_name));
             }
         }
         Statement::AlterIndex {
@@ -139,6 +140,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                             &folded_name(ctx.engine, n),
                             &[],
                         );
+                        keyword(ctx, em, &crate::review::catalog::last_name(n));
                     }
                     AlterTableOperation::RenameColumn {
                         new_column_name, ..
@@ -150,6 +152,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                             &folded(ctx.engine, new_column_name),
                             &[],
                         );
+                        keyword(ctx, em, &new_column_name.value);
                     }
                     AlterTableOperation::RenameConstraint { old_name, new_name } => {
                         if let Some(t) = ctx.state.catalog.table(&at.name) {
@@ -180,7 +183,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             &folded(ctx.engine, c.name),
             &[],
         );
-        keyword(ctx, em, &c.name.value);
+        em.located(c.name.span, |em| keyword(ctx, em, &c.name.value));
         if c.has(crate::review::catalog::is_auto_increment) {
             named(
                 em,
@@ -198,6 +201,9 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         em.pos = em.at(s.span);
         let table = show(s.table);
         let name = s.name.clone().unwrap_or_default();
+        if !name.is_empty() && !matches!(s.kind, IndexKind::Primary) {
+            keyword(ctx, em, &name);
+        }
         let columns = s.columns.join("_");
         let vars = [("table", table.as_str()), ("column_list", columns.as_str())];
         match s.kind {
@@ -363,10 +369,26 @@ const MYSQL_RESERVED: &[&str] = &[
     "WRITE",
 ];
 
+/// `naming.identifier-no-keyword` (MySQL): `name` is an identifier the statement creates or
+/// renames to (its last part). Reserved words are always reported; other keywords unless the
+/// payload says `reservedOnly`.
 fn keyword(ctx: &Ctx<'_>, em: &mut Emitter<'_>, name: &str) {
-    if ctx.mysql() && MYSQL_RESERVED.contains(&name.to_ascii_uppercase().as_str()) {
+    if !ctx.mysql() {
+        return;
+    }
+    let Some(active) = em.on(RuleId::NamingIdentifierNoKeyword) else {
+        return;
+    };
+    let reserved_only = active.payload.reserved_only.unwrap_or(false);
+    let upper = name.to_ascii_uppercase();
+    let reserved = MYSQL_RESERVED.contains(&upper.as_str());
+    if reserved {
         em.emit(RuleId::NamingIdentifierNoKeyword, || {
             format!("Identifier \"{name}\" is a reserved keyword")
+        });
+    } else if !reserved_only && super::mysql_keywords::is_keyword(&upper) {
+        em.emit(RuleId::NamingIdentifierNoKeyword, || {
+            format!("Identifier \"{name}\" is a keyword and should be avoided")
         });
     }
 }

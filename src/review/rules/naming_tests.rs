@@ -250,6 +250,42 @@ fn auto_increment_and_keywords() {
         ),
         0
     );
+    // Configured without a payload, as Bytebase configures it: every keyword, on the last part
+    // of a qualified name, and on renames and index names too.
+    let r = "naming.identifier-no-keyword";
+    assert_eq!(
+        hits(MY, r, "CREATE TABLE t (`status` int, name int, id int)"),
+        2
+    );
+    assert_eq!(hits(MY, r, "CREATE TABLE `test`.`interval` (id int)"), 1);
+    assert_eq!(hits(MY, r, "ALTER TABLE t RENAME COLUMN a TO execute"), 1);
+    assert_eq!(hits(MY, r, "ALTER TABLE t RENAME TO `status`"), 1);
+    assert_eq!(hits(MY, r, "CREATE INDEX `type` ON t (a)"), 1);
+    assert_eq!(hits(MY, r, "CREATE TABLE master_server_id (id int)"), 0);
+}
+
+#[test]
+fn presets_report_only_reserved_words_as_identifiers() {
+    let findings = |sql: &str| {
+        crate::review::review(
+            sql,
+            MY,
+            &crate::review::Policy::preset("default").unwrap(),
+            None,
+        )
+        .findings
+        .into_iter()
+        .filter(|f| f.rule == "naming.identifier-no-keyword")
+        .count()
+    };
+    assert_eq!(
+        findings("CREATE TABLE t (id int PRIMARY KEY, `status` int, name int)"),
+        0
+    );
+    assert_eq!(
+        findings("CREATE TABLE t (id int PRIMARY KEY, `order` int)"),
+        1
+    );
 }
 
 #[test]

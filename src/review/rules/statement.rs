@@ -395,13 +395,13 @@ fn alter_table(ctx: &Ctx<'_>, at: &sqlparser::ast::AlterTable, em: &mut Emitter<
             _ => {}
         }
     }
-    if !new_table {
-        for spec in ctx.indexes {
-            if spec.kind == IndexKind::Foreign && spec.on_existing && !spec.not_valid {
-                em.emit(RuleId::StatementAddForeignKeyNotValid, || {
-                    format!("Add the foreign key on \"{table}\" as NOT VALID, then VALIDATE it")
-                });
-            }
+    // Also on a table this script created, as Bytebase does: the referenced table is locked
+    // while the rows are checked, and it may be an existing, busy one.
+    for spec in ctx.indexes {
+        if spec.kind == IndexKind::Foreign && spec.on_existing && !spec.not_valid {
+            em.emit(RuleId::StatementAddForeignKeyNotValid, || {
+                format!("Add the foreign key on \"{table}\" as NOT VALID, then VALIDATE it")
+            });
         }
     }
     if !algorithm {

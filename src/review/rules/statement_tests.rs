@@ -394,6 +394,16 @@ fn postgres_online_ddl() {
     assert_eq!(
         hits(
             PG,
+            "statement.add-foreign-key-not-valid",
+            "CREATE TABLE t (id int PRIMARY KEY, u int); \
+             ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES u(id)"
+        ),
+        1,
+        "the referenced table is locked while rows are checked, as Bytebase reports it"
+    );
+    assert_eq!(
+        hits(
+            PG,
             "statement.disallow-add-not-null",
             "ALTER TABLE t ALTER COLUMN a SET NOT NULL"
         ),
