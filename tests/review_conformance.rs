@@ -249,6 +249,35 @@ const CASES: &[Case] = &[
         "ALTER TABLE book RENAME CONSTRAINT book_pk TO pk_book",
         &[1],
     ),
+    // Keywords as identifiers: every MySQL keyword, reserved or not, at the column's line;
+    // `reservedOnly` (what schemagate's presets set) keeps the reserved ones.
+    c(
+        MY,
+        "naming.identifier-no-keyword",
+        "CREATE TABLE shelf (\n  id int,\n  `status` int,\n  name varchar(10)\n)",
+        &[3, 4],
+    ),
+    p(
+        MY,
+        "naming.identifier-no-keyword",
+        r#"{"reservedOnly": true}"#,
+        "CREATE TABLE shelf (\n  id int,\n  `status` int,\n  `interval` int\n)",
+        &[4],
+    ),
+    c(
+        MY,
+        "naming.identifier-no-keyword",
+        "ALTER TABLE book RENAME COLUMN author TO `comment`",
+        &[1],
+    ),
+    // A foreign key added with validation, even to a table the script created.
+    c(
+        PG,
+        "statement.add-foreign-key-not-valid",
+        "CREATE TABLE shelf (id int PRIMARY KEY, book_id int);\n\
+         ALTER TABLE shelf ADD CONSTRAINT shelf_book FOREIGN KEY (book_id) REFERENCES book (id);",
+        &[2],
+    ),
     // Format and length are two findings.
     c(
         MY,
