@@ -176,13 +176,15 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         _ => {}
     }
     for c in ctx.columns {
-        named(
-            em,
-            RuleId::NamingColumn,
-            "Column",
-            &folded(ctx.engine, c.name),
-            &[],
-        );
+        em.located(c.name.span, |em| {
+            named(
+                em,
+                RuleId::NamingColumn,
+                "Column",
+                &folded(ctx.engine, c.name),
+                &[],
+            );
+        });
         em.located(c.name.span, |em| keyword(ctx, em, &c.name.value));
         if c.has(crate::review::catalog::is_auto_increment) {
             named(

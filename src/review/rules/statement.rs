@@ -19,7 +19,8 @@ struct Scan {
     /// Where each `SELECT *` starts.
     select_star: Vec<sqlparser::tokenizer::Span>,
     select_without_where: bool,
-    leading_wildcard: Vec<String>,
+    /// Each leading-wildcard pattern and where it is.
+    leading_wildcard: Vec<(String, sqlparser::tokenizer::Span)>,
     equal_null: bool,
     max_in_list: usize,
     max_or_chain: usize,
@@ -72,7 +73,7 @@ impl Visitor for Scan {
                     && let Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) = &v.value
                     && s.starts_with('%')
                 {
-                    self.leading_wildcard.push(s.clone());
+                    self.leading_wildcard.push((s.clone(), v.span));
                 }
             }
             Expr::BinaryOp { left, op, right } => {
@@ -304,8 +305,13 @@ fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     } else {
         &scan.leading_wildcard[..]
     };
-    for p in patterns {
-        em.emit(RuleId::StatementWhereNoLeadingWildcardLike, || {
+    for (p, span) in patterns {
+        let span = if ctx.pg() {
+            sqlparser::tokenizer::Span::empty()
+        } else {
+            *span
+        };
+        em.emit_span(RuleId::StatementWhereNoLeadingWildcardLike, span, || {
             format!("LIKE '{p}' has a leading wildcard, which cannot use an index")
         });
     }
