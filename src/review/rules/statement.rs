@@ -18,7 +18,8 @@ use crate::review::{ChangeType, Engine};
 struct Scan {
     /// Where each `SELECT *` starts.
     select_star: Vec<sqlparser::tokenizer::Span>,
-    select_without_where: bool,
+    /// Where the first `SELECT … FROM` without a `WHERE` starts.
+    select_without_where: Option<sqlparser::tokenizer::Span>,
     /// Each leading-wildcard pattern and where it is.
     leading_wildcard: Vec<(String, sqlparser::tokenizer::Span)>,
     equal_null: bool,
@@ -56,7 +57,8 @@ impl Visitor for Scan {
             self.select_star.push(select.select_token.0.span);
         }
         if !select.from.is_empty() && select.selection.is_none() {
-            self.select_without_where = true;
+            self.select_without_where
+                .get_or_insert(select.select_token.0.span);
         }
         ControlFlow::Continue(())
     }
@@ -294,8 +296,14 @@ fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             "SELECT * is not allowed; list the columns".to_owned()
         });
     }
-    if scan.select_without_where {
-        em.emit(RuleId::StatementWhereRequireSelect, || {
+    if let Some(span) = scan.select_without_where {
+        // MySQL: at the (sub)query that lacks it, as Bytebase reports it.
+        let span = if ctx.pg() {
+            sqlparser::tokenizer::Span::empty()
+        } else {
+            span
+        };
+        em.emit_span(RuleId::StatementWhereRequireSelect, span, || {
             "SELECT requires a WHERE clause".to_owned()
         });
     }

@@ -82,23 +82,28 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     if let Some(rule) = em.on(RuleId::SystemFunctionDisallowedList) {
         let mut calls = Calls(Vec::new());
         let _ = ctx.stmt.visit(&mut calls);
-        for f in calls.0.iter().filter(|f| rule.in_list(f)) {
-            em.emit(RuleId::SystemFunctionDisallowedList, || {
+        for (f, span) in calls.0.iter().filter(|(f, _)| rule.in_list(f)) {
+            em.emit_span(RuleId::SystemFunctionDisallowedList, *span, || {
                 format!("Function {f}() is not allowed")
             });
         }
     }
 }
 
-struct Calls(Vec<String>);
+/// Each function called, once, with where its first call starts.
+struct Calls(Vec<(String, sqlparser::tokenizer::Span)>);
 
 impl Visitor for Calls {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
         if let Expr::Function(f) = e {
             let name = show(&f.name).to_ascii_uppercase();
-            if !self.0.contains(&name) {
-                self.0.push(name);
+            if !self.0.iter().any(|(n, _)| *n == name) {
+                let span = f.name.0.first().map_or_else(
+                    sqlparser::tokenizer::Span::empty,
+                    sqlparser::ast::Spanned::span,
+                );
+                self.0.push((name, span));
             }
         }
         ControlFlow::Continue(())

@@ -389,7 +389,8 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                     .any(|x| same(&x.columns) && x.unique == unique(s.kind))
             });
         if dup_in_stmt || dup_in_script || dup_in_catalog {
-            em.emit(RuleId::TableNoDuplicateIndex, || {
+            // At the index that repeats another.
+            em.emit_span(RuleId::TableNoDuplicateIndex, s.span, || {
                 format!(
                     "Table \"{}\" already has an index on ({})",
                     show(s.table),
