@@ -46,6 +46,28 @@ pub(crate) fn table_options(ct: &CreateTable) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the table option `key` (as `table_options` names it) is written, if the parser kept it.
+fn option_span(ct: &CreateTable, key: &str) -> sqlparser::tokenizer::Span {
+    let opts = match &ct.table_options {
+        CreateTableOptions::Plain(o)
+        | CreateTableOptions::With(o)
+        | CreateTableOptions::Options(o) => o,
+        _ => return sqlparser::tokenizer::Span::empty(),
+    };
+    opts.iter()
+        .find_map(|o| match o {
+            SqlOption::KeyValue { key: k, .. } if k.to_string().eq_ignore_ascii_case(key) => {
+                Some(sqlparser::ast::Spanned::span(k))
+            }
+            // The parser gives `ENGINE` itself no position; its value has one.
+            SqlOption::NamedParenthesizedList(l) if l.key.value.eq_ignore_ascii_case(key) => {
+                Some(l.name.as_ref().map_or(l.key.span, |n| n.span))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(sqlparser::tokenizer::Span::empty)
+}
+
 fn option<'a>(opts: &'a [(String, String)], key: &str) -> Option<&'a str> {
     opts.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
@@ -226,9 +248,12 @@ fn create_table(ctx: &Ctx<'_>, ct: &CreateTable, em: &mut Emitter<'_>) {
         && let Some(engine) = option(&opts, "ENGINE")
         && !engine.eq_ignore_ascii_case("innodb")
     {
-        em.emit(RuleId::EngineMysqlUseInnodb, || {
-            format!("\"{name}\" uses engine {engine}; InnoDB is required")
-        });
+        // At the ENGINE option, as Bytebase reports it.
+        em.emit_span(
+            RuleId::EngineMysqlUseInnodb,
+            option_span(ct, "ENGINE"),
+            || format!("\"{name}\" uses engine {engine}; InnoDB is required"),
+        );
     }
     if ctx.mysql()
         && let Some(rule) = em.on(RuleId::TableComment)
