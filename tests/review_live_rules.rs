@@ -235,3 +235,71 @@ fn mariadb_live_rules_cap_by_limit_and_need_the_backup_database() {
         "3000"
     );
 }
+
+/// A migration that adds a column and fills it, or creates a table and seeds it: the live
+/// database does not have the column or the table until the change runs, so those DML
+/// statements are not explained there (they would fail as "does not exist" and block a valid
+/// change). They are listed as not evaluated; a DML statement on a table the script does not
+/// touch is still dry-run, on both engines.
+#[test]
+fn dml_on_tables_the_script_changes_is_not_dry_run_against_the_old_schema() {
+    let script = "ALTER TABLE accounts ADD COLUMN tier int;\n\
+                  UPDATE accounts SET tier = 1 WHERE id > 0;\n\
+                  CREATE TABLE seeded (id int PRIMARY KEY);\n\
+                  INSERT INTO seeded SELECT id FROM accounts WHERE id < 3;\n\
+                  UPDATE missing SET tier = 2 WHERE id = 1;\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("change.sql");
+    std::fs::write(&file, script).unwrap();
+    let file = file.to_str().unwrap();
+    let reasons = |doc: &Value| -> Vec<String> {
+        doc["files"][0]["notEvaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}: {}",
+                    n["rule"].as_str().unwrap(),
+                    n["reason"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+
+    let pg = fresh_pg_database().unwrap();
+    psql(
+        &pg,
+        "CREATE TABLE accounts (id int PRIMARY KEY, region text)",
+    )
+    .unwrap();
+    let my = fresh_mysql_database().unwrap();
+    let db = my.rsplit('/').next().unwrap().to_owned();
+    mariadb(
+        &my,
+        Some(&db),
+        "CREATE TABLE accounts (id INT PRIMARY KEY, region VARCHAR(10)) ENGINE=InnoDB",
+    )
+    .unwrap();
+    for (engine, url) in [("postgres", &pg), ("mysql", &my)] {
+        let (_, doc) = review_json(&["--engine", engine, "--preset", "strict", "--url", url, file]);
+        assert_eq!(
+            live_findings(&doc),
+            [finding("statement.dml-dry-run", 5, "error")],
+            "{engine}: {doc:#}"
+        );
+        let reasons = reasons(&doc);
+        assert!(
+            reasons.iter().any(|r| r.starts_with(
+                "statement.dml-dry-run: 2 DML statement(s) on tables that earlier statements"
+            )),
+            "{engine}: {reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(
+                |r| r.starts_with("statement.affected-row-limit: 1 DML statement(s) on tables")
+            ),
+            "{engine}: {reasons:?}"
+        );
+    }
+}

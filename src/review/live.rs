@@ -100,6 +100,12 @@ pub struct Plan {
     pub backup: bool,
     /// DML statements beyond [`MAX_EXPLAINS`].
     pub unexplained: usize,
+    /// DML statements on tables an earlier statement of the script creates, alters, renames
+    /// or drops: the live database does not have those changes yet, so an EXPLAIN there
+    /// would fail (`column "c" does not exist`) or plan the wrong table.
+    pub on_changed_tables: usize,
+    /// Of those, the UPDATE and DELETE statements (what `statement.affected-row-limit` judges).
+    pub on_changed_counting: usize,
     /// The live rules that have something to judge.
     pub rules: Vec<RuleId>,
 }
@@ -202,6 +208,8 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
         return plan;
     }
     let mut setup: Vec<String> = Vec::new();
+    // Tables (last name, lower case) that earlier statements create or change.
+    let mut changed: Vec<String> = Vec::new();
     for raw in split::split(sql, engine) {
         let text = crate::sqltext::guard::expand_executable_comments(engine, raw.text);
         let Ok(statements) = parse::parse(engine, &text) else {
@@ -220,6 +228,20 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
                 continue;
             }
             let (is_dml, counts_rows, limit) = dml(stmt);
+            if is_dml && (needs.dry_run || (needs.row_limit && counts_rows)) {
+                let uses_changed = !changed.is_empty()
+                    && relations(stmt)
+                        .iter()
+                        .any(|r| changed.iter().any(|c| c == r));
+                if uses_changed {
+                    plan.on_changed_tables += 1;
+                    plan.on_changed_counting += usize::from(counts_rows);
+                    continue;
+                }
+            }
+            if !is_dml {
+                changed.extend(changed_tables(stmt));
+            }
             if is_dml {
                 if needs.dry_run || (needs.row_limit && counts_rows) {
                     if plan.explains.len() < MAX_EXPLAINS {
@@ -348,20 +370,28 @@ pub fn apply(report: &mut Report, plan: &Plan, answers: &Answers, policy: &Polic
             format!("A prior backup needs the {what} \"{BACKUP_LOCATION}\", which does not exist"),
         );
     }
-    if plan.unexplained > 0 {
-        for rule in [
+    let beyond = format!("DML statement(s) after the first {MAX_EXPLAINS} were not explained");
+    let changed = "DML statement(s) on tables that earlier statements of the script create or \
+                   change were not explained: the live database does not have those changes yet";
+    for (rule, count, reason) in [
+        (RuleId::StatementDmlDryRun, plan.unexplained, beyond.clone()),
+        (RuleId::StatementAffectedRowLimit, plan.unexplained, beyond),
+        (
             RuleId::StatementDmlDryRun,
+            plan.on_changed_tables,
+            changed.to_owned(),
+        ),
+        (
             RuleId::StatementAffectedRowLimit,
-        ] {
-            if plan.rules.contains(&rule) {
-                report.not_evaluated.push(NotEvaluated {
-                    rule: rule.info().name.to_owned(),
-                    reason: format!(
-                        "{} DML statement(s) after the first {MAX_EXPLAINS} were not explained",
-                        plan.unexplained
-                    ),
-                });
-            }
+            plan.on_changed_counting,
+            changed.to_owned(),
+        ),
+    ] {
+        if count > 0 && plan.rules.contains(&rule) {
+            report.not_evaluated.push(NotEvaluated {
+                rule: rule.info().name.to_owned(),
+                reason: format!("{count} {reason}"),
+            });
         }
     }
     report.findings.extend(out);
@@ -418,6 +448,46 @@ fn dml(stmt: &Statement) -> (bool, bool, Option<u64>) {
         Statement::Delete(d) => (true, true, d.limit.as_ref().and_then(literal)),
         _ => (false, false, None),
     }
+}
+
+/// The last part of a name, lower case (how [`changed_tables`] and [`relations`] compare).
+fn table_key(name: &ObjectName) -> String {
+    split_name(name).1.to_lowercase()
+}
+
+/// The tables a DDL statement creates, alters, renames (both names) or drops.
+fn changed_tables(stmt: &Statement) -> Vec<String> {
+    match stmt {
+        Statement::CreateTable(ct) => vec![table_key(&ct.name)],
+        Statement::CreateView(cv) => vec![table_key(&cv.name)],
+        Statement::AlterTable(at) => {
+            let mut out = vec![table_key(&at.name)];
+            for op in &at.operations {
+                if let sqlparser::ast::AlterTableOperation::RenameTable { table_name } = op {
+                    let (sqlparser::ast::RenameTableNameKind::As(n)
+                    | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+                    out.push(table_key(n));
+                }
+            }
+            out
+        }
+        Statement::RenameTable(renames) => renames
+            .iter()
+            .flat_map(|r| [table_key(&r.old_name), table_key(&r.new_name)])
+            .collect(),
+        Statement::Drop { names, .. } => names.iter().map(table_key).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every table or view a statement reads or writes (last name, lower case).
+fn relations(stmt: &Statement) -> Vec<String> {
+    let mut out = Vec::new();
+    let _ = sqlparser::ast::visit_relations(stmt, |name| {
+        out.push(table_key(name));
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    out
 }
 
 fn split_name(name: &ObjectName) -> (Option<String>, String) {
