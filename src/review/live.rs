@@ -64,6 +64,10 @@ pub struct Explain {
     pub counts_rows: bool,
     /// A literal `LIMIT n` of the statement (MySQL), which caps the estimate.
     pub limit: Option<u64>,
+    /// It uses a table an earlier `ALTER TABLE` of the script changes: the live table does not
+    /// have that change yet, so a failed plan (`column "c" does not exist`) is not the
+    /// statement's fault and leaves the rules not evaluated for it.
+    pub on_altered: bool,
 }
 
 /// One object whose owner `statement.object-owner-check` compares with the role.
@@ -100,12 +104,12 @@ pub struct Plan {
     pub backup: bool,
     /// DML statements beyond [`MAX_EXPLAINS`].
     pub unexplained: usize,
-    /// DML statements on tables an earlier statement of the script creates, alters, renames
-    /// or drops: the live database does not have those changes yet, so an EXPLAIN there
-    /// would fail (`column "c" does not exist`) or plan the wrong table.
-    pub on_changed_tables: usize,
+    /// DML statements on tables an earlier statement of the script creates, renames or drops:
+    /// the live database does not have them yet (or has another table of that name), so they
+    /// are not explained.
+    pub on_new_tables: usize,
     /// Of those, the UPDATE and DELETE statements (what `statement.affected-row-limit` judges).
-    pub on_changed_counting: usize,
+    pub on_new_counting: usize,
     /// The live rules that have something to judge.
     pub rules: Vec<RuleId>,
 }
@@ -208,8 +212,10 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
         return plan;
     }
     let mut setup: Vec<String> = Vec::new();
-    // Tables (last name, lower case) that earlier statements create or change.
-    let mut changed: Vec<String> = Vec::new();
+    // Tables (last name, lower case) that earlier statements create, rename or drop, and those
+    // they alter.
+    let mut replaced: Vec<String> = Vec::new();
+    let mut altered: Vec<String> = Vec::new();
     for raw in split::split(sql, engine) {
         let text = crate::sqltext::guard::expand_executable_comments(engine, raw.text);
         let Ok(statements) = parse::parse(engine, &text) else {
@@ -228,19 +234,19 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
                 continue;
             }
             let (is_dml, counts_rows, limit) = dml(stmt);
-            if is_dml && (needs.dry_run || (needs.row_limit && counts_rows)) {
-                let uses_changed = !changed.is_empty()
-                    && relations(stmt)
-                        .iter()
-                        .any(|r| changed.iter().any(|c| c == r));
-                if uses_changed {
-                    plan.on_changed_tables += 1;
-                    plan.on_changed_counting += usize::from(counts_rows);
-                    continue;
-                }
+            let uses = |names: &[String]| {
+                !names.is_empty() && relations(stmt).iter().any(|r| names.contains(r))
+            };
+            if is_dml && (needs.dry_run || (needs.row_limit && counts_rows)) && uses(&replaced) {
+                plan.on_new_tables += 1;
+                plan.on_new_counting += usize::from(counts_rows);
+                continue;
             }
+            let on_altered = is_dml && uses(&altered);
             if !is_dml {
-                changed.extend(changed_tables(stmt));
+                let (r, a) = changed_tables(stmt);
+                replaced.extend(r);
+                altered.extend(a);
             }
             if is_dml {
                 if needs.dry_run || (needs.row_limit && counts_rows) {
@@ -251,6 +257,7 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
                             setup: setup.clone(),
                             counts_rows,
                             limit,
+                            on_altered,
                         });
                     } else {
                         plan.unexplained += 1;
@@ -299,8 +306,14 @@ pub fn apply(report: &mut Report, plan: &Plan, answers: &Answers, policy: &Polic
         }
     };
     let max_rows = row_limit(&resolved);
+    // Failed plans of statements on tables the script alters first, per rule.
+    let (mut altered_failed, mut altered_failed_counting) = (0, 0);
     for (probe, answer) in plan.explains.iter().zip(&answers.explains) {
         match answer {
+            Err(_) if probe.on_altered => {
+                altered_failed += 1;
+                altered_failed_counting += usize::from(probe.counts_rows);
+            }
             Err(e) => {
                 // A statement the server cannot plan fails the dry run; the row limit cannot be
                 // judged either, and says so only when the dry run is off.
@@ -371,20 +384,32 @@ pub fn apply(report: &mut Report, plan: &Plan, answers: &Answers, policy: &Polic
         );
     }
     let beyond = format!("DML statement(s) after the first {MAX_EXPLAINS} were not explained");
-    let changed = "DML statement(s) on tables that earlier statements of the script create or \
-                   change were not explained: the live database does not have those changes yet";
+    let new = "DML statement(s) on tables that earlier statements of the script create, rename \
+               or drop were not explained: the live database does not have those tables yet";
+    let altered = "DML statement(s) on tables that earlier statements of the script alter could \
+                   not be planned on the live database, which does not have those changes yet";
     for (rule, count, reason) in [
         (RuleId::StatementDmlDryRun, plan.unexplained, beyond.clone()),
         (RuleId::StatementAffectedRowLimit, plan.unexplained, beyond),
         (
             RuleId::StatementDmlDryRun,
-            plan.on_changed_tables,
-            changed.to_owned(),
+            plan.on_new_tables,
+            new.to_owned(),
         ),
         (
             RuleId::StatementAffectedRowLimit,
-            plan.on_changed_counting,
-            changed.to_owned(),
+            plan.on_new_counting,
+            new.to_owned(),
+        ),
+        (
+            RuleId::StatementDmlDryRun,
+            altered_failed,
+            altered.to_owned(),
+        ),
+        (
+            RuleId::StatementAffectedRowLimit,
+            altered_failed_counting,
+            altered.to_owned(),
         ),
     ] {
         if count > 0 && plan.rules.contains(&rule) {
@@ -455,28 +480,41 @@ fn table_key(name: &ObjectName) -> String {
     split_name(name).1.to_lowercase()
 }
 
-/// The tables a DDL statement creates, alters, renames (both names) or drops.
-fn changed_tables(stmt: &Statement) -> Vec<String> {
+/// The tables a DDL statement creates, renames (both names) or drops, and those it alters.
+fn changed_tables(stmt: &Statement) -> (Vec<String>, Vec<String>) {
     match stmt {
-        Statement::CreateTable(ct) => vec![table_key(&ct.name)],
-        Statement::CreateView(cv) => vec![table_key(&cv.name)],
+        Statement::CreateTable(ct) => (vec![table_key(&ct.name)], Vec::new()),
+        Statement::CreateView(cv) => (vec![table_key(&cv.name)], Vec::new()),
         Statement::AlterTable(at) => {
-            let mut out = vec![table_key(&at.name)];
-            for op in &at.operations {
-                if let sqlparser::ast::AlterTableOperation::RenameTable { table_name } = op {
-                    let (sqlparser::ast::RenameTableNameKind::As(n)
-                    | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
-                    out.push(table_key(n));
-                }
+            let renamed: Vec<String> = at
+                .operations
+                .iter()
+                .filter_map(|op| match op {
+                    sqlparser::ast::AlterTableOperation::RenameTable { table_name } => {
+                        let (sqlparser::ast::RenameTableNameKind::As(n)
+                        | sqlparser::ast::RenameTableNameKind::To(n)) = table_name;
+                        Some(table_key(n))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if renamed.is_empty() {
+                (Vec::new(), vec![table_key(&at.name)])
+            } else {
+                let mut out = renamed;
+                out.push(table_key(&at.name));
+                (out, Vec::new())
             }
-            out
         }
-        Statement::RenameTable(renames) => renames
-            .iter()
-            .flat_map(|r| [table_key(&r.old_name), table_key(&r.new_name)])
-            .collect(),
-        Statement::Drop { names, .. } => names.iter().map(table_key).collect(),
-        _ => Vec::new(),
+        Statement::RenameTable(renames) => (
+            renames
+                .iter()
+                .flat_map(|r| [table_key(&r.old_name), table_key(&r.new_name)])
+                .collect(),
+            Vec::new(),
+        ),
+        Statement::Drop { names, .. } => (names.iter().map(table_key).collect(), Vec::new()),
+        _ => (Vec::new(), Vec::new()),
     }
 }
 
