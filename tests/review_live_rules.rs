@@ -303,3 +303,66 @@ fn dml_on_tables_the_script_changes_is_not_dry_run_against_the_old_schema() {
         );
     }
 }
+
+/// SQLite has a live database too (the file): the dry run asks it (`EXPLAIN QUERY PLAN`, in a
+/// rolled-back transaction); the rules SQLite cannot answer say why they were not evaluated.
+#[tokio::test]
+async fn sqlite_dry_runs_dml_and_says_what_it_cannot_evaluate() {
+    let file = schemagate_testkit::sqlite_file().unwrap();
+    let url = file.url();
+    schemagate_testkit::apply_through_executor(
+        &url,
+        "setup",
+        "1",
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, region TEXT)",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("change.sql");
+    std::fs::write(
+        &script,
+        "UPDATE accounts SET region = 'eu' WHERE id > 0;\n\
+         DELETE FROM missing WHERE id = 1;\n",
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    let before = std::fs::read(file.path()).unwrap();
+
+    let (_, doc) = review_json(&["--engine", "sqlite", "--preset", "strict", script]);
+    assert_eq!(
+        not_evaluated(&doc),
+        ["statement.dml-dry-run", "statement.affected-row-limit"],
+        "{doc:#}"
+    );
+
+    let (code, doc) = review_json(&[
+        "--engine", "sqlite", "--preset", "strict", "--url", &url, script,
+    ]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    assert_eq!(
+        live_findings(&doc),
+        [finding("statement.dml-dry-run", 2, "error")],
+        "{doc:#}"
+    );
+    assert!(
+        doc.to_string().contains("no such table: missing"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        not_evaluated(&doc),
+        ["statement.affected-row-limit"],
+        "{doc:#}"
+    );
+    assert!(
+        doc["files"][0]["notEvaluated"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no row estimates"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        std::fs::read(file.path()).unwrap(),
+        before,
+        "nothing was written"
+    );
+}

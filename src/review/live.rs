@@ -194,12 +194,26 @@ impl Needs {
     }
 }
 
-/// Why a review without a live database did not evaluate a rule.
-pub(crate) fn offline_reason(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Sqlite => "needs a live database; not evaluated on SQLite",
+/// Why a review without a live database did not evaluate a rule; on SQLite, only the dry run
+/// can be asked of the database at all (its `EXPLAIN QUERY PLAN`).
+pub(crate) fn offline_reason(engine: Engine, rule: RuleId) -> &'static str {
+    match (engine, rule) {
+        (Engine::Sqlite, RuleId::StatementAffectedRowLimit) => {
+            "not available on SQLite: its planner gives no row estimates"
+        }
+        (Engine::Sqlite, RuleId::StatementObjectOwnerCheck) => {
+            "not available on SQLite: its objects have no owners"
+        }
+        (Engine::Sqlite, RuleId::BuiltinPriorBackupCheck) => {
+            "not available on SQLite: there is no backup location to check"
+        }
         _ => "needs a live database: review with --url (the operator always has one)",
     }
+}
+
+/// Whether the live database of `engine` can evaluate `rule`.
+fn answerable(engine: Engine, rule: RuleId) -> bool {
+    engine != Engine::Sqlite || rule == RuleId::StatementDmlDryRun
 }
 
 /// What `sql` needs from a live database under `policy`.
@@ -208,9 +222,11 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
     let resolved = policy.resolve(engine);
     let mut needs = Needs::new(engine, &resolved);
     let mut plan = Plan::default();
-    if !needs.any_on() || engine == Engine::Sqlite {
+    if !needs.any_on() {
         return plan;
     }
+    let row_limit = needs.row_limit && answerable(engine, RuleId::StatementAffectedRowLimit);
+    let owner = needs.owner && answerable(engine, RuleId::StatementObjectOwnerCheck);
     let mut setup: Vec<String> = Vec::new();
     // Tables (last name, lower case) that earlier statements create, rename or drop, and those
     // they alter.
@@ -237,7 +253,7 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
             let uses = |names: &[String]| {
                 !names.is_empty() && relations(stmt).iter().any(|r| names.contains(r))
             };
-            if is_dml && (needs.dry_run || (needs.row_limit && counts_rows)) && uses(&replaced) {
+            if is_dml && (needs.dry_run || (row_limit && counts_rows)) && uses(&replaced) {
                 plan.on_new_tables += 1;
                 plan.on_new_counting += usize::from(counts_rows);
                 continue;
@@ -249,7 +265,7 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
                 altered.extend(a);
             }
             if is_dml {
-                if needs.dry_run || (needs.row_limit && counts_rows) {
+                if needs.dry_run || (row_limit && counts_rows) {
                     if plan.explains.len() < MAX_EXPLAINS {
                         plan.explains.push(Explain {
                             at,
@@ -263,7 +279,7 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
                         plan.unexplained += 1;
                     }
                 }
-            } else if needs.owner {
+            } else if owner {
                 for object in owned_objects(stmt) {
                     plan.owners.push(Owner {
                         at,
@@ -275,6 +291,7 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
         }
     }
     plan.rules = needs.rules();
+    plan.rules.retain(|r| answerable(engine, *r));
     plan.backup = plan.rules.contains(&RuleId::BuiltinPriorBackupCheck);
     plan
 }

@@ -294,11 +294,9 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
     };
     if oversized.is_none() {
         // Until a live database answers (`live::apply`), these rules were not evaluated.
-        live::mark_not_evaluated(
-            &mut report,
-            &live_needs.rules(),
-            live::offline_reason(engine),
-        );
+        for rule in live_needs.rules() {
+            live::mark_not_evaluated(&mut report, &[rule], live::offline_reason(engine, rule));
+        }
     }
     report
 }
