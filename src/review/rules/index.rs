@@ -12,10 +12,10 @@ use crate::review::policy::Resolved;
 use crate::review::registry::RuleId;
 
 pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
-    let base = em.pos;
+    let statement_pos = em.pos;
     for s in ctx.indexes {
         // Findings about a key point at its definition.
-        em.pos = base;
+        em.pos = statement_pos;
         em.pos = em.at(s.span);
         let label = s
             .name
@@ -66,12 +66,25 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                         .iter()
                         .any(|a| canonical_type(&a.to_ascii_uppercase()) == base)
                 {
+                    // At the column's definition when the statement has it (its type is the
+                    // problem), as Bytebase reports it.
+                    let span = ctx
+                        .columns
+                        .iter()
+                        .find(|d| d.name.value.eq_ignore_ascii_case(c))
+                        .map_or_else(sqlparser::tokenizer::Span::empty, |d| d.name.span);
+                    let at = em.pos;
+                    if span != sqlparser::tokenizer::Span::empty() {
+                        em.pos = statement_pos;
+                        em.pos = em.at(span);
+                    }
                     em.emit(RuleId::IndexPrimaryKeyTypeAllowlist, || {
                         format!(
                             "Primary key column \"{c}\" has type {ty}, not one of {}",
                             rule.list().join(", ")
                         )
                     });
+                    em.pos = at;
                 }
             }
         }
@@ -103,7 +116,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
             }
         }
     }
-    em.pos = base;
+    em.pos = statement_pos;
     if ctx.pg() {
         match ctx.stmt {
             Statement::CreateIndex(ci) if !ci.concurrently && !ctx.state.is_new(&ci.table_name) => {
