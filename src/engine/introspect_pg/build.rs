@@ -37,6 +37,8 @@ pub(super) struct Catalog {
     pub indexes: Vec<cat::Index>,
     /// Index expressions and predicates printed in Rust (see `super::index_expressions`).
     pub index_texts: HashMap<i64, IndexText>,
+    /// Defaults printed in Rust, by default oid (see `super::default_expressions`).
+    pub attrdef_texts: HashMap<i64, Vec<super::expr_text::Piece>>,
     pub constraints: Vec<cat::Constraint>,
     pub sequences: Vec<cat::Sequence>,
     pub procs: Vec<cat::Proc>,

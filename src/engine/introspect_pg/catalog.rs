@@ -50,6 +50,9 @@ pub(super) mod class {
     pub const EVENT_TRIGGER: i64 = 3466;
 }
 
+/// `pg_catalog`'s oid.
+pub(super) const PG_CATALOG: i64 = 11;
+
 /// Schemas never snapshotted: the system's and schemagate's own.
 pub(super) fn is_user_namespace(name: &str) -> bool {
     !matches!(name, "pg_catalog" | "information_schema" | "schemagate") && !name.starts_with("pg_")
@@ -58,29 +61,41 @@ pub(super) fn is_user_namespace(name: &str) -> bool {
 /// The session settings a snapshot pins, in this order, so that catalog functions print the
 /// same text whatever the session had set: every name qualified (`search_path` empty, as
 /// pg_dump does), dates ISO, intervals and floats in PostgreSQL's own style, times in UTC.
-pub(super) const PINNED: [(&str, &str); 5] = [
+/// Last, generic plans: the queries that take arrays of thousands of oids would otherwise be
+/// planned with the array's values, estimating every element (≈ 40 ms of server CPU for the
+/// columns of 2,000 tables); the generic plan is the same index scan without it, whether the
+/// catalogs were analysed or not. (`plan_cache_mode` is PostgreSQL 12's: left alone before.)
+pub(super) const PINNED: [(&str, &str); 6] = [
     ("search_path", ""),
     ("DateStyle", "ISO, YMD"),
     ("IntervalStyle", "postgres"),
     ("TimeZone", "UTC"),
     ("extra_float_digits", "1"),
+    ("plan_cache_mode", "force_generic_plan"),
 ];
 
 /// Reads the server version and the current values of the pinned settings, then pins them
 /// for the rest of the transaction. Returns (version number, previous values).
 pub(super) async fn pin_settings(c: &mut PgConnection) -> Result<(i32, Vec<String>), sqlx::Error> {
-    let (version, a, b, d, e, f): (i32, String, String, String, String, String) = sqlx::query_as(
-        "SELECT current_setting('server_version_num')::int4, current_setting('search_path'), \
-           current_setting('DateStyle'), current_setting('IntervalStyle'), \
-           current_setting('TimeZone'), current_setting('extra_float_digits')",
-    )
-    .fetch_one(&mut *c)
-    .await?;
-    set_settings(c, &PINNED.map(|(_, v)| v.to_owned())).await?;
-    Ok((version, vec![a, b, d, e, f]))
+    let (version, a, b, d, e, f, g): (i32, String, String, String, String, String, String) =
+        sqlx::query_as(
+            "SELECT current_setting('server_version_num')::int4, current_setting('search_path'), \
+               current_setting('DateStyle'), current_setting('IntervalStyle'), \
+               current_setting('TimeZone'), current_setting('extra_float_digits'), \
+               COALESCE(current_setting('plan_cache_mode', true), '')",
+        )
+        .fetch_one(&mut *c)
+        .await?;
+    let mut pinned = PINNED.map(|(_, v)| v.to_owned());
+    if g.is_empty() {
+        pinned[5].clear();
+    }
+    set_settings(c, &pinned).await?;
+    Ok((version, vec![a, b, d, e, f, g]))
 }
 
-/// Sets the pinned settings to `values` for the rest of the transaction.
+/// Sets the pinned settings to `values` for the rest of the transaction (an empty
+/// `plan_cache_mode`: left alone, the server has none).
 pub(super) async fn set_settings(
     c: &mut PgConnection,
     values: &[String],
@@ -88,7 +103,8 @@ pub(super) async fn set_settings(
     let mut q = sqlx::query(
         "SELECT set_config('search_path', $1, true), set_config('DateStyle', $2, true), \
            set_config('IntervalStyle', $3, true), set_config('TimeZone', $4, true), \
-           set_config('extra_float_digits', $5, true)",
+           set_config('extra_float_digits', $5, true), \
+           CASE WHEN $6 <> '' THEN set_config('plan_cache_mode', $6, true) END",
     );
     for v in values {
         q = q.bind(v);
@@ -222,13 +238,14 @@ pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Er
     .await
 }
 
-/// The kind of every relation [`classes`] reads: (oid, relkind).
+/// The kind of every relation with columns or an owning column that [`classes`] reads:
+/// (oid, relkind).
 pub(super) async fn relation_kinds(
     c: &mut PgConnection,
 ) -> Result<Vec<(i64, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT oid::int8, relkind::text FROM pg_class \
-         WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S', 'i', 'I')",
+         WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S')",
     )
     .fetch_all(c)
     .await
@@ -255,21 +272,14 @@ pub(super) struct Attribute {
 }
 }
 
-/// The columns of `relations` (tables, views, composite types), and the columns of `indexes`
-/// that have a statistics target (all an index's columns are good for). Fetched by relation so
-/// that TOAST tables, sequences and the other index columns are not read at all.
-pub(super) async fn attributes(
-    c: &mut PgConnection,
-    version: i32,
-    relations: &[i64],
-    indexes: &[i64],
-) -> Result<Vec<Attribute>, sqlx::Error> {
+/// What [`attributes`] and [`index_statistics`] read of a column.
+fn attribute_columns(version: i32) -> String {
     let compression = if version >= 140_000 {
         "attcompression::text"
     } else {
         "''::text"
     };
-    let columns = format!(
+    format!(
         "attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
            atttypid::int8 AS type_oid, atttypmod::int4 AS type_mod, \
            attnotnull AS not_null, attidentity::text AS identity, \
@@ -277,16 +287,42 @@ pub(super) async fn attributes(
            attislocal AS is_local, COALESCE(attstattarget, -1)::int4 AS statistics, \
            attstorage::text AS storage, {compression} AS compression, \
            attoptions::text[] AS options, attacl::text[] AS acl"
-    );
+    )
+}
+
+/// The columns of `relations` (tables, views, composite types). Fetched by relation so that
+/// TOAST tables, sequences and indexes are not read at all.
+pub(super) async fn attributes(
+    c: &mut PgConnection,
+    version: i32,
+    relations: &[i64],
+) -> Result<Vec<Attribute>, sqlx::Error> {
     let sql = format!(
-        "SELECT {columns} FROM pg_attribute \
-           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 AND NOT attisdropped \
-         UNION ALL SELECT {columns} FROM pg_attribute \
-           WHERE attrelid = ANY($2::int8[]::oid[]) AND attnum > 0 \
-             AND COALESCE(attstattarget, -1) >= 0"
+        "SELECT {} FROM pg_attribute \
+           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 AND NOT attisdropped",
+        attribute_columns(version)
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(relations)
+        .fetch_all(c)
+        .await
+}
+
+/// The columns of `indexes` that have a statistics target (all an index's columns are good
+/// for). Only an expression column can have one, so the caller passes the indexes with
+/// expressions only.
+pub(super) async fn index_statistics(
+    c: &mut PgConnection,
+    version: i32,
+    indexes: &[i64],
+) -> Result<Vec<Attribute>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM pg_attribute \
+           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 \
+             AND COALESCE(attstattarget, -1) >= 0",
+        attribute_columns(version)
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(indexes)
         .fetch_all(c)
         .await
@@ -314,18 +350,33 @@ pub(super) async fn type_names(
     Ok(rows.into_iter().map(|(t, m, n)| ((t, m), n)).collect())
 }
 
-/// Column defaults and generation expressions: (oid, relation, column, expression). Given its
-/// relation, `pg_get_expr` opens it (building its relation cache entry, the largest cost of a
-/// snapshot of many tables); an expression without column references (every default: only
-/// generation expressions have them) prints the same without it.
+/// Column defaults and generation expressions: (oid, relation, column, stored tree). The
+/// trees are printed by `super::expr_text` where it can, by [`attrdef_texts`] otherwise.
 pub(super) async fn attrdefs(
     c: &mut PgConnection,
 ) -> Result<Vec<(i64, i64, i32, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT oid::int8, adrelid::int8, adnum::int4, pg_get_expr(adbin, \
-           CASE WHEN strpos(adbin::text, '{VAR ') > 0 THEN adrelid ELSE 0 END) \
+        "SELECT oid::int8, adrelid::int8, adnum::int4, adbin::text \
          FROM pg_attrdef WHERE adrelid >= 16384",
     )
+    .fetch_all(c)
+    .await
+}
+
+/// The server's text of the given defaults and generation expressions: (oid, expression).
+/// Given its relation, `pg_get_expr` opens it (building its relation cache entry, the largest
+/// cost of a snapshot of many tables); an expression without column references (every
+/// default: only generation expressions have them) prints the same without it.
+pub(super) async fn attrdef_texts(
+    c: &mut PgConnection,
+    oids: &[i64],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, pg_get_expr(adbin, \
+           CASE WHEN strpos(adbin::text, '{VAR ') > 0 THEN adrelid ELSE 0 END) \
+         FROM pg_attrdef WHERE oid = ANY($1::int8[]::oid[])",
+    )
+    .bind(oids)
     .fetch_all(c)
     .await
 }

@@ -17,6 +17,7 @@ const BOOL: i64 = 16;
 const INT4: i64 = 23;
 const TEXT: i64 = 25;
 const VARCHAR: i64 = 1043;
+const REGCLASS: i64 = 2205;
 
 /// A printed expression with its column references left open: the column names are quoted
 /// later, once for every name the snapshot uses.
@@ -25,6 +26,9 @@ pub(super) enum Piece {
     Text(String),
     /// A column of the indexed table, by number.
     Column(i32),
+    /// The name of a relation as a `regclass` constant prints it, inside the quotes of a
+    /// string literal: `schema.name`, each quoted where needed, quotes doubled.
+    Relation(i64),
 }
 
 pg_row! {
@@ -115,6 +119,8 @@ impl Node<'_> {
     fn args(&self) -> Option<&[Value<'_>]> {
         match self.field(":args")? {
             [Value::List(items)] => Some(items),
+            // No arguments (`now()`).
+            [Value::Null] => Some(&[]),
             _ => None,
         }
     }
@@ -521,6 +527,16 @@ impl Printer<'_> {
                 }
                 _ => return None,
             },
+            REGCLASS => {
+                // A by-value oid: zero-extended.
+                let v = u64::from_le_bytes(bytes.as_slice().try_into().ok()?);
+                let oid = i64::from(u32::try_from(v).ok()?);
+                let label = self.type_name(ty, typmod)?.to_owned();
+                self.text("'");
+                self.out.push(Piece::Relation(oid));
+                self.text("'::");
+                self.text(&label);
+            }
             TEXT | VARCHAR => {
                 let s = std::str::from_utf8(varlena(&bytes)?).ok()?;
                 // With a backslash the text depends on standard_conforming_strings.
@@ -573,13 +589,19 @@ fn varlena(bytes: &[u8]) -> Option<&[u8]> {
     (len == bytes.len() && len >= header).then(|| &bytes[header..])
 }
 
-/// Joins a printed expression with its columns' quoted names; None when a column is unknown.
-pub(super) fn join(pieces: &[Piece], column: impl Fn(i32) -> Option<String>) -> Option<String> {
+/// Joins a printed expression with its columns' quoted names and its relations' names (see
+/// [`Piece::Relation`]); None when one is unknown.
+pub(super) fn join(
+    pieces: &[Piece],
+    column: impl Fn(i32) -> Option<String>,
+    relation: impl Fn(i64) -> Option<String>,
+) -> Option<String> {
     let mut s = String::new();
     for p in pieces {
         match p {
             Piece::Text(t) => s.push_str(t),
             Piece::Column(n) => s.push_str(&column(*n)?),
+            Piece::Relation(oid) => s.push_str(&relation(*oid)?),
         }
     }
     Some(s)
