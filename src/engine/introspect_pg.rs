@@ -28,7 +28,7 @@ mod expr_text;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use sqlx::PgConnection;
 
@@ -183,7 +183,7 @@ async fn index_expressions(
         None => Some(None),
         Some(t) => expr_text::print(t.as_ref()?, &lookups).map(Some),
     };
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     let mut server = Vec::new();
     for (oid, e, p) in &parsed {
         match (print(e), print(p)) {
@@ -219,7 +219,7 @@ async fn default_expressions(
         .map(|t| expr_text::print(t.as_ref()?, &lookups))
         .collect();
     drop(parsed);
-    let mut out = HashMap::with_capacity(attrdefs.len());
+    let mut out = HashMap::with_capacity_and_hasher(attrdefs.len(), Default::default());
     let mut server = Vec::new();
     for (d, p) in attrdefs.iter_mut().zip(printed) {
         d.3.clear();

@@ -2,7 +2,7 @@
 //! (a join only with a catalog that is always small, such as `pg_namespace`), so no plan can
 //! depend on catalog statistics: the rows are joined in Rust by `super::build`. Read-only.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use sqlx::PgConnection;
 
@@ -20,12 +20,59 @@ macro_rules! by_position {
             fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
                 use sqlx::Row as _;
                 let mut i = 0_usize;
-                $( let $f = row.try_get(i)?; i += 1; )*
+                // Unchecked: every query casts its columns to the fields' types, and the
+                // check compared each value's type with every type the field accepts.
+                $( let $f = row.try_get_unchecked(i)?; i += 1; )*
                 let _ = i;
                 Ok(Self { $($f),* })
             }
         }
     };
+}
+
+/// A `"char"` column (a kind, a flag) read as its one byte instead of as text: no allocation
+/// per value on the catalogs of tens of thousands of rows. Compares with `&str` like the text
+/// it stands for (`'\0'`, PostgreSQL's "none", as the empty string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Char(u8);
+
+impl Char {
+    /// The one-character text (empty for `'\0'`; a byte past ASCII: `?`, never a kind).
+    pub fn as_str(&self) -> &'static str {
+        const ASCII: &str = "\0\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\
+            \x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f \
+            !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`\
+            abcdefghijklmnopqrstuvwxyz{|}~\x7f";
+        match usize::from(self.0) {
+            0 => "",
+            b @ 1..=127 => &ASCII[b..=b],
+            _ => "?",
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl PartialEq<&str> for Char {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for Char {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i8 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Char {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(
+            <i8 as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)?.cast_unsigned(),
+        ))
+    }
 }
 
 mod code;
@@ -157,7 +204,7 @@ pub(super) struct Depend {
     pub refclassid: i64,
     pub refobjid: i64,
     pub refobjsubid: i32,
-    pub deptype: String,
+    pub deptype: Char,
 }
 }
 
@@ -166,7 +213,7 @@ pub(super) struct Depend {
 pub(super) async fn depends(c: &mut PgConnection) -> Result<Vec<Depend>, sqlx::Error> {
     sqlx::query_as(
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
-           refobjsubid::int4, deptype::text FROM pg_depend \
+           refobjsubid::int4, deptype FROM pg_depend \
          WHERE refobjid >= 16384 AND (deptype IN ('n', 'e') OR (deptype = 'i' AND classid = 1255))",
     )
     .fetch_all(c)
@@ -181,7 +228,7 @@ pub(super) async fn sequence_owners(
 ) -> Result<Vec<Depend>, sqlx::Error> {
     sqlx::query_as(
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
-           refobjsubid::int4, deptype::text FROM pg_depend \
+           refobjsubid::int4, deptype FROM pg_depend \
          WHERE classid = 1259 AND objid = ANY($1::int8[]::oid[]) AND objsubid = 0 \
            AND refclassid = 1259 AND refobjsubid > 0 AND deptype IN ('a', 'i')",
     )
@@ -197,15 +244,15 @@ pub(super) struct Class {
     pub oid: i64,
     pub namespace: i64,
     pub name: String,
-    pub kind: String,
-    pub persistence: String,
+    pub kind: Char,
+    pub persistence: Char,
     pub is_partition: bool,
     pub of_type: i64,
     pub am: i64,
     pub options: Option<Vec<String>>,
     pub row_security: bool,
     pub force_row_security: bool,
-    pub replica_identity: String,
+    pub replica_identity: Char,
     pub owner: i64,
     pub acl: Option<Vec<String>>,
     pub acl_default: Option<Vec<String>>,
@@ -219,10 +266,10 @@ pub(super) struct Class {
 pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.oid::int8, c.relnamespace::int8 AS namespace, c.relname::text AS name, \
-           c.relkind::text AS kind, c.relpersistence::text AS persistence, \
+           c.relkind AS kind, c.relpersistence AS persistence, \
            c.relispartition AS is_partition, c.reloftype::int8 AS of_type, c.relam::int8 AS am, \
            c.reloptions::text[] AS options, c.relrowsecurity AS row_security, \
-           c.relforcerowsecurity AS force_row_security, c.relreplident::text AS replica_identity, \
+           c.relforcerowsecurity AS force_row_security, c.relreplident AS replica_identity, \
            c.relowner::int8 AS owner, c.relacl::text[] AS acl, \
            CASE WHEN c.relacl IS NOT NULL THEN acldefault(CASE c.relkind WHEN 'S' THEN 's'::\"char\" \
              ELSE 'r'::\"char\" END, c.relowner)::text[] END AS acl_default, \
@@ -242,9 +289,9 @@ pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Er
 /// (oid, relkind).
 pub(super) async fn relation_kinds(
     c: &mut PgConnection,
-) -> Result<Vec<(i64, String)>, sqlx::Error> {
+) -> Result<Vec<(i64, Char)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT oid::int8, relkind::text FROM pg_class \
+        "SELECT oid::int8, relkind FROM pg_class \
          WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S')",
     )
     .fetch_all(c)
@@ -260,13 +307,13 @@ pub(super) struct Attribute {
     pub type_oid: i64,
     pub type_mod: i32,
     pub not_null: bool,
-    pub identity: String,
-    pub generated: String,
+    pub identity: Char,
+    pub generated: Char,
     pub collation: i64,
     pub is_local: bool,
     pub statistics: i32,
-    pub storage: String,
-    pub compression: String,
+    pub storage: Char,
+    pub compression: Char,
     pub options: Option<Vec<String>>,
     pub acl: Option<Vec<String>>,
 }
@@ -275,17 +322,17 @@ pub(super) struct Attribute {
 /// What [`attributes`] and [`index_statistics`] read of a column.
 fn attribute_columns(version: i32) -> String {
     let compression = if version >= 140_000 {
-        "attcompression::text"
+        "attcompression"
     } else {
-        "''::text"
+        "''::\"char\""
     };
     format!(
         "attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
            atttypid::int8 AS type_oid, atttypmod::int4 AS type_mod, \
-           attnotnull AS not_null, attidentity::text AS identity, \
-           attgenerated::text AS generated, attcollation::int8 AS collation, \
+           attnotnull AS not_null, attidentity AS identity, \
+           attgenerated AS generated, attcollation::int8 AS collation, \
            attislocal AS is_local, COALESCE(attstattarget, -1)::int4 AS statistics, \
-           attstorage::text AS storage, {compression} AS compression, \
+           attstorage AS storage, {compression} AS compression, \
            attoptions::text[] AS options, attacl::text[] AS acl"
     )
 }
@@ -394,10 +441,10 @@ pub(super) struct Type {
     pub oid: i64,
     pub namespace: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: Char,
     pub relation: i64,
     pub element: i64,
-    pub storage: String,
+    pub storage: Char,
     pub owner: i64,
     pub acl: Option<Vec<String>>,
     pub acl_default: Option<Vec<String>>,
@@ -412,8 +459,8 @@ pub(super) struct Type {
 pub(super) async fn types(c: &mut PgConnection) -> Result<Vec<Type>, sqlx::Error> {
     sqlx::query_as(
         "SELECT oid::int8, typnamespace::int8 AS namespace, typname::text AS name, \
-           typtype::text AS kind, typrelid::int8 AS relation, typelem::int8 AS element, \
-           typstorage::text AS storage, typowner::int8 AS owner, typacl::text[] AS acl, \
+           typtype AS kind, typrelid::int8 AS relation, typelem::int8 AS element, \
+           typstorage AS storage, typowner::int8 AS owner, typacl::text[] AS acl, \
            CASE WHEN typacl IS NOT NULL THEN acldefault('T', typowner)::text[] END AS acl_default, \
            CASE WHEN typtype = 'd' THEN format_type(typbasetype, typtypmod) END AS base, \
            typnotnull AS not_null, \

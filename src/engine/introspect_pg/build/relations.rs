@@ -1,7 +1,7 @@
 //! Tables (partitions and inheritance children included), their columns, constraints and
 //! indexes; views and materialized views with theirs. Pure.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
     Ctx, Grantable, Out, acl, acl_and_owner, cat, class, column_collation, comment_statement,
@@ -24,15 +24,15 @@ struct Rel<'a> {
 }
 
 pub(super) fn relations(cx: &Ctx<'_>, out: &mut Out) {
-    let mut constraints: HashMap<i64, Vec<&cat::Constraint>> = HashMap::new();
-    let mut constraint_indexes = HashSet::new();
+    let mut constraints: HashMap<i64, Vec<&cat::Constraint>> = HashMap::default();
+    let mut constraint_indexes = HashSet::default();
     for k in cx.cat.constraints.iter().filter(|k| k.rel != 0) {
         if matches!(k.kind.as_str(), "p" | "u" | "x") {
             constraint_indexes.insert(k.index);
         }
         constraints.entry(k.rel).or_default().push(k);
     }
-    let mut indexes: HashMap<i64, Vec<&cat::Index>> = HashMap::new();
+    let mut indexes: HashMap<i64, Vec<&cat::Index>> = HashMap::default();
     for i in &cx.cat.indexes {
         indexes.entry(i.rel).or_default().push(i);
     }
@@ -102,7 +102,7 @@ fn column_settings(
     if a.statistics != -1 || parent.is_some_and(|p| p.statistics != a.statistics) {
         out.push(format!("{} SET STATISTICS {}", col(), a.statistics));
     }
-    if differs(&a.storage, type_storage, parent.map(|p| p.storage.as_str())) {
+    if differs(a.storage.as_str(), type_storage, parent.map(|p| p.storage.as_str())) {
         let storage = match a.storage.as_str() {
             "p" => "PLAIN",
             "e" => "EXTERNAL",
@@ -111,7 +111,11 @@ fn column_settings(
         };
         out.push(format!("{} SET STORAGE {storage}", col()));
     }
-    if differs(&a.compression, "", parent.map(|p| p.compression.as_str())) {
+    if differs(
+        a.compression.as_str(),
+        "",
+        parent.map(|p| p.compression.as_str()),
+    ) {
         let method = match a.compression.as_str() {
             "p" => "pglz",
             "l" => "lz4",
