@@ -287,9 +287,7 @@ pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Er
 
 /// The kind of every relation with columns or an owning column that [`classes`] reads:
 /// (oid, relkind).
-pub(super) async fn relation_kinds(
-    c: &mut PgConnection,
-) -> Result<Vec<(i64, Char)>, sqlx::Error> {
+pub(super) async fn relation_kinds(c: &mut PgConnection) -> Result<Vec<(i64, Char)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT oid::int8, relkind FROM pg_class \
          WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S')",

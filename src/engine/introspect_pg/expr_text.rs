@@ -8,8 +8,8 @@
 //! constant of another type, a big-endian server) is left to the server (`None`).
 //! `super::tests` compares both on many index shapes. Pure.
 
-use std::borrow::Cow;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::borrow::Cow;
 
 /// `pg_catalog`'s oid: its functions and operators print unqualified when lookup finds them.
 const PG_CATALOG: i64 = 11;
@@ -224,7 +224,13 @@ fn value<'t>(toks: &mut Tokens<'t>, tok: Token<'t>) -> Option<Value<'t>> {
             let mut skip = false;
             loop {
                 match toks.next()? {
-                    Token::Close(b'}') => return Some(Value::Node(Node { kind, fields, values })),
+                    Token::Close(b'}') => {
+                        return Some(Value::Node(Node {
+                            kind,
+                            fields,
+                            values,
+                        }));
+                    }
                     Token::Word(w) if w.starts_with(':') => {
                         skip = w == ":location";
                         if !skip {
@@ -313,7 +319,8 @@ pub(super) fn wanted(trees: &[&Value<'_>]) -> (Vec<i64>, Vec<i64>, Vec<(i64, i32
             Value::Atom(_) | Value::Null => {}
         }
     }
-    let (mut procs, mut ops, mut types) = (HashSet::default(), HashSet::default(), HashSet::default());
+    let (mut procs, mut ops, mut types) =
+        (HashSet::default(), HashSet::default(), HashSet::default());
     for t in trees {
         walk(t, &mut procs, &mut ops, &mut types);
     }
