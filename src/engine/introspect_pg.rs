@@ -28,7 +28,7 @@ mod expr_text;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use sqlx::PgConnection;
 
@@ -52,14 +52,10 @@ async fn part_relations(
             .map(|(oid, _)| *oid)
             .collect()
     };
-    let (relations, indexes, sequences) = (
-        oids(&["r", "p", "v", "m", "c"]),
-        oids(&["i", "I"]),
-        oids(&["S"]),
-    );
+    let (relations, sequences) = (oids(&["r", "p", "v", "m", "c"]), oids(&["S"]));
     cat.attributes = timed!(
         "attributes",
-        catalog::attributes(&mut *c, version, &relations, &indexes).await
+        catalog::attributes(&mut *c, version, &relations).await
     )?;
     cat.type_names = timed!(
         "type_names",
@@ -83,6 +79,19 @@ async fn part_deparsed(
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
     cat.indexes = timed!("indexes", catalog::indexes(&mut *c, version).await)?;
+    let with_expressions: Vec<i64> = cat
+        .indexes
+        .iter()
+        .filter(|i| i.expression_tree.is_some())
+        .map(|i| i.oid)
+        .collect();
+    if !with_expressions.is_empty() {
+        let columns = timed!(
+            "index_statistics",
+            catalog::index_statistics(&mut *c, version, &with_expressions).await
+        )?;
+        cat.attributes.extend(columns);
+    }
     cat.index_texts = timed!(
         "index_expressions",
         index_expressions(&mut *c, &mut cat.indexes).await
@@ -124,6 +133,10 @@ async fn part_rest(
     cat.statistics = timed!("statistics", catalog::statistics(&mut *c).await)?;
     cat.descriptions = timed!("descriptions", catalog::descriptions(&mut *c).await)?;
     cat.attrdefs = timed!("attrdefs", catalog::attrdefs(&mut *c).await)?;
+    cat.attrdef_texts = timed!(
+        "default_expressions",
+        default_expressions(&mut *c, &mut cat.attrdefs).await
+    )?;
     cat.opclasses = timed!("opclasses", catalog::opclasses(&mut *c).await)?;
     cat.access_methods = timed!("access_methods", catalog::access_methods(&mut *c).await)?;
     cat.collations = timed!("collations", catalog::collations(&mut *c, version).await)?;
@@ -170,7 +183,7 @@ async fn index_expressions(
         None => Some(None),
         Some(t) => expr_text::print(t.as_ref()?, &lookups).map(Some),
     };
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     let mut server = Vec::new();
     for (oid, e, p) in &parsed {
         match (print(e), print(p)) {
@@ -183,6 +196,61 @@ async fn index_expressions(
     drop(parsed);
     server_index_expressions(c, indexes, &server).await?;
     Ok(out)
+}
+
+/// Column defaults and generation expressions, as [`index_expressions`] does for indexes:
+/// printed from their trees where `expr_text` can (returned, by default oid; their text in
+/// `attrdefs` is left empty until [`constraint_definitions`] joins in the names), the server's
+/// text in `attrdefs` otherwise. `pg_get_expr` looks up the name of every sequence a
+/// `nextval('…'::regclass)` default names (a cold cache on a large catalog).
+async fn default_expressions(
+    c: &mut PgConnection,
+    attrdefs: &mut [(i64, i64, i32, String)],
+) -> Result<HashMap<i64, Vec<expr_text::Piece>>, sqlx::Error> {
+    let parsed: Vec<Option<expr_text::Value<'_>>> = attrdefs
+        .iter()
+        .map(|(.., tree)| expr_text::parse(tree))
+        .collect();
+    let trees: Vec<&expr_text::Value<'_>> = parsed.iter().flatten().collect();
+    let (procs, operators, types) = expr_text::wanted(&trees);
+    let lookups = catalog::expression_lookups(&mut *c, &procs, &operators, &types).await?;
+    let printed: Vec<Option<Vec<expr_text::Piece>>> = parsed
+        .iter()
+        .map(|t| expr_text::print(t.as_ref()?, &lookups))
+        .collect();
+    drop(parsed);
+    let mut out = HashMap::with_capacity_and_hasher(attrdefs.len(), Default::default());
+    let mut server = Vec::new();
+    for (d, p) in attrdefs.iter_mut().zip(printed) {
+        d.3.clear();
+        match p {
+            Some(p) => {
+                out.insert(d.0, p);
+            }
+            None => server.push(d.0),
+        }
+    }
+    server_defaults(c, attrdefs, &server).await?;
+    Ok(out)
+}
+
+/// Fills in the server's text of the given defaults.
+async fn server_defaults(
+    c: &mut PgConnection,
+    attrdefs: &mut [(i64, i64, i32, String)],
+    oids: &[i64],
+) -> Result<(), sqlx::Error> {
+    if oids.is_empty() {
+        return Ok(());
+    }
+    let mut texts: HashMap<i64, String> =
+        catalog::attrdef_texts(c, oids).await?.into_iter().collect();
+    for d in attrdefs {
+        if let Some(t) = texts.remove(&d.0) {
+            d.3 = t;
+        }
+    }
+    Ok(())
 }
 
 /// Fills in the server's text of the given indexes' expressions and predicates.
@@ -209,9 +277,9 @@ async fn server_index_expressions(
 }
 
 /// Completes the definitions of primary keys, unique constraints and foreign keys from the
-/// rows read (see `constraint_text`), and the index expressions printed in Rust with their
-/// column names: one query for the quoting of the names they use, and the server's text for
-/// any whose names were not read.
+/// rows read (see `constraint_text`), and the index expressions and defaults printed in Rust
+/// with their column and relation names: one query for the quoting of the names they use,
+/// and the server's text for any whose names were not read.
 async fn constraint_definitions(
     c: &mut PgConnection,
     cat: &mut Catalog,
@@ -221,16 +289,50 @@ async fn constraint_definitions(
         .iter()
         .map(|a| ((a.rel, a.num), a.name.as_str()))
         .collect();
+    let namespaces: HashMap<i64, &str> = cat
+        .namespaces
+        .iter()
+        .map(|n| (n.oid, n.name.as_str()))
+        .collect();
+    // A relation a `regclass` constant names: (schema, name). A `pg_catalog` one would print
+    // unqualified: left to the server.
+    let relations: HashMap<i64, (&str, &str)> = cat
+        .classes
+        .iter()
+        .filter(|r| r.namespace != catalog::PG_CATALOG)
+        .filter_map(|r| Some((r.oid, (*namespaces.get(&r.namespace)?, r.name.as_str()))))
+        .collect();
     let index_rel: HashMap<i64, i64> = cat.indexes.iter().map(|i| (i.oid, i.rel)).collect();
+    let default_rel: HashMap<i64, i64> = cat
+        .attrdefs
+        .iter()
+        .map(|(oid, rel, ..)| (*oid, *rel))
+        .collect();
     let mut names: HashSet<&str> = constraint_text::names(cat).into_iter().collect();
+    let mut wanted = |rel: i64, piece: &expr_text::Piece| match piece {
+        expr_text::Piece::Column(n) => {
+            if let Some(name) = columns.get(&(rel, *n)) {
+                names.insert(name);
+            }
+        }
+        expr_text::Piece::Relation(oid) => {
+            if let Some((schema, name)) = relations.get(oid) {
+                names.insert(schema);
+                names.insert(name);
+            }
+        }
+        expr_text::Piece::Text(_) => {}
+    };
     for (oid, texts) in &cat.index_texts {
         let rel = index_rel.get(oid).copied().unwrap_or(0);
         for piece in texts.iter().flatten().flatten() {
-            if let expr_text::Piece::Column(n) = piece
-                && let Some(name) = columns.get(&(rel, *n))
-            {
-                names.insert(name);
-            }
+            wanted(rel, piece);
+        }
+    }
+    for (oid, pieces) in &cat.attrdef_texts {
+        let rel = default_rel.get(oid).copied().unwrap_or(0);
+        for piece in pieces {
+            wanted(rel, piece);
         }
     }
     let names: Vec<&str> = names.into_iter().collect();
@@ -238,6 +340,13 @@ async fn constraint_definitions(
         .await?
         .into_iter()
         .collect();
+    // As `regclassout` prints it inside a literal (quotes doubled; a backslash, whose
+    // doubling depends on `standard_conforming_strings`, is left to the server).
+    let relation = |oid: i64| {
+        let (schema, name) = relations.get(&oid)?;
+        let text = format!("{}.{}", quoted.get(*schema)?, quoted.get(*name)?);
+        (!text.contains('\\')).then(|| text.replace('\'', "''"))
+    };
     let mut unprinted = Vec::new();
     let printed: Vec<(usize, Option<[Option<String>; 2]>)> = cat
         .indexes
@@ -248,12 +357,23 @@ async fn constraint_definitions(
             let column = |num: i32| quoted.get(*columns.get(&(i.rel, num))?).cloned();
             let join = |t: &Option<Vec<expr_text::Piece>>| match t {
                 None => Some(None),
-                Some(p) => expr_text::join(p, column).map(Some),
+                Some(p) => expr_text::join(p, column, relation).map(Some),
             };
             Some((n, join(&texts[0]).zip(join(&texts[1])).map(|(e, p)| [e, p])))
         })
         .collect();
+    let defaults: Vec<(usize, Option<String>)> = cat
+        .attrdefs
+        .iter()
+        .enumerate()
+        .filter_map(|(n, (oid, rel, ..))| {
+            let pieces = cat.attrdef_texts.get(oid)?;
+            let column = |num: i32| quoted.get(*columns.get(&(*rel, num))?).cloned();
+            Some((n, expr_text::join(pieces, column, relation)))
+        })
+        .collect();
     drop(columns);
+    drop(relations);
     for (n, texts) in printed {
         match texts {
             Some([e, p]) => {
@@ -264,6 +384,14 @@ async fn constraint_definitions(
         }
     }
     server_index_expressions(&mut *c, &mut cat.indexes, &unprinted).await?;
+    let mut unprinted = Vec::new();
+    for (n, text) in defaults {
+        match text {
+            Some(t) => cat.attrdefs[n].3 = t,
+            None => unprinted.push(cat.attrdefs[n].0),
+        }
+    }
+    server_defaults(&mut *c, &mut cat.attrdefs, &unprinted).await?;
     let missing = constraint_text::fill(cat, &quoted);
     if !missing.is_empty() {
         let texts: HashMap<i64, String> = catalog::constraint_definitions(&mut *c, &missing)
@@ -331,8 +459,10 @@ pub(crate) async fn snapshot_parallel(
     };
     let joined = match (ra, rb, rc) {
         (Ok(()), Ok(()), Ok(())) => {
+            let mut attributes = ca.attributes;
+            attributes.extend(cb.attributes);
             let mut cat = Catalog {
-                attributes: ca.attributes,
+                attributes,
                 type_names: ca.type_names,
                 sequence_owners: ca.sequence_owners,
                 inherits: ca.inherits,

@@ -11,7 +11,7 @@ pub use model::{
 };
 pub use render::{
     RenderedObject, ident as quote_ident, key as object_key, literal as quote_literal,
-    parse_canonical_ddl, render as render_objects,
+    parse_canonical_ddl, push_ident as push_quoted_ident, render as render_objects,
 };
 
 /// Errors of the snapshot module.

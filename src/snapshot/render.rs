@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::model::{Column, Dialect, Object, ObjectKind, Schema, Table};
+use super::model::{Column, Dialect, Object, ObjectKind, Schema, Table, TableItem};
 
 const HEADER: &str = "-- schemagate: ";
 
@@ -26,18 +26,21 @@ impl Schema {
         order_views(&mut self.objects);
     }
 
-    /// Canonical DDL: deterministic, loadable into an empty database.
+    /// Canonical DDL: deterministic, loadable into an empty database. Written into one
+    /// string (the same text as [`render`]'s objects' [`RenderedObject::to_text`]).
     pub fn canonical_ddl(&self) -> String {
-        let preamble = match self.dialect {
+        let items = items(self);
+        // About what a table of ~20 columns takes, so the string rarely grows.
+        let mut out = String::with_capacity(64 + items.len() * 400);
+        if self.dialect == Dialect::Postgres {
             // Function bodies may mention tables created later in the file.
-            Dialect::Postgres => format!("{PG_PREAMBLE}\n\n"),
-            Dialect::Mysql | Dialect::Sqlite => String::new(),
-        };
-        let body: String = render(self)
-            .iter()
-            .map(|o| o.to_text(self.dialect))
-            .collect();
-        format!("{preamble}{body}")
+            out.push_str(PG_PREAMBLE);
+            out.push_str("\n\n");
+        }
+        for i in items {
+            i.write(self.dialect, &mut out);
+        }
+        out
     }
 
     /// sha256 (hex) of the canonical DDL.
@@ -88,10 +91,9 @@ pub fn key(kind: &str, name: &str) -> String {
 
 /// Quotes an identifier for the dialect (always quoted, so any name is safe).
 pub fn ident(d: Dialect, s: &str) -> String {
-    match d {
-        Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", s.replace('"', "\"\"")),
-        Dialect::Mysql => format!("`{}`", s.replace('`', "``")),
-    }
+    let mut out = String::with_capacity(s.len() + 2);
+    push_ident(d, s, &mut out);
+    out
 }
 
 /// A string literal for the dialect. Line breaks and tabs are written as escapes (PostgreSQL
@@ -128,40 +130,72 @@ pub fn literal(d: Dialect, s: &str) -> String {
 }
 
 fn qualified(d: Dialect, schema: &str, name: &str) -> String {
-    if schema.is_empty() {
-        ident(d, name)
-    } else {
-        format!("{}.{}", ident(d, schema), ident(d, name))
-    }
+    let mut s = String::with_capacity(schema.len() + name.len() + 5);
+    push_qualified(d, schema, name, &mut s);
+    s
 }
 
-fn display_name(schema: &str, name: &str) -> String {
-    if schema.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{schema}.{name}")
-    }
-}
-
-fn column_sql(d: Dialect, c: &Column) -> String {
-    // SQLite columns may have no declared type at all.
-    let mut s = if c.data_type.is_empty() {
-        ident(d, &c.name)
-    } else {
-        format!("{} {}", ident(d, &c.name), c.data_type)
+/// Appends `ident(d, s)`.
+pub fn push_ident(d: Dialect, s: &str, out: &mut String) {
+    let q = match d {
+        Dialect::Postgres | Dialect::Sqlite => '"',
+        Dialect::Mysql => '`',
     };
+    out.push(q);
+    for (i, part) in s.split(q).enumerate() {
+        if i > 0 {
+            out.push(q);
+            out.push(q);
+        }
+        out.push_str(part);
+    }
+    out.push(q);
+}
+
+/// Appends `qualified(d, schema, name)`.
+fn push_qualified(d: Dialect, schema: &str, name: &str, out: &mut String) {
+    if !schema.is_empty() {
+        push_ident(d, schema, out);
+        out.push('.');
+    }
+    push_ident(d, name, out);
+}
+
+/// Appends `display_name(schema, name)`.
+fn push_display_name(schema: &str, name: &str, out: &mut String) {
+    if !schema.is_empty() {
+        out.push_str(schema);
+        out.push('.');
+    }
+    out.push_str(name);
+}
+
+/// Appends a column's line of `CREATE TABLE` (without the indentation).
+fn push_column_sql(d: Dialect, c: &Column, s: &mut String) {
+    push_ident(d, &c.name, s);
+    // SQLite columns may have no declared type at all.
+    if !c.data_type.is_empty() {
+        s.push(' ');
+        s.push_str(&c.data_type);
+    }
     if let Some(coll) = &c.collation {
-        s.push_str(&format!(" COLLATE {coll}"));
+        s.push_str(" COLLATE ");
+        s.push_str(coll);
     }
     if let Some(g) = &c.generated {
-        s.push_str(&format!(" GENERATED ALWAYS AS {g}"));
+        s.push_str(" GENERATED ALWAYS AS ");
+        s.push_str(g);
     }
     if let Some(id) = &c.identity
         && d == Dialect::Postgres
     {
-        s.push_str(&format!(" GENERATED {id} AS IDENTITY"));
+        s.push_str(" GENERATED ");
+        s.push_str(id);
+        s.push_str(" AS IDENTITY");
         if let Some(o) = &c.identity_options {
-            s.push_str(&format!(" ({o})"));
+            s.push_str(" (");
+            s.push_str(o);
+            s.push(')');
         }
     }
     if !c.nullable {
@@ -170,7 +204,8 @@ fn column_sql(d: Dialect, c: &Column) -> String {
         s.push_str(" NULL");
     }
     if let Some(def) = &c.default {
-        s.push_str(&format!(" DEFAULT {def}"));
+        s.push_str(" DEFAULT ");
+        s.push_str(def);
     }
     match d {
         Dialect::Mysql => {
@@ -178,81 +213,115 @@ fn column_sql(d: Dialect, c: &Column) -> String {
                 s.push_str(" AUTO_INCREMENT");
             }
             if let Some(x) = &c.extra {
-                s.push_str(&format!(" {x}"));
+                s.push(' ');
+                s.push_str(x);
             }
             if let Some(cm) = &c.comment {
-                s.push_str(&format!(" COMMENT {}", literal(d, cm)));
+                s.push_str(" COMMENT ");
+                s.push_str(&literal(d, cm));
             }
         }
         Dialect::Sqlite => {
             if let Some(x) = &c.extra {
-                s.push_str(&format!(" {x}"));
+                s.push(' ');
+                s.push_str(x);
             }
         }
         Dialect::Postgres => {}
     }
-    s
 }
 
-fn table_sql(d: Dialect, t: &Table) -> String {
+/// Appends a table's `CREATE TABLE` and the statements that complete it.
+fn push_table_sql(d: Dialect, t: &Table, s: &mut String) {
     let q = qualified(d, &t.schema, &t.name);
-    let mut lines: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("  {}", column_sql(d, c)))
-        .collect();
-    if d == Dialect::Mysql {
-        lines.extend(t.indexes.iter().map(|i| format!("  {}", i.definition)));
-    }
-    for c in &t.constraints {
-        if d == Dialect::Mysql && c.definition.starts_with("PRIMARY KEY") {
-            lines.insert(t.columns.len(), format!("  {}", c.definition));
-        } else {
-            lines.push(format!(
-                "  CONSTRAINT {} {}",
-                ident(d, &c.name),
-                c.definition
-            ));
-        }
-    }
-    let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
-    let mut s = format!("CREATE {unlogged}TABLE {q}");
+    let mysql = d == Dialect::Mysql;
+    // MySQL's primary key comes right after the columns, inside the column list.
+    let is_key = |c: &&TableItem| mysql && c.definition.starts_with("PRIMARY KEY");
+    s.push_str(if t.unlogged {
+        "CREATE UNLOGGED TABLE "
+    } else {
+        "CREATE TABLE "
+    });
+    s.push_str(&q);
     if let Some(of) = &t.of {
         s.push(' ');
         s.push_str(of);
     }
+    let lines = t.columns.len() + t.constraints.len() + if mysql { t.indexes.len() } else { 0 };
     // A partition or typed table declares no columns of its own unless it adds constraints.
-    if !lines.is_empty() || t.of.is_none() {
-        s.push_str(&format!(" (\n{}\n)", lines.join(",\n")));
+    if lines > 0 || t.of.is_none() {
+        s.push_str(" (\n");
+        let mut first = true;
+        let mut line = |s: &mut String| {
+            if !first {
+                s.push_str(",\n");
+            }
+            first = false;
+            s.push_str("  ");
+        };
+        for c in &t.columns {
+            line(s);
+            push_column_sql(d, c, s);
+        }
+        // (Each one was put right after the columns, so the last comes first.)
+        for c in t.constraints.iter().rev().filter(is_key) {
+            line(s);
+            s.push_str(&c.definition);
+        }
+        if mysql {
+            for i in &t.indexes {
+                line(s);
+                s.push_str(&i.definition);
+            }
+        }
+        for c in t.constraints.iter().filter(|c| !is_key(c)) {
+            line(s);
+            s.push_str("CONSTRAINT ");
+            push_ident(d, &c.name, s);
+            s.push(' ');
+            s.push_str(&c.definition);
+        }
+        s.push_str("\n)");
     }
     if let Some(o) = &t.options {
         s.push(' ');
         s.push_str(o);
     }
-    if d == Dialect::Mysql {
+    if mysql {
         if let Some(cm) = &t.comment {
-            s.push_str(&format!(" COMMENT={}", literal(d, cm)));
+            s.push_str(" COMMENT=");
+            s.push_str(&literal(d, cm));
         }
         if let Some((by, parts)) = t.partitions.split_first() {
             s.push('\n');
             s.push_str(&by.definition);
             if !parts.is_empty() {
-                let list: Vec<&str> = parts.iter().map(|p| p.definition.as_str()).collect();
-                s.push_str(&format!("\n({})", list.join(",\n ")));
+                s.push_str("\n(");
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        s.push_str(",\n ");
+                    }
+                    s.push_str(&p.definition);
+                }
+                s.push(')');
             }
         }
     }
     if d == Dialect::Postgres {
         if let Some(cm) = &t.comment {
-            s.push_str(&format!(";\nCOMMENT ON TABLE {q} IS {}", literal(d, cm)));
+            s.push_str(";\nCOMMENT ON TABLE ");
+            s.push_str(&q);
+            s.push_str(" IS ");
+            s.push_str(&literal(d, cm));
         }
         for c in &t.columns {
             if let Some(cm) = &c.comment {
-                s.push_str(&format!(
-                    ";\nCOMMENT ON COLUMN {q}.{} IS {}",
-                    ident(d, &c.name),
-                    literal(d, cm)
-                ));
+                s.push_str(";\nCOMMENT ON COLUMN ");
+                s.push_str(&q);
+                s.push('.');
+                push_ident(d, &c.name, s);
+                s.push_str(" IS ");
+                s.push_str(&literal(d, cm));
             }
         }
     }
@@ -261,16 +330,101 @@ fn table_sql(d: Dialect, t: &Table) -> String {
         s.push_str(";\n");
         s.push_str(st);
     }
-    s
 }
 
-fn object(d: Dialect, o: &Object) -> RenderedObject {
-    RenderedObject {
-        kind: o.kind.label().to_owned(),
-        name: display_name(&o.schema, &o.name),
-        body: o.definition.clone(),
-        compound: o.kind.is_compound(),
-        dialect: d,
+/// One object of the canonical DDL, borrowed from the schema until it is written.
+#[derive(Clone, Copy)]
+enum Item<'s> {
+    Object(&'s Object),
+    Table(&'s Table),
+    Index(&'s Table, &'s TableItem),
+    /// A foreign key, or a PostgreSQL constraint that is NOT VALID (a constraint in CREATE
+    /// TABLE is always validated).
+    Constraint(&'s Table, &'s TableItem),
+}
+
+impl Item<'_> {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Object(o) => o.kind.label(),
+            Self::Table(_) => "table",
+            Self::Index(..) => "index",
+            Self::Constraint(_, fk) if fk.definition.starts_with("FOREIGN KEY") => "foreign-key",
+            Self::Constraint(..) => "constraint",
+        }
+    }
+
+    fn compound(self) -> bool {
+        matches!(self, Self::Object(o) if o.kind.is_compound())
+    }
+
+    fn push_name(self, out: &mut String) {
+        match self {
+            Self::Object(o) => push_display_name(&o.schema, &o.name, out),
+            Self::Table(t) => push_display_name(&t.schema, &t.name, out),
+            Self::Index(t, i) => push_display_name(&t.schema, &i.name, out),
+            Self::Constraint(t, fk) => {
+                push_display_name(&t.schema, &t.name, out);
+                out.push('.');
+                out.push_str(&fk.name);
+            }
+        }
+    }
+
+    fn push_body(self, d: Dialect, out: &mut String) {
+        match self {
+            Self::Object(o) => out.push_str(&o.definition),
+            Self::Table(t) => push_table_sql(d, t, out),
+            Self::Index(_, i) => out.push_str(&i.definition),
+            Self::Constraint(t, fk) => {
+                out.push_str("ALTER TABLE ");
+                push_qualified(d, &t.schema, &t.name, out);
+                out.push_str(" ADD CONSTRAINT ");
+                push_ident(d, &fk.name, out);
+                out.push(' ');
+                out.push_str(&fk.definition);
+            }
+        }
+    }
+
+    /// `key(kind, name)`.
+    fn key(self) -> String {
+        let mut k = String::with_capacity(48);
+        k.push_str(self.kind());
+        k.push(' ');
+        self.push_name(&mut k);
+        k
+    }
+
+    fn rendered(self, d: Dialect) -> RenderedObject {
+        let mut name = String::new();
+        self.push_name(&mut name);
+        let mut body = String::new();
+        self.push_body(d, &mut body);
+        RenderedObject {
+            kind: self.kind().to_owned(),
+            name,
+            body,
+            compound: self.compound(),
+            dialect: d,
+        }
+    }
+
+    /// Writes the object as it appears in the canonical DDL file (`RenderedObject::to_text`).
+    fn write(self, d: Dialect, out: &mut String) {
+        out.push_str(HEADER);
+        out.push_str(self.kind());
+        out.push(' ');
+        self.push_name(out);
+        out.push('\n');
+        if self.compound() && d == Dialect::Mysql {
+            out.push_str("DELIMITER ;;\n");
+            self.push_body(d, out);
+            out.push_str(";;\nDELIMITER ;\n\n");
+        } else {
+            self.push_body(d, out);
+            out.push_str(";\n\n");
+        }
     }
 }
 
@@ -322,101 +476,86 @@ fn steps(d: Dialect) -> &'static [Step] {
     }
 }
 
-/// Renders the schema as canonical objects in load order.
-pub fn render(s: &Schema) -> Vec<RenderedObject> {
+/// The schema's objects in load order.
+fn items(s: &Schema) -> Vec<Item<'_>> {
     let d = s.dialect;
-    let mut out: Vec<RenderedObject> = Vec::new();
-    // Dependencies of each rendered object, parallel to `out`.
-    let mut deps: Vec<Vec<String>> = Vec::new();
+    let mut out: Vec<Item<'_>> = Vec::with_capacity(s.objects.len() + 4 * s.tables.len());
     for step in steps(d) {
         match *step {
             Step::Objects(kinds) => {
                 // Views keep the order `order_views` gave them within their block.
-                for o in s.objects.iter().filter(|o| kinds.contains(&o.kind)) {
-                    out.push(object(d, o));
-                    deps.push(o.depends_on.clone());
-                }
+                out.extend(
+                    s.objects
+                        .iter()
+                        .filter(|o| kinds.contains(&o.kind))
+                        .map(Item::Object),
+                );
             }
-            Step::Tables => {
-                for t in &s.tables {
-                    out.push(RenderedObject {
-                        kind: "table".into(),
-                        name: display_name(&t.schema, &t.name),
-                        body: table_sql(d, t),
-                        compound: false,
-                        dialect: d,
-                    });
-                    deps.push(t.depends_on.clone());
-                }
-            }
+            Step::Tables => out.extend(s.tables.iter().map(Item::Table)),
             Step::Indexes => {
                 for t in &s.tables {
-                    for i in &t.indexes {
-                        out.push(RenderedObject {
-                            kind: "index".into(),
-                            name: display_name(&t.schema, &i.name),
-                            body: i.definition.clone(),
-                            compound: false,
-                            dialect: d,
-                        });
-                        deps.push(vec![key("table", &display_name(&t.schema, &t.name))]);
-                    }
+                    out.extend(t.indexes.iter().map(|i| Item::Index(t, i)));
                 }
             }
             Step::Constraints => {
                 for t in &s.tables {
-                    for fk in &t.foreign_keys {
-                        // Foreign keys, and PostgreSQL constraints that are NOT VALID (a
-                        // constraint in CREATE TABLE is always validated).
-                        let kind = if fk.definition.starts_with("FOREIGN KEY") {
-                            "foreign-key"
-                        } else {
-                            "constraint"
-                        };
-                        out.push(RenderedObject {
-                            kind: kind.into(),
-                            name: format!("{}.{}", display_name(&t.schema, &t.name), fk.name),
-                            body: format!(
-                                "ALTER TABLE {} ADD CONSTRAINT {} {}",
-                                qualified(d, &t.schema, &t.name),
-                                ident(d, &fk.name),
-                                fk.definition
-                            ),
-                            compound: false,
-                            dialect: d,
-                        });
-                        deps.push(vec![key("table", &display_name(&t.schema, &t.name))]);
-                    }
+                    out.extend(t.foreign_keys.iter().map(|fk| Item::Constraint(t, fk)));
                 }
             }
         }
     }
-    dependency_order(out, &deps)
+    dependency_order(out)
+}
+
+/// Renders the schema as canonical objects in load order.
+pub fn render(s: &Schema) -> Vec<RenderedObject> {
+    items(s)
+        .into_iter()
+        .map(|i| i.rendered(s.dialect))
+        .collect()
 }
 
 /// Moves each object after the objects it depends on, keeping the given order otherwise
 /// (Kahn's algorithm, always taking the earliest ready object, so the result is deterministic).
-/// A dependency cycle is broken at its earliest object; unknown keys are ignored.
-fn dependency_order(objects: Vec<RenderedObject>, deps: &[Vec<String>]) -> Vec<RenderedObject> {
+/// A dependency cycle is broken at its earliest object; unknown keys are ignored. An index or
+/// constraint depends on its table.
+fn dependency_order<'s>(objects: Vec<Item<'s>>) -> Vec<Item<'s>> {
     use std::cmp::Reverse;
-    use std::collections::{BinaryHeap, HashMap};
+    use std::collections::BinaryHeap;
 
-    if deps.iter().all(Vec::is_empty) {
+    use rustc_hash::FxHashMap as HashMap;
+
+    fn depends_on<'s>(o: Item<'s>) -> &'s [String] {
+        match o {
+            Item::Object(o) => &o.depends_on,
+            Item::Table(t) => &t.depends_on,
+            Item::Index(..) | Item::Constraint(..) => &[],
+        }
+    }
+    if objects.iter().all(|o| depends_on(*o).is_empty()) {
         return objects;
     }
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(objects.len());
+    let mut index: HashMap<String, usize> =
+        HashMap::with_capacity_and_hasher(objects.len(), Default::default());
     for (i, o) in objects.iter().enumerate() {
         index.entry(o.key()).or_insert(i);
     }
     let n = objects.len();
     let mut waiting = vec![0usize; n];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, ds) in deps.iter().enumerate() {
-        let mut seen: Vec<usize> = ds
-            .iter()
-            .filter_map(|k| index.get(k).copied())
-            .filter(|&j| j != i)
-            .collect();
+    for (i, o) in objects.iter().enumerate() {
+        let mut seen: Vec<usize> = match o {
+            Item::Index(t, _) | Item::Constraint(t, _) => {
+                // Its table's key, looked up the way any other key is.
+                let key = Item::Table(t).key();
+                index.get(&key).copied().into_iter().collect()
+            }
+            _ => depends_on(*o)
+                .iter()
+                .filter_map(|k| index.get(k).copied())
+                .collect(),
+        };
+        seen.retain(|&j| j != i);
         seen.sort_unstable();
         seen.dedup();
         waiting[i] = seen.len();
@@ -450,8 +589,7 @@ fn dependency_order(objects: Vec<RenderedObject>, deps: &[Vec<String>]) -> Vec<R
             }
         }
     }
-    let mut slots: Vec<Option<RenderedObject>> = objects.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    order.into_iter().map(|i| objects[i]).collect()
 }
 
 fn mentions(definition: &str, name: &str) -> bool {
@@ -554,7 +692,6 @@ pub fn parse_canonical_ddl(text: &str) -> Vec<RenderedObject> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::snapshot::TableItem;
 
     fn sample() -> Schema {
         let mut s = Schema::new(Dialect::Postgres);

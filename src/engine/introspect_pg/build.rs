@@ -2,13 +2,16 @@
 //! kind, comments, the dependencies that decide the load order, and (optionally) privileges
 //! and owners. Pure: all joins between catalogs happen here, in hash maps.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::acl;
 use super::catalog::{self as cat, class, is_user_namespace};
 use crate::snapshot::SnapshotOptions;
 use crate::snapshot::{
-    Dialect, Object, ObjectKind, Schema, Table, object_key, quote_ident, quote_literal,
+    Dialect, Object, ObjectKind, Schema, Table, object_key, push_quoted_ident, quote_ident,
+    quote_literal,
 };
 
 /// An index's expressions and predicate as printed in Rust, columns still to be named.
@@ -37,6 +40,8 @@ pub(super) struct Catalog {
     pub indexes: Vec<cat::Index>,
     /// Index expressions and predicates printed in Rust (see `super::index_expressions`).
     pub index_texts: HashMap<i64, IndexText>,
+    /// Defaults printed in Rust, by default oid (see `super::default_expressions`).
+    pub attrdef_texts: HashMap<i64, Vec<super::expr_text::Piece>>,
     pub constraints: Vec<cat::Constraint>,
     pub sequences: Vec<cat::Sequence>,
     pub procs: Vec<cat::Proc>,
@@ -85,7 +90,7 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(cat: &'a Catalog, opts: SnapshotOptions) -> Self {
-        let mut columns: HashMap<i64, Vec<&cat::Attribute>> = HashMap::new();
+        let mut columns: HashMap<i64, Vec<&cat::Attribute>> = HashMap::default();
         for a in &cat.attributes {
             columns.entry(a.rel).or_default().push(a);
         }
@@ -94,12 +99,12 @@ impl<'a> Ctx<'a> {
         }
         let mut inh: Vec<&(i64, i64, i32)> = cat.inherits.iter().collect();
         inh.sort_by_key(|(child, _, seq)| (*child, *seq));
-        let mut parents: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut parents: HashMap<i64, Vec<i64>> = HashMap::default();
         for (child, parent, _) in inh {
             parents.entry(*child).or_default().push(*parent);
         }
-        let mut seq_owner = HashMap::new();
-        let mut members = HashSet::new();
+        let mut seq_owner = HashMap::default();
+        let mut members = HashSet::default();
         for d in cat.depends.iter().chain(&cat.sequence_owners) {
             match d.deptype.as_str() {
                 "e" => {
@@ -137,7 +142,7 @@ impl<'a> Ctx<'a> {
             has_parent: parents.keys().copied().collect(),
             parents,
             collations: cat.collations.iter().map(|c| (c.oid, c)).collect(),
-            keys: HashMap::new(),
+            keys: HashMap::default(),
             seq_owner,
         }
     }
@@ -160,7 +165,11 @@ impl<'a> Ctx<'a> {
 
     fn qname(&self, ns: i64, name: &str) -> String {
         let schema = self.ns_names.get(&ns).copied().unwrap_or("");
-        format!("{}.{}", q(schema), q(name))
+        let mut s = String::with_capacity(schema.len() + name.len() + 5);
+        push_quoted_ident(Dialect::Postgres, schema, &mut s);
+        s.push('.');
+        push_quoted_ident(Dialect::Postgres, name, &mut s);
+        s
     }
 
     /// A collation's name as SQL: qualified unless it is a built-in one.
@@ -264,7 +273,7 @@ pub(super) fn build(cat: &Catalog, opts: SnapshotOptions) -> Schema {
 
 /// Keys of every catalog object that can be a dependency or have one.
 fn register_keys(cx: &mut Ctx<'_>) {
-    let mut keys = HashMap::new();
+    let mut keys = HashMap::default();
     for c in &cx.cat.classes {
         let Some(ns) = cx.user_ns(c.namespace) else {
             continue;

@@ -2,7 +2,7 @@
 //! (a join only with a catalog that is always small, such as `pg_namespace`), so no plan can
 //! depend on catalog statistics: the rows are joined in Rust by `super::build`. Read-only.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use sqlx::PgConnection;
 
@@ -20,12 +20,59 @@ macro_rules! by_position {
             fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
                 use sqlx::Row as _;
                 let mut i = 0_usize;
-                $( let $f = row.try_get(i)?; i += 1; )*
+                // Unchecked: every query casts its columns to the fields' types, and the
+                // check compared each value's type with every type the field accepts.
+                $( let $f = row.try_get_unchecked(i)?; i += 1; )*
                 let _ = i;
                 Ok(Self { $($f),* })
             }
         }
     };
+}
+
+/// A `"char"` column (a kind, a flag) read as its one byte instead of as text: no allocation
+/// per value on the catalogs of tens of thousands of rows. Compares with `&str` like the text
+/// it stands for (`'\0'`, PostgreSQL's "none", as the empty string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Char(u8);
+
+impl Char {
+    /// The one-character text (empty for `'\0'`; a byte past ASCII: `?`, never a kind).
+    pub fn as_str(&self) -> &'static str {
+        const ASCII: &str = "\0\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\
+            \x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f \
+            !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`\
+            abcdefghijklmnopqrstuvwxyz{|}~\x7f";
+        match usize::from(self.0) {
+            0 => "",
+            b @ 1..=127 => &ASCII[b..=b],
+            _ => "?",
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl PartialEq<&str> for Char {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for Char {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i8 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Char {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(
+            <i8 as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)?.cast_unsigned(),
+        ))
+    }
 }
 
 mod code;
@@ -50,6 +97,9 @@ pub(super) mod class {
     pub const EVENT_TRIGGER: i64 = 3466;
 }
 
+/// `pg_catalog`'s oid.
+pub(super) const PG_CATALOG: i64 = 11;
+
 /// Schemas never snapshotted: the system's and schemagate's own.
 pub(super) fn is_user_namespace(name: &str) -> bool {
     !matches!(name, "pg_catalog" | "information_schema" | "schemagate") && !name.starts_with("pg_")
@@ -58,29 +108,41 @@ pub(super) fn is_user_namespace(name: &str) -> bool {
 /// The session settings a snapshot pins, in this order, so that catalog functions print the
 /// same text whatever the session had set: every name qualified (`search_path` empty, as
 /// pg_dump does), dates ISO, intervals and floats in PostgreSQL's own style, times in UTC.
-pub(super) const PINNED: [(&str, &str); 5] = [
+/// Last, generic plans: the queries that take arrays of thousands of oids would otherwise be
+/// planned with the array's values, estimating every element (≈ 40 ms of server CPU for the
+/// columns of 2,000 tables); the generic plan is the same index scan without it, whether the
+/// catalogs were analysed or not. (`plan_cache_mode` is PostgreSQL 12's: left alone before.)
+pub(super) const PINNED: [(&str, &str); 6] = [
     ("search_path", ""),
     ("DateStyle", "ISO, YMD"),
     ("IntervalStyle", "postgres"),
     ("TimeZone", "UTC"),
     ("extra_float_digits", "1"),
+    ("plan_cache_mode", "force_generic_plan"),
 ];
 
 /// Reads the server version and the current values of the pinned settings, then pins them
 /// for the rest of the transaction. Returns (version number, previous values).
 pub(super) async fn pin_settings(c: &mut PgConnection) -> Result<(i32, Vec<String>), sqlx::Error> {
-    let (version, a, b, d, e, f): (i32, String, String, String, String, String) = sqlx::query_as(
-        "SELECT current_setting('server_version_num')::int4, current_setting('search_path'), \
-           current_setting('DateStyle'), current_setting('IntervalStyle'), \
-           current_setting('TimeZone'), current_setting('extra_float_digits')",
-    )
-    .fetch_one(&mut *c)
-    .await?;
-    set_settings(c, &PINNED.map(|(_, v)| v.to_owned())).await?;
-    Ok((version, vec![a, b, d, e, f]))
+    let (version, a, b, d, e, f, g): (i32, String, String, String, String, String, String) =
+        sqlx::query_as(
+            "SELECT current_setting('server_version_num')::int4, current_setting('search_path'), \
+               current_setting('DateStyle'), current_setting('IntervalStyle'), \
+               current_setting('TimeZone'), current_setting('extra_float_digits'), \
+               COALESCE(current_setting('plan_cache_mode', true), '')",
+        )
+        .fetch_one(&mut *c)
+        .await?;
+    let mut pinned = PINNED.map(|(_, v)| v.to_owned());
+    if g.is_empty() {
+        pinned[5].clear();
+    }
+    set_settings(c, &pinned).await?;
+    Ok((version, vec![a, b, d, e, f, g]))
 }
 
-/// Sets the pinned settings to `values` for the rest of the transaction.
+/// Sets the pinned settings to `values` for the rest of the transaction (an empty
+/// `plan_cache_mode`: left alone, the server has none).
 pub(super) async fn set_settings(
     c: &mut PgConnection,
     values: &[String],
@@ -88,7 +150,8 @@ pub(super) async fn set_settings(
     let mut q = sqlx::query(
         "SELECT set_config('search_path', $1, true), set_config('DateStyle', $2, true), \
            set_config('IntervalStyle', $3, true), set_config('TimeZone', $4, true), \
-           set_config('extra_float_digits', $5, true)",
+           set_config('extra_float_digits', $5, true), \
+           CASE WHEN $6 <> '' THEN set_config('plan_cache_mode', $6, true) END",
     );
     for v in values {
         q = q.bind(v);
@@ -141,7 +204,7 @@ pub(super) struct Depend {
     pub refclassid: i64,
     pub refobjid: i64,
     pub refobjsubid: i32,
-    pub deptype: String,
+    pub deptype: Char,
 }
 }
 
@@ -150,7 +213,7 @@ pub(super) struct Depend {
 pub(super) async fn depends(c: &mut PgConnection) -> Result<Vec<Depend>, sqlx::Error> {
     sqlx::query_as(
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
-           refobjsubid::int4, deptype::text FROM pg_depend \
+           refobjsubid::int4, deptype FROM pg_depend \
          WHERE refobjid >= 16384 AND (deptype IN ('n', 'e') OR (deptype = 'i' AND classid = 1255))",
     )
     .fetch_all(c)
@@ -165,7 +228,7 @@ pub(super) async fn sequence_owners(
 ) -> Result<Vec<Depend>, sqlx::Error> {
     sqlx::query_as(
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
-           refobjsubid::int4, deptype::text FROM pg_depend \
+           refobjsubid::int4, deptype FROM pg_depend \
          WHERE classid = 1259 AND objid = ANY($1::int8[]::oid[]) AND objsubid = 0 \
            AND refclassid = 1259 AND refobjsubid > 0 AND deptype IN ('a', 'i')",
     )
@@ -181,15 +244,15 @@ pub(super) struct Class {
     pub oid: i64,
     pub namespace: i64,
     pub name: String,
-    pub kind: String,
-    pub persistence: String,
+    pub kind: Char,
+    pub persistence: Char,
     pub is_partition: bool,
     pub of_type: i64,
     pub am: i64,
     pub options: Option<Vec<String>>,
     pub row_security: bool,
     pub force_row_security: bool,
-    pub replica_identity: String,
+    pub replica_identity: Char,
     pub owner: i64,
     pub acl: Option<Vec<String>>,
     pub acl_default: Option<Vec<String>>,
@@ -203,10 +266,10 @@ pub(super) struct Class {
 pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.oid::int8, c.relnamespace::int8 AS namespace, c.relname::text AS name, \
-           c.relkind::text AS kind, c.relpersistence::text AS persistence, \
+           c.relkind AS kind, c.relpersistence AS persistence, \
            c.relispartition AS is_partition, c.reloftype::int8 AS of_type, c.relam::int8 AS am, \
            c.reloptions::text[] AS options, c.relrowsecurity AS row_security, \
-           c.relforcerowsecurity AS force_row_security, c.relreplident::text AS replica_identity, \
+           c.relforcerowsecurity AS force_row_security, c.relreplident AS replica_identity, \
            c.relowner::int8 AS owner, c.relacl::text[] AS acl, \
            CASE WHEN c.relacl IS NOT NULL THEN acldefault(CASE c.relkind WHEN 'S' THEN 's'::\"char\" \
              ELSE 'r'::\"char\" END, c.relowner)::text[] END AS acl_default, \
@@ -222,13 +285,12 @@ pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Er
     .await
 }
 
-/// The kind of every relation [`classes`] reads: (oid, relkind).
-pub(super) async fn relation_kinds(
-    c: &mut PgConnection,
-) -> Result<Vec<(i64, String)>, sqlx::Error> {
+/// The kind of every relation with columns or an owning column that [`classes`] reads:
+/// (oid, relkind).
+pub(super) async fn relation_kinds(c: &mut PgConnection) -> Result<Vec<(i64, Char)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT oid::int8, relkind::text FROM pg_class \
-         WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S', 'i', 'I')",
+        "SELECT oid::int8, relkind FROM pg_class \
+         WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S')",
     )
     .fetch_all(c)
     .await
@@ -243,50 +305,69 @@ pub(super) struct Attribute {
     pub type_oid: i64,
     pub type_mod: i32,
     pub not_null: bool,
-    pub identity: String,
-    pub generated: String,
+    pub identity: Char,
+    pub generated: Char,
     pub collation: i64,
     pub is_local: bool,
     pub statistics: i32,
-    pub storage: String,
-    pub compression: String,
+    pub storage: Char,
+    pub compression: Char,
     pub options: Option<Vec<String>>,
     pub acl: Option<Vec<String>>,
 }
 }
 
-/// The columns of `relations` (tables, views, composite types), and the columns of `indexes`
-/// that have a statistics target (all an index's columns are good for). Fetched by relation so
-/// that TOAST tables, sequences and the other index columns are not read at all.
+/// What [`attributes`] and [`index_statistics`] read of a column.
+fn attribute_columns(version: i32) -> String {
+    let compression = if version >= 140_000 {
+        "attcompression"
+    } else {
+        "''::\"char\""
+    };
+    format!(
+        "attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
+           atttypid::int8 AS type_oid, atttypmod::int4 AS type_mod, \
+           attnotnull AS not_null, attidentity AS identity, \
+           attgenerated AS generated, attcollation::int8 AS collation, \
+           attislocal AS is_local, COALESCE(attstattarget, -1)::int4 AS statistics, \
+           attstorage AS storage, {compression} AS compression, \
+           attoptions::text[] AS options, attacl::text[] AS acl"
+    )
+}
+
+/// The columns of `relations` (tables, views, composite types). Fetched by relation so that
+/// TOAST tables, sequences and indexes are not read at all.
 pub(super) async fn attributes(
     c: &mut PgConnection,
     version: i32,
     relations: &[i64],
-    indexes: &[i64],
 ) -> Result<Vec<Attribute>, sqlx::Error> {
-    let compression = if version >= 140_000 {
-        "attcompression::text"
-    } else {
-        "''::text"
-    };
-    let columns = format!(
-        "attrelid::int8 AS rel, attnum::int4 AS num, attname::text AS name, \
-           atttypid::int8 AS type_oid, atttypmod::int4 AS type_mod, \
-           attnotnull AS not_null, attidentity::text AS identity, \
-           attgenerated::text AS generated, attcollation::int8 AS collation, \
-           attislocal AS is_local, COALESCE(attstattarget, -1)::int4 AS statistics, \
-           attstorage::text AS storage, {compression} AS compression, \
-           attoptions::text[] AS options, attacl::text[] AS acl"
-    );
     let sql = format!(
-        "SELECT {columns} FROM pg_attribute \
-           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 AND NOT attisdropped \
-         UNION ALL SELECT {columns} FROM pg_attribute \
-           WHERE attrelid = ANY($2::int8[]::oid[]) AND attnum > 0 \
-             AND COALESCE(attstattarget, -1) >= 0"
+        "SELECT {} FROM pg_attribute \
+           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 AND NOT attisdropped",
+        attribute_columns(version)
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(relations)
+        .fetch_all(c)
+        .await
+}
+
+/// The columns of `indexes` that have a statistics target (all an index's columns are good
+/// for). Only an expression column can have one, so the caller passes the indexes with
+/// expressions only.
+pub(super) async fn index_statistics(
+    c: &mut PgConnection,
+    version: i32,
+    indexes: &[i64],
+) -> Result<Vec<Attribute>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM pg_attribute \
+           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 \
+             AND COALESCE(attstattarget, -1) >= 0",
+        attribute_columns(version)
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(indexes)
         .fetch_all(c)
         .await
@@ -314,18 +395,33 @@ pub(super) async fn type_names(
     Ok(rows.into_iter().map(|(t, m, n)| ((t, m), n)).collect())
 }
 
-/// Column defaults and generation expressions: (oid, relation, column, expression). Given its
-/// relation, `pg_get_expr` opens it (building its relation cache entry, the largest cost of a
-/// snapshot of many tables); an expression without column references (every default: only
-/// generation expressions have them) prints the same without it.
+/// Column defaults and generation expressions: (oid, relation, column, stored tree). The
+/// trees are printed by `super::expr_text` where it can, by [`attrdef_texts`] otherwise.
 pub(super) async fn attrdefs(
     c: &mut PgConnection,
 ) -> Result<Vec<(i64, i64, i32, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT oid::int8, adrelid::int8, adnum::int4, pg_get_expr(adbin, \
-           CASE WHEN strpos(adbin::text, '{VAR ') > 0 THEN adrelid ELSE 0 END) \
+        "SELECT oid::int8, adrelid::int8, adnum::int4, adbin::text \
          FROM pg_attrdef WHERE adrelid >= 16384",
     )
+    .fetch_all(c)
+    .await
+}
+
+/// The server's text of the given defaults and generation expressions: (oid, expression).
+/// Given its relation, `pg_get_expr` opens it (building its relation cache entry, the largest
+/// cost of a snapshot of many tables); an expression without column references (every
+/// default: only generation expressions have them) prints the same without it.
+pub(super) async fn attrdef_texts(
+    c: &mut PgConnection,
+    oids: &[i64],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT oid::int8, pg_get_expr(adbin, \
+           CASE WHEN strpos(adbin::text, '{VAR ') > 0 THEN adrelid ELSE 0 END) \
+         FROM pg_attrdef WHERE oid = ANY($1::int8[]::oid[])",
+    )
+    .bind(oids)
     .fetch_all(c)
     .await
 }
@@ -343,10 +439,10 @@ pub(super) struct Type {
     pub oid: i64,
     pub namespace: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: Char,
     pub relation: i64,
     pub element: i64,
-    pub storage: String,
+    pub storage: Char,
     pub owner: i64,
     pub acl: Option<Vec<String>>,
     pub acl_default: Option<Vec<String>>,
@@ -361,8 +457,8 @@ pub(super) struct Type {
 pub(super) async fn types(c: &mut PgConnection) -> Result<Vec<Type>, sqlx::Error> {
     sqlx::query_as(
         "SELECT oid::int8, typnamespace::int8 AS namespace, typname::text AS name, \
-           typtype::text AS kind, typrelid::int8 AS relation, typelem::int8 AS element, \
-           typstorage::text AS storage, typowner::int8 AS owner, typacl::text[] AS acl, \
+           typtype AS kind, typrelid::int8 AS relation, typelem::int8 AS element, \
+           typstorage AS storage, typowner::int8 AS owner, typacl::text[] AS acl, \
            CASE WHEN typacl IS NOT NULL THEN acldefault('T', typowner)::text[] END AS acl_default, \
            CASE WHEN typtype = 'd' THEN format_type(typbasetype, typtypmod) END AS base, \
            typnotnull AS not_null, \

@@ -5,7 +5,7 @@
 //! `quote_ident` (fetched once for the names used), so the text is the server's to the byte;
 //! `super::tests` compares the two on every constraint of the snapshot corpus. Pure.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::build::Catalog;
 use super::catalog::{Constraint, Index};

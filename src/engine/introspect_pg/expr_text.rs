@@ -8,8 +8,8 @@
 //! constant of another type, a big-endian server) is left to the server (`None`).
 //! `super::tests` compares both on many index shapes. Pure.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 /// `pg_catalog`'s oid: its functions and operators print unqualified when lookup finds them.
 const PG_CATALOG: i64 = 11;
@@ -17,6 +17,7 @@ const BOOL: i64 = 16;
 const INT4: i64 = 23;
 const TEXT: i64 = 25;
 const VARCHAR: i64 = 1043;
+const REGCLASS: i64 = 2205;
 
 /// A printed expression with its column references left open: the column names are quoted
 /// later, once for every name the snapshot uses.
@@ -25,6 +26,9 @@ pub(super) enum Piece {
     Text(String),
     /// A column of the indexed table, by number.
     Column(i32),
+    /// The name of a relation as a `regclass` constant prints it, inside the quotes of a
+    /// string literal: `schema.name`, each quoted where needed, quotes doubled.
+    Relation(i64),
 }
 
 pg_row! {
@@ -82,7 +86,10 @@ pub(super) enum Value<'t> {
 #[derive(Debug)]
 pub(super) struct Node<'t> {
     kind: &'t str,
-    fields: Vec<(&'t str, Vec<Value<'t>>)>,
+    /// Each field's name and its values' range in `values` (one allocation for all of them:
+    /// a snapshot parses thousands of trees).
+    fields: Vec<(&'t str, std::ops::Range<usize>)>,
+    values: Vec<Value<'t>>,
 }
 
 impl Node<'_> {
@@ -90,7 +97,7 @@ impl Node<'_> {
         self.fields
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_slice())
+            .and_then(|(_, r)| self.values.get(r.clone()))
     }
 
     fn atom(&self, name: &str) -> Option<&str> {
@@ -115,6 +122,8 @@ impl Node<'_> {
     fn args(&self) -> Option<&[Value<'_>]> {
         match self.field(":args")? {
             [Value::List(items)] => Some(items),
+            // No arguments (`now()`).
+            [Value::Null] => Some(&[]),
             _ => None,
         }
     }
@@ -129,23 +138,31 @@ enum Token<'t> {
     Word(&'t str),
 }
 
-fn tokens(text: &str) -> Vec<Token<'_>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b if b.is_ascii_whitespace() => i += 1,
-            b @ (b'(' | b'{') => {
-                out.push(Token::Open(b));
-                i += 1;
+/// Reads tokens off a tree's text as the parser asks for them.
+struct Tokens<'t> {
+    text: &'t str,
+    pos: usize,
+}
+
+impl<'t> Tokens<'t> {
+    fn next(&mut self) -> Option<Token<'t>> {
+        let bytes = self.text.as_bytes();
+        while bytes.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
+            self.pos += 1;
+        }
+        let b = *bytes.get(self.pos)?;
+        Some(match b {
+            b'(' | b'{' => {
+                self.pos += 1;
+                Token::Open(b)
             }
-            b @ (b')' | b'}') => {
-                out.push(Token::Close(b));
-                i += 1;
+            b')' | b'}' => {
+                self.pos += 1;
+                Token::Close(b)
             }
             _ => {
-                let start = i;
+                let start = self.pos;
+                let mut i = start;
                 while i < bytes.len()
                     && !bytes[i].is_ascii_whitespace()
                     && !matches!(bytes[i], b'(' | b')' | b'{' | b'}')
@@ -153,13 +170,20 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
                     // An escaped character is part of the word, whatever it is.
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
-                i = i.min(bytes.len());
+                self.pos = i.min(bytes.len());
                 // Only ASCII bytes end a word, so both ends are character boundaries.
-                out.push(Token::Word(text.get(start..i).unwrap_or("")));
+                Token::Word(self.text.get(start..self.pos).unwrap_or(""))
             }
-        }
+        })
     }
-    out
+
+    fn at_end(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        while bytes.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
+            self.pos += 1;
+        }
+        self.pos == bytes.len()
+    }
 }
 
 fn unescape(word: &str) -> Cow<'_, str> {
@@ -178,39 +202,49 @@ fn unescape(word: &str) -> Cow<'_, str> {
     Cow::Owned(s)
 }
 
-/// Parses a stored tree; None when it is not well formed.
+/// Parses a stored tree; None when it is not well formed. Every node's `:location` (where
+/// the expression was in its statement's text) is left out: nothing prints it.
 pub(super) fn parse(text: &str) -> Option<Value<'_>> {
-    let toks = tokens(text);
-    let mut pos = 0;
-    let v = value(&toks, &mut pos)?;
-    (pos == toks.len()).then_some(v)
+    let mut toks = Tokens { text, pos: 0 };
+    let first = toks.next()?;
+    let v = value(&mut toks, first)?;
+    toks.at_end().then_some(v)
 }
 
-fn value<'t>(toks: &[Token<'t>], pos: &mut usize) -> Option<Value<'t>> {
-    let tok = *toks.get(*pos)?;
-    *pos += 1;
+fn value<'t>(toks: &mut Tokens<'t>, tok: Token<'t>) -> Option<Value<'t>> {
     match tok {
         Token::Word("<>") => Some(Value::Null),
         Token::Word(w) => Some(Value::Atom(unescape(w))),
         Token::Open(b'{') => {
-            let Token::Word(kind) = *toks.get(*pos)? else {
+            let Token::Word(kind) = toks.next()? else {
                 return None;
             };
-            *pos += 1;
-            let mut fields: Vec<(&str, Vec<Value<'t>>)> = Vec::new();
+            let mut fields: Vec<(&str, std::ops::Range<usize>)> = Vec::with_capacity(8);
+            let mut values: Vec<Value<'t>> = Vec::with_capacity(8);
+            let mut skip = false;
             loop {
-                match *toks.get(*pos)? {
+                match toks.next()? {
                     Token::Close(b'}') => {
-                        *pos += 1;
-                        return Some(Value::Node(Node { kind, fields }));
+                        return Some(Value::Node(Node {
+                            kind,
+                            fields,
+                            values,
+                        }));
                     }
                     Token::Word(w) if w.starts_with(':') => {
-                        *pos += 1;
-                        fields.push((w, Vec::new()));
+                        skip = w == ":location";
+                        if !skip {
+                            fields.push((w, values.len()..values.len()));
+                        }
                     }
-                    _ => {
-                        let v = value(toks, pos)?;
-                        fields.last_mut()?.1.push(v);
+                    t => {
+                        let v = value(toks, t)?;
+                        if skip {
+                            continue;
+                        }
+                        let field = fields.last_mut()?;
+                        values.push(v);
+                        field.1.end = values.len();
                     }
                 }
             }
@@ -218,11 +252,10 @@ fn value<'t>(toks: &[Token<'t>], pos: &mut usize) -> Option<Value<'t>> {
         Token::Open(_) => {
             let mut items = Vec::new();
             loop {
-                if *toks.get(*pos)? == Token::Close(b')') {
-                    *pos += 1;
-                    return Some(Value::List(items));
+                match toks.next()? {
+                    Token::Close(b')') => return Some(Value::List(items)),
+                    t => items.push(value(toks, t)?),
                 }
-                items.push(value(toks, pos)?);
             }
         }
         Token::Close(_) => None,
@@ -274,10 +307,8 @@ pub(super) fn wanted(trees: &[&Value<'_>]) -> (Vec<i64>, Vec<i64>, Vec<(i64, i32
                     }
                     _ => {}
                 }
-                for (_, vs) in &n.fields {
-                    for v in vs {
-                        walk(v, procs, ops, types);
-                    }
+                for v in &n.values {
+                    walk(v, procs, ops, types);
                 }
             }
             Value::List(items) => {
@@ -288,7 +319,8 @@ pub(super) fn wanted(trees: &[&Value<'_>]) -> (Vec<i64>, Vec<i64>, Vec<(i64, i32
             Value::Atom(_) | Value::Null => {}
         }
     }
-    let (mut procs, mut ops, mut types) = (HashSet::new(), HashSet::new(), HashSet::new());
+    let (mut procs, mut ops, mut types) =
+        (HashSet::default(), HashSet::default(), HashSet::default());
     for t in trees {
         walk(t, &mut procs, &mut ops, &mut types);
     }
@@ -521,6 +553,16 @@ impl Printer<'_> {
                 }
                 _ => return None,
             },
+            REGCLASS => {
+                // A by-value oid: zero-extended.
+                let v = u64::from_le_bytes(bytes.as_slice().try_into().ok()?);
+                let oid = i64::from(u32::try_from(v).ok()?);
+                let label = self.type_name(ty, typmod)?.to_owned();
+                self.text("'");
+                self.out.push(Piece::Relation(oid));
+                self.text("'::");
+                self.text(&label);
+            }
             TEXT | VARCHAR => {
                 let s = std::str::from_utf8(varlena(&bytes)?).ok()?;
                 // With a backslash the text depends on standard_conforming_strings.
@@ -573,13 +615,19 @@ fn varlena(bytes: &[u8]) -> Option<&[u8]> {
     (len == bytes.len() && len >= header).then(|| &bytes[header..])
 }
 
-/// Joins a printed expression with its columns' quoted names; None when a column is unknown.
-pub(super) fn join(pieces: &[Piece], column: impl Fn(i32) -> Option<String>) -> Option<String> {
+/// Joins a printed expression with its columns' quoted names and its relations' names (see
+/// [`Piece::Relation`]); None when one is unknown.
+pub(super) fn join(
+    pieces: &[Piece],
+    column: impl Fn(i32) -> Option<String>,
+    relation: impl Fn(i64) -> Option<String>,
+) -> Option<String> {
     let mut s = String::new();
     for p in pieces {
         match p {
             Piece::Text(t) => s.push_str(t),
             Piece::Column(n) => s.push_str(&column(*n)?),
+            Piece::Relation(oid) => s.push_str(&relation(*oid)?),
         }
     }
     Some(s)

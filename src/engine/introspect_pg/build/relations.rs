@@ -1,7 +1,7 @@
 //! Tables (partitions and inheritance children included), their columns, constraints and
 //! indexes; views and materialized views with theirs. Pure.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
     Ctx, Grantable, Out, acl, acl_and_owner, cat, class, column_collation, comment_statement,
@@ -24,15 +24,15 @@ struct Rel<'a> {
 }
 
 pub(super) fn relations(cx: &Ctx<'_>, out: &mut Out) {
-    let mut constraints: HashMap<i64, Vec<&cat::Constraint>> = HashMap::new();
-    let mut constraint_indexes = HashSet::new();
+    let mut constraints: HashMap<i64, Vec<&cat::Constraint>> = HashMap::default();
+    let mut constraint_indexes = HashSet::default();
     for k in cx.cat.constraints.iter().filter(|k| k.rel != 0) {
         if matches!(k.kind.as_str(), "p" | "u" | "x") {
             constraint_indexes.insert(k.index);
         }
         constraints.entry(k.rel).or_default().push(k);
     }
-    let mut indexes: HashMap<i64, Vec<&cat::Index>> = HashMap::new();
+    let mut indexes: HashMap<i64, Vec<&cat::Index>> = HashMap::default();
     for i in &cx.cat.indexes {
         indexes.entry(i.rel).or_default().push(i);
     }
@@ -102,7 +102,11 @@ fn column_settings(
     if a.statistics != -1 || parent.is_some_and(|p| p.statistics != a.statistics) {
         out.push(format!("{} SET STATISTICS {}", col(), a.statistics));
     }
-    if differs(&a.storage, type_storage, parent.map(|p| p.storage.as_str())) {
+    if differs(
+        a.storage.as_str(),
+        type_storage,
+        parent.map(|p| p.storage.as_str()),
+    ) {
         let storage = match a.storage.as_str() {
             "p" => "PLAIN",
             "e" => "EXTERNAL",
@@ -111,7 +115,11 @@ fn column_settings(
         };
         out.push(format!("{} SET STORAGE {storage}", col()));
     }
-    if differs(&a.compression, "", parent.map(|p| p.compression.as_str())) {
+    if differs(
+        a.compression.as_str(),
+        "",
+        parent.map(|p| p.compression.as_str()),
+    ) {
         let method = match a.compression.as_str() {
             "p" => "pglz",
             "l" => "lz4",
@@ -294,13 +302,15 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
         r.constraints.get(&c.oid).into_iter().flatten().collect();
     constraints.sort_by(|a, b| a.name.cmp(&b.name));
     for k in constraints {
-        let comment = cx.comment(class::CONSTRAINT, k.oid, 0);
-        let comment_on = format!("CONSTRAINT {} ON {qn}", q(&k.name));
+        // Most constraints have no comment: its target is named only for one that has.
+        let comment = cx.comment(class::CONSTRAINT, k.oid, 0).and_then(|cm| {
+            comment_statement(&format!("CONSTRAINT {} ON {qn}", q(&k.name)), Some(cm))
+        });
         if k.kind == "f" || (k.kind == "c" && !k.validated) {
             // Added after all tables: foreign keys need their target, and a constraint in
             // CREATE TABLE is always validated.
             let mut def = k.definition.clone();
-            if let Some(cm) = comment_statement(&comment_on, comment) {
+            if let Some(cm) = comment {
                 def.push_str(";\n");
                 def.push_str(&cm);
             }
@@ -313,7 +323,7 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
                 name: k.name.clone(),
                 definition: k.definition.clone(),
             });
-            statements.extend(comment_statement(&comment_on, comment));
+            statements.extend(comment);
         }
     }
 
@@ -323,7 +333,11 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
         let Some(ic) = cx.classes.get(&i.oid) else {
             continue;
         };
-        let iq = cx.qname(ic.namespace, &ic.name);
+        let iq = || cx.qname(ic.namespace, &ic.name);
+        let comment = || {
+            let cm = cx.comment(class::CLASS, ic.oid, 0)?;
+            comment_statement(&format!("INDEX {}", iq()), Some(cm))
+        };
         let mut tail = Vec::new();
         if i.clustered {
             tail.push(format!("ALTER TABLE {qn} CLUSTER ON {}", q(&ic.name)));
@@ -337,10 +351,7 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
         if r.constraint_indexes.contains(&i.oid) {
             // The constraint creates it: only what is set on the index itself.
             statements.extend(tail);
-            statements.extend(comment_statement(
-                &format!("INDEX {iq}"),
-                cx.comment(class::CLASS, ic.oid, 0),
-            ));
+            statements.extend(comment());
             continue;
         }
         if cx.has_parent.contains(&i.oid) {
@@ -351,19 +362,23 @@ fn table(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, c: &cat::Class, ns: &str) {
         for a in cx.columns.get(&i.oid).into_iter().flatten() {
             if a.statistics >= 0 {
                 st.push(format!(
-                    "ALTER INDEX {iq} ALTER COLUMN {} SET STATISTICS {}",
-                    a.num, a.statistics
+                    "ALTER INDEX {} ALTER COLUMN {} SET STATISTICS {}",
+                    iq(),
+                    a.num,
+                    a.statistics
                 ));
             }
         }
         st.extend(tail);
-        st.extend(comment_statement(
-            &format!("INDEX {iq}"),
-            cx.comment(class::CLASS, ic.oid, 0),
-        ));
+        st.extend(comment());
+        let definition = if st.len() == 1 {
+            st.pop().unwrap_or_default()
+        } else {
+            st.join(";\n")
+        };
         t.indexes.push(TableItem {
             name: ic.name.clone(),
-            definition: st.join(";\n"),
+            definition,
         });
     }
 

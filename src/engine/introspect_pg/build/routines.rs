@@ -1,6 +1,6 @@
 //! Functions, procedures, aggregates and sequences. Pure.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::*;
 pub(super) fn routines(cx: &Ctx<'_>, out: &mut Out) {

@@ -1,18 +1,18 @@
 //! Enums, domains, composite and range types, and the column and operator-class names that
 //! index and column definitions share. Pure.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::*;
 pub(super) fn types(cx: &Ctx<'_>, out: &mut Out) {
-    let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut labels: HashMap<i64, Vec<String>> = HashMap::default();
     for (t, l) in &cx.cat.enum_labels {
         labels.entry(*t).or_default().push(lit(l));
     }
     let ranges: HashMap<i64, &cat::Range> = cx.cat.ranges.iter().map(|r| (r.oid, r)).collect();
     let opclasses: HashMap<i64, &(i64, i64, String, bool)> =
         cx.cat.opclasses.iter().map(|o| (o.0, o)).collect();
-    let mut domain_checks: HashMap<i64, Vec<&cat::Constraint>> = HashMap::new();
+    let mut domain_checks: HashMap<i64, Vec<&cat::Constraint>> = HashMap::default();
     for k in cx.cat.constraints.iter().filter(|k| k.domain != 0) {
         domain_checks.entry(k.domain).or_default().push(k);
     }
