@@ -21,13 +21,20 @@ fn reading_setting(engine: Engine) -> Option<&'static str> {
 /// `set_config`), MySQL `sql_mode` set to anything but literals without `NO_BACKSLASH_ESCAPES`
 /// and `ANSI_QUOTES`/`ANSI` (`mysqldump`'s `SQL_MODE='NO_AUTO_VALUE_ON_ZERO'` changes nothing).
 pub(super) fn reading_change(engine: Engine, script: &str) -> Option<usize> {
-    let key = reading_setting(engine)?;
-    let escapes = Escapes::default_for(engine);
+    reading_setting(engine)?;
     split::split(script, engine)
-        .find(|part| {
-            contains_ignore_case(part.text, key) && changes_reading(engine, part.text, escapes, key)
-        })
+        .find(|part| changes_reading(engine, part.text))
         .map(|part| part.range.start)
+}
+
+/// Whether the statement `text` may change how the server reads string literals (see
+/// [`reading_change`]).
+pub(super) fn changes_reading(engine: Engine, text: &str) -> bool {
+    let Some(key) = reading_setting(engine) else {
+        return false;
+    };
+    contains_ignore_case(text, key)
+        && changes_reading_to(engine, text, Escapes::default_for(engine), key)
 }
 
 fn contains_ignore_case(text: &str, key: &str) -> bool {
@@ -36,7 +43,7 @@ fn contains_ignore_case(text: &str, key: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
 }
 
-fn changes_reading(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {
+fn changes_reading_to(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {
     let toks = significant(text, engine, escapes, usize::MAX);
     if !toks.first().is_some_and(|t| t.is("SET")) {
         // `RESET`, `set_config(…)`, a routine body: assume it may.
