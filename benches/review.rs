@@ -324,14 +324,16 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--once") {
-        // For `valgrind --tool=callgrind`: `--once ENGINE MODE` generates the script, then does
+        // For `valgrind --tool=callgrind`: `--once ENGINE MODE [BYTES]` generates the script, then does
         // MODE once: `gen` (nothing more: the baseline to subtract), `raw` (sqlparser's
         // `parse_sql` of the whole script, as the bench times it), `review`, or `text` / `json`
         // / `sarif` (review, then print every finding). Instruction counts of MODE minus `gen`
         // compare the work of each mode independently of the machine's load.
+        // An optional fourth argument sets the script size in bytes (default 10 MB).
         let engine: Engine = args[i + 1].parse().unwrap();
         let mode = args[i + 2].as_str();
-        let sql = generate(engine, 10_000_000);
+        let size = args.get(i + 3).map_or(10_000_000, |s| s.parse().unwrap());
+        let sql = generate(engine, size);
         let policy = Policy::preset("default").unwrap();
         match mode {
             "gen" => {}
