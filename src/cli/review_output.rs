@@ -12,8 +12,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::review::impact::Impact;
-use crate::review::live::NotEvaluated;
-use crate::review::{Engine, Finding, Level, Report, Risk, RuleId};
+use crate::review::{Finding, Level, Report, Risk, RuleId};
 
 /// `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

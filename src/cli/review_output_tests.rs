@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::review::{Policy, review};
+use crate::review::live::NotEvaluated;
+use crate::review::{Engine, Policy, review};
 
 /// Strings a message may hold: quotes, backslashes, every control character, DEL, non-ASCII.
 fn awkward() -> Vec<String> {

@@ -37,10 +37,20 @@ pub(super) fn changes_reading(engine: Engine, text: &str) -> bool {
         && changes_reading_to(engine, text, Escapes::default_for(engine), key)
 }
 
+/// Whether `key` (ASCII, not empty) occurs in `text`, ignoring ASCII case. Compares the rest
+/// of the key only where its first byte matches: this runs on every statement of a review.
 fn contains_ignore_case(text: &str, key: &str) -> bool {
-    text.as_bytes()
-        .windows(key.len())
-        .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
+    let (text, key) = (text.as_bytes(), key.as_bytes());
+    let Some((&first, rest)) = key.split_first() else {
+        return true;
+    };
+    let Some(last_start) = text.len().checked_sub(key.len()) else {
+        return false;
+    };
+    let first = first.to_ascii_lowercase();
+    text[..=last_start].iter().enumerate().any(|(i, b)| {
+        b.to_ascii_lowercase() == first && text[i + 1..i + key.len()].eq_ignore_ascii_case(rest)
+    })
 }
 
 fn changes_reading_to(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {
@@ -109,4 +119,33 @@ pub(super) fn assignments<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<(Option<String>, &
         k += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ignore_case;
+
+    #[test]
+    fn contains_ignore_case_finds_the_key_anywhere_in_any_case() {
+        for text in [
+            "",
+            "s",
+            "sql_mod",
+            "sql_mode",
+            "SQL_MODE",
+            "set Sql_Mode = ''",
+            "xsql_modx sql_mode",
+            "ssql_mode",
+            "sql_modesql_mode",
+            "sqL_mOdE",
+            "é sql_mode é",
+            "sql-mode",
+        ] {
+            let want = text
+                .as_bytes()
+                .windows(8)
+                .any(|w| w.eq_ignore_ascii_case(b"sql_mode"));
+            assert_eq!(contains_ignore_case(text, "sql_mode"), want, "{text:?}");
+        }
+    }
 }
