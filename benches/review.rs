@@ -169,6 +169,48 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
     }
 }
 
+/// CPU time (user + system) of this process so far, every thread counted, from
+/// `/proc/self/stat` (clock ticks of 10 ms): the load-independent twin of wall time.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 14th and 15th fields of the line, the 12th and 13th after `) `.
+    let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Wall and CPU time of one call of `f`.
+fn timed(f: impl FnOnce()) -> (Duration, Duration) {
+    let (wall, cpu) = (Instant::now(), cpu_time());
+    f();
+    (wall.elapsed(), cpu_time().saturating_sub(cpu))
+}
+
+/// The best wall and the best CPU time seen so far, each its own minimum.
+#[derive(Clone, Copy)]
+struct Best {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Best {
+    const NONE: Best = Best {
+        wall: Duration::MAX,
+        cpu: Duration::MAX,
+    };
+
+    fn add(&mut self, (wall, cpu): (Duration, Duration)) {
+        self.wall = self.wall.min(wall);
+        self.cpu = self.cpu.min(cpu);
+    }
+}
+
 fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
     (0..runs)
         .map(|_| {
@@ -262,6 +304,15 @@ fn peak(what: &str, engine: Engine, size: usize) -> (usize, u64) {
     (v[0] as usize, (v[2].saturating_sub(v[1])) * 1024)
 }
 
+/// Throughput of what took `time` relative to what took `baseline` (`baseline / time`); 0 when
+/// unmeasured.
+fn ratio(time: Duration, baseline: Duration) -> f64 {
+    if time.is_zero() || time == Duration::MAX {
+        return 0.0;
+    }
+    baseline.as_secs_f64() / time.as_secs_f64()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
@@ -270,6 +321,33 @@ fn main() {
             args[i + 2].parse().unwrap(),
             args[i + 3].parse().unwrap(),
         );
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--once") {
+        // For `valgrind --tool=callgrind`: `--once ENGINE MODE [BYTES]` generates the script, then does
+        // MODE once: `gen` (nothing more: the baseline to subtract), `raw` (sqlparser's
+        // `parse_sql` of the whole script, as the bench times it), `review`, or `text` / `json`
+        // / `sarif` (review, then print every finding). Instruction counts of MODE minus `gen`
+        // compare the work of each mode independently of the machine's load.
+        // An optional fourth argument sets the script size in bytes (default 10 MB).
+        let engine: Engine = args[i + 1].parse().unwrap();
+        let mode = args[i + 2].as_str();
+        let size = args.get(i + 3).map_or(10_000_000, |s| s.parse().unwrap());
+        let sql = generate(engine, size);
+        let policy = Policy::preset("default").unwrap();
+        match mode {
+            "gen" => {}
+            "raw" => {
+                std::hint::black_box(Parser::parse_sql(&*dialect(engine), &sql).unwrap().len());
+            }
+            "review" => {
+                std::hint::black_box(review(&sql, engine, &policy, None));
+            }
+            f => {
+                let format = format_of(f).unwrap_or_else(|| panic!("unknown mode {f}"));
+                std::hint::black_box(print(format, review(&sql, engine, &policy, None)));
+            }
+        }
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
@@ -305,9 +383,9 @@ fn main() {
     let policy = Policy::preset("default").unwrap();
     let no_rules = Policy::from_yaml("ruleList: []").unwrap();
     println!(
-        "| engine | script | statements | findings | raw parse | review | review/raw | split+parse only | review peak mem | peak/script | raw parse peak mem | 2 MiB review |"
+        "| engine | script | statements | findings | raw parse | review | review/raw | CPU review/raw | split+parse only | review peak mem | peak/script | raw parse peak mem | 2 MiB review |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut formats = Vec::new();
     for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
         let sql = generate(engine, size);
@@ -316,15 +394,14 @@ fn main() {
         // Interleave the runs so both see the same machine load; keep the best of each.
         let mut n_raw = 0;
         let mut report = None;
-        let (mut raw, mut rev, mut bare) = (Duration::MAX, Duration::MAX, Duration::MAX);
+        let (mut raw, mut rev, mut bare) = (Best::NONE, Best::NONE, Best::NONE);
         for _ in 0..runs {
-            raw = raw.min(best_of(1, || {
+            raw.add(timed(|| {
                 n_raw = Parser::parse_sql(&*d, &sql).unwrap().len()
             }));
-            rev = rev.min(best_of(1, || {
-                report = Some(review(&sql, engine, &policy, None))
-            }));
-            bare = bare.min(best_of(1, || {
+            // The previous run's report is dropped inside the timing, as the raw parse's ASTs.
+            rev.add(timed(|| report = Some(review(&sql, engine, &policy, None))));
+            bare.add(timed(|| {
                 std::hint::black_box(review(&sql, engine, &no_rules, None));
             }));
         }
@@ -334,8 +411,8 @@ fn main() {
             !report.findings.iter().any(|f| f.rule == "statement.syntax"),
             "generated SQL must parse"
         );
-        let raw_mbs = mb / raw.as_secs_f64();
-        let rev_mbs = mb / rev.as_secs_f64();
+        let raw_mbs = mb / raw.wall.as_secs_f64();
+        let rev_mbs = mb / rev.wall.as_secs_f64();
         let (bytes, review_peak) = peak("review", engine, size);
         let (_, raw_peak) = peak("parse", engine, size);
         let small = generate(engine, 2 * 1024 * 1024);
@@ -343,12 +420,13 @@ fn main() {
             std::hint::black_box(review(&small, engine, &policy, None));
         });
         println!(
-            "| {engine} | {:.1} MB | {} | {} | {raw_mbs:.1} MB/s | {rev_mbs:.1} MB/s | {:.2}× | {:.1} MB/s | {:.1} MB | {:.2}× | {:.1} MB | {:.0} ms |",
+            "| {engine} | {:.1} MB | {} | {} | {raw_mbs:.1} MB/s | {rev_mbs:.1} MB/s | {:.2}× | {:.2}× | {:.1} MB/s | {:.1} MB | {:.2}× | {:.1} MB | {:.0} ms |",
             mb,
             report.statements,
             report.findings.len(),
             rev_mbs / raw_mbs,
-            mb / bare.as_secs_f64(),
+            ratio(rev.cpu, raw.cpu),
+            mb / bare.wall.as_secs_f64(),
             review_peak as f64 / 1e6,
             review_peak as f64 / bytes as f64,
             raw_peak as f64 / 1e6,
@@ -358,21 +436,22 @@ fn main() {
         // interleaved with the raw parse again so both see the same load.
         for name in ["text", "json", "sarif"] {
             let format = format_of(name).unwrap();
-            let (mut raw, mut full, mut written) = (Duration::MAX, Duration::MAX, 0);
+            let (mut raw, mut full, mut written) = (Best::NONE, Best::NONE, 0);
             for _ in 0..runs {
-                raw = raw.min(best_of(1, || {
+                raw.add(timed(|| {
                     std::hint::black_box(Parser::parse_sql(&*d, &sql).unwrap().len());
                 }));
-                full = full.min(best_of(1, || {
+                full.add(timed(|| {
                     written = print(format, review(&sql, engine, &policy, None));
                 }));
             }
             let (bytes, peak_mem) = peak(name, engine, size);
             formats.push(format!(
-                "| {engine} | {name} | {:.1} MB | {:.1} MB/s | {:.2}× | {:.1} MB | {:.2}× |",
+                "| {engine} | {name} | {:.1} MB | {:.1} MB/s | {:.2}× | {:.2}× | {:.1} MB | {:.2}× |",
                 written as f64 / 1e6,
-                mb / full.as_secs_f64(),
-                raw.as_secs_f64() / full.as_secs_f64(),
+                mb / full.wall.as_secs_f64(),
+                ratio(full.wall, raw.wall),
+                ratio(full.cpu, raw.cpu),
                 peak_mem as f64 / 1e6,
                 peak_mem as f64 / bytes as f64,
             ));
@@ -380,9 +459,9 @@ fn main() {
     }
     println!();
     println!(
-        "| engine | output | output size | review + output | ×raw parse | peak mem | peak/script |"
+        "| engine | output | output size | review + output | ×raw parse | CPU ×raw parse | peak mem | peak/script |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for line in formats {
         println!("{line}");
     }

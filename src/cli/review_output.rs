@@ -10,11 +10,9 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde::ser::{SerializeMap as _, SerializeSeq as _, Serializer as _};
 
 use crate::review::impact::Impact;
-use crate::review::live::NotEvaluated;
-use crate::review::{Engine, Finding, Level, Report, Risk, RuleId};
+use crate::review::{Finding, Level, Report, Risk, RuleId};
 
 /// `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,11 +43,132 @@ pub struct FileReport {
 /// # Errors
 /// Writing failed.
 pub fn write(format: Format, reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    let mut out = Out::new(out);
     match format {
-        Format::Text => text(reports, out),
-        Format::Json => json(reports, out),
-        Format::Sarif => sarif(reports, out),
-        Format::Github => github(reports, out),
+        Format::Text => text(reports, &mut out)?,
+        Format::Json => json(reports, &mut out)?,
+        Format::Sarif => sarif(reports, &mut out)?,
+        Format::Github => github(reports, &mut out)?,
+    }
+    out.finish()
+}
+
+/// How much output is gathered before it is handed to the caller's writer.
+const CHUNK: usize = 1 << 16;
+
+/// The output as the formats write it: bytes gathered in a chunk of our own (one call through
+/// the caller's `dyn Write` per 64 KiB rather than per field), with the pieces a finding is made
+/// of — text, decimal numbers, JSON strings — written without `fmt` machinery.
+struct Out<'w> {
+    buf: Vec<u8>,
+    inner: &'w mut dyn Write,
+}
+
+impl<'w> Out<'w> {
+    fn new(inner: &'w mut dyn Write) -> Self {
+        Out {
+            buf: Vec::with_capacity(CHUNK + 4096),
+            inner,
+        }
+    }
+
+    /// Hands a full chunk over (call after each record).
+    fn spill(&mut self) -> io::Result<()> {
+        if self.buf.len() >= CHUNK {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.inner.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn str(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+
+    /// `n` in decimal.
+    fn num(&mut self, n: usize) {
+        push_num(&mut self.buf, n);
+    }
+
+    /// `s` as a JSON string.
+    fn json_str(&mut self, s: &str) {
+        push_json_str(&mut self.buf, s);
+    }
+
+    /// `value` as `serde_json` writes it (for the parts of a document that are not per finding).
+    fn serde(&mut self, value: &(impl Serialize + ?Sized)) -> io::Result<()> {
+        serde_json::to_writer(&mut *self, value).map_err(io::Error::from)
+    }
+}
+
+/// `n` in decimal, as `Display` (and `serde_json`) write it.
+fn push_num(buf: &mut Vec<u8>, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        // A digit: always below 10.
+        digits[i] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// `s` as a JSON string, quoted and escaped exactly as `serde_json` does: `"` and `\`
+/// backslashed, control characters as `\b \t \n \f \r` or `\u00xx`, everything else as is.
+fn push_json_str(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        buf.extend_from_slice(&bytes[start..i]);
+        start = i + 1;
+        match b {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            0x09 => buf.extend_from_slice(b"\\t"),
+            0x0a => buf.extend_from_slice(b"\\n"),
+            0x0c => buf.extend_from_slice(b"\\f"),
+            0x0d => buf.extend_from_slice(b"\\r"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[usize::from(b >> 4)]);
+                buf.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+    }
+    buf.extend_from_slice(&bytes[start..]);
+    buf.push(b'"');
+}
+
+impl Write for Out<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        self.spill()?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -75,18 +194,21 @@ fn label(r: &FileReport) -> String {
     }
 }
 
-fn text(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+fn text(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
     for r in reports {
         for f in &r.report.findings {
-            writeln!(
-                out,
-                "{}:{}: {} {} — {}",
-                r.path,
-                f.line,
-                f.level.as_str(),
-                f.rule,
-                f.message
-            )?;
+            // `{path}:{line}: {level} {rule} — {message}`
+            out.str(&r.path);
+            out.raw(b":");
+            out.num(f.line);
+            out.raw(b": ");
+            out.str(f.level.as_str());
+            out.raw(b" ");
+            out.str(&f.rule);
+            out.raw(" — ".as_bytes());
+            out.str(&f.message);
+            out.raw(b"\n");
+            out.spill()?;
         }
     }
     for r in reports {
@@ -128,7 +250,9 @@ fn text(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// One finding in the JSON document.
+/// One finding in the JSON document, as `serde_json` would write it: the reference the
+/// hand-written [`json_finding`] is tested against.
+#[cfg(test)]
 #[derive(Serialize)]
 struct JsonFinding<'a> {
     rule: &'a str,
@@ -139,6 +263,7 @@ struct JsonFinding<'a> {
     message: &'a str,
 }
 
+#[cfg(test)]
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
     fn from(f: &'a Finding) -> Self {
         Self {
@@ -152,73 +277,70 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
     }
 }
 
-fn json_findings<S: serde::Serializer>(findings: &&[Finding], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(findings.iter().map(JsonFinding::from))
+/// One finding of the JSON document:
+/// `{"rule":…,"level":…,"statement":…,"line":…,"column":…,"message":…}`.
+fn json_finding(out: &mut Out<'_>, f: &Finding) {
+    out.raw(b"{\"rule\":");
+    out.json_str(&f.rule);
+    out.raw(b",\"level\":\"");
+    out.str(f.level.as_str());
+    out.raw(b"\",\"statement\":");
+    out.num(f.statement);
+    out.raw(b",\"line\":");
+    out.num(f.line);
+    out.raw(b",\"column\":");
+    out.num(f.column);
+    out.raw(b",\"message\":");
+    out.json_str(&f.message);
+    out.raw(b"}");
 }
 
-/// A sequence serialized from an iterator as it is consumed.
-struct Streamed<F>(F);
-
-impl<I, F> Serialize for Streamed<F>
-where
-    F: Fn() -> I,
-    I: Iterator,
-    I::Item: Serialize,
-{
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        for item in (self.0)() {
-            seq.serialize_element(&item)?;
-        }
-        seq.end()
-    }
-}
-
-/// One input in the JSON document.
-#[derive(Serialize)]
-struct JsonFile<'a> {
-    path: &'a str,
-    engine: Engine,
-    risk: Risk,
-    statements: usize,
-    #[serde(serialize_with = "json_findings")]
-    findings: &'a [Finding],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    object: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[Impact]>::is_empty")]
-    impacts: &'a [Impact],
-    #[serde(
-        rename = "notEvaluated",
-        skip_serializing_if = "<[NotEvaluated]>::is_empty"
-    )]
-    not_evaluated: &'a [NotEvaluated],
-}
-
-fn json(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+/// The JSON document: `{"files":[{"path","engine","risk","statements","findings","object"?,
+/// "impacts"?,"notEvaluated"?}…],"summary":{"errors","warnings"}}`, compact, as `serde_json`
+/// writes it; the findings are written by hand, the rest through `serde_json`.
+fn json(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
     let (errors, warnings) = totals(reports);
-    let mut ser = serde_json::Serializer::new(&mut *out);
-    let mut doc = ser.serialize_map(Some(2))?;
-    doc.serialize_entry(
-        "files",
-        &Streamed(|| {
-            reports.iter().map(|r| JsonFile {
-                path: &r.path,
-                engine: r.report.engine,
-                risk: r.report.risk,
-                statements: r.report.statements,
-                findings: &r.report.findings,
-                object: r.object.as_deref(),
-                impacts: &r.report.impacts,
-                not_evaluated: &r.report.not_evaluated,
-            })
-        }),
-    )?;
-    doc.serialize_entry(
-        "summary",
-        &serde_json::json!({"errors": errors, "warnings": warnings}),
-    )?;
-    serde::ser::SerializeMap::end(doc)?;
-    writeln!(out)
+    out.raw(b"{\"files\":[");
+    for (k, r) in reports.iter().enumerate() {
+        if k > 0 {
+            out.raw(b",");
+        }
+        out.raw(b"{\"path\":");
+        out.json_str(&r.path);
+        out.raw(b",\"engine\":");
+        out.serde(&r.report.engine)?;
+        out.raw(b",\"risk\":");
+        out.serde(&r.report.risk)?;
+        out.raw(b",\"statements\":");
+        out.num(r.report.statements);
+        out.raw(b",\"findings\":[");
+        for (i, f) in r.report.findings.iter().enumerate() {
+            if i > 0 {
+                out.raw(b",");
+            }
+            json_finding(out, f);
+            out.spill()?;
+        }
+        out.raw(b"]");
+        if let Some(object) = &r.object {
+            out.raw(b",\"object\":");
+            out.json_str(object);
+        }
+        if !r.report.impacts.is_empty() {
+            out.raw(b",\"impacts\":");
+            out.serde(&r.report.impacts)?;
+        }
+        if !r.report.not_evaluated.is_empty() {
+            out.raw(b",\"notEvaluated\":");
+            out.serde(&r.report.not_evaluated)?;
+        }
+        out.raw(b"}");
+        out.spill()?;
+    }
+    out.raw(b"],\"summary\":");
+    out.serde(&serde_json::json!({"errors": errors, "warnings": warnings}))?;
+    out.raw(b"}\n");
+    Ok(())
 }
 
 fn uri(path: &str) -> String {
@@ -298,7 +420,10 @@ fn location(uri: &str, line: usize, column: Option<usize>) -> [SarifLocation<'_>
     }]
 }
 
-fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+/// The SARIF document, compact, as `serde_json` writes it. The results of findings are written
+/// by hand from parts computed once (each rule's `ruleId`/`ruleIndex`, each file's location up
+/// to the line); the rest goes through `serde_json`.
+fn sarif(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
     // Rules are listed sorted by id and each result names its rule's position. A few dozen
     // rules over up to hundreds of thousands of findings: each finding's rule is looked up
     // once, in order of first appearance, then renumbered (a sorted set of every finding's id
@@ -308,14 +433,23 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     let first: Vec<Vec<u32>> = reports
         .iter()
         .map(|r| {
+            let mut last: Option<(&str, u32)> = None;
             r.report
                 .findings
                 .iter()
                 .map(|f| {
-                    *seen.entry(f.rule.as_str()).or_insert_with(|| {
+                    // Findings of one rule often come in runs: skip the hash for those.
+                    if let Some((rule, i)) = last
+                        && rule == f.rule
+                    {
+                        return i;
+                    }
+                    let i = *seen.entry(f.rule.as_str()).or_insert_with(|| {
                         used.push(f.rule.as_str());
                         u32::try_from(used.len() - 1).unwrap_or(u32::MAX)
-                    })
+                    });
+                    last = Some((f.rule.as_str(), i));
+                    i
                 })
                 .collect()
         })
@@ -357,123 +491,133 @@ fn sarif(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         });
     }
     let uris: Vec<String> = reports.iter().map(|r| uri(&r.path)).collect();
-    let findings = || {
-        reports
-            .iter()
-            .zip(&uris)
-            .zip(&first)
-            .flat_map(|((r, uri), first)| {
-                r.report
-                    .findings
-                    .iter()
-                    .zip(first)
-                    .map(|(f, &i)| SarifResult {
-                        rule_id: &f.rule,
-                        rule_index: rank.get(i as usize).copied().unwrap_or_default(),
-                        level: match f.level {
-                            Level::Error => "error",
-                            Level::Warning => "warning",
-                        },
-                        message: SarifText {
-                            text: f.message.as_str().into(),
-                        },
-                        locations: location(uri, f.line, Some(f.column + 1)),
-                        properties: SarifProperties {
-                            statement: f.statement,
-                            risk: r.report.statement_risks.get(f.statement).copied(),
-                            impact: None,
-                        },
-                    })
+    let notifications: Vec<serde_json::Value> = reports
+        .iter()
+        .zip(&uris)
+        .flat_map(|(r, uri)| {
+            r.report.not_evaluated.iter().map(move |n| {
+                serde_json::json!({
+                    "level": "note",
+                    "descriptor": {"id": n.rule},
+                    "message": {"text": format!("{} not evaluated: {}", n.rule, n.reason)},
+                    "locations": location(uri, 1, None),
+                })
             })
-    };
-    let impacts = || {
-        reports.iter().zip(&uris).flat_map(|(r, uri)| {
-            r.report
-                .impacts
-                .iter()
-                .filter(|i| !i.new_table)
-                .map(|i| SarifResult {
-                    rule_id: "impact",
-                    rule_index: impact_index,
-                    level: "note",
-                    message: SarifText {
-                        text: i.describe().into(),
-                    },
-                    locations: location(uri, i.line, None),
-                    properties: SarifProperties {
-                        statement: i.statement,
-                        risk: None,
-                        impact: Some(i),
-                    },
-                })
         })
-    };
-    let mut ser = serde_json::Serializer::new(&mut *out);
-    let mut doc = ser.serialize_map(Some(3))?;
-    doc.serialize_entry("$schema", "https://json.schemastore.org/sarif-2.1.0.json")?;
-    doc.serialize_entry("version", "2.1.0")?;
-    doc.serialize_entry(
-        "runs",
-        &[SarifRun {
-            rules: &rules,
-            results: Streamed(|| findings().chain(impacts())),
-            notifications: reports
-                .iter()
-                .zip(&uris)
-                .flat_map(|(r, uri)| {
-                    r.report.not_evaluated.iter().map(move |n| {
-                        serde_json::json!({
-                            "level": "note",
-                            "descriptor": {"id": n.rule},
-                            "message": {"text": format!("{} not evaluated: {}", n.rule, n.reason)},
-                            "locations": location(uri, 1, None),
-                        })
-                    })
-                })
-                .collect(),
-        }],
-    )?;
-    serde::ser::SerializeMap::end(doc)?;
-    writeln!(out)
-}
+        .collect();
 
-/// The one run of the SARIF document.
-struct SarifRun<'a, F> {
-    rules: &'a [SarifRule],
-    results: Streamed<F>,
-    /// Rules not evaluated (no live database), as tool execution notifications.
-    notifications: Vec<serde_json::Value>,
-}
-
-impl<'a, I, F> Serialize for SarifRun<'a, F>
-where
-    F: Fn() -> I,
-    I: Iterator<Item = SarifResult<'a>>,
-{
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut run = serializer.serialize_map(None)?;
-        run.serialize_entry(
-            "tool",
-            &serde_json::json!({"driver": {
-                "name": "schemagate",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://example.invalid/schemagate",
-                "rules": self.rules,
-            }}),
-        )?;
-        run.serialize_entry("columnKind", "unicodeCodePoints")?;
-        run.serialize_entry("results", &self.results)?;
-        if !self.notifications.is_empty() {
-            run.serialize_entry(
-                "invocations",
-                &[serde_json::json!({
-                    "executionSuccessful": true,
-                    "toolExecutionNotifications": self.notifications,
-                })],
-            )?;
+    out.raw(b"{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\",\"runs\":[{\"tool\":");
+    out.serde(&serde_json::json!({"driver": {
+        "name": "schemagate",
+        "version": env!("CARGO_PKG_VERSION"),
+        "informationUri": "https://example.invalid/schemagate",
+        "rules": rules,
+    }}))?;
+    out.raw(b",\"columnKind\":\"unicodeCodePoints\",\"results\":[");
+    // `{"ruleId":…,"ruleIndex":…,"level":"` of each rule, by its index in `used`.
+    let heads: Vec<Vec<u8>> = used
+        .iter()
+        .enumerate()
+        .map(|(index, id)| sarif_head(id, index))
+        .collect();
+    let mut comma = false;
+    for ((r, uri), first) in reports.iter().zip(&uris).zip(&first) {
+        // From the end of the message to the line: the same for every finding of the file.
+        let located = sarif_located(uri);
+        for (f, &i) in r.report.findings.iter().zip(first) {
+            if comma {
+                out.raw(b",");
+            }
+            comma = true;
+            let index = rank.get(i as usize).copied().unwrap_or_default();
+            let risk = r.report.statement_risks.get(f.statement).copied();
+            sarif_result(&mut out.buf, heads.get(index), index, &located, f, risk);
+            out.spill()?;
         }
-        run.end()
     }
+    for (r, uri) in reports.iter().zip(&uris) {
+        for i in r.report.impacts.iter().filter(|i| !i.new_table) {
+            if comma {
+                out.raw(b",");
+            }
+            comma = true;
+            out.serde(&SarifResult {
+                rule_id: "impact",
+                rule_index: impact_index,
+                level: "note",
+                message: SarifText {
+                    text: i.describe().into(),
+                },
+                locations: location(uri, i.line, None),
+                properties: SarifProperties {
+                    statement: i.statement,
+                    risk: None,
+                    impact: Some(i),
+                },
+            })?;
+        }
+    }
+    out.raw(b"]");
+    if !notifications.is_empty() {
+        out.raw(b",\"invocations\":");
+        out.serde(&[serde_json::json!({
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+        })])?;
+    }
+    out.raw(b"}]}\n");
+    Ok(())
+}
+
+/// `{"ruleId":…,"ruleIndex":…,"level":"` of a rule.
+fn sarif_head(id: &str, index: usize) -> Vec<u8> {
+    let mut head = b"{\"ruleId\":".to_vec();
+    push_json_str(&mut head, id);
+    head.extend_from_slice(b",\"ruleIndex\":");
+    push_num(&mut head, index);
+    head.extend_from_slice(b",\"level\":\"");
+    head
+}
+
+/// `},"locations":[{"physicalLocation":{"artifactLocation":{"uri":…},"region":{"startLine":`
+/// of a file.
+fn sarif_located(uri: &str) -> Vec<u8> {
+    let mut located =
+        b"},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":".to_vec();
+    push_json_str(&mut located, uri);
+    located.extend_from_slice(b"},\"region\":{\"startLine\":");
+    located
+}
+
+/// The result of one finding, as `serde_json` writes its [`SarifResult`]: `head` is its rule's
+/// [`sarif_head`] (`None`: written here), `located` its file's [`sarif_located`].
+fn sarif_result(
+    buf: &mut Vec<u8>,
+    head: Option<&Vec<u8>>,
+    index: usize,
+    located: &[u8],
+    f: &Finding,
+    risk: Option<Risk>,
+) {
+    match head {
+        Some(head) => buf.extend_from_slice(head),
+        None => buf.extend_from_slice(&sarif_head(&f.rule, index)),
+    }
+    buf.extend_from_slice(f.level.as_str().as_bytes());
+    buf.extend_from_slice(b"\",\"message\":{\"text\":");
+    push_json_str(buf, &f.message);
+    buf.extend_from_slice(located);
+    push_num(buf, f.line);
+    buf.extend_from_slice(b",\"startColumn\":");
+    push_num(buf, f.column + 1);
+    buf.extend_from_slice(b"}}}],\"properties\":{\"statement\":");
+    push_num(buf, f.statement);
+    if let Some(risk) = risk {
+        buf.extend_from_slice(b",\"risk\":\"");
+        buf.extend_from_slice(risk.as_str().as_bytes());
+        buf.push(b'"');
+    }
+    buf.extend_from_slice(b"}}");
 }
 
 /// Escapes a workflow-command value (`%`, CR, LF; plus `:` and `,` in properties).
@@ -488,7 +632,7 @@ fn escape(s: &str, property: bool) -> String {
     out
 }
 
-fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+fn github(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
     for r in reports {
         for f in &r.report.findings {
             let cmd = match f.level {
@@ -524,3 +668,7 @@ fn github(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         reports.len()
     )
 }
+
+#[cfg(test)]
+#[path = "review_output_tests.rs"]
+mod tests;

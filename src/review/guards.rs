@@ -25,14 +25,16 @@ struct Hit {
 /// walks the script.
 pub(crate) struct Guards<'s> {
     script: &'s str,
+    /// Transaction control, found statement by statement as the review walks the script.
+    control: guard::TransactionControlScan,
     hits: Vec<Hit>,
     next: usize,
     last_statement: Option<usize>,
 }
 
 impl<'s> Guards<'s> {
-    /// Runs the script-level guards (NUL byte, transaction control under every reading the
-    /// server may use).
+    /// Runs the script-level guards (NUL byte); transaction control under every reading the
+    /// server may use is found as [`Guards::statement`] is given the script's statements.
     pub(crate) fn new(script: &'s str, engine: Engine) -> Self {
         let mut hits = Vec::new();
         if let Some(nul) = guard::find_nul(script) {
@@ -46,21 +48,9 @@ impl<'s> Guards<'s> {
                 ),
             });
         }
-        for (offset, control) in guard::find_transaction_control(engine, script) {
-            hits.push(Hit {
-                offset,
-                rule: RuleId::SchemagateTransactionControl,
-                message: format!(
-                    "{control} is transaction control: schemagate runs each change in its own \
-                     transaction (PostgreSQL, SQLite) or records every statement as it runs \
-                     (MySQL), and records it in the history table in the same step; a script \
-                     must not begin, end or change transactions. Remove it"
-                ),
-            });
-        }
-        hits.sort_by_key(|h| h.offset);
         Guards {
             script,
+            control: guard::TransactionControlScan::new(engine),
             hits,
             next: 0,
             last_statement: None,
@@ -69,12 +59,31 @@ impl<'s> Guards<'s> {
 
     /// Reports the guard findings that fall in (or before) `raw` on it, and warns when it holds
     /// an executable comment (`expanded` is then the text the server runs and the review saw).
+    /// `raw` must be the next statement of `split::split(script, engine)`: the transaction
+    /// control scan then finds exactly what `guard::find_transaction_control` finds on the
+    /// whole script, as the executor does.
     pub(crate) fn statement(
         &mut self,
         raw: &RawStatement<'_>,
         expanded: Option<&str>,
         em: &mut Emitter<'_>,
     ) {
+        if let Some((offset, control)) = self.control.statement(raw) {
+            // In offset order among the pending hits; after a NUL byte at the same offset, as
+            // when every hit was found first and sorted by offset (stable, NUL first).
+            let hit = Hit {
+                offset,
+                rule: RuleId::SchemagateTransactionControl,
+                message: format!(
+                    "{control} is transaction control: schemagate runs each change in its own \
+                     transaction (PostgreSQL, SQLite) or records every statement as it runs \
+                     (MySQL), and records it in the history table in the same step; a script \
+                     must not begin, end or change transactions. Remove it"
+                ),
+            };
+            let at = self.next + self.hits[self.next..].partition_point(|h| h.offset <= offset);
+            self.hits.insert(at, hit);
+        }
         while let Some(hit) = self
             .hits
             .get(self.next)

@@ -282,7 +282,7 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         rules::finish(&mut state, &resolved, &mut findings);
     }
     // End-of-script findings (e.g. comments never set) belong with their statements.
-    findings.sort_by_key(|f| (f.statement, f.line, f.column));
+    sort_findings(&mut findings);
     let mut report = Report {
         engine,
         statements: statement_risks.len(),
@@ -299,6 +299,49 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
         }
     }
     report
+}
+
+/// Sorts findings by (statement, line, column), stable: findings at one position keep the order
+/// they were found in. Sorts small keys, then moves each finding once (a finding is ~100 bytes;
+/// a stable sort of them moved them at every level of the sort).
+fn sort_findings(findings: &mut [Finding]) {
+    let key = |f: &Finding| (f.statement, f.line, f.column);
+    let small = |n: usize| u32::try_from(n).ok();
+    // (statement, line, column, index): unique, so an unstable sort gives the stable order.
+    let keys: Option<Vec<[u32; 4]>> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            Some([
+                small(f.statement)?,
+                small(f.line)?,
+                small(f.column)?,
+                small(i)?,
+            ])
+        })
+        .collect();
+    let Some(mut keys) = keys else {
+        // Beyond 4 G statements, lines or findings: the plain stable sort.
+        findings.sort_by_key(key);
+        return;
+    };
+    keys.sort_unstable();
+    // `dest[i]`: where the finding now at `i` goes. Each swap puts one finding in its place.
+    let mut dest = vec![0u32; keys.len()];
+    for (to, k) in keys.iter().enumerate() {
+        dest[k[3] as usize] = u32::try_from(to).unwrap_or(u32::MAX);
+    }
+    drop(keys);
+    for i in 0..findings.len() {
+        loop {
+            let d = dest[i] as usize;
+            if d == i {
+                break;
+            }
+            findings.swap(i, d);
+            dest.swap(i, d);
+        }
+    }
 }
 
 impl impact::NewTables for rules::ScriptState {
@@ -426,6 +469,45 @@ mod tests {
         assert_eq!(r.findings[0].rule, "builtin.statement.maximum-sql-size");
         let r = review("SELECT 1", Engine::Mysql, &policy, None);
         assert!(r.findings.is_empty());
+    }
+
+    #[test]
+    fn findings_are_sorted_by_position_keeping_the_order_found_at_one_position() {
+        let f = |statement, line, column, message: &str| Finding {
+            rule: "table.require-pk".into(),
+            level: Level::Warning,
+            statement,
+            line,
+            column,
+            message: message.into(),
+        };
+        let mut found = vec![
+            f(2, 5, 0, "a"),
+            f(0, 1, 3, "b"),
+            f(2, 5, 0, "c"),
+            f(1, 2, 0, "d"),
+            f(0, 1, 3, "e"),
+            f(0, 1, 0, "f"),
+            f(2, 4, 9, "g"),
+            f(2, 5, 0, "h"),
+        ];
+        let mut want = found.clone();
+        want.sort_by_key(|f| (f.statement, f.line, f.column));
+        sort_findings(&mut found);
+        assert_eq!(found, want);
+        // Longer, pseudo-random: the same as the stable sort.
+        let mut seed = 7u64;
+        let mut found: Vec<Finding> = (0..5000)
+            .map(|i| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let r = usize::try_from(seed >> 40).unwrap();
+                f(r % 50, r % 7, r % 3, &i.to_string())
+            })
+            .collect();
+        let mut want = found.clone();
+        want.sort_by_key(|f| (f.statement, f.line, f.column));
+        sort_findings(&mut found);
+        assert_eq!(found, want);
     }
 
     #[test]

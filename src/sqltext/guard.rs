@@ -9,7 +9,7 @@ use std::fmt;
 
 use super::Engine;
 use super::lex::{self, Escapes, Tok, significant};
-use super::reading::{assignments, reading_change};
+use super::reading::{assignments, changes_reading, reading_change};
 use super::split;
 
 /// Where a NUL byte (U+0000) is in a script.
@@ -128,19 +128,63 @@ pub fn transaction_control(engine: Engine, sql: &str) -> Option<TransactionContr
 #[must_use]
 pub fn find_transaction_control(engine: Engine, script: &str) -> Vec<(usize, TransactionControl)> {
     let change = reading_change(engine, script);
-    let default = Escapes::default_for(engine);
-    let mut found = Vec::new();
-    for part in split::split(script, engine) {
-        if let Some(t) = statement_control(engine, part.text, default, 0) {
-            found.push((part.range.start, t));
-        } else if change.is_some_and(|c| part.range.start > c)
-            && let Some((offset, mut t)) = other_readings(engine, part.text)
-        {
-            t.other_escapes = true;
-            found.push((part.range.start + offset, t));
+    split::split(script, engine)
+        .filter_map(|part| part_control(engine, &part, change))
+        .collect()
+}
+
+/// Transaction control in one statement of the script's split, with its script offset;
+/// `change` is where the script first changes how literals are read (see `reading_change`).
+fn part_control(
+    engine: Engine,
+    part: &split::RawStatement<'_>,
+    change: Option<usize>,
+) -> Option<(usize, TransactionControl)> {
+    if let Some(t) = statement_control(engine, part.text, Escapes::default_for(engine), 0) {
+        Some((part.range.start, t))
+    } else if change.is_some_and(|c| part.range.start > c)
+        && let Some((offset, mut t)) = other_readings(engine, part.text)
+    {
+        t.other_escapes = true;
+        Some((part.range.start + offset, t))
+    } else {
+        None
+    }
+}
+
+/// [`find_transaction_control`] one statement at a time, for a caller that already walks the
+/// script's statements as [`split::split`] cuts them (the review): fed every statement of that
+/// split in order, it finds exactly what `find_transaction_control` finds (the same per-statement
+/// check, and the same first statement that changes how literals are read), without splitting
+/// the script twice more.
+#[derive(Debug, Clone)]
+pub(crate) struct TransactionControlScan {
+    engine: Engine,
+    /// Start of the first statement so far that may change how literals are read.
+    change: Option<usize>,
+}
+
+impl TransactionControlScan {
+    pub(crate) fn new(engine: Engine) -> Self {
+        TransactionControlScan {
+            engine,
+            change: None,
         }
     }
-    found
+
+    /// Transaction control in the next statement of the split, with its script offset.
+    pub(crate) fn statement(
+        &mut self,
+        part: &split::RawStatement<'_>,
+    ) -> Option<(usize, TransactionControl)> {
+        // Only statements strictly after the change are read the other ways, so the change
+        // seen so far (earlier statements) is the one that matters here.
+        let found = part_control(self.engine, part, self.change);
+        if self.change.is_none() && changes_reading(self.engine, part.text) {
+            self.change = Some(part.range.start);
+        }
+        found
+    }
 }
 
 /// Transaction control in `statement` under a reading of literals other than the default: the

@@ -405,3 +405,66 @@ fn executable_comments_are_found_and_expanded_on_mysql() {
         "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1"
     ));
 }
+
+/// The review's statement-by-statement scan finds exactly what the executor's whole-script
+/// search finds, offsets and readings included, on scripts mixing every spelling, the
+/// look-alikes and changes of how literals are read (before, between and after them).
+#[test]
+fn the_statement_by_statement_scan_finds_what_the_whole_script_search_finds() {
+    let changes: &[(Engine, &str)] = &[
+        (PG, "SET standard_conforming_strings = off"),
+        (PG, "RESET standard_conforming_strings"),
+        (PG, "SET standard_conforming_strings = on"),
+        (MY, "SET sql_mode = 'NO_BACKSLASH_ESCAPES'"),
+        (MY, "/*!40101 SET SQL_MODE = 'ANSI' */"),
+        (
+            MY,
+            "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */",
+        ),
+    ];
+    let hidden: &[(Engine, &str)] = &[
+        (PG, "SELECT 'a\\', 'b; COMMIT; --'"),
+        (MY, "SELECT 'a\\'; COMMIT; --'"),
+        (LITE, "SELECT 'a\\'; x'"),
+    ];
+    let (mut checked, mut other_readings) = (0, 0);
+    for engine in [PG, MY, LITE] {
+        let of = |list: &[(Engine, &str)]| -> Vec<String> {
+            list.iter()
+                .filter(|(e, _)| *e == engine)
+                .map(|(_, s)| (*s).to_owned())
+                .collect()
+        };
+        let mut statements: Vec<String> = TRANSACTION_CONTROL
+            .iter()
+            .filter(|(e, _, _)| *e == engine)
+            .map(|(_, s, _)| (*s).to_owned())
+            .collect();
+        statements.extend(of(NOT_TRANSACTION_CONTROL));
+        let hidden = of(hidden);
+        let mut scripts = vec![statements.join(";\n")];
+        for change in of(changes) {
+            for at in [0, statements.len() / 2, statements.len()] {
+                let mut s = statements.clone();
+                s.insert(at, change.clone());
+                s.extend(hidden.iter().cloned());
+                s.insert(0, hidden.join(";\n"));
+                scripts.push(s.join(";\n"));
+            }
+        }
+        for script in scripts {
+            let mut scan = TransactionControlScan::new(engine);
+            let streamed: Vec<_> = split::split(&script, engine)
+                .filter_map(|part| scan.statement(&part))
+                .collect();
+            let whole = find_transaction_control(engine, &script);
+            assert!(!whole.is_empty());
+            assert_eq!(streamed, whole, "{engine}: {script}");
+            checked += 1;
+            other_readings += whole.iter().filter(|(_, t)| t.other_escapes).count();
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+    // Found only under another reading, after a change: the scan's own state matters.
+    assert!(other_readings >= 4, "{other_readings}");
+}

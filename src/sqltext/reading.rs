@@ -21,22 +21,39 @@ fn reading_setting(engine: Engine) -> Option<&'static str> {
 /// `set_config`), MySQL `sql_mode` set to anything but literals without `NO_BACKSLASH_ESCAPES`
 /// and `ANSI_QUOTES`/`ANSI` (`mysqldump`'s `SQL_MODE='NO_AUTO_VALUE_ON_ZERO'` changes nothing).
 pub(super) fn reading_change(engine: Engine, script: &str) -> Option<usize> {
-    let key = reading_setting(engine)?;
-    let escapes = Escapes::default_for(engine);
+    reading_setting(engine)?;
     split::split(script, engine)
-        .find(|part| {
-            contains_ignore_case(part.text, key) && changes_reading(engine, part.text, escapes, key)
-        })
+        .find(|part| changes_reading(engine, part.text))
         .map(|part| part.range.start)
 }
 
-fn contains_ignore_case(text: &str, key: &str) -> bool {
-    text.as_bytes()
-        .windows(key.len())
-        .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
+/// Whether the statement `text` may change how the server reads string literals (see
+/// [`reading_change`]).
+pub(super) fn changes_reading(engine: Engine, text: &str) -> bool {
+    let Some(key) = reading_setting(engine) else {
+        return false;
+    };
+    contains_ignore_case(text, key)
+        && changes_reading_to(engine, text, Escapes::default_for(engine), key)
 }
 
-fn changes_reading(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {
+/// Whether `key` (ASCII, not empty) occurs in `text`, ignoring ASCII case. Compares the rest
+/// of the key only where its first byte matches: this runs on every statement of a review.
+fn contains_ignore_case(text: &str, key: &str) -> bool {
+    let (text, key) = (text.as_bytes(), key.as_bytes());
+    let Some((&first, rest)) = key.split_first() else {
+        return true;
+    };
+    let Some(last_start) = text.len().checked_sub(key.len()) else {
+        return false;
+    };
+    let first = first.to_ascii_lowercase();
+    text[..=last_start].iter().enumerate().any(|(i, b)| {
+        b.to_ascii_lowercase() == first && text[i + 1..i + key.len()].eq_ignore_ascii_case(rest)
+    })
+}
+
+fn changes_reading_to(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {
     let toks = significant(text, engine, escapes, usize::MAX);
     if !toks.first().is_some_and(|t| t.is("SET")) {
         // `RESET`, `set_config(…)`, a routine body: assume it may.
@@ -102,4 +119,33 @@ pub(super) fn assignments<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<(Option<String>, &
         k += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ignore_case;
+
+    #[test]
+    fn contains_ignore_case_finds_the_key_anywhere_in_any_case() {
+        for text in [
+            "",
+            "s",
+            "sql_mod",
+            "sql_mode",
+            "SQL_MODE",
+            "set Sql_Mode = ''",
+            "xsql_modx sql_mode",
+            "ssql_mode",
+            "sql_modesql_mode",
+            "sqL_mOdE",
+            "é sql_mode é",
+            "sql-mode",
+        ] {
+            let want = text
+                .as_bytes()
+                .windows(8)
+                .any(|w| w.eq_ignore_ascii_case(b"sql_mode"));
+            assert_eq!(contains_ignore_case(text, "sql_mode"), want, "{text:?}");
+        }
+    }
 }
