@@ -343,6 +343,37 @@ fn json(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
     Ok(())
 }
 
+/// A SARIF rule descriptor for a rule id that has findings.
+fn sarif_rule(id: &str) -> SarifRule {
+    let name = RuleId::lookup(id).map_or(id, |r| r.info().enum_name);
+    SarifRule {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        short_description: SarifText {
+            text: format!("schemagate SQL review rule {id} ({name})").into(),
+        },
+        help_uri: Some("https://www.bytebase.com/docs/sql-review/review-rules/"),
+    }
+}
+
+/// The rules a file's review did not evaluate, as SARIF tool-execution notifications.
+fn not_evaluated_notifications(reports: &[FileReport], uris: &[String]) -> Vec<serde_json::Value> {
+    reports
+        .iter()
+        .zip(uris)
+        .flat_map(|(r, uri)| {
+            r.report.not_evaluated.iter().map(move |n| {
+                serde_json::json!({
+                    "level": "note",
+                    "descriptor": {"id": n.rule},
+                    "message": {"text": format!("{} not evaluated: {}", n.rule, n.reason)},
+                    "locations": location(uri, 1, None),
+                })
+            })
+        })
+        .collect()
+}
+
 fn uri(path: &str) -> String {
     path.trim_start_matches("./").replace(' ', "%20")
 }
@@ -464,20 +495,7 @@ fn sarif(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
     let any_impact = reports
         .iter()
         .any(|r| r.report.impacts.iter().any(|i| !i.new_table));
-    let mut rules: Vec<SarifRule> = used
-        .iter()
-        .map(|id| {
-            let name = RuleId::lookup(id).map_or(*id, |r| r.info().enum_name);
-            SarifRule {
-                id: (*id).to_owned(),
-                name: name.to_owned(),
-                short_description: SarifText {
-                    text: format!("schemagate SQL review rule {id} ({name})").into(),
-                },
-                help_uri: Some("https://www.bytebase.com/docs/sql-review/review-rules/"),
-            }
-        })
-        .collect();
+    let mut rules: Vec<SarifRule> = used.iter().map(|id| sarif_rule(id)).collect();
     // Each statement's impact (lock, rewrite, scan) is a `note` of the pseudo-rule `impact`.
     let impact_index = rules.len();
     if any_impact {
@@ -491,20 +509,7 @@ fn sarif(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
         });
     }
     let uris: Vec<String> = reports.iter().map(|r| uri(&r.path)).collect();
-    let notifications: Vec<serde_json::Value> = reports
-        .iter()
-        .zip(&uris)
-        .flat_map(|(r, uri)| {
-            r.report.not_evaluated.iter().map(move |n| {
-                serde_json::json!({
-                    "level": "note",
-                    "descriptor": {"id": n.rule},
-                    "message": {"text": format!("{} not evaluated: {}", n.rule, n.reason)},
-                    "locations": location(uri, 1, None),
-                })
-            })
-        })
-        .collect();
+    let notifications = not_evaluated_notifications(reports, &uris);
 
     out.raw(b"{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\",\"runs\":[{\"tool\":");
     out.serde(&serde_json::json!({"driver": {

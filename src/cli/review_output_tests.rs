@@ -177,20 +177,7 @@ fn sarif_is_what_serde_json_writes() {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut rules: Vec<SarifRule> = ids
-        .iter()
-        .map(|id| {
-            let name = RuleId::lookup(id).map_or(*id, |r| r.info().enum_name);
-            SarifRule {
-                id: (*id).to_owned(),
-                name: name.to_owned(),
-                short_description: SarifText {
-                    text: format!("schemagate SQL review rule {id} ({name})").into(),
-                },
-                help_uri: Some("https://www.bytebase.com/docs/sql-review/review-rules/"),
-            }
-        })
-        .collect();
+    let mut rules: Vec<SarifRule> = ids.iter().map(|id| sarif_rule(id)).collect();
     rules.push(SarifRule {
         id: "impact".into(),
         name: "IMPACT".into(),
@@ -238,20 +225,7 @@ fn sarif_is_what_serde_json_writes() {
             });
         }
     }
-    let notifications: Vec<serde_json::Value> = reports
-        .iter()
-        .zip(&uris)
-        .flat_map(|(r, uri)| {
-            r.report.not_evaluated.iter().map(move |n| {
-                serde_json::json!({
-                    "level": "note",
-                    "descriptor": {"id": n.rule},
-                    "message": {"text": format!("{} not evaluated: {}", n.rule, n.reason)},
-                    "locations": location(uri, 1, None),
-                })
-            })
-        })
-        .collect();
+    let notifications = not_evaluated_notifications(&reports, &uris);
     let doc = RefSarif {
         schema: "https://json.schemastore.org/sarif-2.1.0.json",
         version: "2.1.0",

@@ -298,16 +298,8 @@ fn review_with(
                         risk
                     }
                     Parsed::Failed(err, recovered) => match recovered {
-                        // A shape sqlparser lacks, rewritten, or a routine known by its header.
-                        Some(rec) if rec.statements.is_empty() => {
-                            let mut found =
-                                impact::analyze_text(&impact_context(&state, server), &text);
-                            let risk = impact::report(&mut found, &mut em);
-                            impacts.extend(found);
-                            rules::check_unparsed(&mut state, &text, &mut em);
-                            risk::text_risk(&text).max(risk)
-                        }
-                        Some(rec) => {
+                        // A shape sqlparser lacks, rewritten.
+                        Some(rec) if !rec.statements.is_empty() => {
                             // Partition operations taken out of the text may drop data.
                             let partition_op = rec.facts.iter().any(|f| {
                                 matches!(
@@ -343,10 +335,14 @@ fn review_with(
                             rules::check_facts(&mut state, &rec.statements, &rec.facts, &mut em);
                             risk
                         }
-                        None => {
-                            em.emit(RuleId::StatementSyntax, || {
-                                parse::describe_error(&err, raw.line, raw.column)
-                            });
+                        // A routine known by its header (read from its text), or a syntax
+                        // error.
+                        recovered => {
+                            if recovered.is_none() {
+                                em.emit(RuleId::StatementSyntax, || {
+                                    parse::describe_error(&err, raw.line, raw.column)
+                                });
+                            }
                             let mut found =
                                 impact::analyze_text(&impact_context(&state, server), &text);
                             let risk = impact::report(&mut found, &mut em);
