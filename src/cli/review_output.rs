@@ -356,6 +356,36 @@ fn sarif_rule(id: &str) -> SarifRule {
     }
 }
 
+/// The pseudo-rule `impact`: what a statement locks, rewrites or scans.
+fn impact_rule() -> SarifRule {
+    SarifRule {
+        id: "impact".into(),
+        name: "IMPACT".into(),
+        short_description: SarifText {
+            text: "What the statement locks, rewrites or scans".into(),
+        },
+        help_uri: None,
+    }
+}
+
+/// One statement's impact as a `note` of the pseudo-rule `impact` (at `rule_index`).
+fn impact_result<'a>(i: &'a Impact, uri: &'a str, rule_index: usize) -> SarifResult<'a> {
+    SarifResult {
+        rule_id: "impact",
+        rule_index,
+        level: "note",
+        message: SarifText {
+            text: i.describe().into(),
+        },
+        locations: location(uri, i.line, None),
+        properties: SarifProperties {
+            statement: i.statement,
+            risk: None,
+            impact: Some(i),
+        },
+    }
+}
+
 /// The rules a file's review did not evaluate, as SARIF tool-execution notifications.
 fn not_evaluated_notifications(reports: &[FileReport], uris: &[String]) -> Vec<serde_json::Value> {
     reports
@@ -499,14 +529,7 @@ fn sarif(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
     // Each statement's impact (lock, rewrite, scan) is a `note` of the pseudo-rule `impact`.
     let impact_index = rules.len();
     if any_impact {
-        rules.push(SarifRule {
-            id: "impact".into(),
-            name: "IMPACT".into(),
-            short_description: SarifText {
-                text: "What the statement locks, rewrites or scans".into(),
-            },
-            help_uri: None,
-        });
+        rules.push(impact_rule());
     }
     let uris: Vec<String> = reports.iter().map(|r| uri(&r.path)).collect();
     let notifications = not_evaluated_notifications(reports, &uris);
@@ -546,20 +569,7 @@ fn sarif(reports: &[FileReport], out: &mut Out<'_>) -> io::Result<()> {
                 out.raw(b",");
             }
             comma = true;
-            out.serde(&SarifResult {
-                rule_id: "impact",
-                rule_index: impact_index,
-                level: "note",
-                message: SarifText {
-                    text: i.describe().into(),
-                },
-                locations: location(uri, i.line, None),
-                properties: SarifProperties {
-                    statement: i.statement,
-                    risk: None,
-                    impact: Some(i),
-                },
-            })?;
+            out.serde(&impact_result(i, uri, impact_index))?;
         }
     }
     out.raw(b"]");

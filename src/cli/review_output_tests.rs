@@ -178,14 +178,7 @@ fn sarif_is_what_serde_json_writes() {
         .into_iter()
         .collect();
     let mut rules: Vec<SarifRule> = ids.iter().map(|id| sarif_rule(id)).collect();
-    rules.push(SarifRule {
-        id: "impact".into(),
-        name: "IMPACT".into(),
-        short_description: SarifText {
-            text: "What the statement locks, rewrites or scans".into(),
-        },
-        help_uri: None,
-    });
+    rules.push(impact_rule());
     let uris: Vec<String> = reports.iter().map(|r| uri(&r.path)).collect();
     assert_eq!(uris[0], "dir/with%20space/a.sql");
     let mut results = Vec::new();
@@ -209,20 +202,7 @@ fn sarif_is_what_serde_json_writes() {
     }
     for (r, uri) in reports.iter().zip(&uris) {
         for i in r.report.impacts.iter().filter(|i| !i.new_table) {
-            results.push(SarifResult {
-                rule_id: "impact",
-                rule_index: ids.len(),
-                level: "note",
-                message: SarifText {
-                    text: i.describe().into(),
-                },
-                locations: location(uri, i.line, None),
-                properties: SarifProperties {
-                    statement: i.statement,
-                    risk: None,
-                    impact: Some(i),
-                },
-            });
+            results.push(impact_result(i, uri, ids.len()));
         }
     }
     let notifications = not_evaluated_notifications(&reports, &uris);

@@ -250,9 +250,13 @@ pub fn plan(sql: &str, engine: Engine, policy: &Policy) -> Plan {
                 continue;
             }
             let (is_dml, counts_rows, limit) = dml(stmt);
-            let uses = |names: &[String]| {
-                !names.is_empty() && relations(stmt).iter().any(|r| names.contains(r))
+            // The tables a DML statement reads or writes, read once.
+            let used = if is_dml && !(replaced.is_empty() && altered.is_empty()) {
+                relations(stmt)
+            } else {
+                Vec::new()
             };
+            let uses = |names: &[String]| used.iter().any(|r| names.contains(r));
             if is_dml && (needs.dry_run || (row_limit && counts_rows)) && uses(&replaced) {
                 plan.on_new_tables += 1;
                 plan.on_new_counting += usize::from(counts_rows);
@@ -406,27 +410,19 @@ pub fn apply(report: &mut Report, plan: &Plan, answers: &Answers, policy: &Polic
     let altered = "DML statement(s) on tables that earlier statements of the script alter could \
                    not be planned on the live database, which does not have those changes yet";
     for (rule, count, reason) in [
-        (RuleId::StatementDmlDryRun, plan.unexplained, beyond.clone()),
-        (RuleId::StatementAffectedRowLimit, plan.unexplained, beyond),
         (
             RuleId::StatementDmlDryRun,
-            plan.on_new_tables,
-            new.to_owned(),
+            plan.unexplained,
+            beyond.as_str(),
         ),
-        (
-            RuleId::StatementAffectedRowLimit,
-            plan.on_new_counting,
-            new.to_owned(),
-        ),
-        (
-            RuleId::StatementDmlDryRun,
-            altered_failed,
-            altered.to_owned(),
-        ),
+        (RuleId::StatementAffectedRowLimit, plan.unexplained, &beyond),
+        (RuleId::StatementDmlDryRun, plan.on_new_tables, new),
+        (RuleId::StatementAffectedRowLimit, plan.on_new_counting, new),
+        (RuleId::StatementDmlDryRun, altered_failed, altered),
         (
             RuleId::StatementAffectedRowLimit,
             altered_failed_counting,
-            altered.to_owned(),
+            altered,
         ),
     ] {
         if count > 0 && plan.rules.contains(&rule) {

@@ -237,85 +237,82 @@ pub fn review(sql: &str, engine: Engine, policy: &Policy, schema: Option<&Catalo
     {
         let mut em = rules::Emitter::new(&resolved, &mut findings, &raw);
         guards.statement(&raw, executable.then_some(text.as_ref()), &mut em);
-        let risk = if let Some(limit) = oversized {
-            if raw.index == 0 {
-                em.emit(RuleId::BuiltinStatementMaximumSqlSize, || {
-                    format!(
-                        "The script is {} bytes, more than {limit}; rules were not evaluated",
-                        sql.len()
-                    )
-                });
+        let risk = match parsed {
+            Parsed::Skipped => {
+                if let (0, Some(limit)) = (raw.index, oversized) {
+                    em.emit(RuleId::BuiltinStatementMaximumSqlSize, || {
+                        format!(
+                            "The script is {} bytes, more than {limit}; rules were not \
+                                 evaluated",
+                            sql.len()
+                        )
+                    });
+                }
+                risk::text_risk(&text)
             }
-            risk::text_risk(&text)
-        } else {
-            match parsed {
-                Parsed::Skipped => risk::text_risk(&text),
-                Parsed::Statements(statements) => {
-                    let mut risk = Risk::Low;
-                    for stmt in &statements {
-                        live_needs.observe(stmt);
-                        risk = risk.max(statement_risk(stmt));
-                        let mut found = impact::analyze(&impact_context(&state, server), stmt);
+            Parsed::Statements(statements) => {
+                let mut risk = Risk::Low;
+                for stmt in &statements {
+                    live_needs.observe(stmt);
+                    risk = risk.max(statement_risk(stmt));
+                    let mut found = impact::analyze(&impact_context(&state, server), stmt);
+                    risk = risk.max(impact::report(&mut found, &mut em));
+                    impacts.extend(found);
+                    rules::check_statement(&mut state, stmt, &text, &mut em);
+                }
+                risk
+            }
+            Parsed::Failed(err, recovered) => match recovered {
+                // A shape sqlparser lacks, rewritten.
+                Some(rec) if !rec.statements.is_empty() => {
+                    // Partition operations taken out of the text may drop data.
+                    let partition_op = rec.facts.iter().any(|f| {
+                        matches!(
+                            f,
+                            recover::Fact::TruncatePartitions(_) | recover::Fact::PartitionOp
+                        )
+                    });
+                    let mut risk = if partition_op { Risk::High } else { Risk::Low };
+                    // Clauses taken out (table options, partitions) may rebuild the table:
+                    // their impact is read from the text, as for unparsed maintenance forms.
+                    let from_text = rec
+                        .facts
+                        .iter()
+                        .any(|f| !matches!(f, recover::Fact::IndexType(_)));
+                    if from_text {
+                        let mut found =
+                            impact::analyze_text(&impact_context(&state, server), &text);
                         risk = risk.max(impact::report(&mut found, &mut em));
                         impacts.extend(found);
-                        rules::check_statement(&mut state, stmt, &text, &mut em);
                     }
-                    risk
-                }
-                Parsed::Failed(err, recovered) => match recovered {
-                    // A shape sqlparser lacks, rewritten.
-                    Some(rec) if !rec.statements.is_empty() => {
-                        // Partition operations taken out of the text may drop data.
-                        let partition_op = rec.facts.iter().any(|f| {
-                            matches!(
-                                f,
-                                recover::Fact::TruncatePartitions(_) | recover::Fact::PartitionOp
-                            )
-                        });
-                        let mut risk = if partition_op { Risk::High } else { Risk::Low };
-                        // Clauses taken out (table options, partitions) may rebuild the table:
-                        // their impact is read from the text, as for unparsed maintenance forms.
-                        let from_text = rec
-                            .facts
-                            .iter()
-                            .any(|f| !matches!(f, recover::Fact::IndexType(_)));
-                        if from_text {
-                            let mut found =
-                                impact::analyze_text(&impact_context(&state, server), &text);
+                    for stmt in &rec.statements {
+                        live_needs.observe(stmt);
+                        risk = risk.max(statement_risk(stmt));
+                        if !from_text {
+                            let mut found = impact::analyze(&impact_context(&state, server), stmt);
                             risk = risk.max(impact::report(&mut found, &mut em));
                             impacts.extend(found);
                         }
-                        for stmt in &rec.statements {
-                            live_needs.observe(stmt);
-                            risk = risk.max(statement_risk(stmt));
-                            if !from_text {
-                                let mut found =
-                                    impact::analyze(&impact_context(&state, server), stmt);
-                                risk = risk.max(impact::report(&mut found, &mut em));
-                                impacts.extend(found);
-                            }
-                            rules::check_statement(&mut state, stmt, &text, &mut em);
-                        }
-                        rules::check_facts(&mut state, &rec.statements, &rec.facts, &mut em);
-                        risk
+                        rules::check_statement(&mut state, stmt, &text, &mut em);
                     }
-                    // A routine known by its header (read from its text), or a syntax
-                    // error.
-                    recovered => {
-                        if recovered.is_none() {
-                            em.emit(RuleId::StatementSyntax, || {
-                                parse::describe_error(&err, raw.line, raw.column)
-                            });
-                        }
-                        let mut found =
-                            impact::analyze_text(&impact_context(&state, server), &text);
-                        let risk = impact::report(&mut found, &mut em);
-                        impacts.extend(found);
-                        rules::check_unparsed(&mut state, &text, &mut em);
-                        risk::text_risk(&text).max(risk)
+                    rules::check_facts(&mut state, &rec.statements, &rec.facts, &mut em);
+                    risk
+                }
+                // A routine known by its header (read from its text), or a syntax
+                // error.
+                recovered => {
+                    if recovered.is_none() {
+                        em.emit(RuleId::StatementSyntax, || {
+                            parse::describe_error(&err, raw.line, raw.column)
+                        });
                     }
-                },
-            }
+                    let mut found = impact::analyze_text(&impact_context(&state, server), &text);
+                    let risk = impact::report(&mut found, &mut em);
+                    impacts.extend(found);
+                    rules::check_unparsed(&mut state, &text, &mut em);
+                    risk::text_risk(&text).max(risk)
+                }
+            },
         };
         // The content of an executable comment may depend on the server version: never LOW.
         statement_risks.push(if executable { Risk::High } else { risk });

@@ -176,6 +176,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         _ => {}
     }
     for c in ctx.columns {
+        // At the column's line.
         em.located(c.name.span, |em| {
             named(
                 em,
@@ -184,8 +185,8 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
                 &folded(ctx.engine, c.name),
                 &[],
             );
+            keyword(ctx, em, &c.name.value);
         });
-        em.located(c.name.span, |em| keyword(ctx, em, &c.name.value));
         if c.has(crate::review::catalog::is_auto_increment) {
             named(
                 em,

@@ -277,6 +277,16 @@ fn query_has_limit(q: &sqlparser::ast::Query) -> bool {
         || matches!(q.body.as_ref(), SetExpr::Query(inner) if query_has_limit(inner))
 }
 
+/// Where a scan finding goes: Bytebase reports PostgreSQL ones at the statement, MySQL ones at
+/// the element (the `SELECT *`, the pattern, the query without `WHERE`).
+fn element_span(ctx: &Ctx<'_>, span: sqlparser::tokenizer::Span) -> sqlparser::tokenizer::Span {
+    if ctx.pg() {
+        sqlparser::tokenizer::Span::empty()
+    } else {
+        span
+    }
+}
+
 fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     let mut scan = Scan::default();
     let _ = ctx.stmt.visit(&mut scan);
@@ -287,22 +297,14 @@ fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         &scan.select_star[..]
     };
     for span in stars {
-        let span = if ctx.pg() {
-            sqlparser::tokenizer::Span::empty()
-        } else {
-            *span
-        };
+        let span = element_span(ctx, *span);
         em.emit_span(RuleId::StatementSelectNoSelectAll, span, || {
             "SELECT * is not allowed; list the columns".to_owned()
         });
     }
     if let Some(span) = scan.select_without_where {
         // MySQL: at the (sub)query that lacks it, as Bytebase reports it.
-        let span = if ctx.pg() {
-            sqlparser::tokenizer::Span::empty()
-        } else {
-            span
-        };
+        let span = element_span(ctx, span);
         em.emit_span(RuleId::StatementWhereRequireSelect, span, || {
             "SELECT requires a WHERE clause".to_owned()
         });
@@ -314,11 +316,7 @@ fn scan_rules(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         &scan.leading_wildcard[..]
     };
     for (p, span) in patterns {
-        let span = if ctx.pg() {
-            sqlparser::tokenizer::Span::empty()
-        } else {
-            *span
-        };
+        let span = element_span(ctx, *span);
         em.emit_span(RuleId::StatementWhereNoLeadingWildcardLike, span, || {
             format!("LIKE '{p}' has a leading wildcard, which cannot use an index")
         });

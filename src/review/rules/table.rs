@@ -12,14 +12,19 @@ use crate::review::registry::RuleId;
 use crate::review::{Engine, Finding};
 
 /// `KEY = value` table options of a CREATE TABLE, keys upper-cased without `DEFAULT `.
-pub(crate) fn table_options(ct: &CreateTable) -> Vec<(String, String)> {
-    let opts = match &ct.table_options {
+/// The options written after a `CREATE TABLE`'s columns, in any of the parser's shapes.
+fn written_options(ct: &CreateTable) -> &[SqlOption] {
+    match &ct.table_options {
         CreateTableOptions::Plain(o)
         | CreateTableOptions::With(o)
         | CreateTableOptions::Options(o) => o,
-        _ => return Vec::new(),
-    };
-    opts.iter()
+        _ => &[],
+    }
+}
+
+pub(crate) fn table_options(ct: &CreateTable) -> Vec<(String, String)> {
+    written_options(ct)
+        .iter()
         .filter_map(|o| match o {
             SqlOption::KeyValue { key, value } => Some((key.to_string(), value.to_string())),
             SqlOption::NamedParenthesizedList(l) => Some((
@@ -48,13 +53,8 @@ pub(crate) fn table_options(ct: &CreateTable) -> Vec<(String, String)> {
 
 /// Where the table option `key` (as `table_options` names it) is written, if the parser kept it.
 fn option_span(ct: &CreateTable, key: &str) -> sqlparser::tokenizer::Span {
-    let opts = match &ct.table_options {
-        CreateTableOptions::Plain(o)
-        | CreateTableOptions::With(o)
-        | CreateTableOptions::Options(o) => o,
-        _ => return sqlparser::tokenizer::Span::empty(),
-    };
-    opts.iter()
+    written_options(ct)
+        .iter()
         .find_map(|o| match o {
             SqlOption::KeyValue { key: k, .. } if k.to_string().eq_ignore_ascii_case(key) => {
                 Some(sqlparser::ast::Spanned::span(k))
