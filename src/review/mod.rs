@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+mod bulk_values;
 pub mod catalog;
 mod guards;
 pub mod impact;

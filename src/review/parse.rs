@@ -3,7 +3,8 @@
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-use sqlparser::parser::{Parser, ParserError};
+use sqlparser::parser::{Parser, ParserError, ParserOptions};
+use sqlparser::tokenizer::Tokenizer;
 
 use super::Engine;
 
@@ -24,11 +25,24 @@ pub(crate) fn dialect(engine: Engine) -> &'static dyn Dialect {
     }
 }
 
-/// Parses the text of one statement (it may, rarely, yield more than one).
+/// Parses the text of one statement (it may, rarely, yield more than one). Bulk inserts of
+/// literals take a shortcut to the same syntax tree ([`super::bulk_values`]).
 pub(crate) fn parse(engine: Engine, text: &str) -> Result<Vec<Statement>, ParserError> {
-    Parser::new(dialect(engine))
+    let dialect = dialect(engine);
+    if let Some(statement) = super::bulk_values::parse_text(dialect, RECURSION_LIMIT, text) {
+        return Ok(vec![statement]);
+    }
+    // Tokenized as `Parser::try_with_sql` does, with the parser's default options.
+    let tokens = Tokenizer::new(dialect, text)
+        .with_unescape(ParserOptions::default().unescape)
+        .tokenize_with_location()?;
+    let tokens = match super::bulk_values::parse(dialect, RECURSION_LIMIT, tokens) {
+        Ok(statement) => return Ok(vec![statement]),
+        Err(tokens) => tokens,
+    };
+    Parser::new(dialect)
         .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(text)?
+        .with_tokens_with_locations(tokens)
         .parse_statements()
 }
 
