@@ -58,11 +58,15 @@ fn is_current_time(e: &Expr) -> bool {
 
 /// Counts the statement's columns (CREATE TABLE or added/changed by ALTER TABLE) that default
 /// to or update to the current time; judged at the end of the script, as Bytebase does.
-pub(super) fn track_current_time(state: &mut ScriptState, stmt: &Statement, em: &Emitter<'_>) {
+pub(super) fn track_current_time(
+    state: &mut ScriptState,
+    columns: &[super::ColumnSpec<'_>],
+    em: &Emitter<'_>,
+) {
     if em.on(RuleId::ColumnCurrentTimeCountLimit).is_none() {
         return;
     }
-    for c in super::column_specs(stmt) {
+    for c in columns {
         let default = c.has(|o| matches!(o, ColumnOption::Default(e) if is_current_time(e)));
         let update = c.has(|o| matches!(o, ColumnOption::OnUpdate(e) if is_current_time(e)));
         if !default && !update {

@@ -387,7 +387,14 @@ pub(crate) fn literal_insert(stmt: &Statement) -> bool {
     else {
         return false;
     };
+    // Clauses around the rows (`ON DUPLICATE KEY UPDATE`, `ON CONFLICT`, `RETURNING`, …) can
+    // hold any expression.
     i.source.as_ref().is_some_and(|q| q.with.is_none())
+        && i.on.is_none()
+        && i.returning.is_none()
+        && i.output.is_none()
+        && i.partitioned.is_none()
+        && i.assignments.is_empty()
         && v.rows.iter().flat_map(|r| &r.content).all(|e| {
             matches!(
                 e,

@@ -46,8 +46,8 @@ pub(crate) fn check_statement(
     text: &str,
     em: &mut Emitter<'_>,
 ) {
+    let columns = column_specs(stmt);
     {
-        let columns = column_specs(stmt);
         let indexes = index_specs(stmt);
         let ctx = Ctx {
             engine: state.engine,
@@ -65,7 +65,7 @@ pub(crate) fn check_statement(
         schema::check(&ctx, em);
         system::check(&ctx, em);
     }
-    track(state, stmt, em);
+    track(state, stmt, &columns, em);
     let before = script_end::before(state, stmt, em);
     let issues = state.catalog.apply(stmt);
     script_end::after(state, stmt, &before, em);
@@ -93,9 +93,9 @@ pub(crate) fn check_unparsed(state: &mut ScriptState, text: &str, em: &mut Emitt
 }
 
 /// Script-level state updates and the rules that need them.
-fn track(state: &mut ScriptState, stmt: &Statement, em: &mut Emitter<'_>) {
+fn track(state: &mut ScriptState, stmt: &Statement, columns: &[ColumnSpec<'_>], em: &mut Emitter<'_>) {
     statement::track_script(state, stmt, em);
-    column::track_current_time(state, stmt, em);
+    column::track_current_time(state, columns, em);
     track_comment(state, stmt, em);
     table::track_indexes(state, stmt, em);
     if let Some(table) = changed_table(stmt) {

@@ -79,7 +79,10 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         }),
         _ => {}
     }
-    if let Some(rule) = em.on(RuleId::SystemFunctionDisallowedList) {
+    // A bulk insert of literals calls no function: not worth a walk over every value.
+    if let Some(rule) = em.on(RuleId::SystemFunctionDisallowedList)
+        && !super::literal_insert(ctx.stmt)
+    {
         let mut calls = Calls(Vec::new());
         let _ = ctx.stmt.visit(&mut calls);
         for (f, span) in calls.0.iter().filter(|(f, _)| rule.in_list(f)) {

@@ -116,6 +116,11 @@ fn function_disallowed_list() {
     assert_eq!(hits(MY, r, "INSERT INTO t (a) VALUES (UUID())"), 1);
     assert_eq!(hits(MY, r, "SELECT SLEEP(1), RAND() FROM t WHERE a = 1"), 2);
     assert_eq!(hits(MY, r, "SELECT NOW() FROM t WHERE a = 1"), 0);
+    // Rows of literals, but a call in the clause after them.
+    let upsert = "INSERT INTO t (a, b) VALUES (1, 2), (3, 4), (5, 6), (7, 8) \
+                  ON DUPLICATE KEY UPDATE b = UUID()";
+    assert_eq!(hits(MY, r, upsert), 1);
+    assert_eq!(hits(MY, r, "INSERT INTO t (a) VALUES (1), (2), (3), (4)"), 0);
     assert_eq!(
         hits_with(
             MY,
