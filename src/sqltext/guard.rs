@@ -232,6 +232,9 @@ fn statement_control(
     escapes: Escapes,
     depth: usize,
 ) -> Option<TransactionControl> {
+    if !may_control(engine, &significant(text, engine, escapes, 5)) {
+        return None;
+    }
     let head = significant(text, engine, escapes, 24);
     let all = || significant(text, engine, escapes, usize::MAX);
     let mut i = 0;
@@ -275,6 +278,47 @@ fn statement_control(
         }
         _ => None,
     }
+}
+
+/// Whether a statement starting with `first` (its first five tokens) can be one that
+/// [`statement_control`] looks into: most statements (`CREATE TABLE`, `INSERT`, `ALTER`) are
+/// told apart by their first words, without lexing further.
+fn may_control(engine: Engine, first: &[Tok<'_>]) -> bool {
+    let mysql = engine == Engine::Mysql;
+    let i = usize::from(
+        mysql
+            && matches!(first, [Tok::Word(_), Tok::Punct(b':'), ..])
+            && first.get(2) != Some(&Tok::Punct(b'=')),
+    ) * 2;
+    let Some(word) = first.get(i) else {
+        return false;
+    };
+    const FIRST: [&str; 16] = [
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "START",
+        "END",
+        "ABORT",
+        "XA",
+        "LOCK",
+        "UNLOCK",
+        "PREPARE",
+        "EXECUTE",
+        "SET",
+        "DO",
+        "CREATE",
+    ];
+    if !FIRST.iter().any(|k| word.is(k)) {
+        return false;
+    }
+    // `CREATE TABLE|INDEX|UNIQUE …` is never a routine with a body.
+    !(word.is("CREATE")
+        && first
+            .get(i + 1)
+            .is_some_and(|t| t.is("TABLE") || t.is("INDEX") || t.is("UNIQUE")))
 }
 
 /// `PREPARE s FROM '…'` / `EXECUTE IMMEDIATE '…'`: the literal's statements.

@@ -47,10 +47,12 @@ fn contains_ignore_case(text: &str, key: &str) -> bool {
     let Some(last_start) = text.len().checked_sub(key.len()) else {
         return false;
     };
-    let first = first.to_ascii_lowercase();
-    text[..=last_start].iter().enumerate().any(|(i, b)| {
-        b.to_ascii_lowercase() == first && text[i + 1..i + key.len()].eq_ignore_ascii_case(rest)
-    })
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &text[..=last_start],
+    )
+    .any(|i| text[i + 1..i + key.len()].eq_ignore_ascii_case(rest))
 }
 
 fn changes_reading_to(engine: Engine, text: &str, escapes: Escapes, key: &str) -> bool {

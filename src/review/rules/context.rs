@@ -22,7 +22,6 @@ pub(crate) struct CurrentTimeCount {
 
 /// An index an earlier statement of the script defined (for `table.no-redundant-index`).
 pub(crate) struct ScriptIndex {
-    pub(super) table: String,
     pub(super) columns: Vec<String>,
     pub(super) unique: bool,
     pub(super) using: String,
@@ -56,8 +55,8 @@ pub(crate) struct ScriptState {
     pub(super) current_time: HashMap<String, CurrentTimeCount>,
     /// Where the last `COMMENT ON` of a table (by catalog key) or column set its comment.
     pub(super) comment_at: HashMap<String, Position>,
-    /// Indexes defined by the script so far.
-    pub(super) script_indexes: Vec<ScriptIndex>,
+    /// Indexes defined by the script so far, per table (by catalog key).
+    pub(super) script_indexes: HashMap<String, Vec<ScriptIndex>>,
     /// `builtin.prior-backup-check`: the first DML kind seen per table (empty once reported).
     pub(super) backup_kinds: HashMap<String, &'static str>,
 }
@@ -80,7 +79,7 @@ impl ScriptState {
             index_over: HashMap::new(),
             current_time: HashMap::new(),
             comment_at: HashMap::new(),
-            script_indexes: Vec::new(),
+            script_indexes: HashMap::new(),
         }
     }
 

@@ -93,7 +93,12 @@ pub(crate) fn check_unparsed(state: &mut ScriptState, text: &str, em: &mut Emitt
 }
 
 /// Script-level state updates and the rules that need them.
-fn track(state: &mut ScriptState, stmt: &Statement, columns: &[ColumnSpec<'_>], em: &mut Emitter<'_>) {
+fn track(
+    state: &mut ScriptState,
+    stmt: &Statement,
+    columns: &[ColumnSpec<'_>],
+    em: &mut Emitter<'_>,
+) {
     statement::track_script(state, stmt, em);
     column::track_current_time(state, columns, em);
     track_comment(state, stmt, em);

@@ -14,24 +14,41 @@ use crate::review::Engine;
 use crate::review::policy::Active;
 use crate::review::registry::RuleId;
 
-fn check_name(rule: &Active, name: &str, vars: &[(&str, &str)]) -> Vec<String> {
+fn check_name(rule: &Active, what: &str, name: &str, vars: &[(&str, &str)]) -> Vec<String> {
     let mut problems = Vec::new();
+    // `{what} name "{name}" …`, written once (this runs for every column of a script).
+    let start = |extra: usize| {
+        let mut m = String::with_capacity(what.len() + name.len() + extra + 16);
+        m.push_str(what);
+        m.push_str(" name \"");
+        m.push_str(name);
+        m.push_str("\" ");
+        m
+    };
     if let Some(f) = &rule.format
         && !f.matches(name, vars)
     {
-        let hint = f
-            .expected(vars)
-            .map(|e| format!(" (expected \"{e}\")"))
-            .unwrap_or_default();
-        problems.push(format!(
-            "\"{name}\" does not match \"{}\"{hint}",
-            f.template()
-        ));
+        let expected = f.expected(vars);
+        let template = f.template();
+        let mut m = start(template.len() + expected.as_ref().map_or(0, |e| e.len() + 16) + 16);
+        m.push_str("does not match \"");
+        m.push_str(template);
+        m.push('"');
+        if let Some(e) = expected {
+            m.push_str(" (expected \"");
+            m.push_str(&e);
+            m.push_str("\")");
+        }
+        problems.push(m);
     }
     if let Some(max) = rule.max_length()
         && name.chars().count() > max
     {
-        problems.push(format!("\"{name}\" is longer than {max} characters"));
+        let mut m = start(40);
+        m.push_str("is longer than ");
+        m.push_str(&max.to_string());
+        m.push_str(" characters");
+        problems.push(m);
     }
     problems
 }
@@ -46,8 +63,8 @@ pub(super) fn named(
     vars: &[(&str, &str)],
 ) {
     if let Some(active) = em.on(rule) {
-        for problem in check_name(active, name, vars) {
-            em.emit(rule, || format!("{what} name {problem}"));
+        for problem in check_name(active, what, name, vars) {
+            em.emit(rule, || problem);
         }
     }
 }

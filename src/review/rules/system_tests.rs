@@ -120,7 +120,10 @@ fn function_disallowed_list() {
     let upsert = "INSERT INTO t (a, b) VALUES (1, 2), (3, 4), (5, 6), (7, 8) \
                   ON DUPLICATE KEY UPDATE b = UUID()";
     assert_eq!(hits(MY, r, upsert), 1);
-    assert_eq!(hits(MY, r, "INSERT INTO t (a) VALUES (1), (2), (3), (4)"), 0);
+    assert_eq!(
+        hits(MY, r, "INSERT INTO t (a) VALUES (1), (2), (3), (4)"),
+        0
+    );
     assert_eq!(
         hits_with(
             MY,

@@ -401,8 +401,10 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
         let mut earlier = ctx
             .state
             .script_indexes
-            .iter()
-            .filter(|x| x.table == key && same(&x.columns) && x.unique == unique(s.kind))
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|x| same(&x.columns) && x.unique == unique(s.kind))
             .peekable();
         let from_script = earlier.peek().is_some();
         let dup_in_script = earlier.any(|x| x.using == index_type(s.using.as_deref()));
@@ -435,12 +437,16 @@ pub(super) fn track_indexes(state: &mut ScriptState, stmt: &Statement, em: &Emit
         if s.kind == IndexKind::Foreign {
             continue;
         }
-        state.script_indexes.push(super::context::ScriptIndex {
-            table: state.catalog.key(s.table),
-            columns: s.columns.iter().map(|c| c.to_lowercase()).collect(),
-            unique: matches!(s.kind, IndexKind::Unique | IndexKind::Primary),
-            using: index_type(s.using.as_deref()),
-        });
+        let key = state.catalog.key(s.table);
+        state
+            .script_indexes
+            .entry(key)
+            .or_default()
+            .push(super::context::ScriptIndex {
+                columns: s.columns.iter().map(|c| c.to_lowercase()).collect(),
+                unique: matches!(s.kind, IndexKind::Unique | IndexKind::Primary),
+                using: index_type(s.using.as_deref()),
+            });
     }
 }
 
