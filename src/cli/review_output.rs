@@ -134,30 +134,55 @@ fn push_json_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        buf.extend_from_slice(&bytes[start..i]);
-        start = i + 1;
-        match b {
-            b'"' => buf.extend_from_slice(b"\\\""),
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            0x08 => buf.extend_from_slice(b"\\b"),
-            0x09 => buf.extend_from_slice(b"\\t"),
-            0x0a => buf.extend_from_slice(b"\\n"),
-            0x0c => buf.extend_from_slice(b"\\f"),
-            0x0d => buf.extend_from_slice(b"\\r"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                buf.extend_from_slice(b"\\u00");
-                buf.push(HEX[usize::from(b >> 4)]);
-                buf.push(HEX[usize::from(b & 0xf)]);
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time: a word with nothing to escape is skipped whole (most
+        // messages need no escape at all), a flagged word or the tail is read byte by byte.
+        let end = match bytes.get(i..i + 8) {
+            Some(word) if !needs_escape(u64::from_le_bytes(word.try_into().unwrap_or([0; 8]))) => {
+                i += 8;
+                continue;
+            }
+            Some(_) => i + 8,
+            None => bytes.len(),
+        };
+        for (j, &b) in bytes.iter().enumerate().take(end).skip(i) {
+            if b >= 0x20 && b != b'"' && b != b'\\' {
+                continue;
+            }
+            buf.extend_from_slice(&bytes[start..j]);
+            start = j + 1;
+            match b {
+                b'"' => buf.extend_from_slice(b"\\\""),
+                b'\\' => buf.extend_from_slice(b"\\\\"),
+                0x08 => buf.extend_from_slice(b"\\b"),
+                0x09 => buf.extend_from_slice(b"\\t"),
+                0x0a => buf.extend_from_slice(b"\\n"),
+                0x0c => buf.extend_from_slice(b"\\f"),
+                0x0d => buf.extend_from_slice(b"\\r"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    buf.extend_from_slice(b"\\u00");
+                    buf.push(HEX[usize::from(b >> 4)]);
+                    buf.push(HEX[usize::from(b & 0xf)]);
+                }
             }
         }
+        i = end;
     }
     buf.extend_from_slice(&bytes[start..]);
     buf.push(b'"');
+}
+
+/// Whether any of the eight bytes in `w` is a control character, `"` or `\` (the classic
+/// "has a byte less than n" bit trick; it may also flag a byte above a real hit, never miss one,
+/// so a flagged word is then read byte by byte).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+    below_space || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
 }
 
 impl Write for Out<'_> {

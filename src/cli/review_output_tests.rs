@@ -42,7 +42,24 @@ fn numbers_and_strings_are_written_as_serde_json_writes_them() {
         push_num(&mut buf, n);
         assert_eq!(String::from_utf8(buf).unwrap(), n.to_string());
     }
-    for s in awkward() {
+    // Every ASCII character and a few others at every position of strings around the
+    // eight-byte words the writer skips over, alone and next to other escapes.
+    let mut strings: Vec<String> = awkward();
+    for c in (0u8..0x80)
+        .map(char::from)
+        .chain(['é', '日', '\u{2028}', '\u{7f}'])
+    {
+        for len in [1, 7, 8, 9, 16, 17] {
+            for at in 0..len {
+                let mut t: String = "abcdefghijklmnopq".chars().take(len).collect();
+                t.replace_range(at..=at, c.encode_utf8(&mut [0; 4]));
+                strings.push(t.clone());
+                t.push('"');
+                strings.push(t);
+            }
+        }
+    }
+    for s in strings {
         let mut buf = Vec::new();
         push_json_str(&mut buf, &s);
         assert_eq!(
