@@ -39,7 +39,7 @@ pub(crate) fn parse_text(
         return None;
     }
     let values = find_ignore_case(text.as_bytes(), start + 6, b"values")?;
-    let close = values + memchr_byte(&text.as_bytes()[values..], b')')?;
+    let close = values + memchr::memchr(b')', &text.as_bytes()[values..])?;
     // Tokens never span a `)`, so tokenizing up to it gives the whole text's first tokens; a
     // `)` inside a string or comment leaves an error or a last token other than `)`.
     let head = Tokenizer::new(dialect, &text[..=close])
@@ -57,6 +57,10 @@ pub(crate) fn parse_text(
         line: after.line,
         column: after.column,
     };
+    // Rows are about as long as the first one: reserve for all of them at once (a syntax tree
+    // expression is large, and growing the vectors copies them).
+    let first_len = close + 1 - values;
+    rows.reserve((text.len() - close) / first_len.max(1) + 1);
     lexer.rows(&mut rows)?;
     if rows.len() < MIN_ROWS {
         return None;
@@ -128,10 +132,6 @@ fn find_ignore_case(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     None
 }
 
-fn memchr_byte(hay: &[u8], b: u8) -> Option<usize> {
-    hay.iter().position(|&c| c == b)
-}
-
 /// Reads `, (lit, …)` rows and an optional `;` from text, with sqlparser's locations (lines and
 /// columns counted in characters from 1, as its tokenizer counts them).
 struct RowLexer<'a> {
@@ -165,8 +165,17 @@ impl RowLexer<'_> {
     }
 
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.bump();
+        let bytes = self.text.as_bytes();
+        while let Some(&b) = bytes.get(self.at) {
+            match b {
+                b' ' | b'\t' | b'\r' => self.column += 1,
+                b'\n' => {
+                    self.line += 1;
+                    self.column = 1;
+                }
+                _ => return,
+            }
+            self.at += 1;
         }
     }
 
@@ -199,7 +208,7 @@ impl RowLexer<'_> {
                 return None;
             }
             let open = self.punct(Token::LParen);
-            let mut content = Vec::new();
+            let mut content = Vec::with_capacity(rows.first().map_or(4, |r| r.content.len()));
             loop {
                 self.skip_ws();
                 content.push(self.literal()?);
@@ -263,20 +272,25 @@ impl RowLexer<'_> {
 
     /// Digits, optionally `.` and more digits.
     fn number(&mut self) -> Option<String> {
+        let bytes = self.text.as_bytes();
+        let digits = |from: usize| {
+            bytes[from..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(bytes.len(), |n| from + n)
+        };
         let from = self.at;
-        while matches!(self.peek(), Some(b'0'..=b'9')) {
-            self.bump();
-        }
-        if self.peek() == Some(b'.') {
-            if !matches!(self.text.as_bytes().get(self.at + 1), Some(b'0'..=b'9')) {
+        let mut end = digits(from);
+        if bytes.get(end) == Some(&b'.') {
+            if !bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
                 return None;
             }
-            self.bump();
-            while matches!(self.peek(), Some(b'0'..=b'9')) {
-                self.bump();
-            }
+            end = digits(end + 1);
         }
-        Some(self.text[from..self.at].to_owned())
+        // Digits and `.` only: one column each.
+        self.column += (end - from) as u64;
+        self.at = end;
+        Some(self.text[from..end].to_owned())
     }
 
     /// `'…'` with `''` for a quote; a backslash (an escape in MySQL, not elsewhere) is left to
@@ -287,9 +301,7 @@ impl RowLexer<'_> {
         let mut from = self.at;
         loop {
             let rest = &self.text.as_bytes()[self.at..];
-            let stop = rest
-                .iter()
-                .position(|&b| matches!(b, b'\'' | b'\\' | b'\n'))?;
+            let stop = memchr::memchr3(b'\'', b'\\', b'\n', rest)?;
             // Characters, not bytes, advance the column.
             self.column += self.text[self.at..self.at + stop].chars().count() as u64;
             self.at += stop;
