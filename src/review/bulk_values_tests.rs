@@ -28,6 +28,11 @@ fn rows(n: usize, row: &str) -> String {
     vec![row; n].join(",\n  ")
 }
 
+/// `INSERT INTO t VALUES (1), (1), (1), (1)` followed by `tail`.
+fn four_then(tail: &str) -> String {
+    format!("INSERT INTO t VALUES {}{tail}", rows(4, "(1)"))
+}
+
 #[test]
 fn literal_rows_give_the_parsers_own_tree() {
     let cases = [
@@ -67,33 +72,27 @@ fn anything_else_goes_to_the_full_parser_unchanged() {
         // too few rows to bother
         "INSERT INTO t VALUES (1), (2)".to_owned(),
         // expressions, keywords, typed literals, casts, functions, DEFAULT
-        format!("INSERT INTO t VALUES {}, (1 + 1)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (DEFAULT)", rows(4, "(1)")),
-        format!(
-            "INSERT INTO t VALUES {}, (DATE '2020-01-01')",
-            rows(4, "(1)")
-        ),
-        format!("INSERT INTO t VALUES {}, (now())", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (TRUE)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (- 1)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, ('a' 'b')", rows(4, "(1)")),
+        four_then(", (1 + 1)"),
+        four_then(", (DEFAULT)"),
+        four_then(", (DATE '2020-01-01')"),
+        four_then(", (now())"),
+        four_then(", (TRUE)"),
+        four_then(", (- 1)"),
+        four_then(", ('a' 'b')"),
         // trailing clauses
-        format!(
-            "INSERT INTO t VALUES {} ON CONFLICT DO NOTHING",
-            rows(4, "(1)")
-        ),
-        format!("INSERT INTO t VALUES {} RETURNING a", rows(4, "(1)")),
+        four_then(" ON CONFLICT DO NOTHING"),
+        four_then(" RETURNING a"),
         // other shapes
         format!("INSERT INTO t SELECT * FROM (VALUES {}) v", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, ()", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {},", rows(4, "(1)")),
+        four_then(", ()"),
+        four_then(","),
         format!("UPDATE t SET a = 1 WHERE b IN {}", rows(4, "(1)")),
         "INSERT INTO t DEFAULT VALUES".to_owned(),
         // two statements
-        format!("INSERT INTO t VALUES {}; SELECT 1", rows(4, "(1)")),
+        four_then("; SELECT 1"),
         // errors stay the parser's
         format!("INSERT INTO VALUES {}", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (1", rows(4, "(1)")),
+        four_then(", (1"),
     ];
     for engine in ENGINES {
         for sql in &cases {
@@ -113,21 +112,18 @@ fn anything_else_goes_to_the_full_parser_unchanged() {
 #[test]
 fn the_text_path_leaves_what_it_does_not_read_to_the_tokenizer() {
     let cases = [
-        format!("INSERT INTO t VALUES {}, (1) -- note", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, /* c */ (1)", rows(4, "(1)")),
-        format!(r"INSERT INTO t VALUES {}, ('a\b')", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (1e3)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (1.)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (.5)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (0x1F)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (NULLIF(1, 2))", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (E'x')", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, ('unterminated)", rows(4, "(1)")),
-        format!("INSERT INTO t VALUES {}, (1)\n(2)", rows(4, "(1)")),
-        format!(
-            "INSERT INTO t VALUES {}; INSERT INTO t VALUES (1)",
-            rows(4, "(1)")
-        ),
+        four_then(", (1) -- note"),
+        four_then(", /* c */ (1)"),
+        four_then(r", ('a\b')"),
+        four_then(", (1e3)"),
+        four_then(", (1.)"),
+        four_then(", (.5)"),
+        four_then(", (0x1F)"),
+        four_then(", (NULLIF(1, 2))"),
+        four_then(", (E'x')"),
+        four_then(", ('unterminated)"),
+        four_then(", (1)\n(2)"),
+        four_then("; INSERT INTO t VALUES (1)"),
         format!("INSERT INTO t (values_seen) VALUES {}", rows(4, "(1)")),
         format!("INSERT INTO t VALUES ('a)', 1), {}", rows(4, "('b', 1)")),
         format!("INSERT INTO t VALUES (1 + 1), {}", rows(4, "(1)")),
