@@ -43,28 +43,12 @@ async fn part_relations(
     version: i32,
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
-    // The kinds only: the relations themselves are read on another connection meanwhile.
-    let kinds = timed!("relation_kinds", catalog::relation_kinds(&mut *c).await)?;
-    let oids = |wanted: &[&str]| -> Vec<i64> {
-        kinds
-            .iter()
-            .filter(|(_, k)| wanted.contains(&k.as_str()))
-            .map(|(oid, _)| *oid)
-            .collect()
-    };
-    let (relations, sequences) = (oids(&["r", "p", "v", "m", "c"]), oids(&["S"]));
-    cat.attributes = timed!(
-        "attributes",
-        catalog::attributes(&mut *c, version, &relations).await
-    )?;
+    cat.attributes = timed!("attributes", catalog::attributes(&mut *c, version).await)?;
     cat.type_names = timed!(
         "type_names",
         catalog::type_names(&mut *c, &cat.attributes).await
     )?;
-    cat.sequence_owners = timed!(
-        "sequence_owners",
-        catalog::sequence_owners(&mut *c, &sequences).await
-    )?;
+    cat.sequence_owners = timed!("sequence_owners", catalog::sequence_owners(&mut *c).await)?;
     cat.inherits = timed!("inherits", catalog::inherits(&mut *c).await)?;
     Ok(())
 }
