@@ -467,7 +467,12 @@ pub(crate) async fn snapshot_parallel(
         (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => Err(e),
     };
     end_all(a, [b, c]).await;
-    Ok(timed!("build", build::build(&joined?, opts)))
+    let cat = joined?;
+    let schema = timed!("build", build::build(&cat, opts));
+    // Freeing the rows (tens of thousands of strings) is left to a thread of its own; without
+    // one, here.
+    let _ = std::thread::Builder::new().spawn(move || drop(cat));
+    Ok(schema)
 }
 
 /// Starts a read-only transaction on each connection in the snapshot exported by the first,

@@ -455,7 +455,8 @@ struct Grantable<'g> {
 /// Privileges (when asked for) and owner (when asked for) of an object, as objects of their
 /// own after everything else.
 fn acl_and_owner(cx: &Ctx<'_>, out: &mut Out, g: Grantable<'_>) {
-    let what = format!("{} {}", g.label, display(g.schema, g.name));
+    // Named only when asked for (a snapshot without privileges and owners has no use for it).
+    let what = || format!("{} {}", g.label, display(g.schema, g.name));
     if cx.opts.privileges {
         let mut st = match (g.acl, g.acl_default) {
             (Some(a), Some(d)) => acl::statements(&g.grant, None, a, d),
@@ -463,14 +464,14 @@ fn acl_and_owner(cx: &Ctx<'_>, out: &mut Out, g: Grantable<'_>) {
         };
         st.extend(g.more);
         if !st.is_empty() {
-            out.object(ObjectKind::Privileges, "", &what, st);
+            out.object(ObjectKind::Privileges, "", &what(), st);
         }
     }
     if cx.opts.owners
         && let Some(o) = g.owner
     {
         let st = format!("ALTER {} OWNER TO {}", g.alter, cx.role(o));
-        out.object(ObjectKind::Owner, "", &what, vec![st]);
+        out.object(ObjectKind::Owner, "", &what(), vec![st]);
     }
 }
 

@@ -29,7 +29,7 @@ macro_rules! by_position {
         }
         impl copy::FromCopy for $name {
             const COLUMNS: usize = [$(stringify!($f)),*].len();
-            fn from_copy(f: &mut copy::Fields<'_>) -> Result<Self, sqlx::Error> {
+            fn from_copy(f: &mut copy::Fields<'_>) -> Result<Self, copy::Bad> {
                 $( let $f = f.get::<$t>()?; )*
                 Ok(Self { $($f),* })
             }

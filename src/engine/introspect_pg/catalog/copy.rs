@@ -10,8 +10,19 @@ use sqlx::PgConnection;
 
 use super::Char;
 
-fn bad(what: &str) -> sqlx::Error {
-    sqlx::Error::Protocol(format!("COPY binary: {what}"))
+/// A malformed value or row: what was expected. Small, so that the per-value results of
+/// the hot decoding loop stay in registers; made an `sqlx::Error` once, at the end.
+#[derive(Debug, Clone, Copy)]
+pub(in super::super) struct Bad(&'static str);
+
+impl From<Bad> for sqlx::Error {
+    fn from(b: Bad) -> Self {
+        sqlx::Error::Protocol(format!("COPY binary: {}", b.0))
+    }
+}
+
+fn bad(what: &'static str) -> Bad {
+    Bad(what)
 }
 
 /// The fields of one row, in order.
@@ -21,7 +32,8 @@ pub(in super::super) struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     /// The next field's bytes (None: NULL).
-    fn next(&mut self) -> Result<Option<&'a [u8]>, sqlx::Error> {
+    #[inline]
+    fn next(&mut self) -> Result<Option<&'a [u8]>, Bad> {
         let (len, rest) = self
             .buf
             .split_first_chunk::<4>()
@@ -40,36 +52,40 @@ impl<'a> Fields<'a> {
         Ok(Some(v))
     }
 
-    pub fn get<T: CopyValue>(&mut self) -> Result<T, sqlx::Error> {
+    #[inline]
+    pub fn get<T: CopyValue>(&mut self) -> Result<T, Bad> {
         T::decode(self.next()?)
     }
 }
 
 /// A column value in its binary `COPY` form.
 pub(in super::super) trait CopyValue: Sized {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error>;
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad>;
 }
 
-fn not_null(v: Option<&[u8]>) -> Result<&[u8], sqlx::Error> {
+fn not_null(v: Option<&[u8]>) -> Result<&[u8], Bad> {
     v.ok_or_else(|| bad("unexpected NULL"))
 }
 
 impl CopyValue for i64 {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         let b: [u8; 8] = not_null(v)?.try_into().map_err(|_| bad("int8"))?;
         Ok(i64::from_be_bytes(b))
     }
 }
 
 impl CopyValue for i32 {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         let b: [u8; 4] = not_null(v)?.try_into().map_err(|_| bad("int4"))?;
         Ok(i32::from_be_bytes(b))
     }
 }
 
 impl CopyValue for bool {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         match not_null(v)? {
             [b] => Ok(*b != 0),
             _ => Err(bad("bool")),
@@ -78,7 +94,8 @@ impl CopyValue for bool {
 }
 
 impl CopyValue for Char {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         match not_null(v)? {
             [b] => Ok(Char(*b)),
             // `"char"`'s send function sends the empty string for '\0'.
@@ -88,28 +105,30 @@ impl CopyValue for Char {
     }
 }
 
-fn text(b: &[u8]) -> Result<String, sqlx::Error> {
+fn text(b: &[u8]) -> Result<String, Bad> {
     std::str::from_utf8(b)
         .map(str::to_owned)
         .map_err(|_| bad("text is not UTF-8"))
 }
 
 impl CopyValue for String {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         text(not_null(v)?)
     }
 }
 
 impl<T: CopyValue> CopyValue for Option<T> {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         v.map(|b| T::decode(Some(b))).transpose()
     }
 }
 
 /// The elements of a one-dimensional array without NULLs (an empty array has no dimension).
-fn array_elements(b: &[u8]) -> Result<Vec<&[u8]>, sqlx::Error> {
+fn array_elements(b: &[u8]) -> Result<Vec<&[u8]>, Bad> {
     let mut f = Fields { buf: b };
-    let word = |f: &mut Fields<'_>| -> Result<i32, sqlx::Error> {
+    let word = |f: &mut Fields<'_>| -> Result<i32, Bad> {
         let (w, rest) = f
             .buf
             .split_first_chunk::<4>()
@@ -136,7 +155,8 @@ fn array_elements(b: &[u8]) -> Result<Vec<&[u8]>, sqlx::Error> {
 }
 
 impl CopyValue for Vec<String> {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         array_elements(not_null(v)?)?
             .into_iter()
             .map(text)
@@ -145,7 +165,8 @@ impl CopyValue for Vec<String> {
 }
 
 impl CopyValue for Vec<i16> {
-    fn decode(v: Option<&[u8]>) -> Result<Self, sqlx::Error> {
+    #[inline]
+    fn decode(v: Option<&[u8]>) -> Result<Self, Bad> {
         array_elements(not_null(v)?)?
             .into_iter()
             .map(|e| {
@@ -160,14 +181,14 @@ impl CopyValue for Vec<i16> {
 pub(in super::super) trait FromCopy: Sized {
     /// The number of columns.
     const COLUMNS: usize;
-    fn from_copy(f: &mut Fields<'_>) -> Result<Self, sqlx::Error>;
+    fn from_copy(f: &mut Fields<'_>) -> Result<Self, Bad>;
 }
 
 macro_rules! tuple_from_copy {
     ($n:expr; $($t:ident),*) => {
         impl<$($t: CopyValue),*> FromCopy for ($($t,)*) {
             const COLUMNS: usize = $n;
-            fn from_copy(f: &mut Fields<'_>) -> Result<Self, sqlx::Error> {
+            fn from_copy(f: &mut Fields<'_>) -> Result<Self, Bad> {
                 Ok(($(f.get::<$t>()?,)*))
             }
         }
@@ -182,7 +203,7 @@ const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 
 /// Decodes the complete rows at the start of `buf` into `out`; returns how many bytes they
 /// took (the rest is an incomplete row, or the trailer once `done` is set).
-fn rows<T: FromCopy>(buf: &[u8], out: &mut Vec<T>, done: &mut bool) -> Result<usize, sqlx::Error> {
+fn rows<T: FromCopy>(buf: &[u8], out: &mut Vec<T>, done: &mut bool) -> Result<usize, Bad> {
     let mut at = 0;
     while let Some(&[a, b]) = buf.get(at..at + 2) {
         let count = i16::from_be_bytes([a, b]);
@@ -238,7 +259,7 @@ pub(in super::super) async fn copy_rows<T: FromCopy>(
             if chunk.is_empty() {
                 continue;
             }
-            return Err(bad("data after the trailer"));
+            return Err(bad("data after the trailer").into());
         }
         let joined;
         let mut data: &[u8] = if pending.is_empty() {
@@ -255,7 +276,7 @@ pub(in super::super) async fn copy_rows<T: FromCopy>(
                 continue;
             }
             if &data[..11] != SIGNATURE {
-                return Err(bad("signature"));
+                return Err(bad("signature").into());
             }
             let ext = u32::from_be_bytes([data[15], data[16], data[17], data[18]]) as usize;
             if data.len() < 19 + ext {
@@ -267,12 +288,12 @@ pub(in super::super) async fn copy_rows<T: FromCopy>(
         }
         let used = rows(data, &mut out, &mut done)?;
         if done && used != data.len() {
-            return Err(bad("data after the trailer"));
+            return Err(bad("data after the trailer").into());
         }
         pending = data[used..].to_vec();
     }
     if !done || !pending.is_empty() {
-        return Err(bad("truncated"));
+        return Err(bad("truncated").into());
     }
     Ok(out)
 }
