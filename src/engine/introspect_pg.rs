@@ -268,11 +268,8 @@ async fn constraint_definitions(
     c: &mut PgConnection,
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
-    let columns: HashMap<(i64, i32), &str> = cat
-        .attributes
-        .iter()
-        .map(|a| ((a.rel, a.num), a.name.as_str()))
-        .collect();
+    let names_of = constraint_text::Names::new(cat);
+    let columns = &names_of.columns;
     let namespaces: HashMap<i64, &str> = cat
         .namespaces
         .iter()
@@ -292,7 +289,7 @@ async fn constraint_definitions(
         .iter()
         .map(|(oid, rel, ..)| (*oid, *rel))
         .collect();
-    let mut names: HashSet<&str> = constraint_text::names(cat).into_iter().collect();
+    let mut names: HashSet<&str> = constraint_text::names(cat, &names_of).into_iter().collect();
     let mut wanted = |rel: i64, piece: &expr_text::Piece| match piece {
         expr_text::Piece::Column(n) => {
             if let Some(name) = columns.get(&(rel, *n)) {
@@ -356,7 +353,8 @@ async fn constraint_definitions(
             Some((n, expr_text::join(pieces, column, relation)))
         })
         .collect();
-    drop(columns);
+    let constraint_texts = constraint_text::texts(cat, &names_of, &quoted);
+    drop(names_of);
     drop(relations);
     for (n, texts) in printed {
         match texts {
@@ -376,7 +374,7 @@ async fn constraint_definitions(
         }
     }
     server_defaults(&mut *c, &mut cat.attrdefs, &unprinted).await?;
-    let missing = constraint_text::fill(cat, &quoted);
+    let missing = constraint_text::fill(cat, constraint_texts);
     if !missing.is_empty() {
         let texts: HashMap<i64, String> = catalog::constraint_definitions(&mut *c, &missing)
             .await?

@@ -70,13 +70,7 @@ pub(super) fn relations(cx: &Ctx<'_>, out: &mut Out) {
         });
         each(cx, r, out, first);
         match helper.map(|h| h.join()) {
-            Ok(Ok(o)) => {
-                out.schema_tables.extend(o.schema_tables);
-                out.objects.extend(o.objects);
-                for (from, to) in o.deps {
-                    out.deps.entry(from).or_default().extend(to);
-                }
-            }
+            Ok(Ok(o)) => out.append(o),
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
             // No thread: the second half here.
             Err(_) => each(cx, r, out, second),
