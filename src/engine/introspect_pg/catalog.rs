@@ -1,6 +1,9 @@
 //! The catalog queries of a PostgreSQL snapshot and their rows. Each query reads one catalog
-//! (a join only with a catalog that is always small, such as `pg_namespace`), so no plan can
-//! depend on catalog statistics: the rows are joined in Rust by `super::build`. Read-only.
+//! (a join only with a catalog that is always small, such as `pg_namespace`; the columns and
+//! sequence owners take their relations' oids from an `ARRAY(…)` sub-select of `pg_class`,
+//! which runs once before the index scan, as a bound array would), so no plan can depend on
+//! catalog statistics: the rows are joined in Rust by `super::build`. The large catalogs are
+//! read by binary `COPY` and decoded in place (`copy`). Read-only.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -8,7 +11,8 @@ use sqlx::PgConnection;
 
 /// Declares a row read by column position, in the order of its fields (which must be the
 /// order of the query's columns): `pg_row!` looks every value up by its name, a
-/// measurable share of decoding the tens of thousands of rows of a large catalog.
+/// measurable share of decoding the tens of thousands of rows of a large catalog. Readable
+/// both as a query's row and from binary `COPY` (`copy::FromCopy`).
 macro_rules! by_position {
     ($(#[$m:meta])* pub(super) struct $name:ident {
         $($(#[$fm:meta])* pub $f:ident: $t:ty,)*
