@@ -241,59 +241,157 @@ fn rows<T: FromCopy>(buf: &[u8], out: &mut Vec<T>, done: &mut bool) -> Result<us
     Ok(at)
 }
 
-/// Runs `query` (a `SELECT` without parameters) as a binary `COPY` and decodes its rows.
+/// The rows decoded so far and the bytes of a row split between messages (the server sends
+/// one row per message; this does not rely on it).
+struct Decoder<T> {
+    out: Vec<T>,
+    pending: Vec<u8>,
+    header: bool,
+    done: bool,
+}
+
+impl<T: FromCopy> Decoder<T> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), Bad> {
+        if self.done {
+            return if chunk.is_empty() {
+                Ok(())
+            } else {
+                Err(bad("data after the trailer"))
+            };
+        }
+        let joined;
+        let mut data: &[u8] = if self.pending.is_empty() {
+            chunk
+        } else {
+            self.pending.extend_from_slice(chunk);
+            joined = std::mem::take(&mut self.pending);
+            &joined
+        };
+        if !self.header {
+            // Signature, flags, header extension (length and bytes).
+            if data.len() < 19 {
+                self.pending = data.to_vec();
+                return Ok(());
+            }
+            if &data[..11] != SIGNATURE {
+                return Err(bad("signature"));
+            }
+            let ext = u32::from_be_bytes([data[15], data[16], data[17], data[18]]) as usize;
+            if data.len() < 19 + ext {
+                self.pending = data.to_vec();
+                return Ok(());
+            }
+            data = &data[19 + ext..];
+            self.header = true;
+        }
+        let used = rows(data, &mut self.out, &mut self.done)?;
+        if self.done && used != data.len() {
+            return Err(bad("data after the trailer"));
+        }
+        self.pending = data[used..].to_vec();
+        Ok(())
+    }
+}
+
+/// Runs `query` (a `SELECT` without parameters) as a binary `COPY` and decodes its rows. A
+/// malformed row is reported once the copy has ended, so the connection stays usable.
 pub(in super::super) async fn copy_rows<T: FromCopy>(
     c: &mut PgConnection,
     query: &str,
 ) -> Result<Vec<T>, sqlx::Error> {
     let sql = format!("COPY ({query}) TO STDOUT (FORMAT binary)");
     let mut stream = c.copy_out_raw(&sql).await?;
-    let mut out = Vec::new();
-    // Bytes of a row split between messages (the server sends one row per message; this
-    // does not rely on it), and whether the header was read.
-    let mut pending: Vec<u8> = Vec::new();
-    let mut header = false;
-    let mut done = false;
+    let mut d = Decoder {
+        out: Vec::new(),
+        pending: Vec::new(),
+        header: false,
+        done: false,
+    };
+    let mut failed = None;
     while let Some(chunk) = stream.try_next().await? {
-        if done {
-            if chunk.is_empty() {
-                continue;
-            }
-            return Err(bad("data after the trailer").into());
+        if failed.is_none() {
+            failed = d.feed(&chunk).err();
         }
-        let joined;
-        let mut data: &[u8] = if pending.is_empty() {
-            &chunk
-        } else {
-            pending.extend_from_slice(&chunk);
-            joined = std::mem::take(&mut pending);
-            &joined
-        };
-        if !header {
-            // Signature, flags, header extension (length and bytes).
-            if data.len() < 19 {
-                pending = data.to_vec();
-                continue;
-            }
-            if &data[..11] != SIGNATURE {
-                return Err(bad("signature").into());
-            }
-            let ext = u32::from_be_bytes([data[15], data[16], data[17], data[18]]) as usize;
-            if data.len() < 19 + ext {
-                pending = data.to_vec();
-                continue;
-            }
-            data = &data[19 + ext..];
-            header = true;
-        }
-        let used = rows(data, &mut out, &mut done)?;
-        if done && used != data.len() {
-            return Err(bad("data after the trailer").into());
-        }
-        pending = data[used..].to_vec();
     }
-    if !done || !pending.is_empty() {
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    if !d.done || !d.pending.is_empty() {
         return Err(bad("truncated").into());
     }
-    Ok(out)
+    Ok(d.out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn stream(rows: &[(i64, Option<&str>)]) -> Vec<u8> {
+        let mut b = SIGNATURE.to_vec();
+        b.extend(0_i32.to_be_bytes());
+        b.extend(0_i32.to_be_bytes());
+        for (n, t) in rows {
+            b.extend(2_i16.to_be_bytes());
+            b.extend(8_i32.to_be_bytes());
+            b.extend(n.to_be_bytes());
+            match t {
+                Some(t) => {
+                    b.extend(i32::try_from(t.len()).unwrap().to_be_bytes());
+                    b.extend(t.as_bytes());
+                }
+                None => b.extend((-1_i32).to_be_bytes()),
+            }
+        }
+        b.extend((-1_i16).to_be_bytes());
+        b
+    }
+
+    fn decode(chunks: &[&[u8]]) -> Result<Vec<(i64, Option<String>)>, &'static str> {
+        let mut d = Decoder {
+            out: Vec::new(),
+            pending: Vec::new(),
+            header: false,
+            done: false,
+        };
+        for c in chunks {
+            d.feed(c).map_err(|e| e.0)?;
+        }
+        if !d.done || !d.pending.is_empty() {
+            return Err("truncated");
+        }
+        Ok(d.out)
+    }
+
+    #[test]
+    fn rows_decode_whatever_the_message_boundaries() {
+        let rows = [(1, Some("ab")), (-7, None), (1 << 40, Some("é"))];
+        let b = stream(&rows);
+        let want: Vec<(i64, Option<String>)> = rows
+            .iter()
+            .map(|(n, t)| (*n, t.map(str::to_owned)))
+            .collect();
+        assert_eq!(decode(&[&b]).unwrap(), want);
+        let bytes: Vec<&[u8]> = b.chunks(1).collect();
+        assert_eq!(decode(&bytes).unwrap(), want);
+        let (a, z) = b.split_at(23);
+        assert_eq!(decode(&[a, &[], z]).unwrap(), want);
+    }
+
+    #[test]
+    fn malformed_streams_are_errors() {
+        let b = stream(&[(1, Some("ab"))]);
+        assert_eq!(decode(&[&b[..b.len() - 2]]), Err("truncated"));
+        let mut three = b.clone();
+        three[19..21].copy_from_slice(&3_i16.to_be_bytes());
+        assert_eq!(decode(&[&three]), Err("unexpected column count"));
+        let mut short = b.clone();
+        short[24] = 4; // the int8's length
+        assert!(decode(&[&short]).is_err());
+        assert_eq!(decode(&[&b, b"x"]), Err("data after the trailer"));
+        assert_eq!(
+            decode(&[b"PGCOPY\n\xff\r\n\x01\0\0\0\0\0\0\0\0"]),
+            Err("signature")
+        );
+    }
 }
