@@ -28,6 +28,8 @@ mod expr_text;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use sqlx::PgConnection;
@@ -43,28 +45,12 @@ async fn part_relations(
     version: i32,
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
-    // The kinds only: the relations themselves are read on another connection meanwhile.
-    let kinds = timed!("relation_kinds", catalog::relation_kinds(&mut *c).await)?;
-    let oids = |wanted: &[&str]| -> Vec<i64> {
-        kinds
-            .iter()
-            .filter(|(_, k)| wanted.contains(&k.as_str()))
-            .map(|(oid, _)| *oid)
-            .collect()
-    };
-    let (relations, sequences) = (oids(&["r", "p", "v", "m", "c"]), oids(&["S"]));
-    cat.attributes = timed!(
-        "attributes",
-        catalog::attributes(&mut *c, version, &relations).await
-    )?;
+    cat.attributes = timed!("attributes", catalog::attributes(&mut *c, version).await)?;
     cat.type_names = timed!(
         "type_names",
         catalog::type_names(&mut *c, &cat.attributes).await
     )?;
-    cat.sequence_owners = timed!(
-        "sequence_owners",
-        catalog::sequence_owners(&mut *c, &sequences).await
-    )?;
+    cat.sequence_owners = timed!("sequence_owners", catalog::sequence_owners(&mut *c).await)?;
     cat.inherits = timed!("inherits", catalog::inherits(&mut *c).await)?;
     Ok(())
 }
@@ -152,6 +138,81 @@ async fn part_rest(
     Ok(())
 }
 
+/// A stored tree's text without its `:location` fields (where each node was in the text of
+/// the statement that made it; nothing prints them): trees that differ only there (the same
+/// default or index expression on many tables) are parsed and printed once. Conservative: a
+/// `:location` that is not a field name followed by an integer is kept.
+fn without_locations(tree: &str) -> Cow<'_, str> {
+    const FIELD: &str = " :location ";
+    let Some(first) = tree.find(FIELD) else {
+        return Cow::Borrowed(tree);
+    };
+    let mut out = String::with_capacity(tree.len());
+    let mut rest = tree;
+    let mut at = Some(first);
+    while let Some(a) = at {
+        let after = &rest[a + FIELD.len()..];
+        let digits = after
+            .bytes()
+            .enumerate()
+            .take_while(|&(n, b)| b.is_ascii_digit() || (n == 0 && b == b'-'))
+            .count();
+        // A field name: its space is not escaped (inside a word, a backslash escapes it);
+        // its value an integer ending where a word ends.
+        let field = !rest[..a].ends_with('\\')
+            && digits > 0
+            && after[..digits].bytes().any(|b| b.is_ascii_digit())
+            && after[digits..]
+                .bytes()
+                .next()
+                .is_none_or(|b| matches!(b, b' ' | b'}' | b')'));
+        if field {
+            out.push_str(&rest[..a]);
+            rest = &after[digits..];
+        } else {
+            out.push_str(&rest[..a + FIELD.len()]);
+            rest = after;
+        }
+        at = rest.find(FIELD);
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// The distinct trees of `trees` (by [`without_locations`]), and for each tree the position
+/// of its distinct one.
+fn distinct<'a>(trees: impl Iterator<Item = &'a str>) -> (Vec<Cow<'a, str>>, Vec<usize>) {
+    let mut positions: HashMap<Cow<'a, str>, usize> = HashMap::default();
+    let of: Vec<usize> = trees
+        .map(|t| {
+            let n = positions.len();
+            *positions.entry(without_locations(t)).or_insert(n)
+        })
+        .collect();
+    let mut texts = vec![Cow::Borrowed(""); positions.len()];
+    for (text, n) in positions {
+        texts[n] = text;
+    }
+    (texts, of)
+}
+
+/// Each distinct tree of `texts` printed by `expr_text` (None: left to the server); one query
+/// for the names the trees use.
+async fn print_trees(
+    c: &mut PgConnection,
+    texts: &[Cow<'_, str>],
+) -> Result<Vec<Option<Vec<expr_text::Piece>>>, sqlx::Error> {
+    let parsed: Vec<Option<expr_text::Value<'_>>> =
+        texts.iter().map(|t| expr_text::parse(t)).collect();
+    let trees: Vec<&expr_text::Value<'_>> = parsed.iter().flatten().collect();
+    let (procs, operators, types) = expr_text::wanted(&trees);
+    let lookups = catalog::expression_lookups(&mut *c, &procs, &operators, &types).await?;
+    Ok(parsed
+        .iter()
+        .map(|t| expr_text::print(t.as_ref()?, &lookups))
+        .collect())
+}
+
 /// Index expressions and predicates: printed from their trees where `expr_text` can (with
 /// the column names left open until [`constraint_definitions`] has them quoted), by the
 /// server otherwise. A constant number of queries: the names the trees use, and the
@@ -160,40 +221,37 @@ async fn index_expressions(
     c: &mut PgConnection,
     indexes: &mut [catalog::Index],
 ) -> Result<HashMap<i64, build::IndexText>, sqlx::Error> {
-    let parsed: Vec<_> = indexes
+    let with_trees: Vec<&catalog::Index> = indexes
         .iter()
         .filter(|i| i.expression_tree.is_some() || i.predicate_tree.is_some())
-        .map(|i| {
-            (
-                i.oid,
-                i.expression_tree.as_deref().map(expr_text::parse),
-                i.predicate_tree.as_deref().map(expr_text::parse),
-            )
-        })
         .collect();
-    let trees: Vec<&expr_text::Value<'_>> = parsed
-        .iter()
-        .flat_map(|(_, e, p)| [e, p])
-        .filter_map(|t| t.as_ref()?.as_ref())
-        .collect();
-    let (procs, operators, types) = expr_text::wanted(&trees);
-    let lookups = catalog::expression_lookups(&mut *c, &procs, &operators, &types).await?;
+    let (texts, of) = distinct(
+        with_trees
+            .iter()
+            .flat_map(|i| [&i.expression_tree, &i.predicate_tree])
+            .filter_map(|t| t.as_deref()),
+    );
+    let printed = print_trees(&mut *c, &texts).await?;
+    drop(texts);
+    let mut of = of.into_iter();
     // None: left to the server; Some(None): no tree.
-    let print = |t: &Option<Option<expr_text::Value<'_>>>| match t {
+    let mut print = |t: &Option<String>| match t {
         None => Some(None),
-        Some(t) => expr_text::print(t.as_ref()?, &lookups).map(Some),
+        Some(_) => printed[of.next()?].clone().map(Some),
     };
     let mut out = HashMap::default();
     let mut server = Vec::new();
-    for (oid, e, p) in &parsed {
-        match (print(e), print(p)) {
+    for i in &with_trees {
+        // Both in order: each takes its tree's position.
+        let (e, p) = (print(&i.expression_tree), print(&i.predicate_tree));
+        match (e, p) {
             (Some(e), Some(p)) => {
-                out.insert(*oid, [e, p]);
+                out.insert(i.oid, [e, p]);
             }
-            _ => server.push(*oid),
+            _ => server.push(i.oid),
         }
     }
-    drop(parsed);
+    drop(with_trees);
     server_index_expressions(c, indexes, &server).await?;
     Ok(out)
 }
@@ -207,25 +265,16 @@ async fn default_expressions(
     c: &mut PgConnection,
     attrdefs: &mut [(i64, i64, i32, String)],
 ) -> Result<HashMap<i64, Vec<expr_text::Piece>>, sqlx::Error> {
-    let parsed: Vec<Option<expr_text::Value<'_>>> = attrdefs
-        .iter()
-        .map(|(.., tree)| expr_text::parse(tree))
-        .collect();
-    let trees: Vec<&expr_text::Value<'_>> = parsed.iter().flatten().collect();
-    let (procs, operators, types) = expr_text::wanted(&trees);
-    let lookups = catalog::expression_lookups(&mut *c, &procs, &operators, &types).await?;
-    let printed: Vec<Option<Vec<expr_text::Piece>>> = parsed
-        .iter()
-        .map(|t| expr_text::print(t.as_ref()?, &lookups))
-        .collect();
-    drop(parsed);
+    let (texts, of) = distinct(attrdefs.iter().map(|(.., tree)| tree.as_str()));
+    let printed = print_trees(&mut *c, &texts).await?;
+    drop(texts);
     let mut out = HashMap::with_capacity_and_hasher(attrdefs.len(), Default::default());
     let mut server = Vec::new();
-    for (d, p) in attrdefs.iter_mut().zip(printed) {
+    for (d, n) in attrdefs.iter_mut().zip(of) {
         d.3.clear();
-        match p {
+        match &printed[n] {
             Some(p) => {
-                out.insert(d.0, p);
+                out.insert(d.0, p.clone());
             }
             None => server.push(d.0),
         }
@@ -284,11 +333,8 @@ async fn constraint_definitions(
     c: &mut PgConnection,
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
-    let columns: HashMap<(i64, i32), &str> = cat
-        .attributes
-        .iter()
-        .map(|a| ((a.rel, a.num), a.name.as_str()))
-        .collect();
+    let names_of = constraint_text::Names::new(cat);
+    let columns = &names_of.columns;
     let namespaces: HashMap<i64, &str> = cat
         .namespaces
         .iter()
@@ -308,7 +354,7 @@ async fn constraint_definitions(
         .iter()
         .map(|(oid, rel, ..)| (*oid, *rel))
         .collect();
-    let mut names: HashSet<&str> = constraint_text::names(cat).into_iter().collect();
+    let mut names: HashSet<&str> = constraint_text::names(cat, &names_of).into_iter().collect();
     let mut wanted = |rel: i64, piece: &expr_text::Piece| match piece {
         expr_text::Piece::Column(n) => {
             if let Some(name) = columns.get(&(rel, *n)) {
@@ -372,7 +418,8 @@ async fn constraint_definitions(
             Some((n, expr_text::join(pieces, column, relation)))
         })
         .collect();
-    drop(columns);
+    let constraint_texts = constraint_text::texts(cat, &names_of, &quoted);
+    drop(names_of);
     drop(relations);
     for (n, texts) in printed {
         match texts {
@@ -392,7 +439,7 @@ async fn constraint_definitions(
         }
     }
     server_defaults(&mut *c, &mut cat.attrdefs, &unprinted).await?;
-    let missing = constraint_text::fill(cat, &quoted);
+    let missing = constraint_text::fill(cat, constraint_texts);
     if !missing.is_empty() {
         let texts: HashMap<i64, String> = catalog::constraint_definitions(&mut *c, &missing)
             .await?
@@ -483,7 +530,12 @@ pub(crate) async fn snapshot_parallel(
         (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => Err(e),
     };
     end_all(a, [b, c]).await;
-    Ok(timed!("build", build::build(&joined?, opts)))
+    let cat = joined?;
+    let schema = timed!("build", build::build(&cat, opts));
+    // Freeing the rows (tens of thousands of strings) is left to a thread of its own; without
+    // one, here.
+    let _ = std::thread::Builder::new().spawn(move || drop(cat));
+    Ok(schema)
 }
 
 /// Starts a read-only transaction on each connection in the snapshot exported by the first,

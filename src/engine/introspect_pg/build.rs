@@ -215,6 +215,15 @@ struct Out {
 }
 
 impl Out {
+    /// Appends another part's output after this one's (dependencies are sets: merged).
+    fn append(&mut self, o: Out) {
+        self.schema_tables.extend(o.schema_tables);
+        self.objects.extend(o.objects);
+        for (from, to) in o.deps {
+            self.deps.entry(from).or_default().extend(to);
+        }
+    }
+
     fn object(&mut self, kind: ObjectKind, schema: &str, name: &str, statements: Vec<String>) {
         self.objects
             .push(Object::new(kind, schema, name, statements.join(";\n")));
@@ -238,8 +247,31 @@ pub(super) fn build(cat: &Catalog, opts: SnapshotOptions) -> Schema {
     collations(&cx, &mut out);
     types(&cx, &mut out);
     routines(&cx, &mut out);
-    sequences(&cx, &mut out);
-    relations(&cx, &mut out);
+    // Sequences on a thread of their own while the relations are built (which splits its
+    // own work in two); the parts are appended in the order of one pass.
+    let (seqs, rels) = std::thread::scope(|s| {
+        let cx = &cx;
+        let helper = std::thread::Builder::new().spawn_scoped(s, move || {
+            let mut o = Out::default();
+            sequences(cx, &mut o);
+            o
+        });
+        let mut rels = Out::default();
+        relations(cx, &mut rels);
+        let seqs = match helper.map(|h| h.join()) {
+            Ok(Ok(o)) => o,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // No thread: here.
+            Err(_) => {
+                let mut o = Out::default();
+                sequences(cx, &mut o);
+                o
+            }
+        };
+        (seqs, rels)
+    });
+    out.append(seqs);
+    out.append(rels);
     triggers_rules_policies(&cx, &mut out);
     statistics_and_event_triggers(&cx, &mut out);
     if opts.privileges {
@@ -252,14 +284,24 @@ pub(super) fn build(cat: &Catalog, opts: SnapshotOptions) -> Schema {
         mut deps,
     } = out;
     let mut tables = schema_tables;
+    // Each object's key (`kind schema.name`) written into one buffer: most have no
+    // dependencies, and tens of thousands of `format!`s were a measurable part of building.
+    let mut key = String::new();
     for t in &mut tables {
-        if let Some(d) = deps.remove(&object_key("table", &display(&t.schema, &t.name))) {
+        if deps.is_empty() {
+            break;
+        }
+        write_key(&mut key, "table", &t.schema, &t.name);
+        if let Some(d) = deps.remove(key.as_str()) {
             t.depends_on = d.into_iter().collect();
         }
     }
     for o in &mut objects {
-        let key = object_key(o.kind.label(), &display(&o.schema, &o.name));
-        if let Some(d) = deps.remove(&key) {
+        if deps.is_empty() {
+            break;
+        }
+        write_key(&mut key, o.kind.label(), &o.schema, &o.name);
+        if let Some(d) = deps.remove(key.as_str()) {
             o.depends_on.extend(d);
             o.depends_on.sort();
             o.depends_on.dedup();
@@ -269,6 +311,18 @@ pub(super) fn build(cat: &Catalog, opts: SnapshotOptions) -> Schema {
     s.tables = tables;
     s.objects = objects;
     s
+}
+
+/// `object_key(kind, display(schema, name))` written into `buf` (replacing its text).
+fn write_key(buf: &mut String, kind: &str, schema: &str, name: &str) {
+    buf.clear();
+    buf.push_str(kind);
+    buf.push(' ');
+    if !schema.is_empty() {
+        buf.push_str(schema);
+        buf.push('.');
+    }
+    buf.push_str(name);
 }
 
 /// Keys of every catalog object that can be a dependency or have one.
@@ -455,7 +509,8 @@ struct Grantable<'g> {
 /// Privileges (when asked for) and owner (when asked for) of an object, as objects of their
 /// own after everything else.
 fn acl_and_owner(cx: &Ctx<'_>, out: &mut Out, g: Grantable<'_>) {
-    let what = format!("{} {}", g.label, display(g.schema, g.name));
+    // Named only when asked for (a snapshot without privileges and owners has no use for it).
+    let what = || format!("{} {}", g.label, display(g.schema, g.name));
     if cx.opts.privileges {
         let mut st = match (g.acl, g.acl_default) {
             (Some(a), Some(d)) => acl::statements(&g.grant, None, a, d),
@@ -463,14 +518,14 @@ fn acl_and_owner(cx: &Ctx<'_>, out: &mut Out, g: Grantable<'_>) {
         };
         st.extend(g.more);
         if !st.is_empty() {
-            out.object(ObjectKind::Privileges, "", &what, st);
+            out.object(ObjectKind::Privileges, "", &what(), st);
         }
     }
     if cx.opts.owners
         && let Some(o) = g.owner
     {
         let st = format!("ALTER {} OWNER TO {}", g.alter, cx.role(o));
-        out.object(ObjectKind::Owner, "", &what, vec![st]);
+        out.object(ObjectKind::Owner, "", &what(), vec![st]);
     }
 }
 

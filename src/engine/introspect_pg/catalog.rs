@@ -1,6 +1,9 @@
 //! The catalog queries of a PostgreSQL snapshot and their rows. Each query reads one catalog
-//! (a join only with a catalog that is always small, such as `pg_namespace`), so no plan can
-//! depend on catalog statistics: the rows are joined in Rust by `super::build`. Read-only.
+//! (a join only with a catalog that is always small, such as `pg_namespace`; the columns and
+//! sequence owners take their relations' oids from an `ARRAY(…)` sub-select of `pg_class`,
+//! which runs once before the index scan, as a bound array would), so no plan can depend on
+//! catalog statistics: the rows are joined in Rust by `super::build`. The large catalogs are
+//! read by binary `COPY` and decoded in place (`copy`). Read-only.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -8,7 +11,8 @@ use sqlx::PgConnection;
 
 /// Declares a row read by column position, in the order of its fields (which must be the
 /// order of the query's columns): `pg_row!` looks every value up by its name, a
-/// measurable share of decoding the tens of thousands of rows of a large catalog.
+/// measurable share of decoding the tens of thousands of rows of a large catalog. Readable
+/// both as a query's row and from binary `COPY` (`copy::FromCopy`).
 macro_rules! by_position {
     ($(#[$m:meta])* pub(super) struct $name:ident {
         $($(#[$fm:meta])* pub $f:ident: $t:ty,)*
@@ -24,6 +28,13 @@ macro_rules! by_position {
                 // check compared each value's type with every type the field accepts.
                 $( let $f = row.try_get_unchecked(i)?; i += 1; )*
                 let _ = i;
+                Ok(Self { $($f),* })
+            }
+        }
+        impl copy::FromCopy for $name {
+            const COLUMNS: usize = [$(stringify!($f)),*].len();
+            fn from_copy(f: &mut copy::Fields<'_>) -> Result<Self, copy::Bad> {
+                $( let $f = f.get::<$t>()?; )*
                 Ok(Self { $($f),* })
             }
         }
@@ -76,6 +87,7 @@ impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Char {
 }
 
 mod code;
+mod copy;
 mod expr;
 pub(super) use code::*;
 pub(super) use expr::*;
@@ -211,29 +223,28 @@ pub(super) struct Depend {
 /// Dependencies between user objects: normal ones (for the load order), extension membership
 /// and the routines a type creates for itself (a range's constructors).
 pub(super) async fn depends(c: &mut PgConnection) -> Result<Vec<Depend>, sqlx::Error> {
-    sqlx::query_as(
+    copy::copy_rows(
+        c,
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
            refobjsubid::int4, deptype FROM pg_depend \
          WHERE refobjid >= 16384 AND (deptype IN ('n', 'e') OR (deptype = 'i' AND classid = 1255))",
     )
-    .fetch_all(c)
     .await
 }
 
-/// The column that owns each of `sequences` (automatic: serial, `OWNED BY`; internal:
-/// identity). Looked up by sequence: the same shape of row links every index to its columns.
-pub(super) async fn sequence_owners(
-    c: &mut PgConnection,
-    sequences: &[i64],
-) -> Result<Vec<Depend>, sqlx::Error> {
-    sqlx::query_as(
+/// The column that owns each sequence (automatic: serial, `OWNED BY`; internal: identity).
+/// Looked up by sequence (the same shape of row links every index to its columns): the
+/// sequences' oids are an `ARRAY(…)` sub-select, which the server runs once before the scan
+/// (an init plan), so the plan is the index scan whatever the catalogs' statistics.
+pub(super) async fn sequence_owners(c: &mut PgConnection) -> Result<Vec<Depend>, sqlx::Error> {
+    copy::copy_rows(
+        c,
         "SELECT classid::int8, objid::int8, refclassid::int8, refobjid::int8, \
            refobjsubid::int4, deptype FROM pg_depend \
-         WHERE classid = 1259 AND objid = ANY($1::int8[]::oid[]) AND objsubid = 0 \
+         WHERE classid = 1259 AND objid = ANY (ARRAY(SELECT oid FROM pg_class \
+             WHERE oid >= 16384 AND relkind = 'S')) AND objsubid = 0 \
            AND refclassid = 1259 AND refobjsubid > 0 AND deptype IN ('a', 'i')",
     )
-    .bind(sequences)
-    .fetch_all(c)
     .await
 }
 
@@ -264,7 +275,8 @@ pub(super) struct Class {
 }
 
 pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Error> {
-    sqlx::query_as(
+    copy::copy_rows(
+        c,
         "SELECT c.oid::int8, c.relnamespace::int8 AS namespace, c.relname::text AS name, \
            c.relkind AS kind, c.relpersistence AS persistence, \
            c.relispartition AS is_partition, c.reloftype::int8 AS of_type, c.relam::int8 AS am, \
@@ -281,18 +293,6 @@ pub(super) async fn classes(c: &mut PgConnection) -> Result<Vec<Class>, sqlx::Er
            AND (c.relkind IN ('r', 'p', 'v', 'm', 'c', 'S', 'i', 'I') \
              OR (c.relkind = 't' AND c.reloptions IS NOT NULL))",
     )
-    .fetch_all(c)
-    .await
-}
-
-/// The kind of every relation with columns or an owning column that [`classes`] reads:
-/// (oid, relkind).
-pub(super) async fn relation_kinds(c: &mut PgConnection) -> Result<Vec<(i64, Char)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT oid::int8, relkind FROM pg_class \
-         WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c', 'S')",
-    )
-    .fetch_all(c)
     .await
 }
 
@@ -335,22 +335,23 @@ fn attribute_columns(version: i32) -> String {
     )
 }
 
-/// The columns of `relations` (tables, views, composite types). Fetched by relation so that
-/// TOAST tables, sequences and indexes are not read at all.
+/// The columns of the relations that have them (tables, views, composite types). Fetched by
+/// relation so that TOAST tables, sequences and indexes are not read at all: the relations'
+/// oids are an `ARRAY(…)` sub-select, which the server runs once before the scan (an init
+/// plan), so the plan is the index scan on `(attrelid, attnum)` whatever the catalogs'
+/// statistics (the array's values are not known when planning, as with a bound parameter).
 pub(super) async fn attributes(
     c: &mut PgConnection,
     version: i32,
-    relations: &[i64],
 ) -> Result<Vec<Attribute>, sqlx::Error> {
     let sql = format!(
         "SELECT {} FROM pg_attribute \
-           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 AND NOT attisdropped",
+           WHERE attrelid = ANY (ARRAY(SELECT oid FROM pg_class \
+               WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c'))) \
+             AND attnum > 0 AND NOT attisdropped",
         attribute_columns(version)
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(relations)
-        .fetch_all(c)
-        .await
+    copy::copy_rows(c, &sql).await
 }
 
 /// The columns of `indexes` that have a statistics target (all an index's columns are good
@@ -400,11 +401,11 @@ pub(super) async fn type_names(
 pub(super) async fn attrdefs(
     c: &mut PgConnection,
 ) -> Result<Vec<(i64, i64, i32, String)>, sqlx::Error> {
-    sqlx::query_as(
+    copy::copy_rows(
+        c,
         "SELECT oid::int8, adrelid::int8, adnum::int4, adbin::text \
          FROM pg_attrdef WHERE adrelid >= 16384",
     )
-    .fetch_all(c)
     .await
 }
 
@@ -455,7 +456,8 @@ pub(super) struct Type {
 }
 
 pub(super) async fn types(c: &mut PgConnection) -> Result<Vec<Type>, sqlx::Error> {
-    sqlx::query_as(
+    copy::copy_rows(
+        c,
         "SELECT oid::int8, typnamespace::int8 AS namespace, typname::text AS name, \
            typtype AS kind, typrelid::int8 AS relation, typelem::int8 AS element, \
            typstorage AS storage, typowner::int8 AS owner, typacl::text[] AS acl, \
@@ -466,7 +468,6 @@ pub(super) async fn types(c: &mut PgConnection) -> Result<Vec<Type>, sqlx::Error
            typcollation::int8 AS collation, typbasetype::int8 AS base_oid \
          FROM pg_type",
     )
-    .fetch_all(c)
     .await
 }
 
@@ -596,7 +597,7 @@ pub(super) async fn indexes(c: &mut PgConnection, version: i32) -> Result<Vec<In
            indpred::text AS predicate_tree, NULL::text AS expressions, NULL::text AS predicate \
          FROM pg_index WHERE indexrelid >= 16384"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
+    copy::copy_rows(c, &sql).await
 }
 
 by_position! {
@@ -645,7 +646,7 @@ pub(super) async fn constraints(
          FROM pg_constraint WHERE oid >= 16384 AND contype IN ('p', 'u', 'c', 'x', 'f') \
            AND conparentid = 0 AND conislocal"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
+    copy::copy_rows(c, &sql).await
 }
 
 /// `pg_get_constraintdef` of the given constraints: (oid, definition).

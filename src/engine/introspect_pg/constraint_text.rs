@@ -10,9 +10,11 @@ use rustc_hash::FxHashMap as HashMap;
 use super::build::Catalog;
 use super::catalog::{Constraint, Index};
 
-/// The names the rebuilt definitions use.
-struct Names<'a> {
-    columns: HashMap<(i64, i32), &'a str>,
+/// The names the rebuilt definitions use (made once per snapshot: tens of thousands of
+/// columns).
+pub(super) struct Names<'a> {
+    /// (relation, column number) → column name.
+    pub columns: HashMap<(i64, i32), &'a str>,
     /// Relation → (schema oid, name).
     relations: HashMap<i64, (i64, &'a str)>,
     namespaces: HashMap<i64, &'a str>,
@@ -20,7 +22,7 @@ struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    fn new(cat: &'a Catalog) -> Self {
+    pub fn new(cat: &'a Catalog) -> Self {
         Self {
             columns: cat
                 .attributes
@@ -74,8 +76,7 @@ impl<'a> Names<'a> {
 }
 
 /// The names to quote for the constraints whose definition is to be rebuilt.
-pub(super) fn names(cat: &Catalog) -> Vec<&str> {
-    let names = Names::new(cat);
+pub(super) fn names<'a>(cat: &Catalog, names: &Names<'a>) -> Vec<&'a str> {
     let mut out: Vec<&str> = cat
         .constraints
         .iter()
@@ -88,18 +89,24 @@ pub(super) fn names(cat: &Catalog) -> Vec<&str> {
     out
 }
 
-/// Fills in the empty definitions; returns the constraints it could not rebuild (a name it
-/// needs was not read), whose definitions the server must print.
-pub(super) fn fill(cat: &mut Catalog, quoted: &HashMap<String, String>) -> Vec<i64> {
-    let built: Vec<(usize, Option<String>)> = {
-        let names = Names::new(cat);
-        cat.constraints
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| k.definition.is_empty())
-            .map(|(n, k)| (n, text(&names, quoted, k)))
-            .collect()
-    };
+/// The empty definitions rebuilt, by position in `cat.constraints` (None: a name it needs
+/// was not read); [`fill`] puts them in.
+pub(super) fn texts(
+    cat: &Catalog,
+    names: &Names<'_>,
+    quoted: &HashMap<String, String>,
+) -> Vec<(usize, Option<String>)> {
+    cat.constraints
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.definition.is_empty())
+        .map(|(n, k)| (n, text(names, quoted, k)))
+        .collect()
+}
+
+/// Fills in the definitions [`texts`] rebuilt; returns the constraints it could not rebuild,
+/// whose definitions the server must print.
+pub(super) fn fill(cat: &mut Catalog, built: Vec<(usize, Option<String>)>) -> Vec<i64> {
     let mut missing = Vec::new();
     for (n, text) in built {
         match text {

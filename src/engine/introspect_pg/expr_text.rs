@@ -138,6 +138,19 @@ enum Token<'t> {
     Word(&'t str),
 }
 
+/// The bytes that end a word: ASCII whitespace and the four brackets (a table: the trees of a
+/// large catalog are megabytes of text).
+static ENDS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = *b" \t\n\x0c\r(){}";
+    let mut i = 0;
+    while i < ends.len() {
+        t[ends[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Reads tokens off a tree's text as the parser asks for them.
 struct Tokens<'t> {
     text: &'t str,
@@ -163,10 +176,7 @@ impl<'t> Tokens<'t> {
             _ => {
                 let start = self.pos;
                 let mut i = start;
-                while i < bytes.len()
-                    && !bytes[i].is_ascii_whitespace()
-                    && !matches!(bytes[i], b'(' | b')' | b'{' | b'}')
-                {
+                while i < bytes.len() && !ENDS_WORD[usize::from(bytes[i])] {
                     // An escaped character is part of the word, whatever it is.
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
@@ -219,8 +229,9 @@ fn value<'t>(toks: &mut Tokens<'t>, tok: Token<'t>) -> Option<Value<'t>> {
             let Token::Word(kind) = toks.next()? else {
                 return None;
             };
-            let mut fields: Vec<(&str, std::ops::Range<usize>)> = Vec::with_capacity(8);
-            let mut values: Vec<Value<'t>> = Vec::with_capacity(8);
+            // Most nodes have 8-12 fields (and a constant a value per byte): no regrowing.
+            let mut fields: Vec<(&str, std::ops::Range<usize>)> = Vec::with_capacity(12);
+            let mut values: Vec<Value<'t>> = Vec::with_capacity(16);
             let mut skip = false;
             loop {
                 match toks.next()? {

@@ -256,3 +256,35 @@ async fn index_expressions_printed_in_rust_are_the_servers_to_the_byte() {
     assert_eq!(rust_names.len(), 27, "{rust_names:?}");
     assert_eq!(server_names.len(), 13, "{server_names:?}");
 }
+
+/// Trees that differ only in their nodes' `:location` are printed once: the key leaves out
+/// exactly those fields, and nothing that only looks like one.
+#[test]
+fn tree_keys_leave_out_locations_only() {
+    use super::without_locations as key;
+    let a = "({FUNCEXPR :funcid 870 :args ({VAR :varno 1 :varattno 4 :location 41}) \
+             :location 35})";
+    let b = "({FUNCEXPR :funcid 870 :args ({VAR :varno 1 :varattno 4 :location 7}) \
+             :location -1})";
+    assert_eq!(key(a), key(b));
+    assert_eq!(
+        key(a),
+        "({FUNCEXPR :funcid 870 :args ({VAR :varno 1 :varattno 4})})"
+    );
+    // Another column: another key.
+    assert_ne!(key(a), key(&b.replace(":varattno 4", ":varattno 5")));
+    // No location: the text itself, not a copy.
+    assert!(matches!(
+        key("{CONST :consttype 23}"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    // An escaped space belongs to a word, and a value that is not an integer is no location.
+    for kept in [
+        "{X :name a\\ :location 5}",
+        "{X :location abc}",
+        "{X :location -}",
+        "{X :location 5a}",
+    ] {
+        assert_eq!(key(kept), kept);
+    }
+}

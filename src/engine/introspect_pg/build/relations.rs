@@ -56,7 +56,30 @@ pub(super) fn relations(cx: &Ctx<'_>, out: &mut Out) {
         identity,
         sequences: cx.cat.sequences.iter().map(|s| (s.oid, s)).collect(),
     };
-    for c in &cx.cat.classes {
+    // Two halves at once, the second on a thread of its own (tens of thousands of small
+    // allocations and formats for a large catalog); its output is appended after the first
+    // half's, so the order is that of one pass.
+    let classes = cx.cat.classes.as_slice();
+    let (first, second) = classes.split_at(classes.len() / 2);
+    std::thread::scope(|s| {
+        let r = &r;
+        let helper = std::thread::Builder::new().spawn_scoped(s, move || {
+            let mut o = Out::default();
+            each(cx, r, &mut o, second);
+            o
+        });
+        each(cx, r, out, first);
+        match helper.map(|h| h.join()) {
+            Ok(Ok(o)) => out.append(o),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // No thread: the second half here.
+            Err(_) => each(cx, r, out, second),
+        }
+    });
+}
+
+fn each(cx: &Ctx<'_>, r: &Rel<'_>, out: &mut Out, classes: &[cat::Class]) {
+    for c in classes {
         let Some(ns) = cx.user_ns(c.namespace) else {
             continue;
         };
@@ -64,8 +87,8 @@ pub(super) fn relations(cx: &Ctx<'_>, out: &mut Out) {
             continue;
         }
         match c.kind.as_str() {
-            "r" | "p" => table(cx, &r, out, c, ns),
-            "v" | "m" => view(cx, &r, out, c, ns),
+            "r" | "p" => table(cx, r, out, c, ns),
+            "v" | "m" => view(cx, r, out, c, ns),
             _ => {}
         }
     }

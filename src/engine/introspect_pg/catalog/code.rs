@@ -201,11 +201,11 @@ pub(in super::super) async fn statistics(
 pub(in super::super) async fn descriptions(
     c: &mut PgConnection,
 ) -> Result<Vec<(i64, i64, i32, String)>, sqlx::Error> {
-    sqlx::query_as(
+    super::copy::copy_rows(
+        c,
         "SELECT objoid::int8, classoid::int8, objsubid::int4, description FROM pg_description \
          WHERE objoid >= 16384 OR classoid = 2615",
     )
-    .fetch_all(c)
     .await
 }
 
