@@ -22,6 +22,10 @@ use sqlparser::dialect::Dialect;
 /// Rows below this are not worth a second code path: the full parse is cheap enough.
 const MIN_ROWS: usize = 4;
 
+/// The most rows reserved before they are read (a tiny first row followed by megabytes of
+/// something else must not reserve memory for millions of rows).
+const MAX_RESERVED_ROWS: usize = 4096;
+
 /// Tries the fast path on the text, before any tokenizing: sqlparser tokenizes and parses only
 /// the head (up to the first row's `)`), the other rows are read here. `None` when the text is
 /// not a bulk insert of the simplest literals (no comments, no backslashes, plain decimal
@@ -58,9 +62,10 @@ pub(crate) fn parse_text(
         column: after.column,
     };
     // Rows are about as long as the first one: reserve for all of them at once (a syntax tree
-    // expression is large, and growing the vectors copies them).
+    // expression is large, and growing the vectors copies them), up to a bound, since nothing
+    // after the first row has been read yet.
     let first_len = close + 1 - values;
-    rows.reserve((text.len() - close) / first_len.max(1) + 1);
+    rows.reserve(((text.len() - close) / first_len.max(1) + 1).min(MAX_RESERVED_ROWS));
     lexer.rows(&mut rows)?;
     if rows.len() < MIN_ROWS {
         return None;
