@@ -11,6 +11,14 @@ use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, mariadb, psql}
 use serde_json::Value;
 
 /// Runs `schemagate review --format json` and returns (exit code, the document).
+/// A fresh MariaDB database with `sql` run in it; its URL.
+fn fresh_mariadb_with(sql: &str) -> String {
+    let url = fresh_mysql_database().unwrap();
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    mariadb(&url, Some(&db), sql).unwrap();
+    url
+}
+
 fn review_json(args: &[&str]) -> (Option<i32>, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_schemagate"))
         .arg("review")
@@ -164,16 +172,12 @@ fn postgres_live_rules_explain_and_compare_owners_without_changing_anything() {
 
 #[test]
 fn mariadb_live_rules_cap_by_limit_and_need_the_backup_database() {
-    let url = fresh_mysql_database().unwrap();
-    let db = url.rsplit('/').next().unwrap().to_owned();
-    mariadb(
-        &url,
-        Some(&db),
+    let url = fresh_mariadb_with(
         "CREATE TABLE events (id INT PRIMARY KEY, kind VARCHAR(10)) ENGINE=InnoDB;
          INSERT INTO events SELECT seq, 'a' FROM seq_1_to_3000;
          ANALYZE TABLE events;",
-    )
-    .unwrap();
+    );
+    let db = url.rsplit('/').next().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("change.sql");
     std::fs::write(
@@ -262,16 +266,11 @@ fn dml_on_tables_the_script_changes_is_not_dry_run_against_the_old_schema() {
          ANALYZE accounts;",
     )
     .unwrap();
-    let my = fresh_mysql_database().unwrap();
-    let db = my.rsplit('/').next().unwrap().to_owned();
-    mariadb(
-        &my,
-        Some(&db),
+    let my = fresh_mariadb_with(
         "CREATE TABLE accounts (id INT PRIMARY KEY, region VARCHAR(10)) ENGINE=InnoDB;
          INSERT INTO accounts SELECT seq, 'x' FROM seq_1_to_3000;
          ANALYZE TABLE accounts;",
-    )
-    .unwrap();
+    );
     for (engine, url) in [("postgres", &pg), ("mysql", &my)] {
         let (_, doc) = review_json(&["--engine", engine, "--preset", "strict", "--url", url, file]);
         assert_eq!(

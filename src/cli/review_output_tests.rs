@@ -247,12 +247,7 @@ fn sarif_is_what_serde_json_writes() {
 
 #[test]
 fn text_lines_are_path_line_level_rule_message() {
-    let mut report = review(
-        "",
-        Engine::Sqlite,
-        &Policy::preset("default").unwrap(),
-        None,
-    );
+    let mut report = empty_report();
     report.findings = vec![Finding {
         message: "needs \"x\" — é".into(),
         ..finding("table.require-pk", Level::Warning, 3, 12_345, 7)
@@ -271,15 +266,20 @@ fn text_lines_are_path_line_level_rule_message() {
     );
 }
 
-/// Output larger than one chunk is handed over whole and in order.
-#[test]
-fn large_outputs_cross_chunks_intact() {
-    let mut report = review(
+/// A report with nothing in it, for tests that fill in findings of their own.
+fn empty_report() -> Report {
+    review(
         "",
         Engine::Sqlite,
         &Policy::preset("default").unwrap(),
         None,
-    );
+    )
+}
+
+/// Output larger than one chunk is handed over whole and in order.
+#[test]
+fn large_outputs_cross_chunks_intact() {
+    let mut report = empty_report();
     report.findings = (0..20_000)
         .map(|i| Finding {
             message: format!("finding {i}"),

@@ -237,14 +237,7 @@ fn statement_control(
     }
     let head = significant(text, engine, escapes, 24);
     let all = || significant(text, engine, escapes, usize::MAX);
-    let mut i = 0;
-    // A MariaDB label: `outer: BEGIN NOT ATOMIC … END`.
-    if engine == Engine::Mysql
-        && matches!(head.as_slice(), [Tok::Word(_), Tok::Punct(b':'), ..])
-        && head.get(2) != Some(&Tok::Punct(b'='))
-    {
-        i = 2;
-    }
+    let i = first_word(engine, &head);
     let first = word_at(&head, i)?;
     let is_at = |k: usize, kw: &str| head.get(i + k).is_some_and(|t| t.is(kw));
     let mysql = engine == Engine::Mysql;
@@ -280,16 +273,20 @@ fn statement_control(
     }
 }
 
+/// Where the statement's first word is among its first tokens: after a MariaDB label
+/// (`outer: BEGIN NOT ATOMIC … END`), else at the start.
+fn first_word(engine: Engine, toks: &[Tok<'_>]) -> usize {
+    let labelled = engine == Engine::Mysql
+        && matches!(toks, [Tok::Word(_), Tok::Punct(b':'), ..])
+        && toks.get(2) != Some(&Tok::Punct(b'='));
+    if labelled { 2 } else { 0 }
+}
+
 /// Whether a statement starting with `first` (its first five tokens) can be one that
 /// [`statement_control`] looks into: most statements (`CREATE TABLE`, `INSERT`, `ALTER`) are
 /// told apart by their first words, without lexing further.
 fn may_control(engine: Engine, first: &[Tok<'_>]) -> bool {
-    let mysql = engine == Engine::Mysql;
-    let i = usize::from(
-        mysql
-            && matches!(first, [Tok::Word(_), Tok::Punct(b':'), ..])
-            && first.get(2) != Some(&Tok::Punct(b'=')),
-    ) * 2;
+    let i = first_word(engine, first);
     let Some(word) = first.get(i) else {
         return false;
     };

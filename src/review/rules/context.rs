@@ -97,6 +97,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) columns: &'a [ColumnSpec<'a>],
     /// Indexes, keys and foreign keys of the statement, computed once.
     pub(crate) indexes: &'a [IndexSpec<'a>],
+    /// The statement is a bulk insert of literals ([`super::literal_insert`]), computed once.
+    pub(crate) literal_insert: bool,
     pub(crate) text: &'a str,
     pub(crate) state: &'a ScriptState,
 }

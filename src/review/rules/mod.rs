@@ -31,8 +31,8 @@ mod where_calc;
 pub(crate) use context::{Ctx, ScriptState, column_type};
 pub(crate) use emit::{Emitter, Position, emit_at};
 pub(crate) use extract::{
-    ColumnSource, ColumnSpec, IndexKind, column_specs, ddl_tables, index_specs, leading_words,
-    literal_insert, show,
+    ColumnSource, ColumnSpec, IndexKind, IndexSpec, column_specs, ddl_tables, index_specs,
+    leading_words, literal_insert, show,
 };
 pub(crate) use facts::check_facts;
 pub(crate) use types::{
@@ -47,13 +47,14 @@ pub(crate) fn check_statement(
     em: &mut Emitter<'_>,
 ) {
     let columns = column_specs(stmt);
+    let indexes = index_specs(stmt);
     {
-        let indexes = index_specs(stmt);
         let ctx = Ctx {
             engine: state.engine,
             stmt,
             columns: &columns,
             indexes: &indexes,
+            literal_insert: literal_insert(stmt),
             text,
             state,
         };
@@ -65,7 +66,7 @@ pub(crate) fn check_statement(
         schema::check(&ctx, em);
         system::check(&ctx, em);
     }
-    track(state, stmt, &columns, em);
+    track(state, stmt, &columns, &indexes, em);
     let before = script_end::before(state, stmt, em);
     let issues = state.catalog.apply(stmt);
     script_end::after(state, stmt, &before, em);
@@ -97,12 +98,13 @@ fn track(
     state: &mut ScriptState,
     stmt: &Statement,
     columns: &[ColumnSpec<'_>],
+    indexes: &[IndexSpec<'_>],
     em: &mut Emitter<'_>,
 ) {
     statement::track_script(state, stmt, em);
     column::track_current_time(state, columns, em);
     track_comment(state, stmt, em);
-    table::track_indexes(state, stmt, em);
+    table::track_indexes(state, indexes, em);
     if let Some(table) = changed_table(stmt) {
         let key = state.catalog.key(table);
         let n = state.table_changes.entry(key).or_insert(0);

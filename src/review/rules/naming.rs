@@ -16,39 +16,24 @@ use crate::review::registry::RuleId;
 
 fn check_name(rule: &Active, what: &str, name: &str, vars: &[(&str, &str)]) -> Vec<String> {
     let mut problems = Vec::new();
-    // `{what} name "{name}" …`, written once (this runs for every column of a script).
-    let start = |extra: usize| {
-        let mut m = String::with_capacity(what.len() + name.len() + extra + 16);
-        m.push_str(what);
-        m.push_str(" name \"");
-        m.push_str(name);
-        m.push_str("\" ");
-        m
-    };
     if let Some(f) = &rule.format
         && !f.matches(name, vars)
     {
-        let expected = f.expected(vars);
-        let template = f.template();
-        let mut m = start(template.len() + expected.as_ref().map_or(0, |e| e.len() + 16) + 16);
-        m.push_str("does not match \"");
-        m.push_str(template);
-        m.push('"');
-        if let Some(e) = expected {
-            m.push_str(" (expected \"");
-            m.push_str(&e);
-            m.push_str("\")");
-        }
-        problems.push(m);
+        let hint = f
+            .expected(vars)
+            .map(|e| format!(" (expected \"{e}\")"))
+            .unwrap_or_default();
+        problems.push(format!(
+            "{what} name \"{name}\" does not match \"{}\"{hint}",
+            f.template()
+        ));
     }
     if let Some(max) = rule.max_length()
         && name.chars().count() > max
     {
-        let mut m = start(40);
-        m.push_str("is longer than ");
-        m.push_str(&max.to_string());
-        m.push_str(" characters");
-        problems.push(m);
+        problems.push(format!(
+            "{what} name \"{name}\" is longer than {max} characters"
+        ));
     }
     problems
 }
@@ -452,7 +437,7 @@ fn fully_qualified(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     };
     // Statements whose references are all known without walking every expression.
     let direct: Option<Vec<&ObjectName>> = match ctx.stmt {
-        Statement::Insert(i) if super::literal_insert(ctx.stmt) => match &i.table {
+        Statement::Insert(i) if ctx.literal_insert => match &i.table {
             sqlparser::ast::TableObject::TableName(n) => Some(vec![n]),
             _ => None,
         },

@@ -160,7 +160,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     mixed(ctx, em);
     if SCAN_RULES.iter().any(|r| em.on(*r).is_some())
         && !matches!(ctx.stmt, Statement::CreateTable(_))
-        && !super::literal_insert(ctx.stmt)
+        && !ctx.literal_insert
     {
         scan_rules(ctx, em);
     }

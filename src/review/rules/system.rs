@@ -81,7 +81,7 @@ pub(super) fn check(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
     }
     // A bulk insert of literals calls no function: not worth a walk over every value.
     if let Some(rule) = em.on(RuleId::SystemFunctionDisallowedList)
-        && !super::literal_insert(ctx.stmt)
+        && !ctx.literal_insert
     {
         let mut calls = Calls(Vec::new());
         let _ = ctx.stmt.visit(&mut calls);

@@ -429,11 +429,15 @@ fn redundant_index(ctx: &Ctx<'_>, em: &mut Emitter<'_>) {
 }
 
 /// Remembers the indexes and keys the statement defines.
-pub(super) fn track_indexes(state: &mut ScriptState, stmt: &Statement, em: &Emitter<'_>) {
+pub(super) fn track_indexes(
+    state: &mut ScriptState,
+    indexes: &[super::IndexSpec<'_>],
+    em: &Emitter<'_>,
+) {
     if em.on(RuleId::TableNoDuplicateIndex).is_none() {
         return;
     }
-    for s in super::index_specs(stmt) {
+    for s in indexes {
         if s.kind == IndexKind::Foreign {
             continue;
         }
