@@ -379,7 +379,7 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let size = if quick { 2_000_000 } else { 10_000_000 };
-    let runs = if quick { 1 } else { 3 };
+    let runs = if quick { 1 } else { 5 };
     let policy = Policy::preset("default").unwrap();
     let no_rules = Policy::from_yaml("ruleList: []").unwrap();
     println!(
