@@ -10,6 +10,11 @@ use schemagate::engine::introspect::snapshot_database;
 use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
 use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, host_port, mariadb, psql};
 
+/// The allocator the `schemagate` binary uses (src/main.rs), so that the bench measures what
+/// ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TABLES: usize = 2000;
 const RUNS: usize = 3;
 const MIGRATION_RUNS: usize = 9;
