@@ -25,12 +25,13 @@ mod build;
 mod catalog;
 mod constraint_text;
 mod expr_text;
+mod quote;
 #[cfg(test)]
 mod tests;
 
 use std::borrow::Cow;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 
 use sqlx::PgConnection;
 
@@ -105,6 +106,7 @@ async fn part_rest(
         .map(|d| d.objid)
         .collect();
     cat.namespaces = timed!("namespaces", catalog::namespaces(&mut *c).await)?;
+    cat.quoter = timed!("quoter", catalog::quoter(&mut *c).await)?;
     cat.extensions = timed!("extensions", catalog::extensions(&mut *c).await)?;
     cat.classes = timed!("classes", catalog::classes(&mut *c).await)?;
     cat.types = timed!("types", catalog::types(&mut *c).await)?;
@@ -327,14 +329,15 @@ async fn server_index_expressions(
 
 /// Completes the definitions of primary keys, unique constraints and foreign keys from the
 /// rows read (see `constraint_text`), and the index expressions and defaults printed in Rust
-/// with their column and relation names: one query for the quoting of the names they use,
-/// and the server's text for any whose names were not read.
+/// with their column and relation names, quoted as the server quotes them (`quote`); the
+/// server's text for any whose names were not read.
 async fn constraint_definitions(
     c: &mut PgConnection,
     cat: &mut Catalog,
 ) -> Result<(), sqlx::Error> {
     let names_of = constraint_text::Names::new(cat);
     let columns = &names_of.columns;
+    let quoter = &cat.quoter;
     let namespaces: HashMap<i64, &str> = cat
         .namespaces
         .iter()
@@ -348,49 +351,11 @@ async fn constraint_definitions(
         .filter(|r| r.namespace != catalog::PG_CATALOG)
         .filter_map(|r| Some((r.oid, (*namespaces.get(&r.namespace)?, r.name.as_str()))))
         .collect();
-    let index_rel: HashMap<i64, i64> = cat.indexes.iter().map(|i| (i.oid, i.rel)).collect();
-    let default_rel: HashMap<i64, i64> = cat
-        .attrdefs
-        .iter()
-        .map(|(oid, rel, ..)| (*oid, *rel))
-        .collect();
-    let mut names: HashSet<&str> = constraint_text::names(cat, &names_of).into_iter().collect();
-    let mut wanted = |rel: i64, piece: &expr_text::Piece| match piece {
-        expr_text::Piece::Column(n) => {
-            if let Some(name) = columns.get(&(rel, *n)) {
-                names.insert(name);
-            }
-        }
-        expr_text::Piece::Relation(oid) => {
-            if let Some((schema, name)) = relations.get(oid) {
-                names.insert(schema);
-                names.insert(name);
-            }
-        }
-        expr_text::Piece::Text(_) => {}
-    };
-    for (oid, texts) in &cat.index_texts {
-        let rel = index_rel.get(oid).copied().unwrap_or(0);
-        for piece in texts.iter().flatten().flatten() {
-            wanted(rel, piece);
-        }
-    }
-    for (oid, pieces) in &cat.attrdef_texts {
-        let rel = default_rel.get(oid).copied().unwrap_or(0);
-        for piece in pieces {
-            wanted(rel, piece);
-        }
-    }
-    let names: Vec<&str> = names.into_iter().collect();
-    let quoted: HashMap<String, String> = catalog::quote_idents(&mut *c, &names)
-        .await?
-        .into_iter()
-        .collect();
     // As `regclassout` prints it inside a literal (quotes doubled; a backslash, whose
     // doubling depends on `standard_conforming_strings`, is left to the server).
     let relation = |oid: i64| {
         let (schema, name) = relations.get(&oid)?;
-        let text = format!("{}.{}", quoted.get(*schema)?, quoted.get(*name)?);
+        let text = format!("{}.{}", quoter.quote(schema), quoter.quote(name));
         (!text.contains('\\')).then(|| text.replace('\'', "''"))
     };
     let mut unprinted = Vec::new();
@@ -400,7 +365,7 @@ async fn constraint_definitions(
         .enumerate()
         .filter_map(|(n, i)| {
             let texts = cat.index_texts.get(&i.oid)?;
-            let column = |num: i32| quoted.get(*columns.get(&(i.rel, num))?).cloned();
+            let column = |num: i32| Some(quoter.quote(columns.get(&(i.rel, num))?).into_owned());
             let join = |t: &Option<Vec<expr_text::Piece>>| match t {
                 None => Some(None),
                 Some(p) => expr_text::join(p, column, relation).map(Some),
@@ -414,11 +379,11 @@ async fn constraint_definitions(
         .enumerate()
         .filter_map(|(n, (oid, rel, ..))| {
             let pieces = cat.attrdef_texts.get(oid)?;
-            let column = |num: i32| quoted.get(*columns.get(&(*rel, num))?).cloned();
+            let column = |num: i32| Some(quoter.quote(columns.get(&(*rel, num))?).into_owned());
             Some((n, expr_text::join(pieces, column, relation)))
         })
         .collect();
-    let constraint_texts = constraint_text::texts(cat, &names_of, &quoted);
+    let constraint_texts = constraint_text::texts(cat, &names_of, quoter);
     drop(names_of);
     drop(relations);
     for (n, texts) in printed {

@@ -53,6 +53,8 @@ pub(super) struct Catalog {
     pub statistics: Vec<cat::Statistics>,
     pub descriptions: Vec<(i64, i64, i32, String)>,
     pub default_privileges: Vec<cat::DefaultAcl>,
+    /// How the server quotes identifiers.
+    pub quoter: super::quote::Quoter,
 }
 
 fn q(s: &str) -> String {

@@ -663,16 +663,17 @@ pub(super) async fn constraint_definitions(
     .await
 }
 
-/// Each name as the server quotes an identifier (`quote_ident`: only where needed, keywords
-/// included): (name, quoted).
-pub(super) async fn quote_idents(
-    c: &mut PgConnection,
-    names: &[&str],
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT n, quote_ident(n) FROM unnest($1::text[]) AS n")
-        .bind(names)
-        .fetch_all(c)
-        .await
+/// How the server quotes identifiers: the keywords `quote_ident` quotes (all but the
+/// unreserved ones) and `quote_all_identifiers`.
+pub(super) async fn quoter(c: &mut PgConnection) -> Result<super::quote::Quoter, sqlx::Error> {
+    let (keywords, quote_all): (Vec<String>, bool) = sqlx::query_as(
+        "SELECT COALESCE(array_agg(word::text) FILTER (WHERE catcode <> 'U'), '{}'), \
+           current_setting('quote_all_identifiers')::bool \
+         FROM pg_get_keywords()",
+    )
+    .fetch_one(c)
+    .await?;
+    Ok(super::quote::Quoter::new(keywords, quote_all))
 }
 
 pg_row! {

@@ -1,14 +1,15 @@
 //! The text `pg_get_constraintdef` prints for primary keys, unique constraints and foreign keys,
 //! rebuilt from the `pg_constraint`, `pg_index`, `pg_attribute` and `pg_class` rows the snapshot
 //! reads anyway: the server's function looks every column name up in a cold cache, which made
-//! it one of the largest costs of a snapshot. Identifiers are quoted by the server's own
-//! `quote_ident` (fetched once for the names used), so the text is the server's to the byte;
+//! it one of the largest costs of a snapshot. Identifiers are quoted by the server's rule, with
+//! its keywords (`super::quote`), so the text is the server's to the byte;
 //! `super::tests` compares the two on every constraint of the snapshot corpus. Pure.
 
 use rustc_hash::FxHashMap as HashMap;
 
 use super::build::Catalog;
 use super::catalog::{Constraint, Index};
+use super::quote::Quoter;
 
 /// The names the rebuilt definitions use (made once per snapshot: tens of thousands of
 /// columns).
@@ -47,46 +48,10 @@ impl<'a> Names<'a> {
         self.columns.get(&(rel, i32::from(num))).copied()
     }
 
-    /// Every name `k`'s definition is made of, or None when one is unknown.
-    fn of(&self, k: &Constraint) -> Option<Vec<&'a str>> {
-        let mut out = Vec::new();
-        for n in k.keys.as_deref()? {
-            out.push(self.column(k.rel, *n)?);
-        }
-        if k.kind == "f" {
-            for n in k.referenced_keys.as_deref()? {
-                out.push(self.column(k.referenced, *n)?);
-            }
-            let (ns, name) = self.relations.get(&k.referenced)?;
-            out.push(self.namespaces.get(ns)?);
-            out.push(name);
-        } else {
-            let keys = k.keys.as_deref()?.len();
-            for n in self.index_keys(k)?.iter().skip(keys) {
-                out.push(self.column(k.rel, *n)?);
-            }
-        }
-        Some(out)
-    }
-
     fn index_keys(&self, k: &Constraint) -> Option<Vec<i16>> {
         let i = self.indexes.get(&k.index)?;
         i.keys.split_whitespace().map(|n| n.parse().ok()).collect()
     }
-}
-
-/// The names to quote for the constraints whose definition is to be rebuilt.
-pub(super) fn names<'a>(cat: &Catalog, names: &Names<'a>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = cat
-        .constraints
-        .iter()
-        .filter(|k| k.definition.is_empty())
-        .filter_map(|k| names.of(k))
-        .flatten()
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// The empty definitions rebuilt, by position in `cat.constraints` (None: a name it needs
@@ -94,13 +59,13 @@ pub(super) fn names<'a>(cat: &Catalog, names: &Names<'a>) -> Vec<&'a str> {
 pub(super) fn texts(
     cat: &Catalog,
     names: &Names<'_>,
-    quoted: &HashMap<String, String>,
+    quoter: &Quoter,
 ) -> Vec<(usize, Option<String>)> {
     cat.constraints
         .iter()
         .enumerate()
         .filter(|(_, k)| k.definition.is_empty())
-        .map(|(n, k)| (n, text(names, quoted, k)))
+        .map(|(n, k)| (n, text(names, quoter, k)))
         .collect()
 }
 
@@ -118,8 +83,8 @@ pub(super) fn fill(cat: &mut Catalog, built: Vec<(usize, Option<String>)>) -> Ve
 }
 
 /// `pg_get_constraintdef(k)` for a primary key, unique constraint or foreign key.
-fn text(names: &Names<'_>, quoted: &HashMap<String, String>, k: &Constraint) -> Option<String> {
-    let q = |name: &str| quoted.get(name).cloned();
+fn text(names: &Names<'_>, quoter: &Quoter, k: &Constraint) -> Option<String> {
+    let q = |name| Some(quoter.quote(name).into_owned());
     let list = |rel: i64, nums: &[i16]| -> Option<String> {
         let cols: Option<Vec<String>> = nums.iter().map(|n| q(names.column(rel, *n)?)).collect();
         Some(cols?.join(", "))

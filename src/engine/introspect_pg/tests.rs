@@ -288,3 +288,51 @@ fn tree_keys_leave_out_locations_only() {
         assert_eq!(key(kept), kept);
     }
 }
+
+/// `quote::Quoter` against the server's `quote_ident` on every keyword the server knows (each
+/// category), in both cases, and on names that are bare or quoted for other reasons; and with
+/// `quote_all_identifiers` on.
+#[tokio::test]
+async fn quoting_in_rust_is_the_servers() {
+    let url = shared_postgres().unwrap();
+    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+    let extra = [
+        "users",
+        "_x9",
+        "Users",
+        "9lives",
+        "a$b",
+        "a b",
+        "",
+        "say \"hi\"",
+        "café",
+        "x-y",
+        "ab_",
+    ];
+    for quote_all in [false, true] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SET quote_all_identifiers = {quote_all}"
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        let quoter = catalog::quoter(&mut c).await.unwrap();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT n, quote_ident(n) FROM (SELECT word::text FROM pg_get_keywords() \
+               UNION ALL SELECT upper(word) FROM pg_get_keywords() \
+               UNION ALL SELECT unnest($1::text[])) AS u(n)",
+        )
+        .bind(&extra[..])
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        assert!(rows.len() > 2 * 400, "{} names", rows.len());
+        for (name, server) in rows {
+            assert_eq!(
+                quoter.quote(&name),
+                server,
+                "{name:?}, quote_all {quote_all}"
+            );
+        }
+    }
+}
