@@ -57,6 +57,77 @@ pub(super) struct Catalog {
     pub quoter: super::quote::Quoter,
 }
 
+impl Catalog {
+    /// Moves the rows `other` read into `self`. The jobs of a snapshot fill disjoint fields,
+    /// but for the columns, which two of them read.
+    pub fn merge(&mut self, other: Catalog) {
+        let Catalog {
+            namespaces,
+            roles,
+            extensions,
+            depends,
+            sequence_owners,
+            classes,
+            attributes,
+            type_names,
+            attrdefs,
+            inherits,
+            types,
+            enum_labels,
+            ranges,
+            collations,
+            opclasses,
+            access_methods,
+            indexes,
+            index_texts,
+            attrdef_texts,
+            constraints,
+            sequences,
+            procs,
+            aggregates,
+            triggers,
+            event_triggers,
+            policies,
+            rules,
+            statistics,
+            descriptions,
+            default_privileges,
+            quoter,
+        } = other;
+        self.namespaces.extend(namespaces);
+        self.roles.extend(roles);
+        self.extensions.extend(extensions);
+        self.depends.extend(depends);
+        self.sequence_owners.extend(sequence_owners);
+        self.classes.extend(classes);
+        self.attributes.extend(attributes);
+        self.type_names.extend(type_names);
+        self.attrdefs.extend(attrdefs);
+        self.inherits.extend(inherits);
+        self.types.extend(types);
+        self.enum_labels.extend(enum_labels);
+        self.ranges.extend(ranges);
+        self.collations.extend(collations);
+        self.opclasses.extend(opclasses);
+        self.access_methods.extend(access_methods);
+        self.indexes.extend(indexes);
+        self.index_texts.extend(index_texts);
+        self.attrdef_texts.extend(attrdef_texts);
+        self.constraints.extend(constraints);
+        self.sequences.extend(sequences);
+        self.procs.extend(procs);
+        self.aggregates.extend(aggregates);
+        self.triggers.extend(triggers);
+        self.event_triggers.extend(event_triggers);
+        self.policies.extend(policies);
+        self.rules.extend(rules);
+        self.statistics.extend(statistics);
+        self.descriptions.extend(descriptions);
+        self.default_privileges.extend(default_privileges);
+        self.quoter.merge(quoter);
+    }
+}
+
 fn q(s: &str) -> String {
     quote_ident(Dialect::Postgres, s)
 }

@@ -27,6 +27,13 @@ impl Quoter {
         }
     }
 
+    /// `other` where it was read from the server (a default one knows no keywords).
+    pub fn merge(&mut self, other: Quoter) {
+        if !other.keywords.is_empty() {
+            *self = other;
+        }
+    }
+
     /// `quote_ident(name)`.
     pub fn quote<'n>(&self, name: &'n str) -> Cow<'n, str> {
         let plain = name

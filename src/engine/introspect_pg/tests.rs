@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use sqlx::Connection;
 
-use super::{Catalog, catalog, constraint_definitions, part_deparsed, part_relations, part_rest};
+use std::sync::atomic::AtomicUsize;
+
+use super::{Catalog, Read, catalog, constraint_definitions, worker};
 use crate::snapshot::SnapshotOptions;
 use schemagate_testkit::{fresh_pg_database, psql, shared_postgres};
 
@@ -66,12 +68,11 @@ async fn read_catalog(url: &str) -> (sqlx::PgConnection, Catalog) {
         .await
         .unwrap();
     let (version, _) = catalog::pin_settings(&mut c).await.unwrap();
-    let mut cat = Catalog::default();
-    part_relations(&mut c, version, &mut cat).await.unwrap();
-    part_deparsed(&mut c, version, &mut cat).await.unwrap();
-    part_rest(&mut c, version, SnapshotOptions::default(), &mut cat)
-        .await
-        .unwrap();
+    let read = Read {
+        version,
+        opts: SnapshotOptions::default(),
+    };
+    let cat: Catalog = worker(&mut c, read, &AtomicUsize::new(0)).await.unwrap();
     (c, cat)
 }
 
