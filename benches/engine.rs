@@ -17,11 +17,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TABLES: usize = 2000;
 const RUNS: usize = 3;
+/// PostgreSQL snapshot pairs (ours, pg_dump) per measurement.
+const SNAPSHOT_RUNS: usize = 5;
 const MIGRATION_RUNS: usize = 9;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// Durations in seconds, in the order they were measured.
+fn seconds(v: &[Duration]) -> String {
+    v.iter()
+        .map(|d| format!("{:.3}", d.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pg_schema() -> String {
@@ -183,29 +193,32 @@ fn bench_pg_snapshot(rt: &tokio::runtime::Runtime) {
     psql(&pg, &pg_schema()).unwrap();
     eprintln!("loaded {TABLES} PostgreSQL tables in {:?}", t.elapsed());
     let cfg = ConnectionConfig::from_url(&pg).unwrap();
+    // Interleaved, one of ours then one pg_dump, five times: the machine's speed drifts
+    // (shared cores), and both sides should see the same drift. The first snapshot after
+    // loading also pays for setting the new catalog rows' hint bits.
     let measure = |label: &str| {
-        let ours = median(
-            (0..RUNS)
-                .map(|_| {
-                    let t = Instant::now();
-                    let s = rt.block_on(snapshot_database(&cfg)).unwrap();
-                    let _ = s.canonical_ddl();
-                    t.elapsed()
-                })
-                .collect(),
-        );
-        let theirs = median(
-            (0..RUNS)
-                .map(|_| {
-                    time_cmd(Command::new(pg_bin("pg_dump")).args(["--schema-only", "-d", &pg]))
-                })
-                .collect(),
-        );
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..SNAPSHOT_RUNS {
+            let t = Instant::now();
+            let s = rt.block_on(snapshot_database(&cfg)).unwrap();
+            let _ = s.canonical_ddl();
+            ours.push(t.elapsed());
+            theirs.push(time_cmd(Command::new(pg_bin("pg_dump")).args([
+                "--schema-only",
+                "-d",
+                &pg,
+            ])));
+        }
         println!("catalog statistics {label}: {}", catalog_stats(&pg));
+        println!(
+            "  runs (s): schemagate {}; pg_dump {}",
+            seconds(&ours),
+            seconds(&theirs)
+        );
         report(
             &format!("PostgreSQL snapshot vs pg_dump --schema-only, {label}"),
-            ours,
-            theirs,
+            median(ours),
+            median(theirs),
             0.2,
         );
     };

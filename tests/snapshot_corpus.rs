@@ -151,6 +151,7 @@ async fn postgres_corpus_replays_to_the_same_digest() {
         "CLUSTER ON",
         "REPLICA IDENTITY FULL",
         "SET STATISTICS 500",
+        "ALTER COLUMN 2 SET STATISTICS 300",
         "SET STORAGE EXTERNAL",
         "SET COMPRESSION pglz",
         "WITH (fillfactor=90)",

@@ -53,10 +53,10 @@ struct Read {
 /// until none is left, so whichever connection is free takes the next one.
 #[derive(Clone, Copy, Debug)]
 enum Job {
-    /// Table, view and composite type columns, and their types' names.
+    /// Table, view and composite type columns (and index columns with a statistics target),
+    /// and their types' names.
     Columns,
-    /// Indexes, their expression columns' statistics targets, and what the server's
-    /// deparser prints from their trees.
+    /// Indexes, and what the server's deparser prints from their trees.
     Indexes,
     /// Relations (views' definitions included).
     Classes,
@@ -130,19 +130,6 @@ async fn run(
         }
         Job::Indexes => {
             cat.indexes = timed!("indexes", catalog::indexes(&mut *c, version).await)?;
-            let with_expressions: Vec<i64> = cat
-                .indexes
-                .iter()
-                .filter(|i| i.expression_tree.is_some())
-                .map(|i| i.oid)
-                .collect();
-            if !with_expressions.is_empty() {
-                let columns = timed!(
-                    "index_statistics",
-                    catalog::index_statistics(&mut *c, version, &with_expressions).await
-                )?;
-                cat.attributes.extend(columns);
-            }
             cat.index_texts = timed!(
                 "index_expressions",
                 index_expressions(&mut *c, &mut cat.indexes).await
@@ -240,7 +227,10 @@ async fn worker(
 /// `:location` that is not a field name followed by an integer is kept.
 fn without_locations(tree: &str) -> Cow<'_, str> {
     const FIELD: &str = " :location ";
-    let Some(first) = tree.find(FIELD) else {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(FIELD));
+    let find = |s: &str| FINDER.find(s.as_bytes());
+    let Some(first) = find(tree) else {
         return Cow::Borrowed(tree);
     };
     let mut out = String::with_capacity(tree.len());
@@ -269,7 +259,7 @@ fn without_locations(tree: &str) -> Cow<'_, str> {
             out.push_str(&rest[..a + FIELD.len()]);
             rest = after;
         }
-        at = rest.find(FIELD);
+        at = find(rest);
     }
     out.push_str(rest);
     Cow::Owned(out)

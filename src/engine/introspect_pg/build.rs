@@ -58,8 +58,7 @@ pub(super) struct Catalog {
 }
 
 impl Catalog {
-    /// Moves the rows `other` read into `self`. The jobs of a snapshot fill disjoint fields,
-    /// but for the columns, which two of them read.
+    /// Moves the rows `other` read into `self` (the jobs of a snapshot fill disjoint fields).
     pub fn merge(&mut self, other: Catalog) {
         let Catalog {
             namespaces,

@@ -317,7 +317,7 @@ pub(super) struct Attribute {
 }
 }
 
-/// What [`attributes`] and [`index_statistics`] read of a column.
+/// What [`attributes`] reads of a column.
 fn attribute_columns(version: i32) -> String {
     let compression = if version >= 140_000 {
         "attcompression"
@@ -335,43 +335,30 @@ fn attribute_columns(version: i32) -> String {
     )
 }
 
-/// The columns of the relations that have them (tables, views, composite types). Fetched by
-/// relation so that TOAST tables, sequences and indexes are not read at all: the relations'
-/// oids are an `ARRAY(…)` sub-select, which the server runs once before the scan (an init
-/// plan), so the plan is the index scan on `(attrelid, attnum)` whatever the catalogs'
-/// statistics (the array's values are not known when planning, as with a bound parameter).
+/// The columns of the relations that have them (tables, views, composite types), and the
+/// columns of expression indexes that have a statistics target (only an expression column can
+/// have one). Fetched by relation so that TOAST tables, sequences and other indexes are not
+/// read at all: the relations' oids are `ARRAY(…)` sub-selects, which the server runs once
+/// before the scan (init plans), so the plan is the index scan on `(attrelid, attnum)`
+/// whatever the catalogs' statistics (the arrays' values are not known when planning, as with
+/// a bound parameter).
 pub(super) async fn attributes(
     c: &mut PgConnection,
     version: i32,
 ) -> Result<Vec<Attribute>, sqlx::Error> {
+    let columns = attribute_columns(version);
     let sql = format!(
-        "SELECT {} FROM pg_attribute \
+        "SELECT {columns} FROM pg_attribute \
            WHERE attrelid = ANY (ARRAY(SELECT oid FROM pg_class \
                WHERE oid >= 16384 AND relkind IN ('r', 'p', 'v', 'm', 'c'))) \
-             AND attnum > 0 AND NOT attisdropped",
-        attribute_columns(version)
+             AND attnum > 0 AND NOT attisdropped \
+         UNION ALL \
+         SELECT {columns} FROM pg_attribute \
+           WHERE attrelid = ANY (ARRAY(SELECT indexrelid FROM pg_index \
+               WHERE indexrelid >= 16384 AND indexprs IS NOT NULL)) \
+             AND attnum > 0 AND COALESCE(attstattarget, -1) >= 0"
     );
     copy::copy_rows(c, &sql).await
-}
-
-/// The columns of `indexes` that have a statistics target (all an index's columns are good
-/// for). Only an expression column can have one, so the caller passes the indexes with
-/// expressions only.
-pub(super) async fn index_statistics(
-    c: &mut PgConnection,
-    version: i32,
-    indexes: &[i64],
-) -> Result<Vec<Attribute>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {} FROM pg_attribute \
-           WHERE attrelid = ANY($1::int8[]::oid[]) AND attnum > 0 \
-             AND COALESCE(attstattarget, -1) >= 0",
-        attribute_columns(version)
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(indexes)
-        .fetch_all(c)
-        .await
 }
 
 /// `format_type` of each distinct (type, modifier) pair of `attributes`: printed once per
