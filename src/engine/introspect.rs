@@ -71,21 +71,25 @@ pub async fn snapshot_database_with(
     opts: SnapshotOptions,
 ) -> Result<Schema, EngineError> {
     if cfg.engine == Engine::Postgres {
-        // Three connections in one exported snapshot: about twice as fast on large catalogs.
-        let (a, b, c) = super::introspect_pg::timed!(
+        // Several connections in one exported snapshot: about twice as fast on large
+        // catalogs. One per core of this machine, two to three: each also costs the server a
+        // backend and its cold caches, and on two cores a third made it slower (BENCHMARKS.md).
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 3));
+        let sessions = super::introspect_pg::timed!(
             "connect",
-            tokio::try_join!(
-                Session::connect(cfg),
-                Session::connect(cfg),
-                Session::connect(cfg)
-            )
+            futures::future::try_join_all((0..n).map(|_| Session::connect(cfg))).await
         )?;
-        let (Session::Pg(mut a), Session::Pg(b), Session::Pg(c)) = (a, b, c) else {
-            return Err(EngineError::Config("unexpected session kind".into()));
-        };
+        let mut conns = Vec::with_capacity(n);
+        for s in sessions {
+            let Session::Pg(c) = s else {
+                return Err(EngineError::Config("unexpected session kind".into()));
+            };
+            conns.push(c);
+        }
+        let mut a = conns.remove(0);
         let r = super::introspect_pg::timed!(
             "snapshot_parallel",
-            super::introspect_pg::snapshot_parallel(&mut a, b, c, opts).await
+            super::introspect_pg::snapshot_parallel(&mut a, conns, opts).await
         );
         let _ = sqlx::Connection::close(a).await;
         let mut schema = r.map_err(EngineError::Introspect)?;

@@ -522,11 +522,9 @@ pub(crate) async fn snapshot(
 /// rows decode on other cores.
 pub(crate) async fn snapshot_parallel(
     a: &mut PgConnection,
-    b: PgConnection,
-    c: PgConnection,
+    mut others: Vec<PgConnection>,
     opts: SnapshotOptions,
 ) -> Result<Schema, sqlx::Error> {
-    let mut others = [b, c];
     let version = match share_snapshot(a, &mut others).await {
         Ok(v) => v,
         Err(e) => {
@@ -536,15 +534,18 @@ pub(crate) async fn snapshot_parallel(
     };
     let read = Read { version, opts };
     let next = Arc::new(AtomicUsize::new(0));
-    let tasks = others.map(|mut conn| {
-        let next = Arc::clone(&next);
-        tokio::spawn(async move {
-            let r = worker(&mut conn, read, &next).await;
-            (conn, r)
+    let tasks: Vec<_> = others
+        .into_iter()
+        .map(|mut conn| {
+            let next = Arc::clone(&next);
+            tokio::spawn(async move {
+                let r = worker(&mut conn, read, &next).await;
+                (conn, r)
+            })
         })
-    });
+        .collect();
     let ra = worker(&mut *a, read, &next).await;
-    let mut conns = Vec::with_capacity(2);
+    let mut conns = Vec::with_capacity(tasks.len());
     let mut cat = ra;
     for task in tasks {
         match task.await {
