@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use schemagate::engine::introspect::snapshot_database;
 use schemagate::engine::{Change, ConnectionConfig, ExecOptions, Executor, Outcome};
-use schemagate_testkit::{fresh_mysql_database, fresh_pg_database, host_port, mariadb, psql};
+use schemagate_testkit::{
+    fresh_mysql_database, fresh_pg_database, host_port, mariadb, psql, shared_postgres,
+};
 
 /// The allocator the `schemagate` binary uses (src/main.rs), so that the bench measures what
 /// ships.
@@ -240,6 +242,13 @@ fn bench_pg_snapshot(rt: &tokio::runtime::Runtime) {
         schema.tables.len(),
         schema.objects.len()
     );
+    // 145 MB each: a long-lived test server would fill the disk over many runs.
+    let name = pg.rsplit('/').next().unwrap();
+    psql(
+        &shared_postgres().unwrap(),
+        &format!("DROP DATABASE {name}"),
+    )
+    .unwrap();
 }
 
 fn bench_mariadb_snapshot(rt: &tokio::runtime::Runtime) {
@@ -283,6 +292,9 @@ fn bench_mariadb_snapshot(rt: &tokio::runtime::Runtime) {
         theirs,
         0.1,
     );
+    if let Err(e) = mariadb(&my, None, &format!("DROP DATABASE {db}")) {
+        eprintln!("could not drop {db}: {e}");
+    }
 }
 
 fn bench_migration(rt: &tokio::runtime::Runtime) {
