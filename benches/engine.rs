@@ -244,11 +244,12 @@ fn bench_pg_snapshot(rt: &tokio::runtime::Runtime) {
     );
     // 145 MB each: a long-lived test server would fill the disk over many runs.
     let name = pg.rsplit('/').next().unwrap();
-    psql(
+    if let Err(e) = psql(
         &shared_postgres().unwrap(),
-        &format!("DROP DATABASE {name}"),
-    )
-    .unwrap();
+        &format!("DROP DATABASE {name} WITH (FORCE)"),
+    ) {
+        eprintln!("could not drop {name}: {e}");
+    }
 }
 
 fn bench_mariadb_snapshot(rt: &tokio::runtime::Runtime) {

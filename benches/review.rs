@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use schemagate::cli::review_output::{FileReport, Format, write as write_output};
 use schemagate::review::{Engine, Policy, Report, review};
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::parser::Parser;
 
 /// The allocator the `schemagate` binary uses (src/main.rs), so that the bench measures what
 /// ships (both sides: the raw parse runs with it too).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use sqlparser::parser::Parser;
 
 const TYPES_PG: &[&str] = &[
     "bigint",

@@ -123,10 +123,11 @@ async fn run(
 ) -> Result<(), sqlx::Error> {
     match job {
         Job::Columns => {
-            let columns = timed!("attributes", catalog::attributes(&mut *c, version).await)?;
-            cat.type_names = timed!("type_names", catalog::type_names(&mut *c, &columns).await)?;
-            // Added to what `Job::Indexes` may have put there on this connection.
-            cat.attributes.extend(columns);
+            cat.attributes = timed!("attributes", catalog::attributes(&mut *c, version).await)?;
+            cat.type_names = timed!(
+                "type_names",
+                catalog::type_names(&mut *c, &cat.attributes).await
+            )?;
         }
         Job::Indexes => {
             cat.indexes = timed!("indexes", catalog::indexes(&mut *c, version).await)?;
@@ -516,10 +517,10 @@ pub(crate) async fn snapshot(
     Ok(timed!("build", build::build(&cat, opts)))
 }
 
-/// Reads the whole schema over three connections at once, all in one exported MVCC snapshot so
-/// the parts agree (the way pg_dump's parallel mode does it), each taking the next job when it
-/// is free. `b` and `c` are closed after it; their jobs run as tasks of their own, so their
-/// rows decode on other cores.
+/// Reads the whole schema over `a` and `others` at once, all in one exported MVCC snapshot so
+/// the parts agree (the way pg_dump's parallel mode does it), each connection taking the next
+/// job when it is free. `others` are closed after it; their jobs run as tasks of their own, so
+/// their rows decode on other cores.
 pub(crate) async fn snapshot_parallel(
     a: &mut PgConnection,
     mut others: Vec<PgConnection>,
@@ -544,9 +545,8 @@ pub(crate) async fn snapshot_parallel(
             })
         })
         .collect();
-    let ra = worker(&mut *a, read, &next).await;
+    let mut cat = worker(&mut *a, read, &next).await;
     let mut conns = Vec::with_capacity(tasks.len());
-    let mut cat = ra;
     for task in tasks {
         match task.await {
             Ok((conn, r)) => {

@@ -10,6 +10,8 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashSet as HashSet;
 
+use crate::snapshot::Dialect;
+
 /// Quotes identifiers as the connected server does.
 #[derive(Debug, Default)]
 pub(super) struct Quoter {
@@ -46,16 +48,8 @@ impl Quoter {
         if plain && !self.quote_all && !self.keywords.contains(name) {
             return Cow::Borrowed(name);
         }
-        let mut out = String::with_capacity(name.len() + 2);
-        out.push('"');
-        for ch in name.chars() {
-            if ch == '"' {
-                out.push('"');
-            }
-            out.push(ch);
-        }
-        out.push('"');
-        Cow::Owned(out)
+        // Quoted as the canonical DDL quotes every PostgreSQL name.
+        Cow::Owned(crate::snapshot::quote_ident(Dialect::Postgres, name))
     }
 }
 
